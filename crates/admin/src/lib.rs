@@ -1,0 +1,100 @@
+//! The admin console: server-rendered pages under `/admin` (templates in `web/templates`).
+//!
+//! Owns sign-in (argon2 passwords, a short-lived JWT in an HttpOnly SameSite=Strict cookie),
+//! CSRF protection, login throttling, role checks on every route, and the console pages. Handlers
+//! extract, parse, call one function and render; they hold no SQL (queries live in `storage`) and
+//! every state-changing action is written to the audit log in the same transaction.
+pub mod auth;
+mod error;
+pub mod i18n;
+pub mod operators;
+mod order_actions;
+mod pages;
+mod render;
+mod reveal;
+mod view;
+
+use std::time::Duration;
+
+use actix_web::web;
+pub use auth::{password, session::SessionKeys};
+pub use error::ConsoleError;
+use storage::{Cache, Pool};
+
+/// Everything the console needs, built once at start-up.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub pool: Pool,
+    pub cache: Cache,
+    pub sessions: SessionKeys,
+    pub throttle: ThrottleSettings,
+    /// Sets the `Secure` flag on cookies (the console is served over https).
+    pub secure_cookies: bool,
+    /// The platform's public key (PKCS#8 PEM), offered for download on the settings page.
+    pub platform_public_key_pem: std::sync::Arc<str>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleSettings {
+    /// Failed sign-ins allowed per username within `window` before sign-in is refused.
+    pub max_failures_per_username: i64,
+    /// Failed sign-ins allowed per client address within `window`.
+    pub max_failures_per_ip: i64,
+    pub window: Duration,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        ThrottleSettings { max_failures_per_username: 5, max_failures_per_ip: 20, window: Duration::from_secs(15 * 60) }
+    }
+}
+
+/// Registers every console route. All of them are visible here, with the permission they need
+/// enforced inside each handler through [`auth::SignedIn::require`].
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin")
+            .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(error::form_error))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .route("", web::get().to(pages::dashboard::show))
+            .route("/", web::get().to(pages::dashboard::show))
+            .route("/login", web::get().to(pages::login::form))
+            .route("/login", web::post().to(pages::login::submit))
+            .route("/logout", web::post().to(pages::login::logout))
+            .route("/lang/{lang}", web::get().to(pages::language::switch))
+            .route("/operators", web::get().to(pages::operators::list))
+            .route("/operators", web::post().to(pages::operators::create))
+            .route("/operators/{id}/role", web::post().to(pages::operators::change_role))
+            .route("/operators/{id}/disable", web::post().to(pages::operators::disable))
+            .route("/operators/{id}/enable", web::post().to(pages::operators::enable))
+            .route("/merchants", web::get().to(pages::merchants::list::list))
+            .route("/merchants", web::post().to(pages::merchants::new::create))
+            .route("/merchants/new", web::get().to(pages::merchants::new::form))
+            .route("/merchants/{id}", web::get().to(pages::merchants::detail::show))
+            .route("/merchants/{id}/transition", web::post().to(pages::merchants::actions::transition))
+            .route("/merchants/{id}/verification", web::post().to(pages::merchants::actions::start_verification))
+            .route("/merchants/{id}/verification/answer", web::post().to(pages::merchants::actions::answer))
+            .route("/merchants/{id}/approve", web::post().to(pages::merchants::actions::approve))
+            .route("/merchants/{id}/reveal", web::post().to(pages::merchants::actions::reveal))
+            .route("/merchants/{id}/keys", web::post().to(pages::merchants::credentials::add_key))
+            .route("/merchants/{id}/keys/{key_id}/revoke", web::post().to(pages::merchants::credentials::revoke_key))
+            .route("/merchants/{id}/sign-type", web::post().to(pages::merchants::credentials::set_sign_type))
+            .route("/merchants/{id}/rates", web::post().to(pages::merchants::rates::set))
+            .route("/orders", web::get().to(pages::orders::list::list))
+            .route("/orders/{id}", web::get().to(pages::orders::detail::show))
+            .route("/orders/{id}/refund", web::post().to(pages::orders::actions::refund))
+            .route(
+                "/orders/{id}/notifications/{notification_id}/send-again",
+                web::post().to(pages::orders::actions::send_again),
+            )
+            .route("/gateway-log", web::get().to(pages::gateway_log::list))
+            .route("/callbacks", web::get().to(pages::callbacks::list))
+            .route("/callbacks/{id}/resolve", web::post().to(pages::callbacks::resolve))
+            .route("/rate-plans", web::get().to(pages::rate_plans::list))
+            .route("/rate-plans", web::post().to(pages::rate_plans::create))
+            .route("/rate-plans/{code}/versions", web::post().to(pages::rate_plans::add_version))
+            .route("/settings", web::get().to(pages::settings::show))
+            .route("/audit", web::get().to(pages::audit::list))
+            .route("/static/{file}", web::get().to(pages::assets::serve)),
+    );
+}

@@ -1,0 +1,101 @@
+//! The actions of an order's page: a refund by an operator, and sending a notification again.
+//! Both are audited (see `order_actions`); a refusal is shown on the order's page with a 400,
+//! next to the form as it was filled in.
+use actix_web::{HttpResponse, http::StatusCode, web};
+use chrono::Utc;
+use domain::{Amount, orders::OutRefundNo};
+use orders::{OrderError, refund::Refunded};
+use serde::Deserialize;
+use storage::database::run_blocking;
+
+use super::detail::{self, Extras};
+use crate::{
+    ConsoleError, ConsoleState,
+    auth::{ConsoleForm, Permission},
+    order_actions::{self, SendAgain},
+    render,
+};
+
+/// The largest refund the form accepts: the largest order (SPEC §5, 100 000 000.00 yuan).
+const MAX_REFUND: Amount = Amount::from_fen(10_000_000_000);
+
+#[derive(Deserialize)]
+pub struct RefundForm {
+    out_refund_no: String,
+    amount: String,
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn refund(
+    id: web::Path<i64>,
+    posted: ConsoleForm<RefundForm>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, form } = posted;
+    session.require(Permission::ManageMerchants)?;
+    let id = id.into_inner();
+    let o = session.lang.labels().order;
+    let entered = (form.out_refund_no.trim().to_string(), form.amount.trim().to_string());
+    let parsed =
+        OutRefundNo::parse(&entered.0).map_err(|error| format!("{}: {error}", o.out_refund_no)).and_then(|number| {
+            let amount = match entered.1.as_str() {
+                "" => Err(o.amount_required.to_string()),
+                text => Amount::parse_yuan_in(text, Amount::from_fen(1), MAX_REFUND)
+                    .map_err(|_| o.amount_invalid.to_string()),
+            }?;
+            Ok((number, amount))
+        });
+    let (out_refund_no, amount) = match parsed {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            let extras = Extras { alert: Some(message), refund_form: Some(entered), ..Extras::default() };
+            return detail::render(&session, &state, id, extras, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let actor = session.actor();
+    let result = run_blocking(&state.pool, move |conn| {
+        order_actions::refund(conn, &actor, id, &out_refund_no, amount, Utc::now())
+    })
+    .await;
+    let message = match result {
+        Ok(Refunded::New { .. }) => return Ok(render::see_other(&format!("/admin/orders/{id}?notice=refunded"))),
+        Ok(Refunded::Replay { .. }) => {
+            return Ok(render::see_other(&format!("/admin/orders/{id}?notice=refund_replay")));
+        }
+        Err(OrderError::RefundTooLarge) => o.refund_too_large.to_string(),
+        Err(OrderError::DuplicateOutRefundNo) => o.duplicate_out_refund_no.to_string(),
+        Err(OrderError::IllegalTransition(_)) => o.not_refundable.to_string(),
+        Err(other) => match ConsoleError::from(other) {
+            ConsoleError::BadRequest(message) => message,
+            error => return Err(error),
+        },
+    };
+    let extras = Extras { alert: Some(message), refund_form: Some(entered), ..Extras::default() };
+    detail::render(&session, &state, id, extras, StatusCode::BAD_REQUEST).await
+}
+
+/// One more send of a notification now, whatever its schedule said; the workers pick it up
+/// within their poll interval.
+pub async fn send_again(
+    path: web::Path<(i64, i64)>,
+    posted: ConsoleForm<Empty>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let session = posted.session;
+    session.require(Permission::ManageMerchants)?;
+    let (id, notification_id) = path.into_inner();
+    let actor = session.actor();
+    let outcome =
+        run_blocking(&state.pool, move |conn| order_actions::send_again(conn, &actor, id, notification_id, Utc::now()))
+            .await?;
+    match outcome {
+        SendAgain::Queued => Ok(render::see_other(&format!("/admin/orders/{id}?notice=sent_again#notifications"))),
+        SendAgain::NotFound => Err(ConsoleError::NotFound),
+        SendAgain::InFlight => {
+            let alert = Some(session.lang.labels().order.send_in_progress.to_string());
+            detail::render(&session, &state, id, Extras { alert, ..Extras::default() }, StatusCode::BAD_REQUEST).await
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The audited "reveal" of a merchant's masked fields (SPEC §9, admin only).
+//!
+//! This is the one place the console writes the audit log itself: looking is not an onboarding
+//! action, but who saw a full account number, and when, must be on record. The read and its audit
+//! row commit together, so a value is never shown without its entry.
+use diesel::{Connection, PgConnection};
+use onboarding::{OnboardingError, applications};
+use serde_json::json;
+use storage::audit::{self, Actor, NewEntry};
+
+/// The fields the console otherwise masks, in full.
+pub struct Revealed {
+    pub account_number: String,
+    pub credit_code: String,
+    pub contact_mobile: String,
+}
+
+pub fn reveal(conn: &mut PgConnection, actor: &Actor, merchant_id: i64) -> Result<Revealed, OnboardingError> {
+    conn.transaction(|conn| {
+        let merchant = applications::find(conn, merchant_id)?;
+        audit::record(
+            conn,
+            actor,
+            NewEntry {
+                action: "merchant.reveal",
+                target: format!("merchant:{merchant_id}"),
+                before: None,
+                after: Some(json!({ "fields": ["account_number", "unified_social_credit_code", "contact_mobile"] })),
+            },
+        )?;
+        Ok(Revealed {
+            account_number: merchant.row.account_number,
+            credit_code: merchant.row.unified_social_credit_code,
+            contact_mobile: merchant.row.contact_mobile,
+        })
+    })
+}

@@ -1,0 +1,110 @@
+//! Values as the console shows them. Times are shown in China Standard Time (UTC+8), where the
+//! provider's operators work.
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use storage::audit;
+
+fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
+}
+
+pub fn china_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// The calendar day in China at `at`.
+pub fn china_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&china()).date_naive()
+}
+
+/// The instant a China calendar day begins, in UTC (16:00 UTC the day before).
+pub fn china_day_start(day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    match midnight.and_local_timezone(china()).single() {
+        Some(start) => start.with_timezone(&Utc),
+        // A fixed offset has exactly one reading of every local time.
+        None => midnight.and_utc(),
+    }
+}
+
+/// A date entered in a filter, `YYYY-MM-DD` (what an `<input type=date>` sends), as a China day.
+pub fn parse_china_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| format!("{text:?} is not a date written YYYY-MM-DD"))
+}
+
+/// A number for something an operator does now, e.g. `OPS20261122103005` for a refund: a prefix and
+/// the China time to the second, within `[A-Za-z0-9_]`.
+pub fn operator_number(prefix: &str, at: DateTime<Utc>) -> String {
+    format!("{prefix}{}", at.with_timezone(&china()).format("%Y%m%d%H%M%S"))
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub before: String,
+    pub after: String,
+    pub client_ip: String,
+}
+
+impl From<audit::Entry> for AuditRow {
+    fn from(entry: audit::Entry) -> Self {
+        AuditRow {
+            at: china_time(entry.at),
+            actor: entry.actor,
+            action: entry.action,
+            target: entry.target,
+            before: entry.before.map(|value| value.to_string()).unwrap_or_default(),
+            after: entry.after.map(|value| value.to_string()).unwrap_or_default(),
+            client_ip: entry.client_ip.unwrap_or_default(),
+        }
+    }
+}
+
+/// Money as the console shows it: yuan with two decimals (right-aligned by the template).
+pub fn yuan(fen: i64) -> String {
+    domain::Amount::from_fen(fen).to_string()
+}
+
+/// A time entered in a form, read as China Standard Time: `2025-01-31T09:30` (what a
+/// `datetime-local` input sends) or `2025-01-31 09:30[:00]`. Blank means now.
+pub fn parse_china_time(text: Option<&str>) -> Result<DateTime<Utc>, String> {
+    let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(Utc::now());
+    };
+    let offset = FixedOffset::east_opt(8 * 3600).ok_or_else(|| "time zone".to_string())?;
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+        .and_then(|local| local.and_local_timezone(offset).single())
+        .map(|at| at.with_timezone(&Utc))
+        .ok_or_else(|| format!("{text:?} is not a time written YYYY-MM-DD HH:MM"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_times_are_china_time() {
+        let at = parse_china_time(Some("2025-01-31T09:30")).unwrap();
+        assert_eq!(at.to_rfc3339(), "2025-01-31T01:30:00+00:00");
+        assert_eq!(parse_china_time(Some("2025-01-31 09:30:15")).unwrap().to_rfc3339(), "2025-01-31T01:30:15+00:00");
+        assert!(parse_china_time(Some("tomorrow")).is_err());
+        assert!((Utc::now() - parse_china_time(Some("  ")).unwrap()).num_seconds().abs() < 5);
+        assert_eq!(china_time(at), "2025-01-31 09:30:00");
+        assert_eq!(yuan(37), "0.37");
+        assert_eq!(yuan(-1), "-0.01");
+    }
+
+    #[test]
+    fn china_days_begin_at_16_utc() {
+        let day = parse_china_date("2025-01-31").unwrap();
+        assert_eq!(china_day_start(day).to_rfc3339(), "2025-01-30T16:00:00+00:00");
+        let late_evening_utc =
+            chrono::DateTime::parse_from_rfc3339("2025-01-30T17:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(china_day(late_evening_utc), day);
+        assert!(parse_china_date("31/01/2025").is_err());
+        assert_eq!(operator_number("OPS", late_evening_utc), "OPS20250131010000");
+    }
+}

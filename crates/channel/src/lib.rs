@@ -1,0 +1,87 @@
+//! Upstream channels (SPEC §6): the outside systems that move the money.
+//!
+//! [`Channel`] is what the rest of the platform calls; implementations speak a channel's wire
+//! format. This crate never touches the database: callers record what they are about to do,
+//! commit, then call a channel, then record the outcome. An outcome that is not known for certain
+//! is [`ChannelError::OutcomeUnknown`] — never treated as failed — and is settled by querying.
+pub mod sandbox;
+
+use async_trait::async_trait;
+use domain::{Amount, onboarding::AccountType};
+
+/// A payout (代付) to a bank account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutRequest {
+    /// Our idempotency key at the channel: one payout, one `out_trade_no`, forever.
+    pub out_trade_no: String,
+    pub amount: Amount,
+    pub subject: String,
+    pub payee: Payee,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payee {
+    pub account_type: AccountType,
+    pub account_number: String,
+    pub account_name: String,
+    pub bank_code: String,
+    /// Required by channels for corporate accounts (seed 002).
+    pub cnaps_code: Option<String>,
+}
+
+/// Where a payout stands at the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayoutStatus {
+    /// Accepted, not finished yet: query again later.
+    Pending {
+        channel_reference: String,
+    },
+    Succeeded {
+        channel_reference: String,
+    },
+    Failed {
+        reason: String,
+    },
+    /// Paid, then sent back by the bank (JD's REFU).
+    Returned {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ChannelError {
+    /// Timeout, empty reply, system error, unknown trade: the payout may or may not have
+    /// happened. Query; never resubmit under a new `out_trade_no`.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// The channel has no record of this `out_trade_no`.
+    #[error("no such payout at the channel")]
+    NotFound,
+}
+
+/// What a channel's payment callback reports, once its signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentCallback {
+    pub trade_no: String,
+    pub amount: Amount,
+    pub paid: bool,
+    pub channel_reference: String,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum CallbackError {
+    #[error("the callback's signature is wrong")]
+    BadSignature,
+    #[error("the callback is missing or has a malformed field: {0}")]
+    Malformed(&'static str),
+}
+
+#[async_trait]
+pub trait Channel: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    /// Checks an inbound payment callback (its form fields) and reads it.
+    fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError>;
+    /// Submits a payout. Submitting the same `out_trade_no` again returns its current status.
+    async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError>;
+    async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError>;
+}

@@ -1,0 +1,234 @@
+//! The built-in sandbox channel: a simulator that behaves like a real channel, so every path can
+//! be shown and tested without one. Outcomes follow fixed, configurable rules on the payee's
+//! account number, so they are deterministic.
+//!
+//! The simulator's own records live in this process (it stands in for an outside system); a
+//! restarted process forgets them, and a query for a forgotten payout says `NotFound`, which
+//! callers already handle.
+use std::{collections::HashMap, sync::Mutex};
+
+use async_trait::async_trait;
+
+use crate::{CallbackError, Channel, ChannelError, PaymentCallback, PayoutRequest, PayoutStatus};
+
+/// Account-number endings that steer the sandbox's payout outcome.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxRules {
+    /// Payouts to accounts ending with this fail (e.g. a frozen account). Default `4444`.
+    pub fail_suffix: String,
+    /// Payouts to accounts ending with this stay pending. Default `5555`.
+    pub pending_suffix: String,
+    /// Payouts to accounts ending with this succeed, then are returned by the bank. Default `6666`.
+    pub return_suffix: String,
+    /// Payouts to accounts ending with this time out: outcome unknown, then succeed. Default `7777`.
+    pub unknown_suffix: String,
+}
+
+impl Default for SandboxRules {
+    fn default() -> Self {
+        SandboxRules {
+            fail_suffix: "4444".into(),
+            pending_suffix: "5555".into(),
+            return_suffix: "6666".into(),
+            unknown_suffix: "7777".into(),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Sandbox {
+    rules: SandboxRules,
+    /// Signs the sandbox's payment callbacks (HMAC-SHA256), as a real channel signs its own.
+    callback_secret: Vec<u8>,
+    payouts: Mutex<HashMap<String, PayoutStatus>>,
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+impl Sandbox {
+    pub fn new(rules: SandboxRules, callback_secret: &[u8]) -> Sandbox {
+        Sandbox { rules, callback_secret: callback_secret.to_vec(), payouts: Mutex::new(HashMap::new()) }
+    }
+
+    fn mac(&self, fields: &[(&str, &str)]) -> HmacSha256 {
+        use hmac::Mac;
+        let mut mac = HmacSha256::new_from_slice(&self.callback_secret)
+            .unwrap_or_else(|_| HmacSha256::new_from_slice(b"-").expect("a key"));
+        for (key, value) in fields {
+            mac.update(key.as_bytes());
+            mac.update(b"=");
+            mac.update(value.as_bytes());
+            mac.update(b"&");
+        }
+        mac
+    }
+
+    /// The signed callback the sandbox sends when its payer pays (`paid`) or fails: the form
+    /// fields to POST to `/channel/sandbox/notify`.
+    pub fn payment_callback(
+        &self,
+        trade_no: &str,
+        amount: domain::Amount,
+        paid: bool,
+        paid_at: &str,
+    ) -> Vec<(String, String)> {
+        use hmac::Mac;
+        let total_fee = amount.fen().to_string();
+        let result = if paid { "SUCCESS" } else { "FAIL" };
+        let fields =
+            [("trade_no", trade_no), ("total_fee", total_fee.as_str()), ("result", result), ("paid_at", paid_at)];
+        let sign: String = self.mac(&fields).finalize().into_bytes().iter().map(|byte| format!("{byte:02x}")).collect();
+        fields
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .chain([("sign".to_string(), sign)])
+            .collect()
+    }
+
+    fn decide(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
+        let account = request.payee.account_number.as_str();
+        let reference = format!("SBX{}", request.out_trade_no);
+        if account.ends_with(&self.rules.fail_suffix) {
+            Ok(PayoutStatus::Failed { reason: "sandbox: the payee account is frozen".into() })
+        } else if account.ends_with(&self.rules.pending_suffix) {
+            Ok(PayoutStatus::Pending { channel_reference: reference })
+        } else if account.ends_with(&self.rules.return_suffix) {
+            Ok(PayoutStatus::Returned { reason: "sandbox: returned by the payee bank (REFU)".into() })
+        } else {
+            Ok(PayoutStatus::Succeeded { channel_reference: reference })
+        }
+    }
+
+    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<String, PayoutStatus>> {
+        // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
+        self.payouts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl Channel for Sandbox {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError> {
+        use hmac::Mac;
+        let field = |name: &'static str| {
+            fields
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+                .ok_or(CallbackError::Malformed(name))
+        };
+        let (trade_no, total_fee, result, paid_at) =
+            (field("trade_no")?, field("total_fee")?, field("result")?, field("paid_at")?);
+        let sign = field("sign")?;
+        let signed = [("trade_no", trade_no), ("total_fee", total_fee), ("result", result), ("paid_at", paid_at)];
+        let expected: Vec<u8> = (0..sign.len() / 2)
+            .filter_map(|i| sign.get(i * 2..i * 2 + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+            .collect();
+        if sign.len() != 64 || expected.len() != 32 || self.mac(&signed).verify_slice(&expected).is_err() {
+            return Err(CallbackError::BadSignature);
+        }
+        let amount = total_fee
+            .parse::<i64>()
+            .ok()
+            .filter(|fen| *fen > 0)
+            .map(domain::Amount::from_fen)
+            .ok_or(CallbackError::Malformed("total_fee"))?;
+        let paid = match result {
+            "SUCCESS" => true,
+            "FAIL" => false,
+            _ => return Err(CallbackError::Malformed("result")),
+        };
+        Ok(PaymentCallback {
+            trade_no: trade_no.to_string(),
+            amount,
+            paid,
+            channel_reference: format!("SBX{trade_no}"),
+        })
+    }
+
+    async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
+        let status = {
+            let mut records = self.records();
+            if let Some(existing) = records.get(&request.out_trade_no) {
+                return Ok(existing.clone());
+            }
+            let status = self.decide(request)?;
+            records.insert(request.out_trade_no.clone(), status.clone());
+            status
+        };
+        if request.payee.account_number.ends_with(&self.rules.unknown_suffix) {
+            return Err(ChannelError::OutcomeUnknown("sandbox: simulated timeout".into()));
+        }
+        tracing::info!(out_trade_no = %request.out_trade_no, amount_fen = request.amount.fen(), ?status, "sandbox payout");
+        Ok(status)
+    }
+
+    async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
+        self.records().get(out_trade_no).cloned().ok_or(ChannelError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{Amount, onboarding::AccountType};
+
+    use super::*;
+    use crate::Payee;
+
+    fn request(out_trade_no: &str, account_number: &str) -> PayoutRequest {
+        PayoutRequest {
+            out_trade_no: out_trade_no.into(),
+            amount: Amount::from_fen(37),
+            subject: "test".into(),
+            payee: Payee {
+                account_type: AccountType::Personal,
+                account_number: account_number.into(),
+                account_name: "张三".into(),
+                bank_code: "ICBC".into(),
+                cnaps_code: None,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn outcomes_follow_the_rules_and_repeat_for_the_same_out_trade_no() {
+        let sandbox = Sandbox::new(SandboxRules::default(), b"secret");
+        assert!(matches!(sandbox.payout(&request("A", "6222000000001234")).await, Ok(PayoutStatus::Succeeded { .. })));
+        assert!(matches!(sandbox.payout(&request("B", "6222000000004444")).await, Ok(PayoutStatus::Failed { .. })));
+        assert!(matches!(sandbox.payout(&request("C", "6222000000005555")).await, Ok(PayoutStatus::Pending { .. })));
+        assert!(matches!(sandbox.payout(&request("D", "6222000000006666")).await, Ok(PayoutStatus::Returned { .. })));
+        assert!(matches!(
+            sandbox.payout(&request("E", "6222000000007777")).await,
+            Err(ChannelError::OutcomeUnknown(_))
+        ));
+        assert!(
+            matches!(sandbox.query_payout("E").await, Ok(PayoutStatus::Succeeded { .. })),
+            "the unknown one did go through"
+        );
+        // Same out_trade_no, different account: the first submission stands.
+        assert!(matches!(sandbox.payout(&request("A", "6222000000004444")).await, Ok(PayoutStatus::Succeeded { .. })));
+        assert_eq!(sandbox.query_payout("nope").await, Err(ChannelError::NotFound));
+    }
+
+    #[test]
+    fn callbacks_are_signed_and_checked() {
+        let sandbox = Sandbox::new(SandboxRules::default(), b"secret");
+        let fields =
+            sandbox.payment_callback("2017090622140509534568101496", Amount::from_fen(1), true, "2026-11-22 10:00:00");
+        let callback = sandbox.parse_callback(&fields).unwrap();
+        assert_eq!((callback.amount, callback.paid), (Amount::from_fen(1), true));
+        let mut tampered = fields.clone();
+        tampered[1].1 = "100".into();
+        assert_eq!(sandbox.parse_callback(&tampered), Err(CallbackError::BadSignature));
+        let other = Sandbox::new(SandboxRules::default(), b"another secret");
+        assert_eq!(other.parse_callback(&fields), Err(CallbackError::BadSignature));
+        assert_eq!(sandbox.parse_callback(&fields[1..]), Err(CallbackError::Malformed("trade_no")));
+        let mut bad_sign = fields.clone();
+        bad_sign[4].1 = "zz".repeat(32);
+        assert_eq!(sandbox.parse_callback(&bad_sign), Err(CallbackError::BadSignature));
+    }
+}

@@ -1,0 +1,184 @@
+//! The sandbox channel's payer side (SPEC §6, §12): `GET /cashier/code?c=…` shows the order with
+//! "pay" and "fail" buttons; `POST /cashier/pay` (fields `c`, `outcome=pay|fail`) acts as the payer.
+//! Paying makes the sandbox sign a callback and hands it to the very handler behind
+//! `POST /channel/sandbox/notify`, so the order logic cannot tell the sandbox from a real channel.
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, http::StatusCode, web};
+use askama::Template;
+use channel::{Channel, sandbox::Sandbox};
+use chrono::Utc;
+use domain::{Amount, orders::OrderState};
+use serde::Deserialize;
+use storage::{Pool, StorageError, callbacks, database::run_blocking, merchants};
+
+use crate::error::GatewayError;
+
+#[derive(Template)]
+#[template(path = "cashier/code.html")]
+struct CodePage<'a> {
+    code: &'a str,
+    merchant: &'a str,
+    body: &'a str,
+    amount: String,
+    trade_no: &'a str,
+    expires_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "cashier/result.html")]
+struct ResultPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    ok: bool,
+}
+
+fn page<T: Template>(template: &T, status: StatusCode) -> HttpResponse {
+    match template.render() {
+        Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
+        Err(error) => {
+            tracing::error!(%error, "cashier page failed to render");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+fn result(status: StatusCode, title: &str, message: &str, ok: bool) -> HttpResponse {
+    page(&ResultPage { title, message, ok }, status)
+}
+
+#[derive(Deserialize)]
+pub struct CodeQuery {
+    c: Option<String>,
+}
+
+/// A code names an order if it is the right shape and exists; anything else is "not found".
+async fn order_of(pool: &Pool, code: Option<String>) -> Result<Option<(orders::Order, String)>, StorageError> {
+    let Some(code) = code.filter(|code| {
+        (14..=32).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    }) else {
+        return Ok(None);
+    };
+    run_blocking(pool, move |conn| {
+        let Some(row) = storage::orders::find_by_cashier_code(conn, &code)? else { return Ok(None) };
+        let merchant = merchants::find(conn, row.merchant_id)?.map(|m| m.short_name).unwrap_or_default();
+        Ok(orders::Order::from_row(row).ok().map(|order| (order, merchant)))
+    })
+    .await
+}
+
+pub async fn show(pool: web::Data<Pool>, query: web::Query<CodeQuery>) -> HttpResponse {
+    let found = match order_of(&pool, query.into_inner().c).await {
+        Ok(found) => found,
+        Err(_) => return result(StatusCode::SERVICE_UNAVAILABLE, "暂时无法支付", "Please try again later.", false),
+    };
+    let Some((order, merchant)) = found else {
+        return result(StatusCode::NOT_FOUND, "二维码无效", "This payment code does not exist.", false);
+    };
+    match order.state {
+        OrderState::Waiting if order.row.expires_at > Utc::now() => page(
+            &CodePage {
+                code: &order.row.cashier_code,
+                merchant: &merchant,
+                body: &order.row.body,
+                amount: Amount::from_fen(order.row.total_fee_fen).to_yuan_string(),
+                trade_no: &order.row.trade_no,
+                expires_at: orders::notify::china_time(order.row.expires_at),
+            },
+            StatusCode::OK,
+        ),
+        OrderState::Waiting | OrderState::Closed => {
+            result(StatusCode::GONE, "二维码已过期", "This payment code has expired.", false)
+        }
+        _ => result(StatusCode::OK, "已支付", "This order is paid.", true),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PayForm {
+    c: Option<String>,
+    outcome: Option<String>,
+}
+
+/// The payer's choice: `pay` or `fail`.
+pub async fn pay(pool: web::Data<Pool>, sandbox: web::Data<Arc<Sandbox>>, form: web::Form<PayForm>) -> HttpResponse {
+    let form = form.into_inner();
+    let paid = match form.outcome.as_deref() {
+        Some("pay") => true,
+        Some("fail") => false,
+        _ => return result(StatusCode::BAD_REQUEST, "无效操作", "outcome must be pay or fail.", false),
+    };
+    let found = match order_of(&pool, form.c).await {
+        Ok(found) => found,
+        Err(_) => return result(StatusCode::SERVICE_UNAVAILABLE, "暂时无法支付", "Please try again later.", false),
+    };
+    let Some((order, _)) = found else {
+        return result(StatusCode::NOT_FOUND, "二维码无效", "This payment code does not exist.", false);
+    };
+    if order.state != OrderState::Waiting || order.row.expires_at <= Utc::now() {
+        return result(StatusCode::GONE, "二维码已过期", "This payment code can no longer be paid.", false);
+    }
+    let fields =
+        sandbox.payment_callback(&order.row.trade_no, order.total(), paid, &orders::notify::china_time(Utc::now()));
+    match receive_callback(&pool, sandbox.as_ref().as_ref(), fields).await {
+        Ok(_) if paid => result(StatusCode::OK, "支付成功", "Paid. The merchant is being notified.", true),
+        Ok(_) => result(
+            StatusCode::OK,
+            "支付失败",
+            "The payment failed; the order is still open and can be paid again.",
+            false,
+        ),
+        Err(_) => result(StatusCode::CONFLICT, "支付未完成", "The payment could not be applied.", false),
+    }
+}
+
+/// What the callback endpoint answers: channels retry until they read `success`.
+pub async fn notify(
+    pool: web::Data<Pool>,
+    sandbox: web::Data<Arc<Sandbox>>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    match receive_callback(&pool, sandbox.as_ref().as_ref(), form.into_inner()).await {
+        Ok(_) => HttpResponse::Ok().content_type("text/plain").body("success"),
+        Err(GatewayError::BadSignature) => HttpResponse::BadRequest().content_type("text/plain").body("bad signature"),
+        Err(_) => HttpResponse::UnprocessableEntity().content_type("text/plain").body("not applied"),
+    }
+}
+
+/// The one inbound path for payment callbacks: verify, check the amount against the order, then
+/// apply. A payment failure changes nothing. Rejected callbacks are kept for an operator.
+pub async fn receive_callback(
+    pool: &Pool,
+    channel: &dyn Channel,
+    fields: Vec<(String, String)>,
+) -> Result<Option<orders::lifecycle::Payment>, GatewayError> {
+    let payload = serde_json::Value::Object(
+        fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
+    );
+    let name = channel.name();
+    let callback = match channel.parse_callback(&fields) {
+        Ok(callback) => callback,
+        Err(error) => {
+            tracing::warn!(%error, channel = name, "callback refused");
+            let trade_no = fields.iter().find(|(k, _)| k == "trade_no").map(|(_, v)| v.clone());
+            run_blocking(pool, move |conn| {
+                callbacks::record(conn, name, trade_no.as_deref(), payload, "rejected", true)
+            })
+            .await?;
+            return Err(GatewayError::BadSignature);
+        }
+    };
+    if !callback.paid {
+        return Ok(None);
+    }
+    run_blocking(pool, move |conn| {
+        let order = orders::order::find_by_trade_no(conn, &callback.trade_no)?.ok_or(GatewayError::OrderNotFound)?;
+        if order.total() != callback.amount {
+            tracing::warn!(trade_no = %callback.trade_no, "callback amount differs from the order's");
+            callbacks::record(conn, name, Some(&callback.trade_no), payload, "rejected", true)?;
+            return Err(GatewayError::PaymentFailed);
+        }
+        Ok(Some(orders::lifecycle::record_payment(conn, name, &callback.trade_no, payload)?))
+    })
+    .await
+}

@@ -1,0 +1,13 @@
+//! `fshows.liquidation.order.close`: close an unpaid order (`-220` once it is paid or closed).
+use super::{Call, ReturnValue, visible_order};
+use crate::{error::GatewayError, reply::ReplyValue};
+
+pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
+    let order = visible_order(call)?;
+    let closed = orders::lifecycle::close(call.conn, order.row.id, &format!("app:{}", call.app.app_id))?;
+    Ok(vec![
+        ("trade_no", ReplyValue::text(closed.row.trade_no.clone())),
+        ("out_trade_no", ReplyValue::text(closed.row.out_trade_no.clone())),
+        ("status", ReplyValue::Number(i64::from(closed.state.status_code()).into())),
+    ])
+}

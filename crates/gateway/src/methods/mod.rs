@@ -1,0 +1,81 @@
+//! The method router: one module per method, registered here by name.
+mod close;
+mod query;
+mod refund;
+mod refund_query;
+mod submerchant;
+mod submerchant_bank_bind;
+mod submerchant_create;
+mod submerchant_query;
+mod submerchant_rate_query;
+mod submerchant_rate_set;
+mod uniorder;
+
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use storage::apps::AppRow;
+
+use crate::{content::Content, error::GatewayError, reply::ReplyValue, service::GatewaySettings};
+
+/// What a method gets: the verified calling app, its content, and a connection.
+pub struct Call<'a> {
+    pub conn: &'a mut PgConnection,
+    pub app: &'a AppRow,
+    pub content: &'a Content,
+    pub now: DateTime<Utc>,
+    pub settings: &'a GatewaySettings,
+}
+
+/// A method's `return_value`, in the order its fields are sent.
+pub type ReturnValue = Vec<(&'static str, ReplyValue)>;
+
+pub type Method = fn(&mut Call<'_>) -> Result<ReturnValue, GatewayError>;
+
+/// Every method the gateway answers.
+pub const METHODS: &[(&str, Method)] = &[
+    ("fshows.liquidation.jdpay.uniorder", uniorder::call),
+    ("fshows.liquidation.alipay.trade.query", query::call),
+    ("fshows.liquidation.jdpay.query", query::call),
+    ("fshows.liquidation.order.close", close::call),
+    ("fshows.liquidation.pay.refund", refund::call),
+    ("fshows.liquidation.pay.refund.query", refund_query::call),
+    ("fshows.liquidation.submerchant.create", submerchant_create::call),
+    ("fshows.liquidation.submerchant.query", submerchant_query::call),
+    ("fshows.liquidation.submerchant.bank.bind", submerchant_bank_bind::call),
+    ("fshows.liquidation.submerchant.rate.set", submerchant_rate_set::call),
+    ("fshows.liquidation.submerchant.rate.query", submerchant_rate_query::call),
+];
+
+pub fn find(method: &str) -> Option<Method> {
+    METHODS.iter().find(|(name, _)| *name == method).map(|(_, method)| *method)
+}
+
+/// The order a call names by `trade_no` or `out_trade_no`, if the app may see it: the app that
+/// placed it, the merchant's own app, or the ISV that onboarded the merchant.
+pub(crate) fn visible_order(call: &mut Call<'_>) -> Result<orders::Order, GatewayError> {
+    let trade_no = call.content.text("trade_no")?;
+    let out_trade_no = call.content.text("out_trade_no")?;
+    let order = match (trade_no, out_trade_no) {
+        (Some(trade_no), _) => orders::order::find_by_trade_no(call.conn, &trade_no)?,
+        (None, Some(out_trade_no)) => orders::order::find_by_out_trade_no(call.conn, call.app.id, &out_trade_no)?,
+        (None, None) => return Err(GatewayError::invalid("out_trade_no", "out_trade_no or trade_no is required")),
+    };
+    visible_to(call.conn, call.app, order.ok_or(GatewayError::OrderNotFound)?)
+}
+
+/// The order, if `app` may see it; an order it may not see does not exist for it.
+pub(crate) fn visible_to(
+    conn: &mut PgConnection,
+    app: &AppRow,
+    order: orders::Order,
+) -> Result<orders::Order, GatewayError> {
+    if order.row.app_id == app.id {
+        return Ok(order);
+    }
+    let merchant = storage::merchants::find(conn, order.row.merchant_id)?.ok_or(GatewayError::OrderNotFound)?;
+    if orders::place::may_act_for(app, &merchant) { Ok(order) } else { Err(GatewayError::OrderNotFound) }
+}
+
+fn amount(fen: i64) -> ReplyValue {
+    ReplyValue::amount(domain::Amount::from_fen(fen))
+}

@@ -1,0 +1,39 @@
+//! `fshows.liquidation.pay.refund`: a partial or full refund, giving back its own split (one part
+//! may be negative by a fen or two — SPEC §3). `out_refund_no` with the same amount answers with
+//! the original refund.
+use domain::{Amount, orders::OutRefundNo};
+use storage::orders::RefundRow;
+
+use super::{Call, ReturnValue, amount, visible_order};
+use crate::{error::GatewayError, reply::ReplyValue};
+
+const MIN_REFUND: Amount = Amount::from_fen(1);
+const MAX_REFUND: Amount = Amount::from_fen(10_000_000_000);
+
+pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
+    let out_refund_no = OutRefundNo::parse(&call.content.required("out_refund_no")?)
+        .map_err(|e| GatewayError::invalid("out_refund_no", e))?;
+    let refund_fee = Amount::parse_yuan_in(&call.content.required("refund_fee")?, MIN_REFUND, MAX_REFUND)
+        .map_err(|e| GatewayError::invalid("refund_fee", e))?;
+    let order = visible_order(call)?;
+    let requested_by = format!("app:{}", call.app.app_id);
+    let refunded =
+        orders::refund::refund(call.conn, order.row.id, &out_refund_no, refund_fee, &requested_by, call.now)?;
+    Ok(return_value(&order, refunded.refund()))
+}
+
+pub(crate) fn return_value(order: &orders::Order, refund: &RefundRow) -> ReturnValue {
+    vec![
+        ("refund_no", ReplyValue::text(refund.refund_no.clone())),
+        ("out_refund_no", ReplyValue::text(refund.out_refund_no.clone())),
+        ("trade_no", ReplyValue::text(order.row.trade_no.clone())),
+        ("out_trade_no", ReplyValue::text(order.row.out_trade_no.clone())),
+        ("refund_fee", amount(refund.refund_fee_fen)),
+        ("status", ReplyValue::text(refund.state.clone())),
+        ("bank_commission_fee", amount(refund.bank_commission_fen)),
+        ("pay_platform_fee", amount(refund.pay_platform_fen)),
+        ("liquidator_commission_fee", amount(refund.liquidator_commission_fen)),
+        ("net_receipt_amount", amount(refund.net_receipt_fen)),
+        ("refund_time", ReplyValue::text(orders::notify::china_time(refund.created_at))),
+    ]
+}

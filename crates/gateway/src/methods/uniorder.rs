@@ -1,0 +1,90 @@
+//! `fshows.liquidation.jdpay.uniorder` (seed 003): place an order and answer with its cashier
+//! code, number, and split. The same `out_trade_no` with the same content answers with the
+//! original order; with other content it is `-206`.
+use domain::{
+    Amount, OutTradeNo, SubMerchantId,
+    orders::{NotifyUrl, OrderBody, OrderType},
+};
+use orders::place::{self, NewOrder};
+use sha2::{Digest, Sha256};
+
+use super::{Call, ReturnValue, amount};
+use crate::{error::GatewayError, reply::ReplyValue};
+
+const MIN_TOTAL: Amount = Amount::from_fen(1);
+const MAX_TOTAL: Amount = Amount::from_fen(10_000_000_000);
+
+pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
+    let new = parse(call)?;
+    let placed = place::place(call.conn, call.app, &new, call.now)?;
+    Ok(return_value(placed.order(), &call.settings.cashier_url))
+}
+
+fn parse(call: &Call<'_>) -> Result<NewOrder, GatewayError> {
+    let content = call.content;
+    let sub_merchant_id = SubMerchantId::parse(&content.required("sub_merchant_id")?)
+        .map_err(|e| GatewayError::invalid("sub_merchant_id", e))?;
+    let body = OrderBody::parse(&content.required("body")?).map_err(|e| GatewayError::invalid("body", e))?;
+    let out_trade_no =
+        OutTradeNo::parse(&content.required("out_trade_no")?).map_err(|e| GatewayError::invalid("out_trade_no", e))?;
+    let total = Amount::parse_yuan_in(&content.required("total_fee")?, MIN_TOTAL, MAX_TOTAL)
+        .map_err(|e| GatewayError::invalid("total_fee", e))?;
+    let order_type =
+        OrderType::parse(&content.required("order_type")?).map_err(|e| GatewayError::invalid("order_type", e))?;
+    let notify_url = match content.text("notify_url")? {
+        Some(url) => Some(
+            NotifyUrl::parse(&url, call.settings.allow_private_notify_urls)
+                .map_err(|e| GatewayError::invalid("notify_url", e))?,
+        ),
+        None => None,
+    };
+    let fingerprint = fingerprint(&[
+        sub_merchant_id.as_ref(),
+        body.as_ref(),
+        &total.fen().to_string(),
+        &order_type.code().to_string(),
+        notify_url.as_ref().map_or("", AsRef::as_ref),
+    ]);
+    Ok(NewOrder {
+        sub_merchant_id,
+        out_trade_no,
+        body,
+        total,
+        order_type,
+        notify_url,
+        content_fingerprint: fingerprint,
+    })
+}
+
+/// A hash of the parsed business content: retries that differ only in formatting (`"0.01"` vs
+/// `0.01`, key order) are still the same order.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.len().to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The reply fields in seed 003's order.
+pub(crate) fn return_value(order: &orders::Order, cashier_url: &str) -> ReturnValue {
+    let row = &order.row;
+    let rate = |decimal| domain::Rate::from_decimal(decimal).map(ReplyValue::rate).unwrap_or(ReplyValue::Null);
+    let mut value = vec![
+        ("qr_code", ReplyValue::text(format!("{cashier_url}?c={}", row.cashier_code))),
+        ("trade_no", ReplyValue::text(row.trade_no.clone())),
+        ("total_fee", amount(row.total_fee_fen)),
+        ("net_receipt_amount", amount(row.net_receipt_fen)),
+        ("bank_commission_rate", rate(row.bank_commission_rate)),
+        ("bank_commission_fee", amount(row.bank_commission_fen)),
+        ("pay_platform_rate", rate(row.pay_platform_rate)),
+        ("pay_platform_fee", amount(row.pay_platform_fen)),
+        ("liquidator_commission_rate", rate(row.liquidator_commission_rate)),
+        ("liquidator_commission_fee", amount(row.liquidator_commission_fen)),
+    ];
+    if let Some(url) = &row.notify_url {
+        value.push(("notify_url", ReplyValue::text(url.clone())));
+    }
+    value
+}

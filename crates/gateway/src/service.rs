@@ -1,0 +1,327 @@
+//! The gateway pipeline: envelope → app → signature → rate limit → method → signed reply, with
+//! every request and reply stored (redacted) for support.
+//!
+//! A body that is not an envelope gets an HTTP 4xx with an unsigned explanation. Everything after
+//! that is HTTP 200 with a signed `success: false` reply, as the protocol does.
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Instant,
+};
+
+use chrono::Utc;
+use diesel::PgConnection;
+use rsa::{RsaPublicKey, pkcs8::DecodePublicKey};
+use storage::{Cache, Pool, apps::AppRow, database::run_blocking, gateway_log};
+
+use crate::{
+    content::Content,
+    envelope::{BodyKind, Envelope, EnvelopeError},
+    error::GatewayError,
+    methods::{self, Call},
+    redact, reply,
+    signature::{SignType, Signer, verify},
+};
+
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// Where `qr_code`s point: the sandbox cashier page, `{public_url}/cashier/code`.
+    pub cashier_url: String,
+    /// Accept notify URLs on private, loopback or link-local addresses (the demo and tests).
+    pub allow_private_notify_urls: bool,
+    /// Token bucket per app: sustained calls per second, and the burst above it.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+}
+
+/// Apps with their parsed active keys, kept for [`CREDENTIALS_TTL`]: a call from a known app is
+/// verified without touching the database, and each key is parsed once per refresh, never per
+/// request. Disabling an app or revoking a key therefore takes effect on every node within the TTL.
+#[derive(Default)]
+struct Credentials {
+    apps: RwLock<HashMap<String, CachedApp>>,
+}
+
+#[derive(Clone)]
+struct CachedApp {
+    app: AppRow,
+    keys: Vec<Arc<RsaPublicKey>>,
+    fetched: Instant,
+}
+
+const CREDENTIALS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Bounds memory if many apps call at once; unknown app ids are never cached.
+const CREDENTIALS_LIMIT: usize = 10_000;
+
+impl Credentials {
+    fn cached(&self, app_id: &str) -> Option<CachedApp> {
+        let apps = self.apps.read().ok()?;
+        apps.get(app_id).filter(|cached| cached.fetched.elapsed() < CREDENTIALS_TTL).cloned()
+    }
+
+    /// The app and its active keys, from the cache or the database; `None` if there is no such app.
+    fn lookup(&self, pool: &Pool, app_id: &str) -> Result<Option<CachedApp>, GatewayError> {
+        if let Some(cached) = self.cached(app_id) {
+            return Ok(Some(cached));
+        }
+        let mut conn = pool.get().map_err(storage::StorageError::from)?;
+        let Some(app) = storage::apps::find_by_app_id(&mut conn, app_id)? else { return Ok(None) };
+        let keys = storage::apps::active_keys(&mut conn, app.id)?
+            .iter()
+            .filter_map(|row| RsaPublicKey::from_public_key_pem(&row.public_key_pem).ok().map(Arc::new))
+            .collect();
+        let cached = CachedApp { app, keys, fetched: Instant::now() };
+        if let Ok(mut apps) = self.apps.write() {
+            if apps.len() >= CREDENTIALS_LIMIT {
+                apps.clear();
+            }
+            apps.insert(app_id.to_string(), cached.clone());
+        }
+        Ok(Some(cached))
+    }
+}
+
+#[derive(Clone)]
+pub struct Gateway {
+    pool: Pool,
+    cache: Cache,
+    signer: Arc<Signer>,
+    settings: Arc<GatewaySettings>,
+    credentials: Arc<Credentials>,
+    log: LogWriter,
+}
+
+/// What to send back: an HTTP status and a JSON body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+}
+
+/// A request refused before its method ran, with what is known about its app.
+struct Refusal {
+    envelope: Envelope,
+    app: Option<AppRow>,
+    error: GatewayError,
+}
+
+/// A request whose app and signature checked out.
+struct Verified {
+    app: AppRow,
+    envelope: Envelope,
+}
+
+impl Gateway {
+    /// Must be called inside the Tokio runtime: it starts the request-log writer.
+    pub fn new(pool: Pool, cache: Cache, signer: Signer, settings: GatewaySettings) -> Gateway {
+        let log = LogWriter::start(pool.clone());
+        Gateway {
+            pool,
+            cache,
+            signer: Arc::new(signer),
+            settings: Arc::new(settings),
+            credentials: Arc::default(),
+            log,
+        }
+    }
+
+    pub async fn handle(&self, content_type: &str, body: &[u8], client_ip: Option<String>) -> Response {
+        let started = Instant::now();
+        let envelope = match BodyKind::from_content_type(content_type).and_then(|kind| Envelope::parse(kind, body)) {
+            Ok(envelope) => envelope,
+            Err(error) => return not_an_envelope(&error),
+        };
+        let gateway = self.clone();
+        // Verification is CPU work, and touches the database only when the app is not cached.
+        let verified = tokio::task::spawn_blocking(move || gateway.verify(envelope)).await;
+        let verified = match verified {
+            Ok(Ok(verified)) => verified,
+            Ok(Err(refusal)) => {
+                let Refusal { envelope, app, error } = *refusal;
+                return self.finish(envelope, app, Err(error), started, client_ip).await;
+            }
+            Err(_) => return self.server_error(&GatewayError::ServerError),
+        };
+        if !self.within_rate_limit(&verified.app).await {
+            return self
+                .finish(verified.envelope, Some(verified.app), Err(GatewayError::TooManyRequests), started, client_ip)
+                .await;
+        }
+        let gateway = self.clone();
+        let envelope = verified.envelope.clone();
+        let app = verified.app.clone();
+        let outcome = run_blocking(&self.pool, move |conn| Ok::<_, GatewayError>(gateway.call(conn, &verified))).await;
+        let outcome = outcome.unwrap_or_else(Err);
+        self.finish(envelope, Some(app), outcome, started, client_ip).await
+    }
+
+    /// Finds the app and checks the signature with its active keys and its sign type.
+    #[allow(clippy::result_large_err)]
+    /// A refusal hands the envelope back, so it is logged and signed like any reply.
+    fn verify(&self, envelope: Envelope) -> Result<Verified, Box<Refusal>> {
+        let CachedApp { app, keys, .. } = match self.credentials.lookup(&self.pool, envelope.app_id()) {
+            Ok(Some(cached)) if cached.app.disabled_at.is_none() => cached,
+            Ok(_) => return Err(Box::new(Refusal { envelope, app: None, error: GatewayError::InvalidApp })),
+            Err(error) => return Err(Box::new(Refusal { envelope, app: None, error })),
+        };
+        let Ok(sign_type) = SignType::parse(&app.sign_type) else {
+            return Err(Box::new(Refusal { envelope, app: Some(app), error: GatewayError::ServerError }));
+        };
+        // The sign_type field is not signed, so it can only agree with the app's, never choose.
+        if envelope.sign_type().is_some_and(|claimed| claimed != sign_type.as_str()) {
+            return Err(Box::new(Refusal { envelope, app: Some(app), error: GatewayError::BadSignature }));
+        }
+        let message = envelope.string_to_sign().as_bytes();
+        if !keys.iter().any(|key| verify(sign_type, std::slice::from_ref(key.as_ref()), message, envelope.sign())) {
+            return Err(Box::new(Refusal { envelope, app: Some(app), error: GatewayError::BadSignature }));
+        }
+        Ok(Verified { app, envelope })
+    }
+
+    /// Redis down: allow (the database constraints still hold) and let `/readyz` say so.
+    async fn within_rate_limit(&self, app: &AppRow) -> bool {
+        let key = format!("ratelimit:{}", app.app_id);
+        self.cache
+            .take_token(&key, self.settings.rate_limit_burst, self.settings.rate_limit_per_second)
+            .await
+            .unwrap_or(true)
+    }
+
+    fn call(&self, conn: &mut PgConnection, verified: &Verified) -> Result<methods::ReturnValue, GatewayError> {
+        let method = methods::find(verified.envelope.method()).ok_or_else(|| {
+            GatewayError::invalid("method", format!("unknown method {:?}", verified.envelope.method()))
+        })?;
+        let content = Content::parse(verified.envelope.content())?;
+        method(&mut Call { conn, app: &verified.app, content: &content, now: Utc::now(), settings: &self.settings })
+    }
+
+    /// Signs the reply with the app's sign type (RSA2 when the app is unknown) and logs both.
+    async fn finish(
+        &self,
+        envelope: Envelope,
+        app: Option<AppRow>,
+        outcome: Result<methods::ReturnValue, GatewayError>,
+        started: Instant,
+        client_ip: Option<String>,
+    ) -> Response {
+        let sign_type = app.as_ref().and_then(|app| SignType::parse(&app.sign_type).ok()).unwrap_or_default();
+        let (body, error_code, trade_no) = match &outcome {
+            Ok(value) => (reply::success(&self.signer, sign_type, value), None, trade_no_of(value)),
+            Err(error) => {
+                (reply::failure(&self.signer, sign_type, error.code(), &error.to_string()), Some(error.code()), None)
+            }
+        };
+        let log = LogEntry {
+            app_id: envelope.app_id().to_string(),
+            method: envelope.method().to_string(),
+            trade_no,
+            request: redact::content(envelope.content()),
+            reply: redact::content(&body),
+            error_code: error_code.map(str::to_string),
+            latency_ms: i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX),
+            client_ip,
+        };
+        self.log.write(log).await;
+        Response { status: 200, body }
+    }
+
+    fn server_error(&self, error: &GatewayError) -> Response {
+        tracing::error!(%error, "gateway failure");
+        let error = GatewayError::ServerError;
+        Response {
+            status: 200,
+            body: reply::failure(&self.signer, SignType::default(), error.code(), &error.to_string()),
+        }
+    }
+}
+
+fn trade_no_of(value: &methods::ReturnValue) -> Option<String> {
+    value.iter().find(|(key, _)| *key == "trade_no").and_then(|(_, value)| match value {
+        reply::ReplyValue::Text(text) => Some(text.clone()),
+        _ => None,
+    })
+}
+
+struct LogEntry {
+    app_id: String,
+    method: String,
+    trade_no: Option<String>,
+    request: String,
+    reply: String,
+    error_code: Option<String>,
+    latency_ms: i32,
+    client_ip: Option<String>,
+}
+
+impl LogEntry {
+    fn row(&self) -> gateway_log::NewRequestLog<'_> {
+        gateway_log::NewRequestLog {
+            app_id: Some(&self.app_id),
+            method: Some(&self.method),
+            trade_no: self.trade_no.as_deref(),
+            request: &self.request,
+            reply: &self.reply,
+            success: self.error_code.is_none(),
+            error_code: self.error_code.as_deref(),
+            latency_ms: self.latency_ms,
+            client_ip: self.client_ip.as_deref(),
+        }
+    }
+}
+
+/// Writes the request log off the request path, in batches: a bounded channel feeds one task that
+/// inserts up to [`LOG_BATCH`] rows per statement. Replies wait only if the log falls
+/// [`LOG_BACKLOG`] rows behind; a failed batch is logged, never retried into the reply's latency.
+#[derive(Clone)]
+struct LogWriter {
+    sender: tokio::sync::mpsc::Sender<LogEntry>,
+}
+
+const LOG_BATCH: usize = 200;
+const LOG_BACKLOG: usize = 10_000;
+
+impl LogWriter {
+    fn start(pool: Pool) -> LogWriter {
+        let (sender, receiver) = tokio::sync::mpsc::channel(LOG_BACKLOG);
+        tokio::spawn(write_batches(pool, receiver));
+        LogWriter { sender }
+    }
+
+    async fn write(&self, entry: LogEntry) {
+        if self.sender.send(entry).await.is_err() {
+            tracing::error!("the gateway request log writer has stopped");
+        }
+    }
+}
+
+async fn write_batches(pool: Pool, mut receiver: tokio::sync::mpsc::Receiver<LogEntry>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < LOG_BATCH {
+            match receiver.try_recv() {
+                Ok(entry) => batch.push(entry),
+                Err(_) => break,
+            }
+        }
+        let stored = run_blocking(&pool, move |conn| {
+            let rows: Vec<_> = batch.iter().map(LogEntry::row).collect();
+            gateway_log::insert_many(conn, &rows)
+        })
+        .await;
+        if let Err(error) = stored {
+            tracing::error!(error = ?error, "could not store gateway request log entries");
+        }
+    }
+}
+
+/// HTTP 4xx for bodies that are not an envelope at all; nothing is stored or signed.
+fn not_an_envelope(error: &EnvelopeError) -> Response {
+    let status = match error {
+        EnvelopeError::TooLarge => 413,
+        EnvelopeError::UnsupportedContentType => 415,
+        _ => 400,
+    };
+    let body =
+        serde_json::json!({ "success": false, "error_code": "-101", "error_message": format!("无效参数 >> {error}") });
+    Response { status, body: body.to_string() }
+}

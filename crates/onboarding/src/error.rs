@@ -1,0 +1,53 @@
+//! Onboarding errors. Each variant is one reason, worded for the operator or API caller; the
+//! console and the gateway map them to their own surfaces.
+use domain::onboarding::{ApplicationErrors, IllegalTransition};
+
+use crate::keys::KeyError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OnboardingError {
+    #[error("invalid application: {0}")]
+    InvalidApplication(ApplicationErrors),
+    #[error("{field}: {message}")]
+    InvalidField { field: &'static str, message: String },
+    #[error("no such merchant")]
+    MerchantNotFound,
+    #[error("no such app")]
+    AppNotFound,
+    #[error("no such rate plan: {0}")]
+    UnknownRatePlan(String),
+    #[error("a rate plan with this code already exists")]
+    DuplicateRatePlan,
+    #[error("{0}")]
+    IllegalTransition(#[from] IllegalTransition),
+    #[error("a reason is required")]
+    ReasonRequired,
+    #[error("the merchant was changed by someone else at the same time; reload and try again")]
+    ConcurrentChange,
+    #[error("external_id is already used by another merchant")]
+    DuplicateExternalId,
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    #[error("an app may have at most two active keys; revoke one first")]
+    TooManyActiveKeys,
+    #[error("this key is already registered for the app")]
+    DuplicateKey,
+    #[error("no active micro-deposit has been sent yet")]
+    MicroDepositNotSent,
+    #[error("the rates must take effect now or later, not in the past")]
+    EffectiveInPast,
+    #[error("could not generate a unique id; try again")]
+    IdExhausted,
+    #[error("payout channel: {0}")]
+    Channel(#[from] channel::ChannelError),
+    #[error("platform key: {0}")]
+    PlatformKey(String),
+    #[error(transparent)]
+    Storage(#[from] storage::StorageError),
+}
+
+impl From<diesel::result::Error> for OnboardingError {
+    fn from(error: diesel::result::Error) -> Self {
+        OnboardingError::Storage(error.into())
+    }
+}

@@ -1,0 +1,40 @@
+//! Why an order operation was refused. Each variant maps to one gateway error code.
+use domain::orders::IllegalOrderTransition;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("sub_merchant_id does not exist")]
+    UnknownSubMerchant,
+    #[error("the sub-merchant is not approved")]
+    MerchantNotApproved,
+    #[error("this app may not act for this sub-merchant")]
+    NotYourMerchant,
+    #[error("out_trade_no was already used with different content")]
+    DuplicateOutTradeNo,
+    #[error("out_refund_no was already used with a different amount")]
+    DuplicateOutRefundNo,
+    #[error("the order does not exist")]
+    OrderNotFound,
+    #[error("the refund does not exist")]
+    RefundNotFound,
+    #[error("the sub-merchant has no rates in force")]
+    NoRates,
+    #[error("{0}")]
+    IllegalTransition(#[from] IllegalOrderTransition),
+    #[error("refund_fee is larger than the amount not yet refunded")]
+    RefundTooLarge,
+    #[error("the fee split failed: {0}")]
+    Split(#[from] domain::SplitError),
+    #[error("could not generate a unique number; try again")]
+    NumberExhausted,
+    #[error(transparent)]
+    Onboarding(#[from] onboarding::OnboardingError),
+    #[error(transparent)]
+    Storage(#[from] storage::StorageError),
+}
+
+impl From<diesel::result::Error> for OrderError {
+    fn from(error: diesel::result::Error) -> Self {
+        OrderError::Storage(error.into())
+    }
+}

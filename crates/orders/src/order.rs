@@ -1,0 +1,81 @@
+//! An order as the rest of the platform sees it: the stored row with its state and split typed.
+use domain::{
+    Amount, FeeSplit,
+    orders::{OrderState, OrderType},
+};
+use storage::{StorageError, orders::OrderRow};
+
+use crate::OrderError;
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub row: OrderRow,
+    pub state: OrderState,
+    pub order_type: OrderType,
+}
+
+impl Order {
+    pub fn from_row(row: OrderRow) -> Result<Order, OrderError> {
+        let corrupt = |what: &str| {
+            OrderError::Storage(StorageError::Query(diesel::result::Error::DeserializationError(
+                what.to_string().into(),
+            )))
+        };
+        let state = OrderState::parse(&row.state).ok_or_else(|| corrupt("unknown order state"))?;
+        let order_type = OrderType::from_code(row.order_type).ok_or_else(|| corrupt("unknown order type"))?;
+        Ok(Order { row, state, order_type })
+    }
+
+    pub fn total(&self) -> Amount {
+        Amount::from_fen(self.row.total_fee_fen)
+    }
+
+    pub fn refunded(&self) -> Amount {
+        Amount::from_fen(self.row.refunded_fen)
+    }
+
+    /// What can still be refunded.
+    pub fn unrefunded(&self) -> Amount {
+        Amount::from_fen(self.row.total_fee_fen.saturating_sub(self.row.refunded_fen))
+    }
+
+    /// The split snapshotted at creation.
+    pub fn split(&self) -> FeeSplit {
+        FeeSplit {
+            net_receipt: Amount::from_fen(self.row.net_receipt_fen),
+            bank_commission: Amount::from_fen(self.row.bank_commission_fen),
+            pay_platform: Amount::from_fen(self.row.pay_platform_fen),
+            liquidator_commission: Amount::from_fen(self.row.liquidator_commission_fen),
+        }
+    }
+
+    /// The rates snapshotted at creation.
+    pub fn rates(&self) -> Result<domain::Rates, OrderError> {
+        let rates = onboarding::rates::rates_of(storage::rates::StoredRates {
+            bank_commission: self.row.bank_commission_rate,
+            pay_platform: self.row.pay_platform_rate,
+            liquidator_commission: self.row.liquidator_commission_rate,
+        })?;
+        Ok(rates)
+    }
+}
+
+pub fn find_by_trade_no(conn: &mut diesel::PgConnection, trade_no: &str) -> Result<Option<Order>, OrderError> {
+    storage::orders::find_by_trade_no(conn, trade_no)?.map(Order::from_row).transpose()
+}
+
+pub fn find_by_out_trade_no(
+    conn: &mut diesel::PgConnection,
+    app_id: i64,
+    out_trade_no: &str,
+) -> Result<Option<Order>, OrderError> {
+    storage::orders::find_by_out_trade_no(conn, app_id, out_trade_no)?.map(Order::from_row).transpose()
+}
+
+pub fn find(conn: &mut diesel::PgConnection, id: i64) -> Result<Option<Order>, OrderError> {
+    storage::orders::find(conn, id)?.map(Order::from_row).transpose()
+}
+
+pub(crate) fn lock(conn: &mut diesel::PgConnection, id: i64) -> Result<Order, OrderError> {
+    Order::from_row(storage::orders::find_for_update(conn, id)?.ok_or(OrderError::OrderNotFound)?)
+}

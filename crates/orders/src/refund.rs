@@ -1,0 +1,89 @@
+//! Refunds (SPEC §3, §5): partial refunds up to the unrefunded amount, each giving back its own
+//! split; idempotent on `out_refund_no`.
+use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection};
+use domain::{
+    Amount, FeeSplit,
+    orders::{OrderEvent, OutRefundNo},
+};
+use storage::orders::{self as rows, NewRefundRow, RefundRow};
+
+use crate::{Order, OrderError, lifecycle, notify, order, place::new_trade_no};
+
+/// A new refund, or the original one of an idempotent retry.
+pub enum Refunded {
+    New { order: Order, refund: RefundRow },
+    Replay { order: Order, refund: RefundRow },
+}
+
+impl Refunded {
+    pub fn refund(&self) -> &RefundRow {
+        match self {
+            Refunded::New { refund, .. } | Refunded::Replay { refund, .. } => refund,
+        }
+    }
+}
+
+pub fn refund(
+    conn: &mut PgConnection,
+    order_id: i64,
+    out_refund_no: &OutRefundNo,
+    amount: Amount,
+    requested_by: &str,
+    now: DateTime<Utc>,
+) -> Result<Refunded, OrderError> {
+    conn.transaction(|conn| {
+        let locked = order::lock(conn, order_id)?;
+        if let Some(existing) = rows::find_refund(conn, order_id, out_refund_no.as_ref())? {
+            return if existing.refund_fee_fen == amount.fen() {
+                Ok(Refunded::Replay { order: locked, refund: existing })
+            } else {
+                Err(OrderError::DuplicateOutRefundNo)
+            };
+        }
+        let remaining = locked.unrefunded();
+        if amount > remaining {
+            return Err(OrderError::RefundTooLarge);
+        }
+        let event = if amount == remaining { OrderEvent::RefundRest } else { OrderEvent::RefundPart };
+        // Checked before any write, so an illegal refund changes nothing.
+        locked.state.apply(event)?;
+        let give_back = FeeSplit::of_refund(remaining, amount, &locked.rates()?)?;
+        let refunded_fen = locked.row.refunded_fen.checked_add(amount.fen()).ok_or(OrderError::RefundTooLarge)?;
+        let refund = insert(conn, &locked, out_refund_no, amount, &give_back, requested_by, now)?;
+        let order = lifecycle::apply(conn, &locked, event, "refund", Some(&refund.refund_no), refunded_fen)?;
+        notify::enqueue(conn, "refund", &order, notify::refund_fields(&order, &refund))?;
+        Ok(Refunded::New { order, refund })
+    })
+}
+
+fn insert(
+    conn: &mut PgConnection,
+    order: &Order,
+    out_refund_no: &OutRefundNo,
+    amount: Amount,
+    give_back: &FeeSplit,
+    requested_by: &str,
+    now: DateTime<Utc>,
+) -> Result<RefundRow, OrderError> {
+    for _ in 0..8 {
+        let refund_no = new_trade_no(now);
+        let row = NewRefundRow {
+            refund_no: refund_no.as_ref(),
+            order_id: order.row.id,
+            out_refund_no: out_refund_no.as_ref(),
+            refund_fee_fen: amount.fen(),
+            bank_commission_fen: give_back.bank_commission.fen(),
+            pay_platform_fen: give_back.pay_platform.fen(),
+            liquidator_commission_fen: give_back.liquidator_commission.fen(),
+            net_receipt_fen: give_back.net_receipt.fen(),
+            requested_by,
+        };
+        match conn.transaction(|conn| rows::insert_refund(conn, &row)) {
+            Ok(refund) => return Ok(refund),
+            Err(error) if error.is_unique_violation() => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(OrderError::NumberExhausted)
+}

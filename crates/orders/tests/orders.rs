@@ -1,0 +1,360 @@
+//! The order life cycle against a real PostgreSQL (a fresh database per test).
+use chrono::{Duration, Utc};
+use diesel::PgConnection;
+use domain::{
+    Amount, OutTradeNo, Rate, Rates, SubMerchantId,
+    onboarding::{RawApplication, SignType, Transition},
+    orders::{NotifyUrl, OrderBody, OrderState, OrderType, OutRefundNo},
+};
+use orders::{
+    OrderError, lifecycle,
+    lifecycle::Payment,
+    place::{self, NewOrder, Placed},
+    refund::{self, Refunded},
+};
+use storage::{apps::AppRow, audit::Actor, testing::TestDatabase};
+
+fn actor() -> Actor {
+    Actor { operator_id: None, name: "tester".into(), client_ip: None }
+}
+
+fn application(external_id: &str, rates: [&str; 3]) -> RawApplication {
+    let mut raw = onboarding::testing::application(external_id);
+    [raw.bank_commission_rate, raw.pay_platform_rate, raw.liquidator_commission_rate] =
+        rates.map(|rate| Some(rate.to_string()));
+    raw
+}
+
+/// An approved merchant with its app; optionally owned by an ISV app.
+fn merchant(
+    conn: &mut PgConnection,
+    external_id: &str,
+    rates: [&str; 3],
+    owner: Option<&AppRow>,
+) -> (SubMerchantId, AppRow) {
+    let approval = onboarding::applications::import_approved(
+        conn,
+        &actor(),
+        &application(external_id, rates),
+        owner.map(|app| app.id),
+    )
+    .unwrap();
+    (approval.sub_merchant_id, approval.app)
+}
+
+fn new_order(sub_merchant_id: &SubMerchantId, out_trade_no: &str, total: &str) -> NewOrder {
+    NewOrder {
+        sub_merchant_id: sub_merchant_id.clone(),
+        out_trade_no: OutTradeNo::parse(out_trade_no).unwrap(),
+        body: OrderBody::parse("京东公仔").unwrap(),
+        total: Amount::parse_yuan(total).unwrap(),
+        order_type: OrderType::Physical,
+        notify_url: Some(NotifyUrl::parse("http://127.0.0.1:9/notify", true).unwrap()),
+        content_fingerprint: format!("{out_trade_no}:{total}"),
+    }
+}
+
+const RATES: [&str; 3] = ["0.00030", "0.00200", "0.00100"];
+
+#[test]
+fn placing_is_idempotent_and_conflicting_reuse_is_refused() {
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
+    let Placed::New(first) =
+        place::place(&mut conn, &app, &new_order(&sub_merchant_id, "A1", "100.00"), Utc::now()).unwrap()
+    else {
+        panic!("new")
+    };
+    assert_eq!((first.state, first.row.trade_no.len()), (OrderState::Waiting, 28));
+    assert_eq!(
+        (
+            first.row.bank_commission_fen,
+            first.row.pay_platform_fen,
+            first.row.liquidator_commission_fen,
+            first.row.net_receipt_fen
+        ),
+        (3, 20, 10, 9967)
+    );
+    let Placed::Replay(again) =
+        place::place(&mut conn, &app, &new_order(&sub_merchant_id, "A1", "100.00"), Utc::now()).unwrap()
+    else {
+        panic!("replay")
+    };
+    assert_eq!(again.row.trade_no, first.row.trade_no);
+    assert!(matches!(
+        place::place(&mut conn, &app, &new_order(&sub_merchant_id, "A1", "99.00"), Utc::now()),
+        Err(OrderError::DuplicateOutTradeNo)
+    ));
+}
+
+#[test]
+fn concurrent_duplicates_create_exactly_one_order() {
+    let database = TestDatabase::new();
+    let (sub_merchant_id, app) = merchant(&mut database.connection(), "m1", RATES, None);
+    let workers: Vec<_> = (0..50)
+        .map(|_| {
+            let (url, app, id) = (database.url().to_string(), app.clone(), sub_merchant_id.clone());
+            std::thread::spawn(move || {
+                let mut conn = <PgConnection as diesel::Connection>::establish(&url).unwrap();
+                place::place(&mut conn, &app, &new_order(&id, "SAME", "1.00"), Utc::now())
+                    .map(|p| p.order().row.trade_no.clone())
+            })
+        })
+        .collect();
+    let trade_nos: std::collections::HashSet<_> = workers.into_iter().map(|w| w.join().unwrap().unwrap()).collect();
+    assert_eq!(trade_nos.len(), 1, "every caller got the one order");
+    assert_eq!(storage::orders::list(&mut database.connection(), &Default::default(), 100).unwrap().len(), 1);
+}
+
+#[test]
+fn only_the_merchants_own_app_or_its_isv_may_place_orders() {
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let isv = onboarding::credentials::create_isv_app(&mut conn, &actor(), "ISV", SignType::Rsa2).unwrap();
+    let other_isv = onboarding::credentials::create_isv_app(&mut conn, &actor(), "Other ISV", SignType::Rsa2).unwrap();
+    let (owned, _) = merchant(&mut conn, "m1", RATES, Some(&isv));
+    let (_, other_app) = merchant(&mut conn, "m2", RATES, None);
+    assert!(place::place(&mut conn, &isv, &new_order(&owned, "I1", "1.00"), Utc::now()).is_ok());
+    assert!(matches!(
+        place::place(&mut conn, &other_isv, &new_order(&owned, "I2", "1.00"), Utc::now()),
+        Err(OrderError::NotYourMerchant)
+    ));
+    assert!(matches!(
+        place::place(&mut conn, &other_app, &new_order(&owned, "I3", "1.00"), Utc::now()),
+        Err(OrderError::NotYourMerchant)
+    ));
+    let unknown = SubMerchantId::parse("20170720205421027980").unwrap();
+    assert!(matches!(
+        place::place(&mut conn, &isv, &new_order(&unknown, "I4", "1.00"), Utc::now()),
+        Err(OrderError::UnknownSubMerchant)
+    ));
+    let merchant_id = storage::merchants::find_by_sub_merchant_id(&mut conn, owned.as_ref()).unwrap().unwrap().id;
+    onboarding::applications::transition(&mut conn, &actor(), merchant_id, Transition::Freeze, Some("risk review"))
+        .unwrap();
+    assert!(matches!(
+        place::place(&mut conn, &isv, &new_order(&owned, "I5", "1.00"), Utc::now()),
+        Err(OrderError::MerchantNotApproved)
+    ));
+}
+
+#[test]
+fn orders_keep_the_rates_they_were_placed_at() {
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
+    let order = place::place(&mut conn, &app, &new_order(&sub_merchant_id, "S1", "1000.00"), Utc::now())
+        .unwrap()
+        .order()
+        .clone();
+    let merchant_id = order.row.merchant_id;
+    let higher =
+        Rates::new(Rate::parse("0.01000").unwrap(), Rate::parse("0.01000").unwrap(), Rate::parse("0.01000").unwrap())
+            .unwrap();
+    onboarding::rates::set_merchant_rates(
+        &mut conn,
+        &actor(),
+        merchant_id,
+        onboarding::rates::NewRates::Own(higher),
+        Utc::now(),
+    )
+    .unwrap();
+    let reloaded = orders::order::find(&mut conn, order.row.id).unwrap().unwrap();
+    assert_eq!(reloaded.split(), order.split());
+    assert_eq!(reloaded.rates().unwrap().bank_commission().to_string(), "0.00030");
+    let later =
+        place::place(&mut conn, &app, &new_order(&sub_merchant_id, "S2", "1000.00"), Utc::now() + Duration::seconds(1))
+            .unwrap();
+    assert_eq!(later.order().row.bank_commission_fen, 1000, "new orders use the new rates");
+}
+
+#[test]
+fn payments_apply_once_and_late_ones_are_kept_for_an_operator() {
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
+    let order =
+        place::place(&mut conn, &app, &new_order(&sub_merchant_id, "P1", "0.01"), Utc::now()).unwrap().order().clone();
+    let payload = serde_json::json!({ "trade_no": order.row.trade_no });
+    assert_eq!(
+        lifecycle::record_payment(&mut conn, "sandbox", &order.row.trade_no, payload.clone()).unwrap(),
+        Payment::Applied
+    );
+    assert_eq!(
+        lifecycle::record_payment(&mut conn, "sandbox", &order.row.trade_no, payload.clone()).unwrap(),
+        Payment::Duplicate
+    );
+    let notifications = storage::notifications::for_order(&mut conn, order.row.id).unwrap();
+    assert_eq!(notifications.len(), 1, "notified once");
+    assert_eq!(notifications[0].fields["total_fee"], "0.01");
+    assert_eq!(notifications[0].fields["status"], "2");
+
+    let closed =
+        place::place(&mut conn, &app, &new_order(&sub_merchant_id, "P2", "5.00"), Utc::now()).unwrap().order().clone();
+    lifecycle::close(&mut conn, closed.row.id, "app").unwrap();
+    assert_eq!(
+        lifecycle::record_payment(&mut conn, "sandbox", &closed.row.trade_no, payload).unwrap(),
+        Payment::LatePayment
+    );
+    let attention = storage::callbacks::needing_attention(&mut conn, 10).unwrap();
+    assert_eq!((attention.len(), attention[0].outcome.as_str()), (1, "late_payment"));
+    assert_eq!(
+        orders::order::find(&mut conn, closed.row.id).unwrap().unwrap().state,
+        OrderState::Closed,
+        "never silently reopened"
+    );
+    assert!(matches!(
+        lifecycle::record_payment(&mut conn, "sandbox", "2017090622140509534568101496", serde_json::json!({})),
+        Err(OrderError::OrderNotFound)
+    ));
+    assert_eq!(
+        storage::callbacks::needing_attention(&mut conn, 10).unwrap().len(),
+        1,
+        "an unknown trade is rolled back with its error"
+    );
+}
+
+#[test]
+fn closing_and_expiry_follow_the_state_machine() {
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
+    let now = Utc::now();
+    let old = place::place(&mut conn, &app, &new_order(&sub_merchant_id, "E1", "1.00"), now).unwrap().order().clone();
+    let fresh = place::place(&mut conn, &app, &new_order(&sub_merchant_id, "E2", "1.00"), now + Duration::hours(1))
+        .unwrap()
+        .order()
+        .clone();
+    assert_eq!(
+        lifecycle::expire_due(&mut conn, now + Duration::minutes(119), 100).unwrap(),
+        0,
+        "two hours are two hours"
+    );
+    assert_eq!(lifecycle::expire_due(&mut conn, now + Duration::minutes(121), 100).unwrap(), 1);
+    assert_eq!(orders::order::find(&mut conn, old.row.id).unwrap().unwrap().state, OrderState::Closed);
+    assert_eq!(orders::order::find(&mut conn, fresh.row.id).unwrap().unwrap().state, OrderState::Waiting);
+    assert!(matches!(lifecycle::close(&mut conn, old.row.id, "app"), Err(OrderError::IllegalTransition(_))));
+    lifecycle::record_payment(&mut conn, "sandbox", &fresh.row.trade_no, serde_json::json!({})).unwrap();
+    assert!(
+        matches!(lifecycle::close(&mut conn, fresh.row.id, "app"), Err(OrderError::IllegalTransition(_))),
+        "a paid order cannot be closed"
+    );
+    let events: Vec<_> =
+        storage::orders::events(&mut conn, old.row.id).unwrap().into_iter().map(|e| (e.to_state, e.cause)).collect();
+    assert_eq!(events, [("waiting".to_string(), "created".to_string()), ("closed".into(), "expired".into())]);
+}
+
+fn yuan(fen: i64) -> String {
+    Amount::from_fen(fen).to_yuan_string()
+}
+
+/// The first refund vector of the shared examples, end to end through the database.
+#[test]
+fn refunds_give_back_their_split_and_are_idempotent() {
+    let vectors: serde_json::Value =
+        serde_json::from_str(include_str!("../../domain/tests/data/refund_vectors.json")).unwrap();
+    let case = &vectors[0];
+    let rates =
+        ["bank_commission_rate", "pay_platform_rate", "liquidator_commission_rate"].map(|k| case[k].as_str().unwrap());
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let (sub_merchant_id, app) = merchant(&mut conn, "m1", rates, None);
+    let total = case["total_fee"].as_str().unwrap();
+    let order =
+        place::place(&mut conn, &app, &new_order(&sub_merchant_id, "R1", total), Utc::now()).unwrap().order().clone();
+    assert!(
+        matches!(
+            refund::refund(
+                &mut conn,
+                order.row.id,
+                &OutRefundNo::parse("X").unwrap(),
+                Amount::from_fen(1),
+                "app",
+                Utc::now()
+            ),
+            Err(OrderError::IllegalTransition(_))
+        ),
+        "unpaid orders cannot be refunded"
+    );
+    lifecycle::record_payment(&mut conn, "sandbox", &order.row.trade_no, serde_json::json!({})).unwrap();
+
+    let steps = case["refunds"].as_array().unwrap();
+    for (index, step) in steps.iter().enumerate() {
+        let amount = Amount::parse_yuan(step["refund_fee"].as_str().unwrap()).unwrap();
+        let number = OutRefundNo::parse(&format!("RF{index}")).unwrap();
+        let Refunded::New { order: after, refund: row } =
+            refund::refund(&mut conn, order.row.id, &number, amount, "app", Utc::now()).unwrap()
+        else {
+            panic!("new refund")
+        };
+        let got = [row.bank_commission_fen, row.pay_platform_fen, row.liquidator_commission_fen, row.net_receipt_fen]
+            .map(yuan);
+        let expected = ["bank_commission_fee", "pay_platform_fee", "liquidator_commission_fee", "net_receipt_amount"]
+            .map(|k| step[k].as_str().unwrap().to_string());
+        assert_eq!(got, expected, "refund {index}");
+        let last = index + 1 == steps.len();
+        assert_eq!(after.state, if last { OrderState::Refunded } else { OrderState::PartiallyRefunded });
+        let Refunded::Replay { refund: replayed, .. } =
+            refund::refund(&mut conn, order.row.id, &number, amount, "app", Utc::now()).unwrap()
+        else {
+            panic!("replay")
+        };
+        assert_eq!(replayed.refund_no, row.refund_no);
+    }
+    assert!(matches!(
+        refund::refund(
+            &mut conn,
+            order.row.id,
+            &OutRefundNo::parse("RF0").unwrap(),
+            Amount::from_fen(1),
+            "app",
+            Utc::now()
+        ),
+        Err(OrderError::DuplicateOutRefundNo)
+    ));
+    assert!(matches!(
+        refund::refund(
+            &mut conn,
+            order.row.id,
+            &OutRefundNo::parse("MORE").unwrap(),
+            Amount::from_fen(1),
+            "app",
+            Utc::now()
+        ),
+        Err(OrderError::RefundTooLarge)
+    ));
+    assert_eq!(
+        storage::notifications::for_order(&mut conn, order.row.id).unwrap().len(),
+        1 + steps.len(),
+        "paid + one per refund"
+    );
+}
+
+#[test]
+fn a_duplicate_inside_a_callers_transaction_leaves_it_usable() {
+    use diesel::Connection;
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
+    conn.transaction(|conn| {
+        let first = place::place(conn, &app, &new_order(&sub_merchant_id, "T1", "1.00"), Utc::now()).unwrap();
+        let Placed::Replay(again) =
+            place::place(conn, &app, &new_order(&sub_merchant_id, "T1", "1.00"), Utc::now()).unwrap()
+        else {
+            panic!("replay")
+        };
+        assert_eq!(again.row.trade_no, first.order().row.trade_no);
+        assert!(matches!(
+            place::place(conn, &app, &new_order(&sub_merchant_id, "T1", "2.00"), Utc::now()),
+            Err(OrderError::DuplicateOutTradeNo)
+        ));
+        // Still usable after the refusal: the next statement in the same transaction works.
+        place::place(conn, &app, &new_order(&sub_merchant_id, "T2", "1.00"), Utc::now()).unwrap();
+        Ok::<_, diesel::result::Error>(())
+    })
+    .unwrap();
+    assert_eq!(storage::orders::list(&mut conn, &Default::default(), 10).unwrap().len(), 2);
+    for order in storage::orders::list(&mut conn, &Default::default(), 10).unwrap() {
+        assert_eq!(storage::orders::events(&mut conn, order.id).unwrap().len(), 1, "each order has its created event");
+    }
+}

@@ -1,0 +1,289 @@
+//! Typed configuration: defaults < file (`--config`) < environment (`LIQUIDATOR__SECTION__KEY`),
+//! with `DATABASE_URL` and `REDIS_URL` honoured on top. Unknown keys are errors, so a typo never
+//! silently falls back to a default. Secrets are `SecretString`s: their `Debug` is redacted.
+use std::path::Path;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub console: ConsoleSettings,
+    pub workers: WorkerSettings,
+    pub log: LogSettings,
+    pub platform: PlatformSettings,
+    pub channel: ChannelSettings,
+    pub gateway: GatewaySettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySettings {
+    /// Accept `notify_url`s on private, loopback and link-local addresses. Default false (the
+    /// demo turns it on, since its receivers run on this machine).
+    pub allow_private_notify_urls: bool,
+    /// Sustained gateway calls per second per app. Default 50.
+    pub rate_limit_per_second: u32,
+    /// Calls an app may make at once above the sustained rate. Default 100.
+    pub rate_limit_burst: u32,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        GatewaySettings { allow_private_notify_urls: false, rate_limit_per_second: 50, rate_limit_burst: 100 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformSettings {
+    /// Base64 of 32 bytes: encrypts the platform's private key in the database. Give every node
+    /// the same value (e.g. `LIQUIDATOR__PLATFORM__MASTER_KEY` from a secret store).
+    pub master_key: Option<SecretString>,
+    /// Used when `master_key` is not set: read from this file, created (mode 0600) with a random
+    /// key if missing — fine for one node and for the demo. Default `liquidator-master.key`.
+    pub master_key_file: std::path::PathBuf,
+}
+
+impl Default for PlatformSettings {
+    fn default() -> Self {
+        PlatformSettings { master_key: None, master_key_file: "liquidator-master.key".into() }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelSettings {
+    /// How the built-in sandbox channel decides payout outcomes (by account-number ending).
+    pub sandbox: channel::sandbox::SandboxRules,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address the HTTP server listens on. Default `127.0.0.1:8080`.
+    pub bind: String,
+    /// The address operators and clients use to reach this server (links, cashier URLs, cookie
+    /// security). Default: `http://` + `bind`.
+    pub public_url: Option<String>,
+    /// HTTP worker threads. Default: one per core.
+    pub http_workers: Option<usize>,
+    /// Seconds in-flight requests get to finish on shutdown. Default 30.
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            http_workers: None,
+            shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Default `postgres://postgres@127.0.0.1:5432/liquidator`; `DATABASE_URL` overrides.
+    pub url: SecretString,
+    /// Connections in the pool. Default 16.
+    pub pool_size: u32,
+    /// Apply pending migrations when `serve` or `worker` starts. Default true.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: SecretString::from("postgres://postgres@127.0.0.1:5432/liquidator"),
+            pool_size: 16,
+            migrate_on_start: true,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// Default `redis://127.0.0.1:6379`; `REDIS_URL` overrides. Redis is optional: without it the
+    /// platform runs degraded (see `/readyz`).
+    pub url: SecretString,
+    /// Prepended to every key, so deployments can share a Redis. Default `liquidator:`.
+    pub key_prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        RedisSettings { url: SecretString::from("redis://127.0.0.1:6379"), key_prefix: "liquidator:".into() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    /// Signs session tokens. Default: generated once and kept in the database, shared by all nodes.
+    pub session_secret: Option<SecretString>,
+    /// Session lifetime in minutes. Default 30.
+    pub session_ttl_minutes: u64,
+    /// Failed sign-ins per username within the window before sign-in is refused. Default 5.
+    pub login_max_failures_per_username: i64,
+    /// Failed sign-ins per client address within the window. Default 20.
+    pub login_max_failures_per_ip: i64,
+    /// Throttling window in minutes. Default 15.
+    pub login_window_minutes: u64,
+    /// Mark cookies `Secure`. Default: true when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings {
+            session_secret: None,
+            session_ttl_minutes: 30,
+            login_max_failures_per_username: 5,
+            login_max_failures_per_ip: 20,
+            login_window_minutes: 15,
+            secure_cookies: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// Run background workers inside `serve`. Default true.
+    pub enabled: bool,
+    /// Jobs run at once per node. Default 4.
+    pub concurrency: usize,
+    /// Milliseconds between queue polls when idle. Default 1000.
+    pub poll_interval_ms: u64,
+    /// Seconds a claimed job is leased before another worker may take it. Default 120.
+    pub lease_seconds: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings { enabled: true, concurrency: 4, poll_interval_ms: 1000, lease_seconds: 120 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `pretty` or `json`. Default `pretty`.
+    pub format: LogFormat,
+    /// A tracing filter; `RUST_LOG` overrides. Default `info`.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings { format: LogFormat::Pretty, filter: "info".into() }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Settings {
+    /// Loads the layers. `environment` is passed in (not read globally) so tests can be exact.
+    pub fn load(file: Option<&Path>, environment: &[(String, String)]) -> Result<Settings, config::ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let prefixed: config::Map<String, String> =
+            environment.iter().filter(|(key, _)| key.starts_with("LIQUIDATOR__")).cloned().collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("LIQUIDATOR")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(prefixed)),
+        );
+        for (variable, key) in [("DATABASE_URL", "database.url"), ("REDIS_URL", "redis.url")] {
+            if let Some((_, value)) = environment.iter().find(|(name, _)| name == variable) {
+                builder = builder.set_override(key, value.clone())?;
+            }
+        }
+        builder.build()?.try_deserialize()
+    }
+
+    /// The process environment, for [`Settings::load`].
+    pub fn process_environment() -> Vec<(String, String)> {
+        std::env::vars().collect()
+    }
+
+    pub fn public_url(&self) -> String {
+        self.server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.server.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.console.secure_cookies.unwrap_or_else(|| self.public_url().starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        let dir = std::env::temp_dir().join(format!("liq-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("liquidator.toml");
+        std::fs::write(&file, "[server]\nbind = \"0.0.0.0:9000\"\n[database]\npool_size = 4\n").unwrap();
+        let settings = Settings::load(
+            Some(&file),
+            &env(&[("LIQUIDATOR__DATABASE__POOL_SIZE", "7"), ("DATABASE_URL", "postgres://x/y")]),
+        )
+        .unwrap();
+        assert_eq!(settings.server.bind, "0.0.0.0:9000", "file beats default");
+        assert_eq!(settings.database.pool_size, 7, "environment beats file");
+        assert_eq!(settings.database.url.expose_secret(), "postgres://x/y");
+        assert_eq!(settings.console.session_ttl_minutes, 30, "default kept");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(Settings::load(None, &env(&[("LIQUIDATOR__DATABASE__POOLSIZE", "7")])).is_err());
+        assert!(Settings::load(None, &env(&[("LIQUIDATOR__NOPE", "1")])).is_err());
+        assert!(Settings::load(None, &env(&[("OTHER__DATABASE__POOLSIZE", "7")])).is_ok(), "other prefixes ignored");
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let settings = Settings::load(
+            None,
+            &env(&[
+                ("DATABASE_URL", "postgres://user:hunter2@db/x"),
+                ("LIQUIDATOR__CONSOLE__SESSION_SECRET", "s3cr3t-value"),
+            ]),
+        )
+        .unwrap();
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2") && !printed.contains("s3cr3t-value"), "{printed}");
+    }
+}

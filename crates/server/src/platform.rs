@@ -1,0 +1,82 @@
+//! The platform's key material at start-up: the master key, and the signing key pair it protects.
+use std::{io::Write, path::Path};
+
+use anyhow::Context;
+use onboarding::platform_key::{self, MasterKey, PlatformKey};
+use secrecy::ExposeSecret;
+use storage::{Pool, database::run_blocking};
+
+use crate::config::PlatformSettings;
+
+/// The configured master key, or the key file's (created with a random key when missing).
+pub fn master_key(settings: &PlatformSettings) -> anyhow::Result<MasterKey> {
+    if let Some(key) = &settings.master_key {
+        return MasterKey::from_base64(key.expose_secret())
+            .map_err(|error| anyhow::anyhow!("platform.master_key: {error}"));
+    }
+    let path = &settings.master_key_file;
+    if path.exists() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+        return MasterKey::from_base64(&text).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()));
+    }
+    let key = MasterKey::generate();
+    write_private(path, key.to_base64().as_bytes())?;
+    tracing::warn!(path = %path.display(), "generated a new master key file; back it up, and give every node the same key");
+    Ok(key)
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("could not create {}", path.display()))?;
+    file.write_all(contents)?;
+    Ok(())
+}
+
+/// Loads (or, on the very first start, generates) the platform key pair.
+pub async fn signing_key(pool: &Pool, master: MasterKey) -> anyhow::Result<PlatformKey> {
+    run_blocking(pool, move |conn| platform_key::load_or_create(conn, &master))
+        .await
+        .map_err(|error| anyhow::anyhow!("platform key: {error}"))
+}
+
+/// The sandbox channel, with its callback-signing secret generated once and shared by every node.
+pub async fn sandbox(
+    pool: &Pool,
+    rules: channel::sandbox::SandboxRules,
+) -> anyhow::Result<std::sync::Arc<channel::sandbox::Sandbox>> {
+    use base64::Engine;
+    let secret = run_blocking(pool, |conn| {
+        storage::settings::get_or_init(conn, "sandbox.callback_secret", || {
+            let mut bytes = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        })
+    })
+    .await
+    .map_err(|error| anyhow::anyhow!("sandbox secret: {error}"))?;
+    Ok(std::sync::Arc::new(channel::sandbox::Sandbox::new(rules, secret.as_bytes())))
+}
+
+/// What background workers need, built the same way by `serve` and by `worker`.
+pub async fn job_context(
+    settings: &crate::Settings,
+    pool: Pool,
+    cache: storage::Cache,
+) -> anyhow::Result<crate::worker::JobContext> {
+    let key = signing_key(&pool, master_key(&settings.platform)?).await?;
+    let signer =
+        gateway::signature::Signer::new(key.private_key).map_err(|error| anyhow::anyhow!("platform key: {error}"))?;
+    let notifier = gateway::notify::Notifier::new(
+        pool.clone(),
+        std::sync::Arc::new(signer),
+        settings.gateway.allow_private_notify_urls,
+    );
+    let channel: std::sync::Arc<dyn channel::Channel> = sandbox(&pool, settings.channel.sandbox.clone()).await?;
+    Ok(crate::worker::JobContext { pool, cache, channel, notifier })
+}

@@ -1,0 +1,56 @@
+//! `/healthz` (the process is up), `/readyz` (dependencies reachable), `/metrics`.
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use diesel::RunQueryDsl;
+use serde_json::json;
+use storage::{Cache, Pool, StorageError, database::run_blocking, jobs};
+
+use crate::metrics::Metrics;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+async fn database_up(pool: &Pool) -> bool {
+    let check = run_blocking(pool, |conn| {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok::<_, StorageError>(())
+    });
+    matches!(tokio::time::timeout(CHECK_TIMEOUT, check).await, Ok(Ok(())))
+}
+
+/// 200 while the database is reachable (Redis down is reported as `degraded`, still serving);
+/// 503 when the database is not, so a load balancer stops sending traffic here.
+pub async fn readyz(pool: web::Data<Pool>, cache: web::Data<Cache>, metrics: web::Data<Metrics>) -> HttpResponse {
+    let (database, redis) = tokio::join!(database_up(&pool), cache.ping());
+    metrics.database_up.set(i64::from(database));
+    metrics.redis_up.set(i64::from(redis));
+    let word = |up: bool| if up { "up" } else { "down" };
+    let status = match (database, redis) {
+        (true, true) => "ready",
+        (true, false) => "degraded",
+        (false, _) => "unavailable",
+    };
+    let body = json!({ "status": status, "database": word(database), "redis": word(redis) });
+    if database { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+}
+
+pub async fn metrics(pool: web::Data<Pool>, cache: web::Data<Cache>, metrics: web::Data<Metrics>) -> HttpResponse {
+    let depth = run_blocking(&pool, |conn| -> Result<_, StorageError> { jobs::depth(conn) });
+    let (depth, redis) = tokio::join!(tokio::time::timeout(CHECK_TIMEOUT, depth), cache.ping());
+    metrics.redis_up.set(i64::from(redis));
+    match depth {
+        Ok(Ok(depth)) => {
+            metrics.database_up.set(1);
+            metrics.jobs_pending.set(depth.pending);
+            metrics.jobs_failed.set(depth.failed);
+        }
+        _ => {
+            metrics.database_up.set(0);
+        }
+    }
+    HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(metrics.render())
+}

@@ -1,0 +1,218 @@
+//! Background workers: claim due jobs from the PostgreSQL queue and run them, on every node.
+//!
+//! A claim is a short transaction (`FOR UPDATE SKIP LOCKED` + lease); the job then runs with no
+//! transaction open, and its outcome is written in another short one. Failed jobs are retried
+//! with exponential backoff until their attempts run out, then parked for an operator. The
+//! scheduler enqueues periodic jobs under a unique key per slot, so N nodes enqueue each slot once.
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use chrono::{DurationRound, Utc};
+use serde_json::Value;
+use storage::{
+    Cache, Pool, StorageError,
+    database::run_blocking,
+    jobs::{self, ClaimedJob, NewJob},
+    login_attempts,
+};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::config::WorkerSettings;
+
+/// What a job handler gets: the shared resources, and the job's payload.
+#[derive(Clone)]
+pub struct JobContext {
+    pub pool: Pool,
+    pub cache: Cache,
+    /// The upstream channel payouts go through.
+    pub channel: Arc<dyn channel::Channel>,
+    /// Delivers the notification outbox to sub-merchants' servers.
+    pub notifier: gateway::notify::Notifier,
+}
+
+pub type JobResult = Result<(), anyhow::Error>;
+type Handler = Arc<dyn Fn(JobContext, Value) -> Pin<Box<dyn Future<Output = JobResult> + Send>> + Send + Sync>;
+
+/// Job kinds and their handlers. Each business crate's jobs are registered here.
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: HashMap<&'static str, Handler>,
+}
+
+impl Registry {
+    pub fn register<F, Fut>(&mut self, kind: &'static str, handler: F)
+    where
+        F: Fn(JobContext, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = JobResult> + Send + 'static,
+    {
+        self.handlers.insert(kind, Arc::new(move |context, payload| Box::pin(handler(context, payload))));
+    }
+
+    /// Every job kind the platform knows.
+    pub fn standard() -> Registry {
+        let mut registry = Registry::default();
+        registry.register(HOUSEKEEPING, housekeeping);
+        registry.register(onboarding::verification::SEND_JOB, send_micro_deposit);
+        registry.register(EXPIRE_ORDERS, expire_orders);
+        registry
+    }
+}
+
+pub const HOUSEKEEPING: &str = "housekeeping";
+/// Closes unpaid orders past their two hours; enqueued once a minute.
+pub const EXPIRE_ORDERS: &str = "orders.expire";
+
+async fn expire_orders(context: JobContext, _: Value) -> JobResult {
+    const BATCH: i64 = 500;
+    loop {
+        let closed = run_blocking(&context.pool, |conn| orders::lifecycle::expire_due(conn, Utc::now(), BATCH)).await?;
+        if closed > 0 {
+            tracing::info!(closed, "expired unpaid orders");
+        }
+        if closed < BATCH as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// Forgets sign-in attempts older than 90 days and finished jobs older than 7 days.
+async fn housekeeping(context: JobContext, _: Value) -> JobResult {
+    let (attempts, finished) = run_blocking(&context.pool, |conn| {
+        let attempts = login_attempts::purge_older_than(conn, Utc::now() - chrono::Duration::days(90))?;
+        let finished = jobs::purge_completed_before(conn, Utc::now() - chrono::Duration::days(7))?;
+        Ok::<_, StorageError>((attempts, finished))
+    })
+    .await?;
+    tracing::info!(attempts, finished, "housekeeping done");
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct MicroDepositJob {
+    micro_deposit_id: i64,
+}
+
+async fn send_micro_deposit(context: JobContext, payload: Value) -> JobResult {
+    let job: MicroDepositJob = serde_json::from_value(payload)?;
+    let outcome = onboarding::verification::send(&context.pool, context.channel.as_ref(), job.micro_deposit_id).await?;
+    tracing::info!(micro_deposit_id = job.micro_deposit_id, ?outcome, "micro-deposit handled");
+    Ok(())
+}
+
+/// Delay before retry `attempt` (1-based): 10 s, 20 s, 40 s … capped at one hour.
+pub fn backoff(attempt: i32) -> Duration {
+    let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(12);
+    Duration::from_secs(10u64.saturating_mul(1 << exponent)).min(Duration::from_secs(3600))
+}
+
+/// Enqueues each periodic job once per slot across all nodes: housekeeping hourly, order expiry
+/// every minute.
+fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError> {
+    let now = Utc::now();
+    let periodic = [
+        (HOUSEKEEPING, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
+        (EXPIRE_ORDERS, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
+    ];
+    for (kind, every, slot_format) in periodic {
+        let slot = now.duration_trunc(every).unwrap_or(now);
+        let mut job = NewJob::now(kind, Value::Null);
+        job.unique_key = Some(format!("{kind}:{}", slot.format(slot_format)));
+        jobs::enqueue(conn, job)?;
+    }
+    Ok(())
+}
+
+/// Runs workers until `shutdown` is cancelled, then lets running jobs finish.
+pub async fn run(context: JobContext, registry: Registry, settings: WorkerSettings, shutdown: CancellationToken) {
+    let registry = Arc::new(registry);
+    let lease = Duration::from_secs(settings.lease_seconds.max(1));
+    let idle = Duration::from_millis(settings.poll_interval_ms.max(10));
+    let concurrency = settings.concurrency.max(1);
+    let mut running = JoinSet::new();
+    let notifications = tokio::spawn(deliver_notifications(context.notifier.clone(), idle, shutdown.clone()));
+    tracing::info!(concurrency, "workers started");
+    while !shutdown.is_cancelled() {
+        while running.try_join_next().is_some() {}
+        let free = concurrency.saturating_sub(running.len());
+        let claimed = if free == 0 { Ok(Vec::new()) } else { claim(&context.pool, lease, free).await };
+        let claimed = claimed.unwrap_or_else(|error| {
+            tracing::warn!(error = ?error, "could not claim jobs");
+            Vec::new()
+        });
+        let was_idle = claimed.is_empty();
+        for job in claimed {
+            let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
+            running.spawn(execute(context.clone(), registry.clone(), job).instrument(span));
+        }
+        if was_idle {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(idle) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+    }
+    tracing::info!(running = running.len(), "workers stopping; waiting for running jobs");
+    while running.join_next().await.is_some() {}
+    let _ = notifications.await;
+}
+
+/// Sends due notifications until shutdown; the outbox table is the queue, shared by every node.
+async fn deliver_notifications(notifier: gateway::notify::Notifier, idle: Duration, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        let attempted = notifier.deliver_due(Utc::now()).await.unwrap_or_else(|error| {
+            tracing::warn!(error = ?error, "could not deliver notifications");
+            0
+        });
+        if attempted == 0 {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+}
+
+async fn claim(pool: &Pool, lease: Duration, limit: usize) -> Result<Vec<ClaimedJob>, StorageError> {
+    let limit = i64::try_from(limit).unwrap_or(1);
+    run_blocking(pool, move |conn| {
+        schedule_periodic(conn)?;
+        jobs::claim(conn, lease, limit)
+    })
+    .await
+}
+
+async fn execute(context: JobContext, registry: Arc<Registry>, job: ClaimedJob) {
+    let outcome = match registry.handlers.get(job.kind.as_str()) {
+        Some(handler) => handler(context.clone(), job.payload.clone()).await,
+        None => Err(anyhow::anyhow!("no handler for job kind {:?}", job.kind)),
+    };
+    let pool = context.pool.clone();
+    let recorded = match outcome {
+        Ok(()) => run_blocking(&pool, move |conn| jobs::complete(conn, job.id)).await,
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "job failed");
+            let retry_at = Utc::now() + backoff(job.attempts);
+            run_blocking(&pool, move |conn| jobs::fail(conn, &job, &format!("{error:#}"), retry_at)).await
+        }
+    };
+    if let Err(error) = recorded {
+        // The lease expires and the job runs again: handlers are idempotent.
+        tracing::error!(error = ?error, "could not record the job's outcome");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_secs(10));
+        assert_eq!(backoff(2), Duration::from_secs(20));
+        assert_eq!(backoff(4), Duration::from_secs(80));
+        assert_eq!(backoff(100), Duration::from_secs(3600));
+        assert_eq!(backoff(0), Duration::from_secs(10));
+    }
+}

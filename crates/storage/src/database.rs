@@ -1,0 +1,164 @@
+//! The connection pool, embedded migrations and database creation.
+use std::time::Duration;
+
+use diesel::{
+    PgConnection, RunQueryDsl,
+    connection::SimpleConnection,
+    r2d2::{ConnectionManager, PooledConnection},
+    sql_query,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+pub type Pool = diesel::r2d2::Pool<ConnectionManager<PgConnection>>;
+pub type Conn = PooledConnection<ConnectionManager<PgConnection>>;
+pub type PoolError = diesel::r2d2::PoolError;
+
+/// Errors of this crate. Database errors keep their cause for the log; callers map them to an
+/// opaque message for clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database query failed")]
+    Query(#[from] diesel::result::Error),
+    #[error("no database connection available")]
+    Pool(#[from] PoolError),
+    #[error("could not connect to the database")]
+    Connection(#[from] diesel::ConnectionError),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("invalid database url: {0}")]
+    InvalidUrl(String),
+    #[error("database task did not finish")]
+    TaskFailed,
+}
+
+impl StorageError {
+    /// True when the error is a unique-constraint violation (an idempotency or duplicate check).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// The database's clock as a nullable timestamp, so every node stamps rows with one clock.
+pub fn db_now() -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>> {
+    diesel::dsl::sql("now()")
+}
+
+/// Builds the pool. Connections are not tested on every checkout (that costs a round trip per
+/// use); a connection that fails is marked broken by diesel and r2d2 replaces it, so a restarted
+/// database costs at most one failed request per pooled connection.
+pub fn connect(database_url: &str, max_size: u32) -> Result<Pool, StorageError> {
+    let manager = ConnectionManager::<PgConnection>::new(database_url);
+    Ok(diesel::r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(5))
+        .test_on_check_out(false)
+        .build(manager)?)
+}
+
+/// Applies every pending migration. Safe to call from several nodes at once: an advisory lock
+/// serialises them.
+pub fn run_migrations(conn: &mut PgConnection) -> Result<usize, StorageError> {
+    // Any constant works; it only has to be the same on every node.
+    const MIGRATION_LOCK: i64 = 0x6c69_7175_6964;
+    sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(conn)?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|versions| versions.len())
+        .map_err(|error| StorageError::Migration(error.to_string()));
+    sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn)?;
+    applied
+}
+
+/// Reverts every applied migration (used by tests and by operators rolling back a release).
+pub fn revert_all_migrations(conn: &mut PgConnection) -> Result<usize, StorageError> {
+    conn.revert_all_migrations(MIGRATIONS)
+        .map(|versions| versions.len())
+        .map_err(|error| StorageError::Migration(error.to_string()))
+}
+
+/// Splits `postgres://…/name?opts` into the server part (pointing at the `postgres` maintenance
+/// database) and the database name.
+pub fn split_database_url(database_url: &str) -> Result<(String, String), StorageError> {
+    let (without_query, query) = match database_url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (database_url, None),
+    };
+    let (server, name) = without_query
+        .rsplit_once('/')
+        .filter(|(server, name)| server.contains("://") && !server.ends_with('/') && !name.is_empty())
+        .ok_or_else(|| StorageError::InvalidUrl("expected postgres://host/database".into()))?;
+    let mut maintenance = format!("{server}/postgres");
+    if let Some(query) = query {
+        maintenance.push('?');
+        maintenance.push_str(query);
+    }
+    Ok((maintenance, name.to_string()))
+}
+
+/// Creates the database named in the url if it does not exist yet. Returns true if it was created.
+pub fn create_database_if_missing(database_url: &str) -> Result<bool, StorageError> {
+    use diesel::Connection;
+    let (maintenance_url, name) = split_database_url(database_url)?;
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(StorageError::InvalidUrl(format!("unsupported database name {name:?}")));
+    }
+    let mut conn = PgConnection::establish(&maintenance_url)?;
+    let exists: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        "(SELECT count(*) FROM pg_database WHERE datname = '{name}')"
+    )))
+    .get_result(&mut conn)?;
+    if exists > 0 {
+        return Ok(false);
+    }
+    match conn.batch_execute(&format!("CREATE DATABASE \"{name}\"")) {
+        Ok(()) => Ok(true),
+        // Another process created it between our check and our CREATE.
+        Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("already exists") => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Runs a blocking database closure on the pool from async code. Used by every async caller so no
+/// runtime thread blocks on PostgreSQL, and a started transaction always runs to its end even if
+/// the HTTP client goes away.
+pub async fn run_blocking<T, E, F>(pool: &Pool, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StorageError> + Send + 'static,
+{
+    let pool = pool.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().map_err(StorageError::from)?;
+        work(&mut conn)
+    })
+    .await;
+    // A panic inside the closure is a bug; it is logged and reported as an error, never re-raised
+    // into the request that happened to trigger it.
+    joined.unwrap_or_else(|join_error| {
+        tracing::error!(error = %join_error, "database task panicked or was cancelled");
+        Err(StorageError::TaskFailed.into())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_urls() {
+        let (server, name) = split_database_url("postgres://u@127.0.0.1:5432/liq?sslmode=disable").unwrap();
+        assert_eq!(server, "postgres://u@127.0.0.1:5432/postgres?sslmode=disable");
+        assert_eq!(name, "liq");
+        assert!(split_database_url("postgres://host").is_err());
+        assert!(split_database_url("not a url").is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! Micro-deposit verifications of settlement accounts.
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::{StorageError, schema::micro_deposits};
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = micro_deposits)]
+pub struct MicroDepositRow {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub amount_fen: i64,
+    pub out_trade_no: String,
+    pub state: String,
+    pub wrong_answers: i32,
+    pub channel_reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+pub fn insert(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    amount_fen: i64,
+    out_trade_no: &str,
+) -> Result<MicroDepositRow, StorageError> {
+    Ok(diesel::insert_into(micro_deposits::table)
+        .values((
+            micro_deposits::merchant_id.eq(merchant_id),
+            micro_deposits::amount_fen.eq(amount_fen),
+            micro_deposits::out_trade_no.eq(out_trade_no),
+        ))
+        .returning(MicroDepositRow::as_returning())
+        .get_result(conn)?)
+}
+
+pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<MicroDepositRow>, StorageError> {
+    Ok(micro_deposits::table.find(id).select(MicroDepositRow::as_select()).for_update().first(conn).optional()?)
+}
+
+/// The verification in progress (pending or sent), if any.
+pub fn open_for_update(conn: &mut PgConnection, merchant_id: i64) -> Result<Option<MicroDepositRow>, StorageError> {
+    Ok(micro_deposits::table
+        .filter(micro_deposits::merchant_id.eq(merchant_id))
+        .filter(micro_deposits::state.eq_any(["pending", "sent"]))
+        .select(MicroDepositRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?)
+}
+
+/// Newest first.
+pub fn for_merchant(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<MicroDepositRow>, StorageError> {
+    Ok(micro_deposits::table
+        .filter(micro_deposits::merchant_id.eq(merchant_id))
+        .order(micro_deposits::id.desc())
+        .select(MicroDepositRow::as_select())
+        .load(conn)?)
+}
+
+/// Guarded state change with the fields that go with it: `sent_at` is stamped when it is sent and
+/// kept afterwards; `finished_at` when it reaches a final state.
+pub fn set_state(
+    conn: &mut PgConnection,
+    id: i64,
+    from: &str,
+    to: &str,
+    channel_reference: Option<&str>,
+    failure_reason: Option<&str>,
+) -> Result<bool, StorageError> {
+    let finished = matches!(to, "verified" | "exhausted" | "send_failed" | "cancelled");
+    let target = micro_deposits::table.find(id).filter(micro_deposits::state.eq(from));
+    let fields = (
+        micro_deposits::state.eq(to),
+        micro_deposits::channel_reference.eq(channel_reference),
+        micro_deposits::failure_reason.eq(failure_reason),
+    );
+    let updated = match (to, finished) {
+        ("sent", _) => {
+            diesel::update(target).set((fields, micro_deposits::sent_at.eq(crate::database::db_now()))).execute(conn)?
+        }
+        (_, true) => diesel::update(target)
+            .set((fields, micro_deposits::finished_at.eq(crate::database::db_now())))
+            .execute(conn)?,
+        _ => diesel::update(target).set(fields).execute(conn)?,
+    };
+    Ok(updated == 1)
+}
+
+pub fn record_wrong_answer(conn: &mut PgConnection, id: i64) -> Result<i32, StorageError> {
+    Ok(diesel::update(micro_deposits::table.find(id))
+        .set(micro_deposits::wrong_answers.eq(micro_deposits::wrong_answers + 1))
+        .returning(micro_deposits::wrong_answers)
+        .get_result(conn)?)
+}

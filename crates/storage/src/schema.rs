@@ -1,0 +1,358 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    app_keys (id) {
+        id -> Int8,
+        app_id -> Int8,
+        public_key_pem -> Text,
+        fingerprint -> Text,
+        bits -> Int4,
+        revoked_at -> Nullable<Timestamptz>,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    apps (id) {
+        id -> Int8,
+        app_id -> Text,
+        kind -> Text,
+        merchant_id -> Nullable<Int8>,
+        name -> Text,
+        sign_type -> Text,
+        disabled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        operator_id -> Nullable<Int8>,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        client_ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    channel_callbacks (id) {
+        id -> Int8,
+        channel -> Text,
+        trade_no -> Nullable<Text>,
+        payload -> Jsonb,
+        outcome -> Text,
+        needs_attention -> Bool,
+        resolved_by -> Nullable<Text>,
+        resolution_note -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamptz>,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    gateway_requests (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        app_id -> Nullable<Text>,
+        method -> Nullable<Text>,
+        trade_no -> Nullable<Text>,
+        request -> Text,
+        reply -> Text,
+        success -> Bool,
+        error_code -> Nullable<Text>,
+        latency_ms -> Int4,
+        client_ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Int8,
+        kind -> Text,
+        payload -> Jsonb,
+        unique_key -> Nullable<Text>,
+        run_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        last_error -> Nullable<Text>,
+        failed_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_attempts (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        username -> Text,
+        client_ip -> Text,
+        succeeded -> Bool,
+    }
+}
+
+diesel::table! {
+    merchant_rates (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        rate_plan_id -> Nullable<Int8>,
+        bank_commission_rate -> Nullable<Numeric>,
+        pay_platform_rate -> Nullable<Numeric>,
+        liquidator_commission_rate -> Nullable<Numeric>,
+        effective_from -> Timestamptz,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    merchant_state_history (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        transition -> Text,
+        actor -> Text,
+        reason -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    merchants (id) {
+        id -> Int8,
+        state -> Text,
+        sub_merchant_id -> Nullable<Text>,
+        owner_app_id -> Nullable<Int8>,
+        external_id -> Nullable<Text>,
+        legal_name -> Text,
+        short_name -> Text,
+        unified_social_credit_code -> Text,
+        legal_representative -> Text,
+        contact_name -> Text,
+        contact_mobile -> Text,
+        contact_email -> Text,
+        business_category -> Text,
+        site_name -> Text,
+        icp_filing_number -> Text,
+        account_type -> Text,
+        account_holder -> Text,
+        account_number -> Text,
+        bank_code -> Text,
+        branch_name -> Nullable<Text>,
+        cnaps_code -> Nullable<Text>,
+        payout_schedule -> Text,
+        payout_weekday -> Nullable<Text>,
+        payout_cutoff -> Nullable<Text>,
+        approved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    micro_deposits (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        amount_fen -> Int8,
+        out_trade_no -> Text,
+        state -> Text,
+        wrong_answers -> Int4,
+        channel_reference -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    notification_attempts (id) {
+        id -> Int8,
+        notification_id -> Int8,
+        at -> Timestamptz,
+        http_status -> Nullable<Int4>,
+        body_excerpt -> Nullable<Text>,
+        error -> Nullable<Text>,
+        latency_ms -> Int4,
+        delivered -> Bool,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        kind -> Text,
+        order_id -> Nullable<Int8>,
+        app_id -> Int8,
+        url -> Text,
+        fields -> Jsonb,
+        state -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        first_attempt_at -> Nullable<Timestamptz>,
+        locked_until -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    operators (id) {
+        id -> Int8,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        disabled_at -> Nullable<Timestamptz>,
+        session_epoch -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_events (id) {
+        id -> Int8,
+        order_id -> Int8,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        cause -> Text,
+        detail -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Int8,
+        trade_no -> Text,
+        app_id -> Int8,
+        merchant_id -> Int8,
+        out_trade_no -> Text,
+        body -> Text,
+        total_fee_fen -> Int8,
+        order_type -> Int2,
+        notify_url -> Nullable<Text>,
+        bank_commission_rate -> Numeric,
+        pay_platform_rate -> Numeric,
+        liquidator_commission_rate -> Numeric,
+        bank_commission_fen -> Int8,
+        pay_platform_fen -> Int8,
+        liquidator_commission_fen -> Int8,
+        net_receipt_fen -> Int8,
+        state -> Text,
+        refunded_fen -> Int8,
+        cashier_code -> Text,
+        content_fingerprint -> Text,
+        expires_at -> Timestamptz,
+        paid_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform_keys (id) {
+        id -> Int8,
+        public_key_pem -> Text,
+        encrypted_private_key -> Bytea,
+        nonce -> Bytea,
+        fingerprint -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform_settings (key) {
+        key -> Text,
+        value -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rate_plan_versions (id) {
+        id -> Int8,
+        rate_plan_id -> Int8,
+        bank_commission_rate -> Numeric,
+        pay_platform_rate -> Numeric,
+        liquidator_commission_rate -> Numeric,
+        effective_from -> Timestamptz,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rate_plans (id) {
+        id -> Int8,
+        code -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Int8,
+        refund_no -> Text,
+        order_id -> Int8,
+        out_refund_no -> Text,
+        refund_fee_fen -> Int8,
+        bank_commission_fen -> Int8,
+        pay_platform_fen -> Int8,
+        liquidator_commission_fen -> Int8,
+        net_receipt_fen -> Int8,
+        state -> Text,
+        requested_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(app_keys -> apps (app_id));
+diesel::joinable!(audit_log -> operators (operator_id));
+diesel::joinable!(merchant_rates -> merchants (merchant_id));
+diesel::joinable!(merchant_rates -> rate_plans (rate_plan_id));
+diesel::joinable!(merchant_state_history -> merchants (merchant_id));
+diesel::joinable!(micro_deposits -> merchants (merchant_id));
+diesel::joinable!(notification_attempts -> notifications (notification_id));
+diesel::joinable!(notifications -> apps (app_id));
+diesel::joinable!(notifications -> orders (order_id));
+diesel::joinable!(order_events -> orders (order_id));
+diesel::joinable!(orders -> apps (app_id));
+diesel::joinable!(orders -> merchants (merchant_id));
+diesel::joinable!(rate_plan_versions -> rate_plans (rate_plan_id));
+diesel::joinable!(refunds -> orders (order_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    app_keys,
+    apps,
+    audit_log,
+    channel_callbacks,
+    gateway_requests,
+    jobs,
+    login_attempts,
+    merchant_rates,
+    merchant_state_history,
+    merchants,
+    micro_deposits,
+    notification_attempts,
+    notifications,
+    operators,
+    order_events,
+    orders,
+    platform_keys,
+    platform_settings,
+    rate_plan_versions,
+    rate_plans,
+    refunds,
+);

@@ -1,0 +1,12 @@
+DROP TABLE platform_keys;
+DROP TABLE app_keys;
+DROP TABLE micro_deposits;
+DROP TABLE merchant_rates;
+DROP TRIGGER merchant_state_history_no_update ON merchant_state_history;
+DROP TABLE merchant_state_history;
+ALTER TABLE apps DROP CONSTRAINT apps_merchant_fk;
+DROP TABLE merchants;
+DROP TABLE apps;
+DROP TABLE rate_plan_versions;
+DROP DOMAIN rate;
+DROP TABLE rate_plans;

@@ -1,0 +1,366 @@
+//! Every console route against every role (and against no session): the server, not the page,
+//! decides. A refused action changes nothing.
+use std::sync::OnceLock;
+
+use domain::{
+    Rate, Rates,
+    onboarding::{RatePlanCode, SignType, Transition},
+};
+use e2e::{PASSWORD, TestApp, new_client, spawn_app};
+use reqwest::StatusCode;
+use serde_json::json;
+use storage::{audit::Actor, database::run_blocking, operators::Role};
+
+enum Call {
+    Get(&'static str),
+    Post(&'static str, &'static [(&'static str, &'static str)]),
+}
+
+/// What the routes act on: an operator, and a merchant in each state an action starts from.
+struct Targets {
+    operator: i64,
+    draft: i64,
+    submitted: i64,
+    verifying: i64,
+    in_review: i64,
+    to_reject: i64,
+    to_send_back: i64,
+    approved: i64,
+    approved_key: i64,
+    frozen: i64,
+    to_close: i64,
+    /// A paid order with a notification, and a late payment's callback waiting for an operator.
+    order: i64,
+    notification: i64,
+    callback: i64,
+}
+
+impl Targets {
+    async fn set_up(app: &TestApp) -> Targets {
+        let (approved, app_row) = app.approved_merchant("t-approved").await;
+        let key = e2e::rsa_key_pair_pem(2048).0;
+        let approved_key =
+            run_blocking(&app.pool, move |conn| onboarding::credentials::add_key(conn, &Actor::cli(), app_row, &key))
+                .await
+                .unwrap()
+                .id;
+        let (frozen, _) = app.approved_merchant("t-frozen").await;
+        run_blocking(&app.pool, move |conn| {
+            onboarding::applications::transition(conn, &Actor::cli(), frozen, Transition::Freeze, Some("test"))
+        })
+        .await
+        .unwrap();
+        let plan = RatePlanCode::parse("basic").unwrap();
+        let rates = Rates::new(Rate::parse("0.0003").unwrap(), Rate::ZERO, Rate::parse("0.001").unwrap()).unwrap();
+        run_blocking(&app.pool, move |conn| {
+            onboarding::rates::create_plan(conn, &Actor::cli(), &plan, "Basic", &rates, chrono::Utc::now())
+        })
+        .await
+        .unwrap();
+        let (order, notification, callback) = orders_to_act_on(app).await;
+        Targets {
+            order,
+            notification,
+            callback,
+            operator: app.create_operator("target", Role::Viewer).await,
+            draft: app.create_merchant("t-draft", false).await,
+            submitted: app.create_merchant("t-submitted", true).await,
+            verifying: app.verifying_merchant("t-verifying").await,
+            in_review: app.merchant_in_review("t-in-review").await,
+            to_reject: app.merchant_in_review("t-to-reject").await,
+            to_send_back: app.merchant_in_review("t-to-send-back").await,
+            approved,
+            approved_key,
+            frozen,
+            to_close: app.create_merchant("t-to-close", true).await,
+        }
+    }
+
+    /// Every merchant's state, to check that a refused action changed nothing.
+    async fn states(app: &TestApp) -> Vec<(i64, String)> {
+        let rows =
+            run_blocking(&app.pool, |conn| storage::merchants::list(conn, &Default::default(), 100)).await.unwrap();
+        rows.into_iter().map(|row| (row.id, row.state)).collect()
+    }
+}
+
+fn public_key() -> &'static str {
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(|| e2e::rsa_key_pair_pem(2048).0)
+}
+
+/// A paid order (its notification to a URL nobody answers) and a closed one paid late; returns the
+/// paid order's id, its notification's id and the late payment's callback id.
+async fn orders_to_act_on(app: &TestApp) -> (i64, i64, i64) {
+    let (sub_merchant_id, client) = app.merchant_client("t-orders", SignType::Rsa2, None).await;
+    let mut trade_nos = Vec::new();
+    for out_trade_no in ["ROLE_PAID", "ROLE_LATE"] {
+        let content = json!({ "out_trade_no": out_trade_no, "sub_merchant_id": sub_merchant_id, "body": "x",
+            "total_fee": "1.00", "order_type": "0", "notify_url": "http://127.0.0.1:9/notify" });
+        let reply = app.call(&client, "fshows.liquidation.jdpay.uniorder", content).await;
+        trade_nos.push(reply["return_value"]["trade_no"].as_str().unwrap().to_string());
+    }
+    run_blocking(&app.pool, move |conn| -> Result<_, orders::OrderError> {
+        orders::lifecycle::record_payment(conn, "sandbox", &trade_nos[0], json!({}))?;
+        let paid = storage::orders::find_by_trade_no(conn, &trade_nos[0])?.unwrap();
+        let notification = storage::notifications::for_order(conn, paid.id)?[0].id;
+        let late = storage::orders::find_by_trade_no(conn, &trade_nos[1])?.unwrap();
+        orders::lifecycle::close(conn, late.id, "test")?;
+        orders::lifecycle::record_payment(conn, "sandbox", &trade_nos[1], json!({}))?;
+        let callback = storage::callbacks::needing_attention(conn, 1)?[0].id;
+        Ok((paid.id, notification, callback))
+    })
+    .await
+    .unwrap()
+}
+
+/// What the order routes changed: refunds of the target order, and whether its callback is
+/// still waiting.
+async fn order_changes(app: &TestApp, targets: &Targets) -> (usize, bool) {
+    let (order, callback) = (targets.order, targets.callback);
+    run_blocking(&app.pool, move |conn| -> Result<_, storage::StorageError> {
+        let refunds = storage::orders::refunds_of(conn, order)?.len();
+        let open = storage::callbacks::needing_attention(conn, 10)?.iter().any(|row| row.id == callback);
+        Ok((refunds, open))
+    })
+    .await
+    .unwrap()
+}
+
+/// Each route with the roles allowed to use it; everyone else gets 403.
+fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
+    let everyone: &'static [Role] = &[Role::Viewer, Role::Operator, Role::Finance, Role::Admin];
+    let admin: &'static [Role] = &[Role::Admin];
+    let managers: &'static [Role] = &[Role::Operator, Role::Admin];
+    let leak = |path: String| -> &'static str { Box::leak(path.into_boxed_str()) };
+    let merchant = |id: i64, action: &str| leak(format!("/admin/merchants/{id}/{action}"));
+    let target = targets.operator;
+    let application: &'static [(&'static str, &'static str)] = Box::leak(e2e::application_form().into_boxed_slice());
+    let key: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("public_key", public_key())]));
+    let order = |action: &str| leak(format!("/admin/orders/{}{action}", targets.order));
+    vec![
+        (Call::Get("/admin/orders"), everyone, StatusCode::OK),
+        (Call::Get(order("")), everyone, StatusCode::OK),
+        (Call::Get("/admin/gateway-log"), everyone, StatusCode::OK),
+        (Call::Get("/admin/callbacks"), everyone, StatusCode::OK),
+        (
+            Call::Post(order("/refund"), &[("out_refund_no", "ROLE_1"), ("amount", "0.01")]),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(order(&format!("/notifications/{}/send-again", targets.notification)), &[]),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(leak(format!("/admin/callbacks/{}/resolve", targets.callback)), &[("note", "checked")]),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Get("/admin"), everyone, StatusCode::OK),
+        (Call::Get("/admin/operators"), admin, StatusCode::OK),
+        (Call::Get("/admin/audit"), admin, StatusCode::OK),
+        (Call::Get("/admin/merchants"), everyone, StatusCode::OK),
+        (Call::Get("/admin/merchants/new"), managers, StatusCode::OK),
+        (Call::Get(leak(format!("/admin/merchants/{}", targets.approved))), everyone, StatusCode::OK),
+        (Call::Get(leak(format!("/admin/merchants/{}", targets.verifying))), everyone, StatusCode::OK),
+        (Call::Get("/admin/rate-plans"), everyone, StatusCode::OK),
+        (Call::Get("/admin/settings"), everyone, StatusCode::OK),
+        (
+            Call::Post(
+                "/admin/operators",
+                &[("username", "newbie"), ("password", "a-long-enough-password"), ("role", "viewer")],
+            ),
+            admin,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(leak(format!("/admin/operators/{target}/role")), &[("role", "finance")]),
+            admin,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Post(leak(format!("/admin/operators/{target}/disable")), &[]), admin, StatusCode::SEE_OTHER),
+        (Call::Post(leak(format!("/admin/operators/{target}/enable")), &[]), admin, StatusCode::SEE_OTHER),
+        (Call::Post("/admin/merchants", application), managers, StatusCode::SEE_OTHER),
+        (
+            Call::Post(merchant(targets.draft, "transition"), &[("transition", "submit")]),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Post(merchant(targets.submitted, "verification"), &[]), managers, StatusCode::SEE_OTHER),
+        (
+            Call::Post(merchant(targets.verifying, "verification/answer"), &[("amount", "1.00")]),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Post(merchant(targets.in_review, "approve"), &[]), managers, StatusCode::SEE_OTHER),
+        (
+            Call::Post(merchant(targets.to_reject, "transition"), &[("transition", "reject"), ("reason", "r")]),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(
+                merchant(targets.to_send_back, "transition"),
+                &[("transition", "request_changes"), ("reason", "r")],
+            ),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(merchant(targets.approved, "transition"), &[("transition", "freeze"), ("reason", "r")]),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(merchant(targets.frozen, "transition"), &[("transition", "unfreeze")]),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(merchant(targets.to_close, "transition"), &[("transition", "close"), ("reason", "r")]),
+            admin,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Post(merchant(targets.approved, "reveal"), &[]), admin, StatusCode::OK),
+        (Call::Post(merchant(targets.approved, "keys"), key), managers, StatusCode::SEE_OTHER),
+        (
+            Call::Post(merchant(targets.approved, &format!("keys/{}/revoke", targets.approved_key)), &[]),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Post(merchant(targets.approved, "sign-type"), &[("sign_type", "RSA")]), managers, StatusCode::SEE_OTHER),
+        (
+            Call::Post(
+                merchant(targets.approved, "rates"),
+                &[
+                    ("bank_commission_rate", "0.0003"),
+                    ("pay_platform_rate", "0"),
+                    ("liquidator_commission_rate", "0.002"),
+                ],
+            ),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(
+                "/admin/rate-plans",
+                &[
+                    ("code", "premium"),
+                    ("name", "Premium"),
+                    ("bank_commission_rate", "0.0003"),
+                    ("pay_platform_rate", "0.002"),
+                    ("liquidator_commission_rate", "0.001"),
+                ],
+            ),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(
+                "/admin/rate-plans/basic/versions",
+                &[
+                    ("bank_commission_rate", "0.0003"),
+                    ("pay_platform_rate", "0"),
+                    ("liquidator_commission_rate", "0.002"),
+                ],
+            ),
+            managers,
+            StatusCode::SEE_OTHER,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn each_role_against_each_console_route() {
+    for role in Role::ALL {
+        let app = spawn_app().await;
+        app.sign_in_as("tester", role).await;
+        let targets = Targets::set_up(&app).await;
+        let states_before = Targets::states(&app).await;
+        for (call, allowed, success) in routes(&targets) {
+            let expected = if allowed.contains(&role) { success } else { StatusCode::FORBIDDEN };
+            let (label, status) = match call {
+                Call::Get(path) => (path, app.get(path).await.status()),
+                Call::Post(path, fields) => (path, app.post_form(path, fields).await.status()),
+            };
+            assert_eq!(status, expected, "{role} on {label}");
+        }
+        let (_, page) = app.get_text("/admin").await;
+        let sees_admin_nav = page.contains(r#"href="/admin/operators""#);
+        assert_eq!(sees_admin_nav, role == Role::Admin, "{role}: navigation shows only what the role may open");
+        let states_after = Targets::states(&app).await;
+        let may_act_on_orders = [Role::Operator, Role::Admin].contains(&role);
+        assert_eq!(
+            order_changes(&app, &targets).await,
+            if may_act_on_orders { (1, false) } else { (0, true) },
+            "{role}: refunds and callbacks changed only by operators and admins"
+        );
+        match role {
+            Role::Viewer | Role::Finance => assert_eq!(states_after, states_before, "{role}: no merchant changed"),
+            Role::Operator => {
+                let closed = states_after.iter().any(|(id, state)| *id == targets.to_close && state == "closed");
+                assert!(!closed, "an operator cannot close");
+            }
+            Role::Admin => {}
+        }
+        let plans = run_blocking(&app.pool, storage::rates::list_plans).await.unwrap();
+        assert_eq!(
+            plans.len() == 2,
+            [Role::Operator, Role::Admin].contains(&role),
+            "{role}: plans created only by managers"
+        );
+        if role != Role::Admin {
+            let operators = app.operators().await;
+            assert_eq!(operators.len(), 2, "{role}: nothing was created");
+            assert!(
+                operators.iter().all(|o| o.is_active() && (o.username != "target" || o.role == Role::Viewer)),
+                "{role}: nothing changed"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_a_session_every_route_sends_to_sign_in() {
+    let app = spawn_app().await;
+    let targets = Targets::set_up(&app).await;
+    let states_before = Targets::states(&app).await;
+    let client = new_client();
+    for (call, _, _) in routes(&targets) {
+        let (label, response) = match call {
+            Call::Get(path) => (path, client.get(app.url(path)).send().await.unwrap()),
+            Call::Post(path, fields) => (path, client.post(app.url(path)).form(fields).send().await.unwrap()),
+        };
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{label}");
+        assert!(response.headers()["location"].to_str().unwrap().starts_with("/admin/login"), "{label}");
+    }
+    assert_eq!(Targets::states(&app).await, states_before, "nothing changed");
+    assert_eq!(order_changes(&app, &targets).await, (0, true), "no refund, the callback still waits");
+    assert_eq!(app.login_with(&client, "target", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_role_change_takes_effect_on_the_next_request() {
+    let app = spawn_app().await;
+    app.create_operator("root", Role::Admin).await;
+    let bob = app.sign_in_as("bob", Role::Admin).await;
+    assert_eq!(app.get("/admin/operators").await.status(), StatusCode::OK);
+    let root_client = new_client();
+    app.login_with(&root_client, "root", PASSWORD).await;
+    let page = root_client.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    let token = e2e::csrf_token(&page).unwrap();
+    let demoted = root_client
+        .post(app.url(&format!("/admin/operators/{bob}/role")))
+        .form(&[("role", "viewer"), ("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demoted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/admin/operators").await.status(),
+        StatusCode::FORBIDDEN,
+        "bob's existing session lost admin rights"
+    );
+}
