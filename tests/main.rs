@@ -1,0 +1,13 @@
+//! Every end-to-end test, in one binary: each module starts the real server on a random port
+//! against its own database (see `support/lib.rs`).
+mod browser;
+mod cashier;
+mod console_auth;
+mod console_merchants;
+mod console_operators;
+mod console_orders;
+mod console_roles;
+mod gateway;
+mod gateway_onboarding;
+mod health;
+mod notifications;
