@@ -250,7 +250,7 @@ async fn an_operator_refunds_an_order_from_its_page() -> Result<()> {
         "total_fee": "16.13", "order_type": "0", "notify_url": "http://127.0.0.1:9/notify" });
     let reply = app.call(&client, "fshows.liquidation.jdpay.uniorder", content).await;
     let trade_no = reply["return_value"]["trade_no"].as_str().context("trade_no")?.to_string();
-    orders::lifecycle::record_payment(&mut app.database.connection(), "sandbox", &trade_no, json!({}))?;
+    e2e::record_payment(&mut app.database.connection(), &trade_no)?;
     let driver = ChromeDriver::start()?;
     let browser = driver.connect().await?;
 

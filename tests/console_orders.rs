@@ -83,9 +83,7 @@ async fn order(app: &TestApp, trade_no: &str) -> storage::orders::OrderRow {
 
 async fn pay(app: &TestApp, trade_no: &str) {
     let trade_no = trade_no.to_string();
-    run_blocking(&app.pool, move |conn| orders::lifecycle::record_payment(conn, "sandbox", &trade_no, json!({})))
-        .await
-        .expect("paid");
+    run_blocking(&app.pool, move |conn| e2e::record_payment(conn, &trade_no)).await.expect("paid");
 }
 
 async fn refunds(app: &TestApp, id: i64) -> Vec<storage::orders::RefundRow> {
@@ -623,7 +621,7 @@ async fn a_late_payment_waits_on_the_callbacks_page_until_an_operator_resolves_i
     let late = trade_no.clone();
     let outcome = run_blocking(&app.pool, move |conn| -> Result<_, orders::OrderError> {
         orders::lifecycle::close(conn, id, "test")?;
-        orders::lifecycle::record_payment(conn, "sandbox", &late, json!({ "result": "SUCCESS", "total_fee": "500" }))
+        e2e::record_payment(conn, &late)
     })
     .await
     .unwrap();

@@ -101,12 +101,12 @@ async fn orders_to_act_on(app: &TestApp) -> (i64, i64, i64) {
         trade_nos.push(reply["return_value"]["trade_no"].as_str().unwrap().to_string());
     }
     run_blocking(&app.pool, move |conn| -> Result<_, orders::OrderError> {
-        orders::lifecycle::record_payment(conn, "sandbox", &trade_nos[0], json!({}))?;
+        e2e::record_payment(conn, &trade_nos[0])?;
         let paid = storage::orders::find_by_trade_no(conn, &trade_nos[0])?.unwrap();
         let notification = storage::notifications::for_order(conn, paid.id)?[0].id;
         let late = storage::orders::find_by_trade_no(conn, &trade_nos[1])?.unwrap();
         orders::lifecycle::close(conn, late.id, "test")?;
-        orders::lifecycle::record_payment(conn, "sandbox", &trade_nos[1], json!({}))?;
+        e2e::record_payment(conn, &trade_nos[1])?;
         let callback = storage::callbacks::needing_attention(conn, 1)?[0].id;
         Ok((paid.id, notification, callback))
     })

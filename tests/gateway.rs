@@ -197,7 +197,7 @@ async fn an_isv_acts_for_its_merchants_and_queries_see_the_order_change() {
     let trade_no = placed["return_value"]["trade_no"].as_str().unwrap().to_string();
     let waiting = app.call(&isv, QUERY, json!({ "out_trade_no": "Q1" })).await;
     assert_eq!(waiting["return_value"]["status"], 1);
-    orders::lifecycle::record_payment(&mut app.database.connection(), "sandbox", &trade_no, json!({})).unwrap();
+    e2e::record_payment(&mut app.database.connection(), &trade_no).unwrap();
     let paid = app.call(&own, "fshows.liquidation.jdpay.query", json!({ "trade_no": trade_no })).await;
     assert_eq!(
         (paid["return_value"]["status"].as_i64(), paid["return_value"]["total_fee"].as_f64()),
@@ -223,7 +223,7 @@ async fn refunds_through_the_gateway_give_back_their_split() {
         )
         .await;
     assert_eq!(error_code(&early), "-220", "unpaid orders cannot be refunded");
-    orders::lifecycle::record_payment(&mut app.database.connection(), "sandbox", &trade_no, json!({})).unwrap();
+    e2e::record_payment(&mut app.database.connection(), &trade_no).unwrap();
     let text = app
         .call_text(
             &client,

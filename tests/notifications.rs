@@ -180,7 +180,7 @@ async fn paid_order(
     let trade_no = reply["return_value"]["trade_no"].as_str().expect("trade_no").to_string();
     let paid = trade_no.clone();
     let id = run_blocking(&app.pool, move |conn| -> Result<i64, orders::OrderError> {
-        orders::lifecycle::record_payment(conn, "sandbox", &paid, json!({}))?;
+        e2e::record_payment(conn, &paid)?;
         let order = storage::orders::find_by_trade_no(conn, &paid)?.expect("the order");
         let outbox = notifications::for_order(conn, order.id)?;
         assert_eq!(outbox.len(), 1, "one notification for the payment");

@@ -273,3 +273,17 @@ impl TestApp {
         run_blocking(&self.pool, move |conn| onboarding::applications::find(conn, id)).await.expect("merchant found")
     }
 }
+
+/// Marks an order paid as the sandbox channel's callback would, now, on calendar days.
+pub fn record_payment(
+    conn: &mut diesel::PgConnection,
+    trade_no: &str,
+) -> Result<orders::lifecycle::Payment, orders::OrderError> {
+    let report = orders::lifecycle::PaymentReport {
+        channel: "sandbox",
+        trade_no,
+        payload: serde_json::json!({ "source": "test" }),
+        at: chrono::Utc::now(),
+    };
+    orders::lifecycle::record_payment(conn, &domain::calendar::BusinessCalendar::default(), report)
+}

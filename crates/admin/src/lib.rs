@@ -32,6 +32,8 @@ pub struct ConsoleState {
     pub secure_cookies: bool,
     /// The platform's public key (PKCS#8 PEM), offered for download on the settings page.
     pub platform_public_key_pem: std::sync::Arc<str>,
+    /// Business days and their cut-off (refunds are booked on the day they happen).
+    pub calendar: domain::calendar::BusinessCalendar,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -7,8 +7,11 @@
 //! change never commits without its entry (as `reveal` does for a look at masked fields).
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
-use domain::{Amount, orders::OutRefundNo};
-use orders::{OrderError, refund::Refunded};
+use domain::{Amount, calendar::BusinessCalendar, orders::OutRefundNo};
+use orders::{
+    OrderError,
+    refund::{RefundRequest, Refunded},
+};
 use serde_json::json;
 use storage::{
     StorageError,
@@ -23,6 +26,7 @@ pub const MAX_NOTE_CHARS: usize = 500;
 /// `out_refund_no`, same amount) changes nothing and so writes no audit row.
 pub fn refund(
     conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
     actor: &Actor,
     order_id: i64,
     out_refund_no: &OutRefundNo,
@@ -31,7 +35,8 @@ pub fn refund(
 ) -> Result<Refunded, OrderError> {
     conn.transaction(|conn| {
         let requested_by = format!("operator:{}", actor.name);
-        let outcome = orders::refund::refund(conn, order_id, out_refund_no, amount, &requested_by, now)?;
+        let request = RefundRequest { order_id, out_refund_no, amount, requested_by: &requested_by, at: now };
+        let outcome = orders::refund::refund(conn, calendar, &request)?;
         if let Refunded::New { order, refund } = &outcome {
             let refunded_before = order.row.refunded_fen - refund.refund_fee_fen;
             audit::record(

@@ -8,7 +8,9 @@
 //! callers pass in the time when an id needs one — so every rule can be tested exhaustively and
 //! in isolation.
 
+pub mod calendar;
 pub mod ids;
+pub mod ledger;
 pub mod money;
 pub mod onboarding;
 pub mod orders;

@@ -8,9 +8,11 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use channel::{Channel, sandbox::Sandbox};
 use chrono::Utc;
-use domain::{Amount, orders::OrderState};
+use domain::{Amount, calendar::BusinessCalendar, orders::OrderState};
 use serde::Deserialize;
 use storage::{Pool, StorageError, callbacks, database::run_blocking, merchants};
+
+use orders::lifecycle::PaymentReport;
 
 use crate::error::GatewayError;
 
@@ -101,7 +103,12 @@ pub struct PayForm {
 }
 
 /// The payer's choice: `pay` or `fail`.
-pub async fn pay(pool: web::Data<Pool>, sandbox: web::Data<Arc<Sandbox>>, form: web::Form<PayForm>) -> HttpResponse {
+pub async fn pay(
+    pool: web::Data<Pool>,
+    sandbox: web::Data<Arc<Sandbox>>,
+    calendar: web::Data<BusinessCalendar>,
+    form: web::Form<PayForm>,
+) -> HttpResponse {
     let form = form.into_inner();
     let paid = match form.outcome.as_deref() {
         Some("pay") => true,
@@ -120,7 +127,7 @@ pub async fn pay(pool: web::Data<Pool>, sandbox: web::Data<Arc<Sandbox>>, form: 
     }
     let fields =
         sandbox.payment_callback(&order.row.trade_no, order.total(), paid, &orders::notify::china_time(Utc::now()));
-    match receive_callback(&pool, sandbox.as_ref().as_ref(), fields).await {
+    match receive_callback(&pool, **calendar, sandbox.as_ref().as_ref(), fields).await {
         Ok(_) if paid => result(StatusCode::OK, "支付成功", "Paid. The merchant is being notified.", true),
         Ok(_) => result(
             StatusCode::OK,
@@ -136,9 +143,10 @@ pub async fn pay(pool: web::Data<Pool>, sandbox: web::Data<Arc<Sandbox>>, form: 
 pub async fn notify(
     pool: web::Data<Pool>,
     sandbox: web::Data<Arc<Sandbox>>,
+    calendar: web::Data<BusinessCalendar>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    match receive_callback(&pool, sandbox.as_ref().as_ref(), form.into_inner()).await {
+    match receive_callback(&pool, **calendar, sandbox.as_ref().as_ref(), form.into_inner()).await {
         Ok(_) => HttpResponse::Ok().content_type("text/plain").body("success"),
         Err(GatewayError::BadSignature) => HttpResponse::BadRequest().content_type("text/plain").body("bad signature"),
         Err(_) => HttpResponse::UnprocessableEntity().content_type("text/plain").body("not applied"),
@@ -149,6 +157,7 @@ pub async fn notify(
 /// apply. A payment failure changes nothing. Rejected callbacks are kept for an operator.
 pub async fn receive_callback(
     pool: &Pool,
+    calendar: BusinessCalendar,
     channel: &dyn Channel,
     fields: Vec<(String, String)>,
 ) -> Result<Option<orders::lifecycle::Payment>, GatewayError> {
@@ -178,7 +187,8 @@ pub async fn receive_callback(
             callbacks::record(conn, name, Some(&callback.trade_no), payload, "rejected", true)?;
             return Err(GatewayError::PaymentFailed);
         }
-        Ok(Some(orders::lifecycle::record_payment(conn, name, &callback.trade_no, payload)?))
+        let report = PaymentReport { channel: name, trade_no: &callback.trade_no, payload, at: Utc::now() };
+        Ok(Some(orders::lifecycle::record_payment(conn, &calendar, report)?))
     })
     .await
 }

@@ -107,6 +107,7 @@ impl From<orders::OrderError> for GatewayError {
             RefundNotFound => GatewayError::General("the refund does not exist".into()),
             NoRates => GatewayError::InvalidRate("the sub-merchant has no rates in force".into()),
             IllegalTransition(illegal) => GatewayError::InvalidOperation(illegal.to_string()),
+            InsufficientBalance => GatewayError::InsufficientBalance,
             RefundTooLarge => {
                 GatewayError::RefundFailed("refund_fee is larger than the amount not yet refunded".into())
             }

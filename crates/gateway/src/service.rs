@@ -32,6 +32,8 @@ pub struct GatewaySettings {
     /// Token bucket per app: sustained calls per second, and the burst above it.
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
+    /// Business days: which day a refund is booked on, and when a day's bill is ready.
+    pub calendar: domain::calendar::BusinessCalendar,
 }
 
 /// Apps with their parsed active keys, kept for [`CREDENTIALS_TTL`]: a call from a known app is

@@ -23,12 +23,16 @@ pub enum OrderError {
     IllegalTransition(#[from] IllegalOrderTransition),
     #[error("refund_fee is larger than the amount not yet refunded")]
     RefundTooLarge,
+    #[error("insufficient balance: the merchant's pending and available balances cannot cover the refund")]
+    InsufficientBalance,
     #[error("the fee split failed: {0}")]
     Split(#[from] domain::SplitError),
     #[error("could not generate a unique number; try again")]
     NumberExhausted,
     #[error(transparent)]
     Onboarding(#[from] onboarding::OnboardingError),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
 }

@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use domain::{
     Amount, FeeSplit,
+    calendar::BusinessCalendar,
     orders::{OrderEvent, OutRefundNo},
 };
+use ledger::bookings;
 use storage::orders::{self as rows, NewRefundRow, RefundRow};
 
 use crate::{Order, OrderError, lifecycle, notify, order, place::new_trade_no};
@@ -24,14 +26,24 @@ impl Refunded {
     }
 }
 
+/// What a refund asks for.
+pub struct RefundRequest<'a> {
+    pub order_id: i64,
+    pub out_refund_no: &'a OutRefundNo,
+    pub amount: Amount,
+    pub requested_by: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// Refunds part or all of a paid order. The give-back is booked in the same transaction: taken
+/// from the merchant's pending balance first, then available, and refused with
+/// [`OrderError::InsufficientBalance`] (changing nothing) when both are short.
 pub fn refund(
     conn: &mut PgConnection,
-    order_id: i64,
-    out_refund_no: &OutRefundNo,
-    amount: Amount,
-    requested_by: &str,
-    now: DateTime<Utc>,
+    calendar: &BusinessCalendar,
+    request: &RefundRequest<'_>,
 ) -> Result<Refunded, OrderError> {
+    let RefundRequest { order_id, out_refund_no, amount, requested_by, at: now } = *request;
     conn.transaction(|conn| {
         let locked = order::lock(conn, order_id)?;
         if let Some(existing) = rows::find_refund(conn, order_id, out_refund_no.as_ref())? {
@@ -51,10 +63,34 @@ pub fn refund(
         let give_back = FeeSplit::of_refund(remaining, amount, &locked.rates()?)?;
         let refunded_fen = locked.row.refunded_fen.checked_add(amount.fen()).ok_or(OrderError::RefundTooLarge)?;
         let refund = insert(conn, &locked, out_refund_no, amount, &give_back, requested_by, now)?;
-        let order = lifecycle::apply(conn, &locked, event, "refund", Some(&refund.refund_no), refunded_fen)?;
+        book(conn, calendar, &locked, &refund, give_back, now)?;
+        let order = lifecycle::apply(conn, &locked, event, "refund", Some(&refund.refund_no), refunded_fen, None)?;
         notify::enqueue(conn, "refund", &order, notify::refund_fields(&order, &refund))?;
         Ok(Refunded::New { order, refund })
     })
+}
+
+fn book(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    order: &Order,
+    refund: &RefundRow,
+    give_back: FeeSplit,
+    now: DateTime<Utc>,
+) -> Result<(), OrderError> {
+    let booking = bookings::Refund {
+        refund_id: refund.id,
+        refund_no: &refund.refund_no,
+        order_id: order.row.id,
+        merchant_id: order.row.merchant_id,
+        give_back,
+        business_date: calendar.date_of(now),
+    };
+    match bookings::refund(conn, &booking) {
+        Ok(_) => Ok(()),
+        Err(ledger::LedgerError::Insufficient(_)) => Err(OrderError::InsufficientBalance),
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn insert(

@@ -3,6 +3,7 @@ use chrono::{Duration, Utc};
 use diesel::PgConnection;
 use domain::{
     Amount, OutTradeNo, Rate, Rates, SubMerchantId,
+    calendar::BusinessCalendar,
     onboarding::{RawApplication, SignType, Transition},
     orders::{NotifyUrl, OrderBody, OrderState, OrderType, OutRefundNo},
 };
@@ -175,15 +176,8 @@ fn payments_apply_once_and_late_ones_are_kept_for_an_operator() {
     let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
     let order =
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "P1", "0.01"), Utc::now()).unwrap().order().clone();
-    let payload = serde_json::json!({ "trade_no": order.row.trade_no });
-    assert_eq!(
-        lifecycle::record_payment(&mut conn, "sandbox", &order.row.trade_no, payload.clone()).unwrap(),
-        Payment::Applied
-    );
-    assert_eq!(
-        lifecycle::record_payment(&mut conn, "sandbox", &order.row.trade_no, payload.clone()).unwrap(),
-        Payment::Duplicate
-    );
+    assert_eq!(pay(&mut conn, &order.row.trade_no).unwrap(), Payment::Applied);
+    assert_eq!(pay(&mut conn, &order.row.trade_no).unwrap(), Payment::Duplicate);
     let notifications = storage::notifications::for_order(&mut conn, order.row.id).unwrap();
     assert_eq!(notifications.len(), 1, "notified once");
     assert_eq!(notifications[0].fields["total_fee"], "0.01");
@@ -192,10 +186,7 @@ fn payments_apply_once_and_late_ones_are_kept_for_an_operator() {
     let closed =
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "P2", "5.00"), Utc::now()).unwrap().order().clone();
     lifecycle::close(&mut conn, closed.row.id, "app").unwrap();
-    assert_eq!(
-        lifecycle::record_payment(&mut conn, "sandbox", &closed.row.trade_no, payload).unwrap(),
-        Payment::LatePayment
-    );
+    assert_eq!(pay(&mut conn, &closed.row.trade_no).unwrap(), Payment::LatePayment);
     let attention = storage::callbacks::needing_attention(&mut conn, 10).unwrap();
     assert_eq!((attention.len(), attention[0].outcome.as_str()), (1, "late_payment"));
     assert_eq!(
@@ -203,10 +194,7 @@ fn payments_apply_once_and_late_ones_are_kept_for_an_operator() {
         OrderState::Closed,
         "never silently reopened"
     );
-    assert!(matches!(
-        lifecycle::record_payment(&mut conn, "sandbox", "2017090622140509534568101496", serde_json::json!({})),
-        Err(OrderError::OrderNotFound)
-    ));
+    assert!(matches!(pay(&mut conn, "2017090622140509534568101496"), Err(OrderError::OrderNotFound)));
     assert_eq!(
         storage::callbacks::needing_attention(&mut conn, 10).unwrap().len(),
         1,
@@ -234,7 +222,7 @@ fn closing_and_expiry_follow_the_state_machine() {
     assert_eq!(orders::order::find(&mut conn, old.row.id).unwrap().unwrap().state, OrderState::Closed);
     assert_eq!(orders::order::find(&mut conn, fresh.row.id).unwrap().unwrap().state, OrderState::Waiting);
     assert!(matches!(lifecycle::close(&mut conn, old.row.id, "app"), Err(OrderError::IllegalTransition(_))));
-    lifecycle::record_payment(&mut conn, "sandbox", &fresh.row.trade_no, serde_json::json!({})).unwrap();
+    pay(&mut conn, &fresh.row.trade_no).unwrap();
     assert!(
         matches!(lifecycle::close(&mut conn, fresh.row.id, "app"), Err(OrderError::IllegalTransition(_))),
         "a paid order cannot be closed"
@@ -264,26 +252,18 @@ fn refunds_give_back_their_split_and_are_idempotent() {
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "R1", total), Utc::now()).unwrap().order().clone();
     assert!(
         matches!(
-            refund::refund(
-                &mut conn,
-                order.row.id,
-                &OutRefundNo::parse("X").unwrap(),
-                Amount::from_fen(1),
-                "app",
-                Utc::now()
-            ),
+            refund_of(&mut conn, order.row.id, &OutRefundNo::parse("X").unwrap(), Amount::from_fen(1)),
             Err(OrderError::IllegalTransition(_))
         ),
         "unpaid orders cannot be refunded"
     );
-    lifecycle::record_payment(&mut conn, "sandbox", &order.row.trade_no, serde_json::json!({})).unwrap();
+    pay(&mut conn, &order.row.trade_no).unwrap();
 
     let steps = case["refunds"].as_array().unwrap();
     for (index, step) in steps.iter().enumerate() {
         let amount = Amount::parse_yuan(step["refund_fee"].as_str().unwrap()).unwrap();
         let number = OutRefundNo::parse(&format!("RF{index}")).unwrap();
-        let Refunded::New { order: after, refund: row } =
-            refund::refund(&mut conn, order.row.id, &number, amount, "app", Utc::now()).unwrap()
+        let Refunded::New { order: after, refund: row } = refund_of(&mut conn, order.row.id, &number, amount).unwrap()
         else {
             panic!("new refund")
         };
@@ -294,33 +274,18 @@ fn refunds_give_back_their_split_and_are_idempotent() {
         assert_eq!(got, expected, "refund {index}");
         let last = index + 1 == steps.len();
         assert_eq!(after.state, if last { OrderState::Refunded } else { OrderState::PartiallyRefunded });
-        let Refunded::Replay { refund: replayed, .. } =
-            refund::refund(&mut conn, order.row.id, &number, amount, "app", Utc::now()).unwrap()
+        let Refunded::Replay { refund: replayed, .. } = refund_of(&mut conn, order.row.id, &number, amount).unwrap()
         else {
             panic!("replay")
         };
         assert_eq!(replayed.refund_no, row.refund_no);
     }
     assert!(matches!(
-        refund::refund(
-            &mut conn,
-            order.row.id,
-            &OutRefundNo::parse("RF0").unwrap(),
-            Amount::from_fen(1),
-            "app",
-            Utc::now()
-        ),
+        refund_of(&mut conn, order.row.id, &OutRefundNo::parse("RF0").unwrap(), Amount::from_fen(1)),
         Err(OrderError::DuplicateOutRefundNo)
     ));
     assert!(matches!(
-        refund::refund(
-            &mut conn,
-            order.row.id,
-            &OutRefundNo::parse("MORE").unwrap(),
-            Amount::from_fen(1),
-            "app",
-            Utc::now()
-        ),
+        refund_of(&mut conn, order.row.id, &OutRefundNo::parse("MORE").unwrap(), Amount::from_fen(1)),
         Err(OrderError::RefundTooLarge)
     ));
     assert_eq!(
@@ -357,4 +322,24 @@ fn a_duplicate_inside_a_callers_transaction_leaves_it_usable() {
     for order in storage::orders::list(&mut conn, &Default::default(), 10).unwrap() {
         assert_eq!(storage::orders::events(&mut conn, order.id).unwrap().len(), 1, "each order has its created event");
     }
+}
+
+fn pay(conn: &mut PgConnection, trade_no: &str) -> Result<Payment, OrderError> {
+    let report = lifecycle::PaymentReport {
+        channel: "sandbox",
+        trade_no,
+        payload: serde_json::json!({ "trade_no": trade_no }),
+        at: Utc::now(),
+    };
+    lifecycle::record_payment(conn, &BusinessCalendar::default(), report)
+}
+
+fn refund_of(
+    conn: &mut PgConnection,
+    order_id: i64,
+    out_refund_no: &OutRefundNo,
+    amount: Amount,
+) -> Result<Refunded, OrderError> {
+    let request = refund::RefundRequest { order_id, out_refund_no, amount, requested_by: "app", at: Utc::now() };
+    refund::refund(conn, &BusinessCalendar::default(), &request)
 }

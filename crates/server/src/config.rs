@@ -18,6 +18,29 @@ pub struct Settings {
     pub platform: PlatformSettings,
     pub channel: ChannelSettings,
     pub gateway: GatewaySettings,
+    pub ledger: LedgerSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerSettings {
+    /// When a business day ends (日切), China time, `HH:MM`. Default `00:00`: calendar days.
+    pub day_cutoff: String,
+    /// Settle a day only once it is reconciled or an operator released it (seed 000). Default true.
+    pub require_reconciliation: bool,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        LedgerSettings { day_cutoff: "00:00".into(), require_reconciliation: true }
+    }
+}
+
+impl LedgerSettings {
+    pub fn policy(&self) -> anyhow::Result<ledger::settlement::Policy> {
+        let calendar = self.day_cutoff.parse().map_err(|error| anyhow::anyhow!("ledger.day_cutoff: {error}"))?;
+        Ok(ledger::settlement::Policy { calendar, require_reconciliation: self.require_reconciliation })
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -78,5 +78,6 @@ pub async fn job_context(
         settings.gateway.allow_private_notify_urls,
     );
     let channel: std::sync::Arc<dyn channel::Channel> = sandbox(&pool, settings.channel.sandbox.clone()).await?;
-    Ok(crate::worker::JobContext { pool, cache, channel, notifier })
+    let ledger = settings.ledger.policy()?;
+    Ok(crate::worker::JobContext { pool, cache, channel, notifier, ledger })
 }

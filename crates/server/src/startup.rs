@@ -29,6 +29,7 @@ pub struct Application {
     pool: Pool,
     platform_public_key_pem: String,
     workers: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
+    ledger: ledger::settlement::Policy,
 }
 
 /// Connects to PostgreSQL and applies migrations when configured to.
@@ -68,6 +69,7 @@ impl Application {
         let pool = connect_database(&settings).await?;
         let cache = Cache::new(settings.redis.url.expose_secret(), &settings.redis.key_prefix);
         let platform_key = platform::signing_key(&pool, platform::master_key(&settings.platform)?).await?;
+        let ledger = settings.ledger.policy()?;
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("could not listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -89,6 +91,7 @@ impl Application {
             },
             secure_cookies: settings.secure_cookies(),
             platform_public_key_pem: platform_key.public_key_pem.as_str().into(),
+            calendar: ledger.calendar,
         };
         let platform_public_key_pem = platform_key.public_key_pem.clone();
         let signer = gateway::signature::Signer::new(platform_key.private_key.clone())
@@ -102,11 +105,13 @@ impl Application {
                 allow_private_notify_urls: settings.gateway.allow_private_notify_urls,
                 rate_limit_per_second: settings.gateway.rate_limit_per_second,
                 rate_limit_burst: settings.gateway.rate_limit_burst,
+                calendar: ledger.calendar,
             },
         );
         let sandbox = platform::sandbox(&pool, settings.channel.sandbox.clone()).await?;
         let shared = Shared {
             sandbox: web::Data::new(sandbox.clone()),
+            calendar: web::Data::new(ledger.calendar),
             gateway: web::Data::new(gateway),
             pool: pool.clone(),
             cache: cache.clone(),
@@ -123,7 +128,7 @@ impl Application {
         } else {
             None
         };
-        Ok(Application { port, base_url, server, pool, platform_public_key_pem, workers })
+        Ok(Application { port, base_url, server, pool, platform_public_key_pem, workers, ledger })
     }
 
     pub fn port(&self) -> u16 {
@@ -136,6 +141,11 @@ impl Application {
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// Business days and the settlement rules this server runs with.
+    pub fn ledger_policy(&self) -> ledger::settlement::Policy {
+        self.ledger
     }
 
     pub fn platform_public_key_pem(&self) -> &str {
@@ -158,6 +168,7 @@ impl Application {
 /// What request handlers may need, built once at start-up.
 struct Shared {
     sandbox: web::Data<Arc<Sandbox>>,
+    calendar: web::Data<domain::calendar::BusinessCalendar>,
     gateway: web::Data<gateway::Gateway>,
     pool: Pool,
     cache: Cache,
@@ -174,6 +185,7 @@ fn http_server(listener: TcpListener, settings: &Settings, shared: Shared) -> an
     let platform_key = shared.platform_key;
     let gateway = shared.gateway;
     let sandbox = shared.sandbox;
+    let calendar = shared.calendar;
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::from_fn(metrics::record))
@@ -186,6 +198,7 @@ fn http_server(listener: TcpListener, settings: &Settings, shared: Shared) -> an
             .app_data(platform_key.clone())
             .app_data(gateway.clone())
             .app_data(sandbox.clone())
+            .app_data(calendar.clone())
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(health::metrics))

@@ -29,6 +29,8 @@ pub struct JobContext {
     pub channel: Arc<dyn channel::Channel>,
     /// Delivers the notification outbox to sub-merchants' servers.
     pub notifier: gateway::notify::Notifier,
+    /// Business days and when settlement may run.
+    pub ledger: ledger::settlement::Policy,
 }
 
 pub type JobResult = Result<(), anyhow::Error>;

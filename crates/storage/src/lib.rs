@@ -10,6 +10,7 @@ pub mod callbacks;
 pub mod database;
 pub mod gateway_log;
 pub mod jobs;
+pub mod ledger;
 pub mod login_attempts;
 pub mod merchants;
 pub mod micro_deposits;

@@ -1,5 +1,5 @@
 //! Orders, their events and refunds. State changes are guarded updates (`WHERE state = from`).
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 
@@ -59,6 +59,10 @@ pub struct OrderRow {
     pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The business day of the payment (SPEC §7), set with `paid_at`.
+    pub paid_business_date: Option<NaiveDate>,
+    /// The settlement that made this order's net available.
+    pub settlement_id: Option<i64>,
 }
 
 /// Inserts the order and its `created` event in one statement: one round trip, and atomic on its
@@ -128,18 +132,29 @@ pub fn find_by_cashier_code(conn: &mut PgConnection, code: &str) -> Result<Optio
 }
 
 /// The guarded state change; `paid_at`/`closed_at` are stamped by the caller's choice of target.
+/// When a payment happened and the business day it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct PaidAt {
+    pub at: DateTime<Utc>,
+    pub business_date: NaiveDate,
+}
+
 pub fn set_state(
     conn: &mut PgConnection,
     id: i64,
     from: &str,
     to: &str,
     refunded_fen: i64,
+    paid: Option<PaidAt>,
 ) -> Result<bool, StorageError> {
     let target = orders::table.find(id).filter(orders::state.eq(from));
     let now = crate::database::db_now();
-    let updated = match to {
-        "paid" => diesel::update(target).set((orders::state.eq(to), orders::paid_at.eq(now))).execute(conn)?,
-        "closed" => diesel::update(target).set((orders::state.eq(to), orders::closed_at.eq(now))).execute(conn)?,
+    let updated = match (to, paid) {
+        ("paid", Some(paid)) => diesel::update(target)
+            .set((orders::state.eq(to), orders::paid_at.eq(paid.at), orders::paid_business_date.eq(paid.business_date)))
+            .execute(conn)?,
+        ("paid", None) => return Ok(false),
+        ("closed", _) => diesel::update(target).set((orders::state.eq(to), orders::closed_at.eq(now))).execute(conn)?,
         _ => diesel::update(target).set((orders::state.eq(to), orders::refunded_fen.eq(refunded_fen))).execute(conn)?,
     };
     Ok(updated == 1)

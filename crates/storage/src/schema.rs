@@ -41,6 +41,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    business_days (business_date) {
+        business_date -> Date,
+        reconciled_at -> Nullable<Timestamptz>,
+        released_at -> Nullable<Timestamptz>,
+        released_by -> Nullable<Text>,
+        release_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     channel_callbacks (id) {
         id -> Int8,
         channel -> Text,
@@ -85,6 +95,41 @@ diesel::table! {
         failed_at -> Nullable<Timestamptz>,
         completed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_accounts (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        kind -> Text,
+        debit_normal -> Bool,
+        balance_fen -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Int8,
+        idempotency_key -> Text,
+        kind -> Text,
+        merchant_id -> Int8,
+        order_id -> Nullable<Int8>,
+        refund_id -> Nullable<Int8>,
+        payout_id -> Nullable<Int8>,
+        reverses_entry_id -> Nullable<Int8>,
+        business_date -> Date,
+        memo -> Nullable<Text>,
+        booked_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_postings (id) {
+        id -> Int8,
+        entry_id -> Int8,
+        account_id -> Int8,
+        amount_fen -> Int8,
     }
 }
 
@@ -154,6 +199,7 @@ diesel::table! {
         approved_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        settlement_days -> Int2,
     }
 }
 
@@ -256,6 +302,8 @@ diesel::table! {
         closed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        paid_business_date -> Nullable<Date>,
+        settlement_id -> Nullable<Int8>,
     }
 }
 
@@ -318,8 +366,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    settlements (id) {
+        id -> Int8,
+        merchant_id -> Int8,
+        business_date -> Date,
+        amount_fen -> Int8,
+        order_count -> Int4,
+        entry_id -> Nullable<Int8>,
+        settled_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(app_keys -> apps (app_id));
 diesel::joinable!(audit_log -> operators (operator_id));
+diesel::joinable!(ledger_accounts -> merchants (merchant_id));
+diesel::joinable!(ledger_entries -> merchants (merchant_id));
+diesel::joinable!(ledger_entries -> orders (order_id));
+diesel::joinable!(ledger_entries -> refunds (refund_id));
+diesel::joinable!(ledger_postings -> ledger_accounts (account_id));
+diesel::joinable!(ledger_postings -> ledger_entries (entry_id));
 diesel::joinable!(merchant_rates -> merchants (merchant_id));
 diesel::joinable!(merchant_rates -> rate_plans (rate_plan_id));
 diesel::joinable!(merchant_state_history -> merchants (merchant_id));
@@ -330,16 +396,23 @@ diesel::joinable!(notifications -> orders (order_id));
 diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(orders -> apps (app_id));
 diesel::joinable!(orders -> merchants (merchant_id));
+diesel::joinable!(orders -> settlements (settlement_id));
 diesel::joinable!(rate_plan_versions -> rate_plans (rate_plan_id));
 diesel::joinable!(refunds -> orders (order_id));
+diesel::joinable!(settlements -> ledger_entries (entry_id));
+diesel::joinable!(settlements -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_keys,
     apps,
     audit_log,
+    business_days,
     channel_callbacks,
     gateway_requests,
     jobs,
+    ledger_accounts,
+    ledger_entries,
+    ledger_postings,
     login_attempts,
     merchant_rates,
     merchant_state_history,
@@ -355,4 +428,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_plan_versions,
     rate_plans,
     refunds,
+    settlements,
 );

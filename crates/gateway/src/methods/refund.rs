@@ -2,6 +2,7 @@
 //! may be negative by a fen or two — SPEC §3). `out_refund_no` with the same amount answers with
 //! the original refund.
 use domain::{Amount, orders::OutRefundNo};
+use orders::refund::RefundRequest;
 use storage::orders::RefundRow;
 
 use super::{Call, ReturnValue, amount, visible_order};
@@ -17,8 +18,14 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         .map_err(|e| GatewayError::invalid("refund_fee", e))?;
     let order = visible_order(call)?;
     let requested_by = format!("app:{}", call.app.app_id);
-    let refunded =
-        orders::refund::refund(call.conn, order.row.id, &out_refund_no, refund_fee, &requested_by, call.now)?;
+    let request = RefundRequest {
+        order_id: order.row.id,
+        out_refund_no: &out_refund_no,
+        amount: refund_fee,
+        requested_by: &requested_by,
+        at: call.now,
+    };
+    let refunded = orders::refund::refund(call.conn, &call.settings.calendar, &request)?;
     Ok(return_value(&order, refunded.refund()))
 }
 

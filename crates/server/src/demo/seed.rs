@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use diesel::PgConnection;
-use domain::onboarding::{RatePlanCode, RawApplication, SignType};
+use domain::{
+    calendar::BusinessCalendar,
+    onboarding::{RatePlanCode, RawApplication, SignType},
+};
 use onboarding::{OnboardingError, applications, credentials, rates};
 use rand::{Rng, distributions::Alphanumeric};
 use secrecy::SecretString;
@@ -142,13 +145,15 @@ pub async fn seed(application: &Application, data_dir: &Path) -> anyhow::Result<
     let isv_key = key_pair(data_dir, "isv")?;
     let merchant_keys: Vec<_> =
         merchants_to_seed().iter().map(|m| key_pair(data_dir, m.key_name)).collect::<anyhow::Result<_>>()?;
+    let policy = application.ledger_policy();
     let (isv_app, sub_merchants) =
-        run_blocking(application.pool(), move |conn| seed_business(conn, isv_key, merchant_keys)).await?;
+        run_blocking(application.pool(), move |conn| seed_business(conn, &policy, isv_key, merchant_keys)).await?;
     Ok(Seeded { admin_password, isv_app, sub_merchants })
 }
 
 fn seed_business(
     conn: &mut PgConnection,
+    policy: &ledger::settlement::Policy,
     isv_key: (PathBuf, String),
     merchant_keys: Vec<(PathBuf, String)>,
 ) -> anyhow::Result<(AppKeys, Vec<SubMerchant>)> {
@@ -190,7 +195,7 @@ fn seed_business(
             },
         });
     }
-    seed_orders(conn, &isv, &seeded)?;
+    seed_orders(conn, &policy.calendar, &isv, &seeded)?;
     let isv_app = AppKeys { app_id: isv.app_id, private_key_pem_path: isv_key.0, sign_type: isv.sign_type };
     Ok((isv_app, seeded))
 }
@@ -224,12 +229,21 @@ async fn seed_admin(application: &Application) -> anyhow::Result<String> {
 
 /// A handful of orders in every state, placed by the ISV for the first merchant. Re-running finds
 /// them by `out_trade_no` and changes nothing.
-fn seed_orders(conn: &mut PgConnection, isv: &AppRow, merchants: &[SubMerchant]) -> anyhow::Result<()> {
+fn seed_orders(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    isv: &AppRow,
+    merchants: &[SubMerchant],
+) -> anyhow::Result<()> {
     use domain::{
         Amount, OutTradeNo, SubMerchantId,
         orders::{OrderBody, OrderType, OutRefundNo},
     };
-    use orders::{lifecycle, place, refund};
+    use orders::{
+        lifecycle::{self, PaymentReport},
+        place,
+        refund::{self, RefundRequest},
+    };
     let Some(merchant) = merchants.first() else { return Ok(()) };
     let sub_merchant_id = SubMerchantId::parse(&merchant.sub_merchant_id)?;
     let demo_orders = [
@@ -258,7 +272,13 @@ fn seed_orders(conn: &mut PgConnection, isv: &AppRow, merchants: &[SubMerchant])
                 lifecycle::close(conn, order.row.id, "demo")?;
             }
             _ => {
-                lifecycle::record_payment(conn, "sandbox", &order.row.trade_no, payment)?;
+                let report = PaymentReport {
+                    channel: "sandbox",
+                    trade_no: &order.row.trade_no,
+                    payload: payment,
+                    at: Utc::now(),
+                };
+                lifecycle::record_payment(conn, calendar, report)?;
             }
         }
         let refunds: &[(&str, &str)] = match out_trade_no {
@@ -267,14 +287,14 @@ fn seed_orders(conn: &mut PgConnection, isv: &AppRow, merchants: &[SubMerchant])
             _ => &[],
         };
         for (out_refund_no, amount) in refunds {
-            refund::refund(
-                conn,
-                order.row.id,
-                &OutRefundNo::parse(out_refund_no)?,
-                Amount::parse_yuan(amount)?,
-                "demo",
-                Utc::now(),
-            )?;
+            let request = RefundRequest {
+                order_id: order.row.id,
+                out_refund_no: &OutRefundNo::parse(out_refund_no)?,
+                amount: Amount::parse_yuan(amount)?,
+                requested_by: "demo",
+                at: Utc::now(),
+            };
+            refund::refund(conn, calendar, &request)?;
         }
     }
     Ok(())

@@ -55,8 +55,9 @@ pub async fn refund(
         }
     };
     let actor = session.actor();
+    let calendar = state.calendar;
     let result = run_blocking(&state.pool, move |conn| {
-        order_actions::refund(conn, &actor, id, &out_refund_no, amount, Utc::now())
+        order_actions::refund(conn, &calendar, &actor, id, &out_refund_no, amount, Utc::now())
     })
     .await;
     let message = match result {
@@ -65,6 +66,7 @@ pub async fn refund(
             return Ok(render::see_other(&format!("/admin/orders/{id}?notice=refund_replay")));
         }
         Err(OrderError::RefundTooLarge) => o.refund_too_large.to_string(),
+        Err(OrderError::InsufficientBalance) => o.insufficient_balance.to_string(),
         Err(OrderError::DuplicateOutRefundNo) => o.duplicate_out_refund_no.to_string(),
         Err(OrderError::IllegalTransition(_)) => o.not_refundable.to_string(),
         Err(other) => match ConsoleError::from(other) {

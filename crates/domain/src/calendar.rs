@@ -1,0 +1,133 @@
+//! Business days (日切): which day a payment belongs to, when a day closes and when it settles.
+//!
+//! Days are counted in China Standard Time (UTC+8, no daylight saving). A day ends at the cut-off:
+//! with a cut-off of 23:00 a payment at 23:30 belongs to the next day; the default, 00:00, makes
+//! business days calendar days.
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+
+/// UTC+8, the time zone of every business day, bill and schedule.
+pub fn china() -> FixedOffset {
+    const EIGHT_HOURS_SECONDS: i32 = 8 * 3600;
+    match FixedOffset::east_opt(EIGHT_HOURS_SECONDS) {
+        Some(offset) => offset,
+        None => unreachable!("UTC+8 is a valid offset"),
+    }
+}
+
+/// The daily cut-off of business days.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct BusinessCalendar {
+    cutoff: NaiveTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the cut-off must be a time of day as HH:MM, e.g. 00:00 or 23:00; got {0:?}")]
+pub struct CutoffError(String);
+
+impl FromStr for BusinessCalendar {
+    type Err = CutoffError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let cutoff = NaiveTime::parse_from_str(text, "%H:%M").map_err(|_| CutoffError(text.to_owned()))?;
+        Ok(BusinessCalendar { cutoff })
+    }
+}
+
+impl Default for BusinessCalendar {
+    fn default() -> Self {
+        BusinessCalendar { cutoff: NaiveTime::MIN }
+    }
+}
+
+impl fmt::Display for BusinessCalendar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.cutoff.format("%H:%M"))
+    }
+}
+
+impl BusinessCalendar {
+    /// The business day an instant belongs to.
+    pub fn date_of(&self, instant: DateTime<Utc>) -> NaiveDate {
+        let local = instant.with_timezone(&china());
+        let date = local.date_naive();
+        if self.cutoff != NaiveTime::MIN && local.time() >= self.cutoff { next_day(date) } else { date }
+    }
+
+    /// The instant `date` ends; the day is closed from then on.
+    pub fn closes_at(&self, date: NaiveDate) -> DateTime<Utc> {
+        let end_date = if self.cutoff == NaiveTime::MIN { next_day(date) } else { date };
+        // UTC+8 has no gaps or folds, so the local time always maps to exactly one instant.
+        match china().from_local_datetime(&end_date.and_time(self.cutoff)).single() {
+            Some(end) => end.with_timezone(&Utc),
+            None => unreachable!("a fixed offset maps every local time once"),
+        }
+    }
+
+    pub fn is_closed(&self, date: NaiveDate, now: DateTime<Utc>) -> bool {
+        now >= self.closes_at(date)
+    }
+
+    /// T+N: the payments of `paid_on` become available once business day `paid_on + N` has begun.
+    pub fn settles_on(&self, paid_on: NaiveDate, settlement_days: u16) -> NaiveDate {
+        paid_on.checked_add_days(Days::new(u64::from(settlement_days))).unwrap_or(NaiveDate::MAX)
+    }
+
+    /// The latest business date whose payments are due for settlement at `now`, for T+N.
+    pub fn last_settleable(&self, now: DateTime<Utc>, settlement_days: u16) -> NaiveDate {
+        let today = self.date_of(now);
+        today.checked_sub_days(Days::new(u64::from(settlement_days))).unwrap_or(NaiveDate::MIN)
+    }
+}
+
+fn next_day(date: NaiveDate) -> NaiveDate {
+    date.succ_opt().unwrap_or(NaiveDate::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).expect("test time")
+    }
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("test date")
+    }
+
+    #[test]
+    fn midnight_cutoff_gives_calendar_days_in_china_time() {
+        let calendar = BusinessCalendar::default();
+        assert_eq!(calendar.date_of(at("2026-11-21T15:59:59Z")), date("2026-11-21"));
+        assert_eq!(calendar.date_of(at("2026-11-21T16:00:00Z")), date("2026-11-22"));
+        assert_eq!(calendar.closes_at(date("2026-11-21")), at("2026-11-21T16:00:00Z"));
+    }
+
+    #[test]
+    fn a_payment_after_the_cutoff_belongs_to_the_next_day() {
+        let calendar: BusinessCalendar = "23:00".parse().expect("cutoff");
+        assert_eq!(calendar.date_of(at("2026-11-21T14:59:59+00:00")), date("2026-11-21"));
+        assert_eq!(calendar.date_of(at("2026-11-21T23:30:00+08:00")), date("2026-11-22"));
+        assert_eq!(calendar.closes_at(date("2026-11-21")), at("2026-11-21T23:00:00+08:00"));
+        assert!(!calendar.is_closed(date("2026-11-21"), at("2026-11-21T22:59:59+08:00")));
+        assert!(calendar.is_closed(date("2026-11-21"), at("2026-11-21T23:00:00+08:00")));
+    }
+
+    #[test]
+    fn t_plus_n() {
+        let calendar = BusinessCalendar::default();
+        assert_eq!(calendar.settles_on(date("2026-11-21"), 1), date("2026-11-22"));
+        assert_eq!(calendar.last_settleable(at("2026-11-22T00:00:00+08:00"), 1), date("2026-11-21"));
+        assert_eq!(calendar.last_settleable(at("2026-11-21T23:59:59+08:00"), 1), date("2026-11-20"));
+        assert_eq!(calendar.last_settleable(at("2026-11-25T09:00:00+08:00"), 3), date("2026-11-22"));
+    }
+
+    #[test]
+    fn cutoffs_parse_strictly() {
+        for bad in ["", "24:00", "7", "07:00:00", "ab:cd", "-1:00"] {
+            assert!(bad.parse::<BusinessCalendar>().is_err(), "{bad:?}");
+        }
+        assert_eq!("07:30".parse::<BusinessCalendar>().map(|c| c.to_string()), Ok("07:30".to_owned()));
+    }
+}

@@ -1,0 +1,115 @@
+//! The bookings of SPEC §7, each with the idempotency key of its cause.
+use chrono::NaiveDate;
+use diesel::PgConnection;
+use domain::{
+    Amount, FeeSplit,
+    ledger::{self as rules, BalancedPostings, EntryKind},
+};
+use storage::ledger as rows;
+
+use crate::{Booked, Cause, LedgerError, post};
+
+/// A payment the channel confirmed, with the order's snapshotted split.
+pub struct PaidOrder<'a> {
+    pub order_id: i64,
+    pub trade_no: &'a str,
+    pub merchant_id: i64,
+    pub split: FeeSplit,
+    pub business_date: NaiveDate,
+}
+
+/// Order paid: receivable debited with the total; pending net and the three fees credited.
+pub fn order_paid(conn: &mut PgConnection, paid: &PaidOrder<'_>) -> Result<Booked, LedgerError> {
+    let mut cause =
+        Cause::new(format!("order:{}:paid", paid.trade_no), EntryKind::OrderPaid, paid.merchant_id, paid.business_date);
+    cause.order_id = Some(paid.order_id);
+    post(conn, &cause, |_| rules::order_paid(&paid.split))
+}
+
+/// A refund with its give-back split (SPEC §3).
+pub struct Refund<'a> {
+    pub refund_id: i64,
+    pub refund_no: &'a str,
+    pub order_id: i64,
+    pub merchant_id: i64,
+    pub give_back: FeeSplit,
+    pub business_date: NaiveDate,
+}
+
+/// Refund: the give-back reversed, the net from pending first, then available; refused with
+/// [`LedgerError::Insufficient`] when both together are short.
+pub fn refund(conn: &mut PgConnection, refund: &Refund<'_>) -> Result<Booked, LedgerError> {
+    let mut cause =
+        Cause::new(format!("refund:{}", refund.refund_no), EntryKind::Refund, refund.merchant_id, refund.business_date);
+    cause.order_id = Some(refund.order_id);
+    cause.refund_id = Some(refund.refund_id);
+    post(conn, &cause, |balances| rules::refund(&refund.give_back, balances))
+}
+
+/// A payout order's money movement; `fee` is what the merchant pays for it.
+pub struct Payout {
+    pub payout_id: i64,
+    pub merchant_id: i64,
+    pub amount: Amount,
+    pub fee: Amount,
+    pub business_date: NaiveDate,
+}
+
+impl Payout {
+    fn cause(&self, event: &str, kind: EntryKind) -> Cause {
+        let mut cause =
+            Cause::new(format!("payout:{}:{event}", self.payout_id), kind, self.merchant_id, self.business_date);
+        cause.payout_id = Some(self.payout_id);
+        cause
+    }
+}
+
+/// Payout created: available → in transit, fee earned. Refused if available is short.
+pub fn payout_reserved(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
+    let postings = rules::payout_reserved(payout.amount, payout.fee)?;
+    post(conn, &payout.cause("reserved", EntryKind::PayoutReserved), |_| Ok(postings))
+}
+
+/// Payout succeeded: in transit → clearing.
+pub fn payout_succeeded(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
+    let postings = rules::payout_succeeded(payout.amount)?;
+    post(conn, &payout.cause("succeeded", EntryKind::PayoutSucceeded), |_| Ok(postings))
+}
+
+/// Payout failed: in transit → available, fee given back.
+pub fn payout_failed(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
+    let postings = rules::payout_failed(payout.amount, payout.fee)?;
+    post(conn, &payout.cause("failed", EntryKind::PayoutFailed), |_| Ok(postings))
+}
+
+/// Payout returned after success (REFU): clearing → available.
+pub fn payout_returned(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
+    let postings = rules::payout_returned(payout.amount)?;
+    post(conn, &payout.cause("returned", EntryKind::PayoutReturned), |_| Ok(postings))
+}
+
+/// Corrects an entry with its exact opposite (entries are never changed). Booked once per entry.
+pub fn reverse(
+    conn: &mut PgConnection,
+    entry_id: i64,
+    reason: &str,
+    business_date: NaiveDate,
+) -> Result<Booked, LedgerError> {
+    let original = rows::find_entry(conn, entry_id)?.ok_or(LedgerError::EntryNotFound)?;
+    let lines = rows::postings_of(conn, entry_id)?
+        .into_iter()
+        .map(|(posting, kind)| {
+            let account = kind.parse().map_err(|_| LedgerError::MissingAccount("known"))?;
+            Ok(domain::ledger::Posting { account, amount_fen: posting.amount_fen })
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    let postings = rules::reversal(&BalancedPostings::new(lines)?)?;
+    let mut cause =
+        Cause::new(format!("reversal:{entry_id}"), EntryKind::Reversal, original.merchant_id, business_date);
+    cause.order_id = original.order_id;
+    cause.refund_id = original.refund_id;
+    cause.payout_id = original.payout_id;
+    cause.reverses_entry_id = Some(entry_id);
+    cause.memo = Some(reason.to_owned());
+    post(conn, &cause, |_| Ok(postings))
+}

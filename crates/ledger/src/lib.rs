@@ -1,0 +1,18 @@
+//! The commission ledger (SPEC §7): double-entry bookings of paid orders, refunds, settlements
+//! and payouts; balances that are never negative where they must not be; settlement T+N.
+//!
+//! Every booking is one entry whose idempotency key names its cause, so booking a cause twice
+//! books nothing the second time. The postings come from the pure rules in `domain::ledger`; they
+//! are checked in Rust before writing (balanced, no merchant balance below zero) and by PostgreSQL
+//! at commit (migration `000004_ledger`), so not even a hand-written `INSERT` breaks them.
+//!
+//! Callers pass their own connection, usually inside their transaction: an order's payment is
+//! booked in the same transaction as its state change and its outbox row.
+pub mod bookings;
+mod error;
+mod post;
+pub mod reports;
+pub mod settlement;
+
+pub use error::LedgerError;
+pub use post::{Booked, Cause, post};

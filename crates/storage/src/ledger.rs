@@ -1,0 +1,371 @@
+//! The ledger's tables: accounts with their balances, append-only entries and postings, business
+//! days and settlements. The rules (what to post) live in the `ledger` crate; the database itself
+//! refuses an unbalanced entry or a negative merchant balance (migration `000004_ledger`).
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use crate::{
+    StorageError,
+    schema::{business_days, ledger_accounts, ledger_entries, ledger_postings, settlements},
+};
+
+/// The account kinds each merchant has, in the order of SPEC §7.
+pub const ACCOUNT_KINDS: [&str; 9] = [
+    "upstream_receivable",
+    "merchant_pending",
+    "merchant_available",
+    "merchant_payout_in_transit",
+    "bank_commission_payable",
+    "pay_platform_fee_payable",
+    "liquidator_commission_revenue",
+    "payout_fee_revenue",
+    "payout_clearing",
+];
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = ledger_accounts)]
+pub struct AccountRow {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub kind: String,
+    pub debit_normal: bool,
+    pub balance_fen: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = ledger_entries)]
+pub struct NewEntryRow<'a> {
+    pub idempotency_key: &'a str,
+    pub kind: &'a str,
+    pub merchant_id: i64,
+    pub order_id: Option<i64>,
+    pub refund_id: Option<i64>,
+    pub payout_id: Option<i64>,
+    pub reverses_entry_id: Option<i64>,
+    pub business_date: NaiveDate,
+    pub memo: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = ledger_entries)]
+pub struct EntryRow {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub kind: String,
+    pub merchant_id: i64,
+    pub order_id: Option<i64>,
+    pub refund_id: Option<i64>,
+    pub payout_id: Option<i64>,
+    pub reverses_entry_id: Option<i64>,
+    pub business_date: NaiveDate,
+    pub memo: Option<String>,
+    pub booked_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Insertable)]
+#[diesel(table_name = ledger_postings)]
+pub struct NewPostingRow {
+    pub entry_id: i64,
+    pub account_id: i64,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = ledger_postings)]
+pub struct PostingRow {
+    pub id: i64,
+    pub entry_id: i64,
+    pub account_id: i64,
+    pub amount_fen: i64,
+}
+
+/// Locks every account of the merchant, opening the missing ones first. Always in id order, so two
+/// bookings of one merchant never deadlock.
+pub fn lock_accounts(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<AccountRow>, StorageError> {
+    let locked = select_for_update(conn, merchant_id)?;
+    if locked.len() == ACCOUNT_KINDS.len() {
+        return Ok(locked);
+    }
+    open_accounts(conn, merchant_id)?;
+    select_for_update(conn, merchant_id)
+}
+
+fn select_for_update(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<AccountRow>, StorageError> {
+    Ok(ledger_accounts::table
+        .filter(ledger_accounts::merchant_id.eq(merchant_id))
+        .order(ledger_accounts::id)
+        .select(AccountRow::as_select())
+        .for_update()
+        .load(conn)?)
+}
+
+/// Opens the merchant's accounts that do not exist yet (concurrent callers are harmless).
+pub fn open_accounts(conn: &mut PgConnection, merchant_id: i64) -> Result<(), StorageError> {
+    let rows: Vec<_> = ACCOUNT_KINDS
+        .iter()
+        .map(|kind| {
+            (
+                ledger_accounts::merchant_id.eq(merchant_id),
+                ledger_accounts::kind.eq(*kind),
+                ledger_accounts::debit_normal.eq(*kind == "upstream_receivable"),
+            )
+        })
+        .collect();
+    diesel::insert_into(ledger_accounts::table).values(&rows).on_conflict_do_nothing().execute(conn)?;
+    Ok(())
+}
+
+/// Inserts the entry unless its idempotency key is taken; `None` means it was booked before.
+pub fn insert_entry(conn: &mut PgConnection, entry: &NewEntryRow<'_>) -> Result<Option<EntryRow>, StorageError> {
+    Ok(diesel::insert_into(ledger_entries::table)
+        .values(entry)
+        .on_conflict(ledger_entries::idempotency_key)
+        .do_nothing()
+        .returning(EntryRow::as_returning())
+        .get_result(conn)
+        .optional()?)
+}
+
+pub fn find_entry_by_key(conn: &mut PgConnection, key: &str) -> Result<Option<EntryRow>, StorageError> {
+    Ok(ledger_entries::table
+        .filter(ledger_entries::idempotency_key.eq(key))
+        .select(EntryRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_entry(conn: &mut PgConnection, id: i64) -> Result<Option<EntryRow>, StorageError> {
+    Ok(ledger_entries::table.find(id).select(EntryRow::as_select()).first(conn).optional()?)
+}
+
+pub fn insert_postings(conn: &mut PgConnection, postings: &[NewPostingRow]) -> Result<(), StorageError> {
+    diesel::insert_into(ledger_postings::table).values(postings).execute(conn)?;
+    Ok(())
+}
+
+pub fn postings_of(conn: &mut PgConnection, entry_id: i64) -> Result<Vec<(PostingRow, String)>, StorageError> {
+    Ok(ledger_postings::table
+        .inner_join(ledger_accounts::table)
+        .filter(ledger_postings::entry_id.eq(entry_id))
+        .order(ledger_postings::id)
+        .select((PostingRow::as_select(), ledger_accounts::kind))
+        .load(conn)?)
+}
+
+/// The merchant's balances without locking (for reads and reports).
+pub fn accounts_of(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<AccountRow>, StorageError> {
+    Ok(ledger_accounts::table
+        .filter(ledger_accounts::merchant_id.eq(merchant_id))
+        .order(ledger_accounts::id)
+        .select(AccountRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = business_days)]
+pub struct BusinessDayRow {
+    pub business_date: NaiveDate,
+    pub reconciled_at: Option<DateTime<Utc>>,
+    pub released_at: Option<DateTime<Utc>>,
+    pub released_by: Option<String>,
+    pub release_note: Option<String>,
+}
+
+impl BusinessDayRow {
+    /// Settlement of the day may go ahead: reconciled, or released by an operator.
+    pub fn is_cleared(&self) -> bool {
+        self.reconciled_at.is_some() || self.released_at.is_some()
+    }
+}
+
+pub fn business_day(conn: &mut PgConnection, date: NaiveDate) -> Result<Option<BusinessDayRow>, StorageError> {
+    Ok(business_days::table.find(date).select(BusinessDayRow::as_select()).first(conn).optional()?)
+}
+
+/// Releases a day for settlement without waiting for reconciliation. Returns false if it was
+/// already released.
+pub fn release_day(conn: &mut PgConnection, date: NaiveDate, by: &str, note: &str) -> Result<bool, StorageError> {
+    diesel::insert_into(business_days::table)
+        .values(business_days::business_date.eq(date))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    let changed = diesel::update(business_days::table.find(date).filter(business_days::released_at.is_null()))
+        .set((
+            business_days::released_at.eq(diesel::dsl::now),
+            business_days::released_by.eq(by),
+            business_days::release_note.eq(note),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Marks a day reconciled (its bill matched, or every difference resolved).
+pub fn mark_reconciled(conn: &mut PgConnection, date: NaiveDate) -> Result<(), StorageError> {
+    diesel::insert_into(business_days::table)
+        .values((business_days::business_date.eq(date), business_days::reconciled_at.eq(diesel::dsl::now)))
+        .on_conflict(business_days::business_date)
+        .do_update()
+        .set(business_days::reconciled_at.eq(diesel::dsl::now))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn recent_business_days(conn: &mut PgConnection, limit: i64) -> Result<Vec<BusinessDayRow>, StorageError> {
+    Ok(business_days::table
+        .order(business_days::business_date.desc())
+        .limit(limit)
+        .select(BusinessDayRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = settlements)]
+pub struct SettlementRow {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub business_date: NaiveDate,
+    pub amount_fen: i64,
+    pub order_count: i32,
+    pub entry_id: Option<i64>,
+    pub settled_at: DateTime<Utc>,
+}
+
+pub fn find_settlement(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    date: NaiveDate,
+) -> Result<Option<SettlementRow>, StorageError> {
+    Ok(settlements::table
+        .filter(settlements::merchant_id.eq(merchant_id).and(settlements::business_date.eq(date)))
+        .select(SettlementRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Inserts the day's settlement of a merchant; `None` if another node got there first.
+pub fn insert_settlement(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    date: NaiveDate,
+    amount_fen: i64,
+    order_count: i32,
+    entry_id: Option<i64>,
+) -> Result<Option<SettlementRow>, StorageError> {
+    Ok(diesel::insert_into(settlements::table)
+        .values((
+            settlements::merchant_id.eq(merchant_id),
+            settlements::business_date.eq(date),
+            settlements::amount_fen.eq(amount_fen),
+            settlements::order_count.eq(order_count),
+            settlements::entry_id.eq(entry_id),
+        ))
+        .on_conflict_do_nothing()
+        .returning(SettlementRow::as_returning())
+        .get_result(conn)
+        .optional()?)
+}
+
+/// A merchant's business day with paid orders not yet settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct DueSettlement {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub merchant_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    pub business_date: NaiveDate,
+}
+
+/// The (merchant, day) pairs due under T+N at business date `today`: days at least the merchant's
+/// `settlement_days` old, and cleared (reconciled or released) unless `require_cleared` is off.
+pub fn due_settlements(
+    conn: &mut PgConnection,
+    today: NaiveDate,
+    require_cleared: bool,
+    limit: i64,
+) -> Result<Vec<DueSettlement>, StorageError> {
+    use diesel::sql_types::{BigInt, Bool, Date};
+    Ok(diesel::sql_query(
+        "SELECT DISTINCT o.merchant_id, o.paid_business_date AS business_date
+           FROM orders o
+           JOIN merchants m ON m.id = o.merchant_id
+           LEFT JOIN business_days d ON d.business_date = o.paid_business_date
+          WHERE o.paid_business_date IS NOT NULL AND o.settlement_id IS NULL
+            AND o.paid_business_date <= $1 - m.settlement_days::integer
+            AND (NOT $2 OR d.reconciled_at IS NOT NULL OR d.released_at IS NOT NULL)
+          ORDER BY business_date, merchant_id
+          LIMIT $3",
+    )
+    .bind::<Date, _>(today)
+    .bind::<Bool, _>(require_cleared)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
+}
+
+/// A paid order awaiting settlement, with what is left of its net after its refunds.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct UnsettledOrder {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub net_fen: i64,
+}
+
+/// Locks the merchant's unsettled orders of a day, in id order.
+pub fn lock_unsettled_orders(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+    date: NaiveDate,
+) -> Result<Vec<UnsettledOrder>, StorageError> {
+    use diesel::sql_types::{BigInt, Date};
+    Ok(diesel::sql_query(
+        "SELECT o.id,
+                (o.net_receipt_fen - COALESCE((SELECT sum(r.net_receipt_fen) FROM refunds r WHERE r.order_id = o.id), 0))::bigint
+                    AS net_fen
+           FROM orders o
+          WHERE o.merchant_id = $1 AND o.paid_business_date = $2 AND o.settlement_id IS NULL
+          ORDER BY o.id
+            FOR UPDATE",
+    )
+    .bind::<BigInt, _>(merchant_id)
+    .bind::<Date, _>(date)
+    .load(conn)?)
+}
+
+pub fn mark_orders_settled(
+    conn: &mut PgConnection,
+    order_ids: &[i64],
+    settlement_id: i64,
+) -> Result<usize, StorageError> {
+    use crate::schema::orders;
+    Ok(diesel::update(orders::table.filter(orders::id.eq_any(order_ids)).filter(orders::settlement_id.is_null()))
+        .set(orders::settlement_id.eq(settlement_id))
+        .execute(conn)?)
+}
+
+/// One line of the trial balance: an account kind summed over every merchant.
+#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+pub struct KindTotal {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub kind: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub debit_normal: bool,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub balance_fen: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub postings_fen: i64,
+}
+
+/// Every kind's total balance, beside the sum of its postings (debit-normal sign), so the report
+/// shows both the balances and that they agree with the postings.
+pub fn kind_totals(conn: &mut PgConnection) -> Result<Vec<KindTotal>, StorageError> {
+    Ok(diesel::sql_query(
+        "SELECT a.kind, a.debit_normal,
+                COALESCE(sum(a.balance_fen), 0)::bigint AS balance_fen,
+                COALESCE(sum(p.posted_fen), 0)::bigint AS postings_fen
+           FROM ledger_accounts a
+           LEFT JOIN (SELECT account_id, sum(amount_fen) AS posted_fen FROM ledger_postings GROUP BY account_id) p
+                  ON p.account_id = a.id
+          GROUP BY a.kind, a.debit_normal
+          ORDER BY min(a.id)",
+    )
+    .load(conn)?)
+}
