@@ -13,6 +13,7 @@ use storage::orders::{self as rows, NewRefundRow, RefundRow};
 use crate::{Order, OrderError, lifecycle, notify, order, place::new_trade_no};
 
 /// A new refund, or the original one of an idempotent retry.
+#[derive(Debug)]
 pub enum Refunded {
     New { order: Order, refund: RefundRow },
     Replay { order: Order, refund: RefundRow },
