@@ -1,6 +1,7 @@
 //! The commission ledger against a real PostgreSQL: every booking's postings, replays, refunds
 //! across the pending/available boundary, `-216`, settlement across days and cut-offs, and what
 //! the database itself refuses.
+mod random;
 mod support;
 
 use chrono::{Duration, NaiveDate};
@@ -383,7 +384,7 @@ fn the_database_refuses_what_would_break_the_ledger() {
 fn negative_give_backs_are_booked_the_other_way() {
     // The refund vector with a negative give-back (SPEC §3), through the ledger.
     let vectors: serde_json::Value =
-        serde_json::from_str(include_str!("../../domain/tests/data/refund_vectors.json")).expect("vectors");
+        serde_json::from_str(include_str!("../../../domain/tests/data/refund_vectors.json")).expect("vectors");
     let database = TestDatabase::new();
     let conn = &mut database.connection();
     let calendar = BusinessCalendar::default();

@@ -1,0 +1,301 @@
+//! Thousands of random payments, refunds, settlements and payout events (replays among them) across
+//! several merchants, checked against a model built only from the fee rule of SPEC §3: afterwards
+//! the trial balance is zero, every balance is the sum of its postings, and every merchant account
+//! holds exactly what the model predicts. `LEDGER_SEED=n` replays a run.
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::PgConnection;
+use domain::{
+    Amount, FeeSplit, Rate, Rates,
+    calendar::BusinessCalendar,
+    ledger::AccountKind::{self, *},
+};
+use ledger::{
+    Booked,
+    bookings::{self, Payout},
+    settlement::{self, Policy},
+};
+use orders::{OrderError, refund::Refunded};
+use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
+use storage::{ledger as rows, testing::TestDatabase};
+
+use crate::support::{self, Shop};
+
+const OPERATIONS: usize = 3_000;
+const RATE_SETS: [[&str; 3]; 5] = [
+    ["0.00030", "0.00200", "0.00100"],
+    ["0.00380", "0.00600", "0"],
+    ["0.00250", "0.00300", "0.00150"],
+    ["0", "0", "0"],
+    ["0.00550", "0.00220", "0.00005"],
+];
+
+struct Merchant {
+    shop: Shop,
+    rates: Rates,
+    /// What every account should hold, from the fee rule alone.
+    expected: BTreeMap<AccountKind, i64>,
+}
+
+impl Merchant {
+    fn add(&mut self, kind: AccountKind, fen: i64) {
+        *self.expected.entry(kind).or_insert(0) += fen;
+    }
+}
+
+struct PaidOrder {
+    merchant: usize,
+    id: i64,
+    trade_no: String,
+    unrefunded_fen: i64,
+}
+
+struct DoneRefund {
+    order_id: i64,
+    out_refund_no: String,
+    amount_fen: i64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum PayoutState {
+    Reserved,
+    Succeeded,
+    Finished,
+}
+
+struct PayoutRecord {
+    payout: Payout,
+    merchant: usize,
+    state: PayoutState,
+}
+
+struct World {
+    rng: StdRng,
+    now: DateTime<Utc>,
+    calendar: BusinessCalendar,
+    merchants: Vec<Merchant>,
+    orders: Vec<PaidOrder>,
+    refunds: Vec<DoneRefund>,
+    payouts: Vec<PayoutRecord>,
+    refused_refunds: usize,
+}
+
+#[test]
+fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
+    let seed = std::env::var("LEDGER_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    eprintln!("LEDGER_SEED={seed}");
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let mut world = World {
+        rng: StdRng::seed_from_u64(seed),
+        now: Utc::now(),
+        calendar: BusinessCalendar::default(),
+        merchants: Vec::new(),
+        orders: Vec::new(),
+        refunds: Vec::new(),
+        payouts: Vec::new(),
+        refused_refunds: 0,
+    };
+    for (index, rates) in RATE_SETS.iter().enumerate() {
+        let parsed = Rates::new(rate(rates[0]), rate(rates[1]), rate(rates[2])).expect("rates");
+        let shop = support::shop(conn, &format!("r{index}"), Some(*rates));
+        world.merchants.push(Merchant { shop, rates: parsed, expected: BTreeMap::new() });
+    }
+    for step in 0..OPERATIONS {
+        match world.rng.gen_range(0..100) {
+            0..=34 => world.pay(conn, step),
+            35..=54 => world.refund(conn, step),
+            55..=59 => world.replay_refund(conn),
+            60..=62 => world.replay_payment(conn),
+            63..=72 => world.settle(conn),
+            73..=82 => world.reserve_payout(conn),
+            83..=94 => world.finish_payout(conn),
+            _ => world.replay_payout(conn),
+        }
+    }
+    support::assert_ledger_sound(conn);
+    for merchant in &world.merchants {
+        let actual = support::balances(conn, merchant.shop.merchant_id);
+        for kind in AccountKind::ALL {
+            let expected = merchant.expected.get(&kind).copied().unwrap_or(0);
+            assert_eq!(actual[&kind], expected, "seed {seed}: {kind} of merchant {}", merchant.shop.merchant_id);
+        }
+    }
+    let settled = support::count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'settlement'");
+    let finished = world.payouts.iter().filter(|p| p.state != PayoutState::Reserved).count();
+    assert!(world.orders.len() > 500 && world.refunds.len() > 200, "seed {seed}: the mix ran");
+    assert!(settled > 10 && finished > 20, "seed {seed}: settled {settled}, payouts finished {finished}");
+    eprintln!(
+        "orders {}, refunds {} (+{} refused), settlements {settled}, payouts {}",
+        world.orders.len(),
+        world.refunds.len(),
+        world.refused_refunds,
+        world.payouts.len()
+    );
+}
+
+fn rate(text: &str) -> Rate {
+    Rate::parse(text).expect("rate")
+}
+
+impl World {
+    fn pay(&mut self, conn: &mut PgConnection, step: usize) {
+        let merchant = self.rng.gen_range(0..self.merchants.len());
+        let total_fen =
+            if self.rng.gen_bool(0.2) { self.rng.gen_range(1..=200) } else { self.rng.gen_range(1..=500_000) };
+        let paid_at = self.now - Duration::minutes(self.rng.gen_range(0..6 * 24 * 60));
+        let order = support::paid(
+            conn,
+            &self.calendar,
+            &self.merchants[merchant].shop,
+            &format!("O{step}"),
+            total_fen,
+            paid_at,
+        );
+        let split = FeeSplit::of_total(Amount::from_fen(total_fen), &self.merchants[merchant].rates).expect("split");
+        let m = &mut self.merchants[merchant];
+        m.add(UpstreamReceivable, total_fen);
+        m.add(MerchantPending, split.net_receipt.fen());
+        m.add(BankCommissionPayable, split.bank_commission.fen());
+        m.add(PayPlatformFeePayable, split.pay_platform.fen());
+        m.add(LiquidatorCommissionRevenue, split.liquidator_commission.fen());
+        self.orders.push(PaidOrder {
+            merchant,
+            id: order.row.id,
+            trade_no: order.row.trade_no,
+            unrefunded_fen: total_fen,
+        });
+    }
+
+    fn refund(&mut self, conn: &mut PgConnection, step: usize) {
+        let open: Vec<usize> = (0..self.orders.len()).filter(|&i| self.orders[i].unrefunded_fen > 0).collect();
+        let Some(&index) = open.choose(&mut self.rng) else { return };
+        let unrefunded_fen = self.orders[index].unrefunded_fen;
+        let amount_fen = if self.rng.gen_bool(0.3) { unrefunded_fen } else { self.rng.gen_range(1..=unrefunded_fen) };
+        let merchant = self.orders[index].merchant;
+        let give_back = FeeSplit::of_refund(
+            Amount::from_fen(unrefunded_fen),
+            Amount::from_fen(amount_fen),
+            &self.merchants[merchant].rates,
+        )
+        .expect("refund split");
+        let before = support::balances(conn, self.merchants[merchant].shop.merchant_id);
+        let held_fen = before[&MerchantPending] + before[&MerchantAvailable];
+        let out_refund_no = format!("R{step}");
+        match support::refund(conn, self.orders[index].id, &out_refund_no, amount_fen, self.now) {
+            Ok(Refunded::New { refund, .. }) => {
+                assert!(give_back.net_receipt.fen() <= held_fen, "a refund the balances could not cover went through");
+                assert_eq!(refund.net_receipt_fen, give_back.net_receipt.fen());
+                let pending_part = give_back.net_receipt.fen().min(before[&MerchantPending]);
+                let m = &mut self.merchants[merchant];
+                m.add(UpstreamReceivable, -amount_fen);
+                m.add(MerchantPending, -pending_part);
+                m.add(MerchantAvailable, -(give_back.net_receipt.fen() - pending_part));
+                m.add(BankCommissionPayable, -give_back.bank_commission.fen());
+                m.add(PayPlatformFeePayable, -give_back.pay_platform.fen());
+                m.add(LiquidatorCommissionRevenue, -give_back.liquidator_commission.fen());
+                self.orders[index].unrefunded_fen -= amount_fen;
+                self.refunds.push(DoneRefund { order_id: self.orders[index].id, out_refund_no, amount_fen });
+            }
+            Err(OrderError::InsufficientBalance) => {
+                assert!(give_back.net_receipt.fen() > held_fen, "refused a refund the balances covered");
+                self.refused_refunds += 1;
+            }
+            other => panic!("unexpected refund outcome {other:?}"),
+        }
+    }
+
+    fn replay_refund(&mut self, conn: &mut PgConnection) {
+        let Some(done) = self.refunds.choose(&mut self.rng) else { return };
+        let outcome = support::refund(conn, done.order_id, &done.out_refund_no, done.amount_fen, self.now);
+        assert!(matches!(outcome, Ok(Refunded::Replay { .. })), "{outcome:?}");
+    }
+
+    fn replay_payment(&mut self, conn: &mut PgConnection) {
+        let Some(order) = self.orders.choose(&mut self.rng) else { return };
+        support::pay(conn, &self.calendar, &order.trade_no, self.now);
+    }
+
+    /// Settles with T+1 at a random moment, sometimes releasing the days first.
+    fn settle(&mut self, conn: &mut PgConnection) {
+        let require_reconciliation = self.rng.gen_bool(0.5);
+        if require_reconciliation {
+            let day = self.calendar.date_of(self.now - Duration::days(self.rng.gen_range(0..7)));
+            rows::release_day(conn, day, "random", "released by the randomized test").expect("release");
+        }
+        let policy = Policy { calendar: self.calendar, require_reconciliation };
+        let at = self.now + Duration::hours(self.rng.gen_range(-24..48));
+        for settled in settlement::settle_due(conn, &policy, at, 1_000).expect("settles") {
+            let merchant = self.merchant_index(settled.merchant_id);
+            self.merchants[merchant].add(MerchantPending, -settled.amount_fen);
+            self.merchants[merchant].add(MerchantAvailable, settled.amount_fen);
+        }
+    }
+
+    fn reserve_payout(&mut self, conn: &mut PgConnection) {
+        let merchant = self.rng.gen_range(0..self.merchants.len());
+        let available_fen = support::balance(conn, self.merchants[merchant].shop.merchant_id, MerchantAvailable);
+        let fee_fen = self.rng.gen_range(0..=300);
+        if available_fen <= fee_fen {
+            return;
+        }
+        let amount_fen = self.rng.gen_range(1..=available_fen - fee_fen);
+        let payout = Payout {
+            payout_id: i64::try_from(self.payouts.len() + 1).expect("ids"),
+            merchant_id: self.merchants[merchant].shop.merchant_id,
+            amount: Amount::from_fen(amount_fen),
+            fee: Amount::from_fen(fee_fen),
+            business_date: self.calendar.date_of(self.now),
+        };
+        assert!(matches!(bookings::payout_reserved(conn, &payout).expect("reserved"), Booked::New(_)));
+        let m = &mut self.merchants[merchant];
+        m.add(MerchantAvailable, -(amount_fen + fee_fen));
+        m.add(MerchantPayoutInTransit, amount_fen);
+        m.add(PayoutFeeRevenue, fee_fen);
+        self.payouts.push(PayoutRecord { payout, merchant, state: PayoutState::Reserved });
+    }
+
+    fn finish_payout(&mut self, conn: &mut PgConnection) {
+        let live: Vec<usize> =
+            (0..self.payouts.len()).filter(|&i| self.payouts[i].state != PayoutState::Finished).collect();
+        let Some(&index) = live.choose(&mut self.rng) else { return };
+        let record = &self.payouts[index];
+        let (amount_fen, fee_fen) = (record.payout.amount.fen(), record.payout.fee.fen());
+        let m = &mut self.merchants[record.merchant];
+        let state = match record.state {
+            PayoutState::Reserved if self.rng.gen_bool(0.7) => {
+                bookings::payout_succeeded(conn, &record.payout).expect("succeeded");
+                m.add(MerchantPayoutInTransit, -amount_fen);
+                m.add(PayoutClearing, amount_fen);
+                PayoutState::Succeeded
+            }
+            PayoutState::Reserved => {
+                bookings::payout_failed(conn, &record.payout).expect("failed");
+                m.add(MerchantPayoutInTransit, -amount_fen);
+                m.add(PayoutFeeRevenue, -fee_fen);
+                m.add(MerchantAvailable, amount_fen + fee_fen);
+                PayoutState::Finished
+            }
+            PayoutState::Succeeded if self.rng.gen_bool(0.2) => {
+                bookings::payout_returned(conn, &record.payout).expect("returned");
+                m.add(PayoutClearing, -amount_fen);
+                m.add(MerchantAvailable, amount_fen);
+                PayoutState::Finished
+            }
+            _ => PayoutState::Finished,
+        };
+        self.payouts[index].state = state;
+    }
+
+    /// Books a payout event that already happened again: nothing changes.
+    fn replay_payout(&mut self, conn: &mut PgConnection) {
+        let Some(record) = self.payouts.choose(&mut self.rng) else { return };
+        let replay = bookings::payout_reserved(conn, &record.payout).expect("replayed");
+        assert!(matches!(replay, Booked::Replay(_)));
+    }
+
+    fn merchant_index(&self, merchant_id: i64) -> usize {
+        self.merchants.iter().position(|m| m.shop.merchant_id == merchant_id).expect("known merchant")
+    }
+}
