@@ -8,6 +8,7 @@ mod console_operators;
 mod console_orders;
 mod console_roles;
 mod gateway;
+mod gateway_ledger;
 mod gateway_onboarding;
 mod health;
 mod notifications;

@@ -4,6 +4,7 @@
 //! format. This crate never touches the database: callers record what they are about to do,
 //! commit, then call a channel, then record the outcome. An outcome that is not known for certain
 //! is [`ChannelError::OutcomeUnknown`] — never treated as failed — and is settled by querying.
+pub mod bill;
 pub mod sandbox;
 
 use async_trait::async_trait;

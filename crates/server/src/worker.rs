@@ -57,6 +57,7 @@ impl Registry {
         registry.register(HOUSEKEEPING, housekeeping);
         registry.register(onboarding::verification::SEND_JOB, send_micro_deposit);
         registry.register(EXPIRE_ORDERS, expire_orders);
+        registry.register(SETTLE, settle);
         registry
     }
 }
@@ -73,6 +74,26 @@ async fn expire_orders(context: JobContext, _: Value) -> JobResult {
             tracing::info!(closed, "expired unpaid orders");
         }
         if closed < BATCH as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// Moves the paid orders of due business days from pending to available (T+N); enqueued every
+/// five minutes. Safe on several nodes: each (merchant, day) settles once.
+pub const SETTLE: &str = "ledger.settle";
+
+async fn settle(context: JobContext, _: Value) -> JobResult {
+    const BATCH: i64 = 200;
+    let policy = context.ledger;
+    loop {
+        let settled =
+            run_blocking(&context.pool, move |conn| ledger::settlement::settle_due(conn, &policy, Utc::now(), BATCH))
+                .await?;
+        for row in &settled {
+            tracing::info!(merchant_id = row.merchant_id, date = %row.business_date, amount_fen = row.amount_fen, "settled");
+        }
+        if settled.len() < BATCH as usize {
             return Ok(());
         }
     }
@@ -109,12 +130,13 @@ pub fn backoff(attempt: i32) -> Duration {
 }
 
 /// Enqueues each periodic job once per slot across all nodes: housekeeping hourly, order expiry
-/// every minute.
+/// every minute, settlement every five minutes.
 fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError> {
     let now = Utc::now();
     let periodic = [
         (HOUSEKEEPING, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
         (EXPIRE_ORDERS, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
+        (SETTLE, chrono::Duration::minutes(5), "%Y-%m-%dT%H:%M"),
     ];
     for (kind, every, slot_format) in periodic {
         let slot = now.duration_trunc(every).unwrap_or(now);

@@ -369,3 +369,70 @@ pub fn kind_totals(conn: &mut PgConnection) -> Result<Vec<KindTotal>, StorageErr
     )
     .load(conn)?)
 }
+
+/// A payment or refund booked on a business day, with its split, for bills.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct BillRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub trade_no: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub out_trade_no: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub refund_no: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub out_refund_no: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub sub_merchant_id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub amount_fen: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub net_receipt_fen: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub bank_commission_fen: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub pay_platform_fen: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub liquidator_commission_fen: i64,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub booked_at: DateTime<Utc>,
+}
+
+/// Who a bill is for: the orders an app placed, and those of the merchants it may act for (its
+/// own merchant, or the merchants an ISV onboarded). `None` for the platform's whole day.
+#[derive(Debug, Clone, Copy)]
+pub struct BillScope {
+    pub app_id: i64,
+    pub merchant_id: Option<i64>,
+}
+
+/// Every payment and refund booked on `date`, in booking order.
+pub fn bill_rows(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    scope: Option<BillScope>,
+) -> Result<Vec<BillRow>, StorageError> {
+    use diesel::sql_types::{BigInt, Bool, Date, Nullable};
+    Ok(diesel::sql_query(
+        "SELECT e.kind, o.trade_no, o.out_trade_no, r.refund_no, r.out_refund_no, m.sub_merchant_id,
+                COALESCE(r.refund_fee_fen, o.total_fee_fen) AS amount_fen,
+                COALESCE(r.net_receipt_fen, o.net_receipt_fen) AS net_receipt_fen,
+                COALESCE(r.bank_commission_fen, o.bank_commission_fen) AS bank_commission_fen,
+                COALESCE(r.pay_platform_fen, o.pay_platform_fen) AS pay_platform_fen,
+                COALESCE(r.liquidator_commission_fen, o.liquidator_commission_fen) AS liquidator_commission_fen,
+                e.booked_at
+           FROM ledger_entries e
+           JOIN orders o ON o.id = e.order_id
+           JOIN merchants m ON m.id = e.merchant_id
+           LEFT JOIN refunds r ON r.id = e.refund_id
+          WHERE e.business_date = $1 AND e.kind IN ('order_paid', 'refund')
+            AND ($2 OR o.app_id = $3 OR m.owner_app_id = $3 OR m.id = $4)
+          ORDER BY e.id",
+    )
+    .bind::<Date, _>(date)
+    .bind::<Bool, _>(scope.is_none())
+    .bind::<BigInt, _>(scope.map_or(0, |s| s.app_id))
+    .bind::<Nullable<BigInt>, _>(scope.and_then(|s| s.merchant_id))
+    .load(conn)?)
+}

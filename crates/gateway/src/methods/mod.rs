@@ -1,5 +1,7 @@
 //! The method router: one module per method, registered here by name.
+mod balance_query;
 mod close;
+mod download_bill;
 mod query;
 mod refund;
 mod refund_query;
@@ -44,6 +46,8 @@ pub const METHODS: &[(&str, Method)] = &[
     ("fshows.liquidation.submerchant.bank.bind", submerchant_bank_bind::call),
     ("fshows.liquidation.submerchant.rate.set", submerchant_rate_set::call),
     ("fshows.liquidation.submerchant.rate.query", submerchant_rate_query::call),
+    ("fshows.liquidation.witness.balance.query", balance_query::call),
+    ("fshows.liquidation.finance.downloadbill", download_bill::call),
 ];
 
 pub fn find(method: &str) -> Option<Method> {

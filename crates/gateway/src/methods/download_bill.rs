@@ -1,0 +1,67 @@
+//! `fshows.liquidation.finance.downloadbill`: the caller's bill for one business day, as CSV.
+//!
+//! Content: `bill_date` (`yyyyMMdd`). Reply: `bill_date`, `pay_count`, `pay_amount`,
+//! `refund_count`, `refund_amount` and `bill_content`, the CSV of `channel::bill` (every payment
+//! and refund booked that day on the orders the app may see, with its split). `-209` until the day
+//! has closed at the cut-off, since until then the bill could still change.
+use channel::bill::{self, BillKind, BillLine};
+use chrono::NaiveDate;
+use domain::Amount;
+use storage::ledger::{BillRow, BillScope};
+
+use super::{Call, ReturnValue, amount};
+use crate::{error::GatewayError, reply::ReplyValue};
+
+pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
+    let text = call.content.required("bill_date")?;
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y%m%d")
+        .ok()
+        .filter(|_| text.trim().len() == 8)
+        .ok_or_else(|| GatewayError::invalid("bill_date", "must be a date as yyyyMMdd"))?;
+    if !call.settings.calendar.is_closed(date, call.now) {
+        return Err(GatewayError::BillNotReady);
+    }
+    let scope = BillScope { app_id: call.app.id, merchant_id: call.app.merchant_id };
+    let lines: Vec<BillLine> =
+        storage::ledger::bill_rows(call.conn, date, Some(scope))?.into_iter().map(line).collect();
+    let content = bill::to_csv(&lines).map_err(|error| {
+        tracing::error!(%error, "bill could not be written");
+        GatewayError::ServerError
+    })?;
+    let (pays, refunds): (Vec<&BillLine>, Vec<&BillLine>) =
+        lines.iter().partition(|line| line.bill_type == BillKind::Pay);
+    Ok(vec![
+        ("bill_date", ReplyValue::text(date.format("%Y%m%d").to_string())),
+        ("pay_count", ReplyValue::Number(count(&pays).into())),
+        ("pay_amount", amount(total_fen(&pays))),
+        ("refund_count", ReplyValue::Number(count(&refunds).into())),
+        ("refund_amount", amount(total_fen(&refunds))),
+        ("bill_content", ReplyValue::text(content)),
+    ])
+}
+
+fn line(row: BillRow) -> BillLine {
+    BillLine {
+        bill_type: if row.kind == "refund" { BillKind::Refund } else { BillKind::Pay },
+        trade_no: row.trade_no,
+        out_trade_no: row.out_trade_no,
+        refund_no: row.refund_no.unwrap_or_default(),
+        out_refund_no: row.out_refund_no.unwrap_or_default(),
+        sub_merchant_id: row.sub_merchant_id,
+        amount: Amount::from_fen(row.amount_fen),
+        net_receipt_amount: Amount::from_fen(row.net_receipt_fen),
+        bank_commission_fee: Amount::from_fen(row.bank_commission_fen),
+        pay_platform_fee: Amount::from_fen(row.pay_platform_fen),
+        liquidator_commission_fee: Amount::from_fen(row.liquidator_commission_fen),
+        status: "SUCCESS".into(),
+        time: orders::notify::china_time(row.booked_at),
+    }
+}
+
+fn count(lines: &[&BillLine]) -> i64 {
+    i64::try_from(lines.len()).unwrap_or(i64::MAX)
+}
+
+fn total_fen(lines: &[&BillLine]) -> i64 {
+    lines.iter().map(|line| line.amount.fen()).fold(0, i64::saturating_add)
+}
