@@ -276,13 +276,28 @@ async fn demo_creates_its_database_seeds_an_admin_and_prints_one_json_line() {
     }
     // Orders in every state, for the console and for trying the query methods.
     let mut demo_database = <diesel::PgConnection as diesel::Connection>::establish(&demo_url).unwrap();
-    let mut states: Vec<String> = storage::orders::list(&mut demo_database, &Default::default(), 50)
-        .unwrap()
-        .into_iter()
-        .map(|o| o.state)
-        .collect();
-    states.sort();
-    assert_eq!(states, ["closed", "paid", "partially_refunded", "refunded", "waiting"]);
+    let states: std::collections::BTreeSet<String> =
+        storage::orders::list(&mut demo_database, &Default::default(), 500)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.state)
+            .collect();
+    assert_eq!(
+        states.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["closed", "paid", "partially_refunded", "refunded", "waiting"]
+    );
+    // The ledger's part: thirty days booked, the older days settled, so every merchant has both
+    // pending and available money, and the books balance.
+    let trial = ledger::reports::trial_balance(&mut demo_database).unwrap();
+    assert!(trial.is_balanced() && trial.debit_total_fen > 0, "{trial:?}");
+    for merchant in merchants {
+        let id = merchant["sub_merchant_id"].as_str().unwrap();
+        let row = storage::merchants::find_by_sub_merchant_id(&mut demo_database, id).unwrap().unwrap();
+        let balances = ledger::reports::merchant_balances(&mut demo_database, row.id).unwrap();
+        let pending = balances[&domain::ledger::AccountKind::MerchantPending];
+        let available = balances[&domain::ledger::AccountKind::MerchantAvailable];
+        assert!(pending > 0 && available > 0, "{id}: pending {pending}, available {available}");
+    }
     drop(demo_database);
     let served = client.get(format!("{base_url}/gateway/platform-key")).send().await.unwrap().text().await.unwrap();
     let written = std::fs::read_to_string(summary["platform_public_key_pem_path"].as_str().unwrap()).unwrap();

@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{Application, Settings, cli::DemoArgs, worker::Registry};
 
+mod orders;
 mod seed;
 
 pub use seed::ADMIN_USERNAME;

@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use diesel::PgConnection;
-use domain::{
-    calendar::BusinessCalendar,
-    onboarding::{RatePlanCode, RawApplication, SignType},
-};
+use domain::onboarding::{RatePlanCode, RawApplication, SignType};
 use onboarding::{OnboardingError, applications, credentials, rates};
 use rand::{Rng, distributions::Alphanumeric};
 use secrecy::SecretString;
@@ -195,7 +192,7 @@ fn seed_business(
             },
         });
     }
-    seed_orders(conn, &policy.calendar, &isv, &seeded)?;
+    super::orders::seed(conn, policy, &isv, &seeded)?;
     let isv_app = AppKeys { app_id: isv.app_id, private_key_pem_path: isv_key.0, sign_type: isv.sign_type };
     Ok((isv_app, seeded))
 }
@@ -225,77 +222,4 @@ async fn seed_admin(application: &Application) -> anyhow::Result<String> {
     })
     .await?;
     Ok(password)
-}
-
-/// A handful of orders in every state, placed by the ISV for the first merchant. Re-running finds
-/// them by `out_trade_no` and changes nothing.
-fn seed_orders(
-    conn: &mut PgConnection,
-    calendar: &BusinessCalendar,
-    isv: &AppRow,
-    merchants: &[SubMerchant],
-) -> anyhow::Result<()> {
-    use domain::{
-        Amount, OutTradeNo, SubMerchantId,
-        orders::{OrderBody, OrderType, OutRefundNo},
-    };
-    use orders::{
-        lifecycle::{self, PaymentReport},
-        place,
-        refund::{self, RefundRequest},
-    };
-    let Some(merchant) = merchants.first() else { return Ok(()) };
-    let sub_merchant_id = SubMerchantId::parse(&merchant.sub_merchant_id)?;
-    let demo_orders = [
-        ("DEMO_WAITING", "12.00"),
-        ("DEMO_PAID", "88.80"),
-        ("DEMO_PART_REFUNDED", "199.00"),
-        ("DEMO_REFUNDED", "16.13"),
-        ("DEMO_CLOSED", "5.00"),
-    ];
-    for (out_trade_no, total) in demo_orders {
-        let new = place::NewOrder {
-            sub_merchant_id: sub_merchant_id.clone(),
-            out_trade_no: OutTradeNo::parse(out_trade_no)?,
-            body: OrderBody::parse("演示商品 demo goods")?,
-            total: Amount::parse_yuan(total)?,
-            order_type: OrderType::Physical,
-            notify_url: None,
-            content_fingerprint: format!("demo:{out_trade_no}:{total}"),
-        };
-        let placed = place::place(conn, isv, &new, Utc::now())?;
-        let place::Placed::New(order) = placed else { continue };
-        let payment = serde_json::json!({ "source": "demo seed" });
-        match out_trade_no {
-            "DEMO_WAITING" => {}
-            "DEMO_CLOSED" => {
-                lifecycle::close(conn, order.row.id, "demo")?;
-            }
-            _ => {
-                let report = PaymentReport {
-                    channel: "sandbox",
-                    trade_no: &order.row.trade_no,
-                    payload: payment,
-                    at: Utc::now(),
-                };
-                lifecycle::record_payment(conn, calendar, report)?;
-            }
-        }
-        let refunds: &[(&str, &str)] = match out_trade_no {
-            "DEMO_PART_REFUNDED" => &[("DEMO_RF1", "50.00")],
-            "DEMO_REFUNDED" => &[("DEMO_RF2", "8.73"), ("DEMO_RF3", "4.25"), ("DEMO_RF4", "3.15")],
-            _ => &[],
-        };
-        for (out_refund_no, amount) in refunds {
-            let request = RefundRequest {
-                order_id: order.row.id,
-                out_refund_no: &OutRefundNo::parse(out_refund_no)?,
-                amount: Amount::parse_yuan(amount)?,
-                requested_by: "demo",
-                at: Utc::now(),
-            };
-            refund::refund(conn, calendar, &request)?;
-        }
-    }
-    Ok(())
 }
