@@ -8,9 +8,11 @@
 //!
 //! Callers pass their own connection, usually inside their transaction: an order's payment is
 //! booked in the same transaction as its state change and its outbox row.
+pub mod bill;
 pub mod bookings;
 mod error;
 mod post;
+pub mod reconciliation;
 pub mod reports;
 pub mod settlement;
 

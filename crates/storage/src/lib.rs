@@ -19,6 +19,7 @@ pub mod operators;
 pub mod orders;
 pub mod platform_keys;
 pub mod rates;
+pub mod reconciliation;
 pub mod schema;
 pub mod settings;
 #[cfg(feature = "testing")]

@@ -350,6 +350,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    reconciliation_differences (id) {
+        id -> Int8,
+        run_id -> Int8,
+        kind -> Text,
+        bill_type -> Text,
+        trade_no -> Text,
+        refund_no -> Nullable<Text>,
+        ours -> Nullable<Jsonb>,
+        theirs -> Nullable<Jsonb>,
+        resolved_by -> Nullable<Text>,
+        resolution_note -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    reconciliation_runs (id) {
+        id -> Int8,
+        channel -> Text,
+        business_date -> Date,
+        source -> Text,
+        imported_by -> Text,
+        bill_line_count -> Int4,
+        our_line_count -> Int4,
+        matched_count -> Int4,
+        difference_count -> Int4,
+        imported_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refunds (id) {
         id -> Int8,
         refund_no -> Text,
@@ -398,6 +429,7 @@ diesel::joinable!(orders -> apps (app_id));
 diesel::joinable!(orders -> merchants (merchant_id));
 diesel::joinable!(orders -> settlements (settlement_id));
 diesel::joinable!(rate_plan_versions -> rate_plans (rate_plan_id));
+diesel::joinable!(reconciliation_differences -> reconciliation_runs (run_id));
 diesel::joinable!(refunds -> orders (order_id));
 diesel::joinable!(settlements -> ledger_entries (entry_id));
 diesel::joinable!(settlements -> merchants (merchant_id));
@@ -427,6 +459,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     platform_settings,
     rate_plan_versions,
     rate_plans,
+    reconciliation_differences,
+    reconciliation_runs,
     refunds,
     settlements,
 );

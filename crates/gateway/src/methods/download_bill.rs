@@ -6,8 +6,7 @@
 //! has closed at the cut-off, since until then the bill could still change.
 use channel::bill::{self, BillKind, BillLine};
 use chrono::NaiveDate;
-use domain::Amount;
-use storage::ledger::{BillRow, BillScope};
+use storage::ledger::BillScope;
 
 use super::{Call, ReturnValue, amount};
 use crate::{error::GatewayError, reply::ReplyValue};
@@ -22,8 +21,7 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         return Err(GatewayError::BillNotReady);
     }
     let scope = BillScope { app_id: call.app.id, merchant_id: call.app.merchant_id };
-    let lines: Vec<BillLine> =
-        storage::ledger::bill_rows(call.conn, date, Some(scope))?.into_iter().map(line).collect();
+    let lines = ledger::bill::lines(call.conn, date, Some(scope)).map_err(super::balance_query::ledger_error)?;
     let content = bill::to_csv(&lines).map_err(|error| {
         tracing::error!(%error, "bill could not be written");
         GatewayError::ServerError
@@ -38,24 +36,6 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         ("refund_amount", amount(total_fen(&refunds))),
         ("bill_content", ReplyValue::text(content)),
     ])
-}
-
-fn line(row: BillRow) -> BillLine {
-    BillLine {
-        bill_type: if row.kind == "refund" { BillKind::Refund } else { BillKind::Pay },
-        trade_no: row.trade_no,
-        out_trade_no: row.out_trade_no,
-        refund_no: row.refund_no.unwrap_or_default(),
-        out_refund_no: row.out_refund_no.unwrap_or_default(),
-        sub_merchant_id: row.sub_merchant_id,
-        amount: Amount::from_fen(row.amount_fen),
-        net_receipt_amount: Amount::from_fen(row.net_receipt_fen),
-        bank_commission_fee: Amount::from_fen(row.bank_commission_fen),
-        pay_platform_fee: Amount::from_fen(row.pay_platform_fen),
-        liquidator_commission_fee: Amount::from_fen(row.liquidator_commission_fen),
-        status: "SUCCESS".into(),
-        time: orders::notify::china_time(row.booked_at),
-    }
 }
 
 fn count(lines: &[&BillLine]) -> i64 {

@@ -2,6 +2,7 @@
 //! across the pending/available boundary, `-216`, settlement across days and cut-offs, and what
 //! the database itself refuses.
 mod random;
+mod reconciliation;
 mod support;
 
 use chrono::{Duration, NaiveDate};

@@ -1,0 +1,37 @@
+//! The platform's own daily bill: every payment and refund booked on a business day, in the bill
+//! format clients download (`finance.downloadbill`) and reconciliation compares.
+use channel::bill::{BillKind, BillLine};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::PgConnection;
+use domain::{Amount, calendar::china};
+use storage::ledger::{BillRow, BillScope};
+
+use crate::LedgerError;
+
+/// The day's bookings the scope may see (`None`: the whole platform's), in booking order.
+pub fn lines(conn: &mut PgConnection, date: NaiveDate, scope: Option<BillScope>) -> Result<Vec<BillLine>, LedgerError> {
+    Ok(storage::ledger::bill_rows(conn, date, scope)?.into_iter().map(line).collect())
+}
+
+fn line(row: BillRow) -> BillLine {
+    BillLine {
+        bill_type: if row.kind == "refund" { BillKind::Refund } else { BillKind::Pay },
+        trade_no: row.trade_no,
+        out_trade_no: row.out_trade_no,
+        refund_no: row.refund_no.unwrap_or_default(),
+        out_refund_no: row.out_refund_no.unwrap_or_default(),
+        sub_merchant_id: row.sub_merchant_id,
+        amount: Amount::from_fen(row.amount_fen),
+        net_receipt_amount: Amount::from_fen(row.net_receipt_fen),
+        bank_commission_fee: Amount::from_fen(row.bank_commission_fen),
+        pay_platform_fee: Amount::from_fen(row.pay_platform_fen),
+        liquidator_commission_fee: Amount::from_fen(row.liquidator_commission_fen),
+        status: "SUCCESS".into(),
+        time: china_time(row.booked_at),
+    }
+}
+
+/// `yyyy-MM-dd HH:mm:ss` in China time, as bills carry it.
+pub fn china_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string()
+}

@@ -1,0 +1,85 @@
+//! Reconciliation against a real database: the sandbox's bill of a day matches the day's bookings;
+//! a bill with every kind of difference is listed for an operator; resolving the last difference
+//! reconciles the day and lets its settlement go ahead.
+use chrono::{Duration, Utc};
+use domain::{Amount, calendar::BusinessCalendar};
+use ledger::{
+    reconciliation::{self, Import, ResolveError},
+    settlement::{self, Policy},
+};
+use storage::{reconciliation as rows, testing::TestDatabase};
+
+use crate::support::{self, count};
+
+#[test]
+fn a_bill_is_matched_differences_are_resolved_and_the_day_then_settles() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let calendar = BusinessCalendar::default();
+    let shop = support::shop(conn, "m1", Some(["0.00030", "0.00200", "0.00100"]));
+    let now = Utc::now();
+    let today = calendar.date_of(now);
+    let orders: Vec<_> =
+        (0..4).map(|n| support::paid(conn, &calendar, &shop, &format!("P{n}"), 10_000 + n * 100, now)).collect();
+    support::refund(conn, orders[0].row.id, "RF", 2_500, now).expect("refunded");
+    // Paid upstream after we closed it: the channel has the money, we booked nothing.
+    let late = support::place(conn, &shop, "LATE", Amount::from_fen(700));
+    orders::lifecycle::close(conn, late.row.id, "app").expect("closed");
+    support::pay(conn, &calendar, &late.row.trade_no, now);
+
+    let bill = reconciliation::sandbox_bill(conn, &calendar, today).expect("bill");
+    assert_eq!(bill.len(), 6, "four payments, one refund, one late payment: {bill:#?}");
+    let import = Import { channel: "sandbox", business_date: today, source: "worker", imported_by: "worker" };
+    let run = reconciliation::import(conn, &import, &bill).expect("imported");
+    assert_eq!((run.bill_line_count, run.our_line_count, run.matched_count, run.difference_count), (6, 5, 5, 1));
+    let differences = rows::differences_of(conn, run.id).unwrap();
+    assert_eq!(
+        (differences[0].kind.as_str(), differences[0].trade_no.as_str()),
+        ("missing_ours", late.row.trade_no.as_str())
+    );
+
+    // A doctored bill: one amount, one status and one fee changed, one line dropped.
+    let mut doctored = bill.clone();
+    doctored.retain(|line| line.trade_no != late.row.trade_no);
+    doctored[1].amount = Amount::from_fen(doctored[1].amount.fen() + 1);
+    doctored[2].status = "CLOSED".into();
+    doctored[3].pay_platform_fee = Amount::from_fen(doctored[3].pay_platform_fee.fen() + 1);
+    doctored.pop();
+    let run = reconciliation::import(conn, &import, &doctored).expect("imported");
+    let kinds: Vec<String> = rows::differences_of(conn, run.id).unwrap().into_iter().map(|d| d.kind).collect();
+    assert_eq!(kinds, ["amount_mismatch", "status_mismatch", "fee_mismatch", "missing_upstream"]);
+
+    // Settlement waits for the day: nothing settles until every difference is resolved.
+    let policy = Policy { calendar, require_reconciliation: true };
+    let tomorrow = now + Duration::days(1);
+    assert!(settlement::settle_due(conn, &policy, tomorrow, 100).unwrap().is_empty());
+    let open = rows::differences_of(conn, run.id).unwrap();
+    for difference in &open {
+        reconciliation::resolve(conn, difference.id, "olivia", "checked with the channel").expect("resolved");
+    }
+    assert!(matches!(reconciliation::resolve(conn, open[0].id, "olivia", "again"), Err(ResolveError::AlreadyResolved)));
+    assert!(storage::ledger::business_day(conn, today).unwrap().is_some_and(|day| day.reconciled_at.is_some()));
+    let settled = settlement::settle_due(conn, &policy, tomorrow, 100).unwrap();
+    assert_eq!(settled.len(), 1);
+    assert_eq!(count(conn, "SELECT count(*) AS count FROM reconciliation_runs"), 2);
+    support::assert_ledger_sound(conn);
+}
+
+#[test]
+fn a_bill_that_matches_reconciles_the_day_at_once() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let calendar = BusinessCalendar::default();
+    let shop = support::shop(conn, "m1", None);
+    let now = Utc::now();
+    support::paid(conn, &calendar, &shop, "P", 12_345, now);
+    let today = calendar.date_of(now);
+    let bill = reconciliation::sandbox_bill(conn, &calendar, today).expect("bill");
+    let import = Import { channel: "sandbox", business_date: today, source: "upload", imported_by: "finn" };
+    let run = reconciliation::import(conn, &import, &bill).expect("imported");
+    assert_eq!((run.matched_count, run.difference_count), (1, 0));
+    assert!(storage::ledger::business_day(conn, today).unwrap().is_some_and(|day| day.reconciled_at.is_some()));
+    // The bill survives the CSV round trip unchanged (what an upload carries).
+    let text = channel::bill::to_csv(&bill).expect("csv");
+    assert_eq!(channel::bill::from_csv(&text).expect("parses"), bill);
+}

@@ -1,0 +1,2 @@
+DROP TABLE reconciliation_differences;
+DROP TABLE reconciliation_runs;
