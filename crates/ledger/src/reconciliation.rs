@@ -218,6 +218,32 @@ pub fn sandbox_bill(
         .collect())
 }
 
+/// Imports the sandbox's bill for each closed day of the last `days_back` days that has no run
+/// yet and that no operator released (the reconciliation worker). Returns the new runs.
+pub fn import_sandbox_days(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    now: DateTime<Utc>,
+    days_back: u32,
+) -> Result<Vec<RunRow>, LedgerError> {
+    let today = calendar.date_of(now);
+    let mut runs = Vec::new();
+    for back in (1..=days_back).rev() {
+        let Some(date) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else { continue };
+        let released = storage::ledger::business_day(conn, date)?.is_some_and(|day| day.released_at.is_some());
+        if released || !calendar.is_closed(date, now) || rows::latest_run(conn, SANDBOX, date)?.is_some() {
+            continue;
+        }
+        let bill = sandbox_bill(conn, calendar, date)?;
+        let import = Import { channel: SANDBOX, business_date: date, source: "worker", imported_by: "worker" };
+        runs.push(self::import(conn, &import, &bill)?);
+    }
+    Ok(runs)
+}
+
+/// The built-in channel's name, as runs record it.
+pub const SANDBOX: &str = "sandbox";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,7 @@ impl Registry {
         registry.register(onboarding::verification::SEND_JOB, send_micro_deposit);
         registry.register(EXPIRE_ORDERS, expire_orders);
         registry.register(SETTLE, settle);
+        registry.register(RECONCILE, reconcile);
         registry
     }
 }
@@ -99,6 +100,22 @@ async fn settle(context: JobContext, _: Value) -> JobResult {
     }
 }
 
+/// Imports the sandbox channel's bill of each closed day not yet reconciled (the last 7 days);
+/// enqueued hourly. Two nodes importing one day at once would make two runs; the newer decides.
+pub const RECONCILE: &str = "reconciliation.import";
+
+async fn reconcile(context: JobContext, _: Value) -> JobResult {
+    let calendar = context.ledger.calendar;
+    let runs = run_blocking(&context.pool, move |conn| {
+        ledger::reconciliation::import_sandbox_days(conn, &calendar, Utc::now(), 7)
+    })
+    .await?;
+    for run in &runs {
+        tracing::info!(date = %run.business_date, matched = run.matched_count, differences = run.difference_count, "bill imported");
+    }
+    Ok(())
+}
+
 /// Forgets sign-in attempts older than 90 days and finished jobs older than 7 days.
 async fn housekeeping(context: JobContext, _: Value) -> JobResult {
     let (attempts, finished) = run_blocking(&context.pool, |conn| {
@@ -130,13 +147,14 @@ pub fn backoff(attempt: i32) -> Duration {
 }
 
 /// Enqueues each periodic job once per slot across all nodes: housekeeping hourly, order expiry
-/// every minute, settlement every five minutes.
+/// every minute, settlement every five minutes, reconciliation hourly.
 fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError> {
     let now = Utc::now();
     let periodic = [
         (HOUSEKEEPING, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
         (EXPIRE_ORDERS, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
         (SETTLE, chrono::Duration::minutes(5), "%Y-%m-%dT%H:%M"),
+        (RECONCILE, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
     ];
     for (kind, every, slot_format) in periodic {
         let slot = now.duration_trunc(every).unwrap_or(now);

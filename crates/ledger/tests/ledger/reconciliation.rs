@@ -83,3 +83,24 @@ fn a_bill_that_matches_reconciles_the_day_at_once() {
     let text = channel::bill::to_csv(&bill).expect("csv");
     assert_eq!(channel::bill::from_csv(&text).expect("parses"), bill);
 }
+
+#[test]
+fn the_worker_imports_each_closed_day_once_and_skips_released_days() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let calendar = BusinessCalendar::default();
+    let shop = support::shop(conn, "m1", None);
+    let now = Utc::now();
+    support::paid(conn, &calendar, &shop, "P", 5_000, now);
+    let today = calendar.date_of(now);
+    let released = today - Duration::days(2);
+    storage::ledger::release_day(conn, released, "finn", "paper statement").unwrap();
+
+    let runs = reconciliation::import_sandbox_days(conn, &calendar, now, 3).unwrap();
+    let dates: Vec<_> = runs.iter().map(|run| run.business_date).collect();
+    assert_eq!(dates, [today - Duration::days(3), today - Duration::days(1)], "closed days only, released skipped");
+    let tomorrow = now + Duration::days(1);
+    let runs = reconciliation::import_sandbox_days(conn, &calendar, tomorrow, 3).unwrap();
+    assert_eq!(runs.iter().map(|run| (run.business_date, run.matched_count)).collect::<Vec<_>>(), [(today, 1)]);
+    assert!(reconciliation::import_sandbox_days(conn, &calendar, tomorrow, 3).unwrap().is_empty(), "once per day");
+}
