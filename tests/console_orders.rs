@@ -621,7 +621,13 @@ async fn a_late_payment_waits_on_the_callbacks_page_until_an_operator_resolves_i
     let late = trade_no.clone();
     let outcome = run_blocking(&app.pool, move |conn| -> Result<_, orders::OrderError> {
         orders::lifecycle::close(conn, id, "test")?;
-        e2e::record_payment(conn, &late)
+        let report = orders::lifecycle::PaymentReport {
+            channel: "sandbox",
+            trade_no: &late,
+            payload: json!({ "result": "SUCCESS", "total_fee": "500" }),
+            at: chrono::Utc::now(),
+        };
+        orders::lifecycle::record_payment(conn, &domain::calendar::BusinessCalendar::default(), report)
     })
     .await
     .unwrap();
@@ -635,6 +641,13 @@ async fn a_late_payment_waits_on_the_callbacks_page_until_an_operator_resolves_i
     assert_eq!(tile_value(&dashboard, "paid-today"), "1");
     assert_eq!(tile_value(&dashboard, "volume-today"), "2.50");
     assert_eq!(tile_value(&dashboard, "callbacks-open"), "1");
+    assert_eq!(tile_value(&dashboard, "success-rate-today"), "50.0%");
+    assert_eq!(tile_value(&dashboard, "commission-today"), "0.00", "2.50 at these rates earns nothing");
+    // The 30-day charts, drawn as SVG with today's bar titled with its figure.
+    let today = domain::calendar::BusinessCalendar::default().date_of(chrono::Utc::now()).format("%Y-%m-%d");
+    assert!(dashboard.contains("id=\"volume-chart\"") && dashboard.contains("id=\"commission-chart\""));
+    assert_eq!(count(&dashboard, "<rect "), 60, "thirty bars in each chart");
+    assert!(dashboard.contains(&format!("<title>{today}: 2.50</title>")), "today's volume bar");
 
     let (status, page) = get(&app, &viewer, "/admin/callbacks").await;
     assert_eq!(status, StatusCode::OK);

@@ -5,6 +5,7 @@
 //! extract, parse, call one function and render; they hold no SQL (queries live in `storage`) and
 //! every state-changing action is written to the audit log in the same transaction.
 pub mod auth;
+mod chart;
 mod error;
 pub mod i18n;
 pub mod operators;

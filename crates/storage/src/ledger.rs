@@ -436,3 +436,37 @@ pub fn bill_rows(
     .bind::<Nullable<BigInt>, _>(scope.and_then(|s| s.merchant_id))
     .load(conn)?)
 }
+
+/// A business day's paid volume and commission earned, from the ledger.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct DailyFigures {
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    pub business_date: NaiveDate,
+    /// Totals of the orders paid that day (refunds not deducted).
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub volume_fen: i64,
+    /// The liquidator's commission, net of what refunds gave back.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub commission_fen: i64,
+}
+
+/// Paid volume and commission per business day in `[from, to]`; days without entries are absent.
+pub fn daily_figures(conn: &mut PgConnection, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyFigures>, StorageError> {
+    use diesel::sql_types::Date;
+    Ok(diesel::sql_query(
+        "SELECT e.business_date,
+                COALESCE(sum(p.amount_fen) FILTER (WHERE e.kind = 'order_paid' AND a.kind = 'upstream_receivable'), 0)::bigint
+                    AS volume_fen,
+                COALESCE(-sum(p.amount_fen) FILTER (WHERE a.kind = 'liquidator_commission_revenue'), 0)::bigint
+                    AS commission_fen
+           FROM ledger_entries e
+           JOIN ledger_postings p ON p.entry_id = e.id
+           JOIN ledger_accounts a ON a.id = p.account_id
+          WHERE e.business_date BETWEEN $1 AND $2 AND e.kind IN ('order_paid', 'refund', 'reversal')
+          GROUP BY e.business_date
+          ORDER BY e.business_date",
+    )
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)?)
+}

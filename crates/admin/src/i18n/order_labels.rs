@@ -146,6 +146,11 @@ pub struct OrderLabels {
     pub orders_today: &'static str,
     pub paid_today: &'static str,
     pub volume_today: &'static str,
+    pub commission_today: &'static str,
+    pub success_rate_today: &'static str,
+    pub volume_30_days: &'static str,
+    pub commission_30_days: &'static str,
+    pub chart_hint: &'static str,
     pub callbacks_open: &'static str,
 }
 
@@ -292,6 +297,11 @@ pub static ZH: OrderLabels = OrderLabels {
     orders_today: "今日订单",
     paid_today: "今日支付笔数",
     volume_today: "今日交易额 (元)",
+    commission_today: "今日佣金 (元)",
+    success_rate_today: "今日支付成功率",
+    volume_30_days: "近30日交易额 (元)",
+    commission_30_days: "近30日佣金 (元)",
+    chart_hint: "按营业日统计，来自账务分录；悬停查看每日金额。",
     callbacks_open: "待处理回调",
 };
 
@@ -438,6 +448,11 @@ pub static EN: OrderLabels = OrderLabels {
     orders_today: "Orders today",
     paid_today: "Paid today",
     volume_today: "Volume today (yuan)",
+    commission_today: "Commission today (yuan)",
+    success_rate_today: "Payment success rate today",
+    volume_30_days: "Volume, last 30 days (yuan)",
+    commission_30_days: "Commission, last 30 days (yuan)",
+    chart_hint: "By business day, from the ledger; hover a bar for its figure.",
     callbacks_open: "Callbacks to handle",
 };
 

@@ -1,17 +1,25 @@
 //! The dashboard: the platform at a glance. It grows as the business sections land.
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{Days, Utc};
-use storage::{audit, callbacks, database::run_blocking, jobs, operators, orders};
+use chrono::{Days, NaiveDate, Utc};
+use storage::{audit, callbacks, database::run_blocking, jobs, ledger::DailyFigures, operators, orders};
 
 use super::layout::{Chrome, Section};
 use crate::{
     ConsoleError, ConsoleState,
+    chart::BarChart,
     auth::{Permission, SignedIn},
     i18n::OrderLabels,
     render,
     view::{AuditRow, china_day, china_day_start, yuan},
 };
+
+/// A chart with its caption, and an id for tests and links.
+struct ChartPanel {
+    id: &'static str,
+    title: &'static str,
+    chart: BarChart,
+}
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -22,6 +30,10 @@ struct DashboardPage {
     orders_today: i64,
     paid_today: i64,
     volume_today: String,
+    commission_today: String,
+    /// Paid of placed today, as a percentage with one decimal; `—` before the first order.
+    success_rate_today: String,
+    charts: Vec<ChartPanel>,
     callbacks_open: i64,
     database_up: bool,
     redis_up: bool,
@@ -37,20 +49,29 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
     let show_recent = session.can(Permission::Administer);
     let today = china_day(Utc::now());
     let (from, to) = (china_day_start(today), china_day_start(today.checked_add_days(Days::new(1)).unwrap_or(today)));
-    let (depth, active_operators, recent, totals, callbacks_open) = run_blocking(&state.pool, move |conn| {
+    let business_today = state.calendar.date_of(Utc::now());
+    let first_day = business_today.checked_sub_days(Days::new(CHART_DAYS - 1)).unwrap_or(business_today);
+    let (depth, active_operators, recent, totals, callbacks_open, figures) = run_blocking(&state.pool, move |conn| {
         let depth = jobs::depth(conn)?;
         let active = operators::list(conn)?.iter().filter(|operator| operator.is_active()).count();
         let recent = if show_recent { audit::list(conn, &audit::Filter::default(), 8)? } else { Vec::new() };
         let totals = orders::totals_between(conn, from, to)?;
-        Ok::<_, ConsoleError>((depth, active, recent, totals, callbacks::count_needing_attention(conn)?))
+        let figures = storage::ledger::daily_figures(conn, first_day, business_today)?;
+        Ok::<_, ConsoleError>((depth, active, recent, totals, callbacks::count_needing_attention(conn)?, figures))
     })
     .await?;
+    let days = every_day(first_day, business_today, &figures);
+    let commission_today = days.last().map_or(0, |day| day.commission_fen);
+    let o = session.lang.labels().order;
     render::page(&DashboardPage {
         chrome: Chrome::new(&session, Section::Dashboard),
-        o: session.lang.labels().order,
+        o,
         orders_today: totals.created,
         paid_today: totals.paid,
         volume_today: yuan(totals.paid_fen),
+        commission_today: yuan(commission_today),
+        success_rate_today: success_rate(totals.paid, totals.created),
+        charts: charts(o, &days),
         callbacks_open,
         database_up: true,
         redis_up: state.cache.ping().await,
@@ -60,4 +81,46 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
         recent: recent.into_iter().map(AuditRow::from).collect(),
         show_recent,
     })
+}
+
+/// Days shown in the charts, today included.
+const CHART_DAYS: u64 = 30;
+
+/// One row per day from `first` to `last`, zero where the ledger has nothing.
+fn every_day(first: NaiveDate, last: NaiveDate, figures: &[DailyFigures]) -> Vec<DailyFigures> {
+    first
+        .iter_days()
+        .take_while(|day| *day <= last)
+        .map(|day| {
+            figures.iter().find(|f| f.business_date == day).copied().unwrap_or(DailyFigures {
+                business_date: day,
+                volume_fen: 0,
+                commission_fen: 0,
+            })
+        })
+        .collect()
+}
+
+fn charts(o: &OrderLabels, days: &[DailyFigures]) -> Vec<ChartPanel> {
+    let series = |value: fn(&DailyFigures) -> i64| days.iter().map(|d| (d.business_date, value(d))).collect::<Vec<_>>();
+    vec![
+        ChartPanel {
+            id: "volume-chart",
+            title: o.volume_30_days,
+            chart: BarChart::daily(&series(|d| d.volume_fen), yuan),
+        },
+        ChartPanel {
+            id: "commission-chart",
+            title: o.commission_30_days,
+            chart: BarChart::daily(&series(|d| d.commission_fen), yuan),
+        },
+    ]
+}
+
+fn success_rate(paid: i64, placed: i64) -> String {
+    if placed <= 0 {
+        return "—".into();
+    }
+    let per_mille = paid.saturating_mul(1_000) / placed;
+    format!("{}.{}%", per_mille / 10, per_mille % 10)
 }
