@@ -33,6 +33,12 @@ struct Targets {
     order: i64,
     notification: i64,
     callback: i64,
+    /// The paid order's merchant: one of its ledger accounts and its sub-merchant ID.
+    ledger_account: i64,
+    ledger_merchant: String,
+    /// A reconciliation run with one open difference.
+    run: i64,
+    difference: i64,
 }
 
 impl Targets {
@@ -58,10 +64,16 @@ impl Targets {
         .await
         .unwrap();
         let (order, notification, callback) = orders_to_act_on(app).await;
+        let (ledger_account, ledger_merchant) = ledger_of(app, order).await;
+        let (run, difference) = reconciliation_run(app).await;
         Targets {
+            run,
+            difference,
             order,
             notification,
             callback,
+            ledger_account,
+            ledger_merchant,
             operator: app.create_operator("target", Role::Viewer).await,
             draft: app.create_merchant("t-draft", false).await,
             submitted: app.create_merchant("t-submitted", true).await,
@@ -114,6 +126,67 @@ async fn orders_to_act_on(app: &TestApp) -> (i64, i64, i64) {
     .unwrap()
 }
 
+/// The ledger of the paid order's merchant: its pending account and its sub-merchant ID.
+async fn ledger_of(app: &TestApp, order: i64) -> (i64, String) {
+    run_blocking(&app.pool, move |conn| -> Result<_, storage::StorageError> {
+        let merchant_id = storage::orders::find(conn, order)?.expect("the order").merchant_id;
+        let accounts = storage::ledger::accounts_of(conn, merchant_id)?;
+        let pending = accounts.iter().find(|account| account.kind == "merchant_pending").expect("booked").id;
+        let merchant = storage::merchants::find(conn, merchant_id)?.expect("the merchant");
+        Ok((pending, merchant.sub_merchant_id.expect("approved")))
+    })
+    .await
+    .unwrap()
+}
+
+/// A bill with one line the platform never booked, imported for the day before the open day.
+async fn reconciliation_run(app: &TestApp) -> (i64, i64) {
+    let date = open_day() - chrono::TimeDelta::days(1);
+    run_blocking(&app.pool, move |conn| -> Result<_, ledger::LedgerError> {
+        let line = channel::bill::BillLine {
+            bill_type: channel::bill::BillKind::Pay,
+            trade_no: "2020010100000000000000000001".into(),
+            out_trade_no: "UNKNOWN".into(),
+            refund_no: String::new(),
+            out_refund_no: String::new(),
+            sub_merchant_id: String::new(),
+            amount: domain::Amount::from_fen(100),
+            net_receipt_amount: domain::Amount::from_fen(100),
+            bank_commission_fee: domain::Amount::ZERO,
+            pay_platform_fee: domain::Amount::ZERO,
+            liquidator_commission_fee: domain::Amount::ZERO,
+            status: "SUCCESS".into(),
+            time: "2020-01-01 00:00:00".into(),
+        };
+        let import = ledger::reconciliation::Import {
+            channel: "sandbox",
+            business_date: date,
+            source: "upload",
+            imported_by: "setup",
+        };
+        let run = ledger::reconciliation::import(conn, &import, &[line])?;
+        let difference = storage::reconciliation::differences_of(conn, run.id)?[0].id;
+        Ok((run.id, difference))
+    })
+    .await
+    .unwrap()
+}
+
+/// The business day the release route acts on: over, and older than the last seven days the
+/// workers reconcile on their own at start-up, so it is still open.
+fn open_day() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::TimeDelta::hours(8) - chrono::TimeDelta::days(10)).date_naive()
+}
+
+/// Whether the release route released its day.
+async fn day_released(app: &TestApp) -> bool {
+    let day = open_day();
+    run_blocking(&app.pool, move |conn| storage::ledger::business_day(conn, day))
+        .await
+        .unwrap()
+        .is_some_and(|row| row.released_at.is_some())
+}
+
 /// What the order routes changed: refunds of the target order, and whether its callback is
 /// still waiting.
 async fn order_changes(app: &TestApp, targets: &Targets) -> (usize, bool) {
@@ -132,13 +205,49 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
     let everyone: &'static [Role] = &[Role::Viewer, Role::Operator, Role::Finance, Role::Admin];
     let admin: &'static [Role] = &[Role::Admin];
     let managers: &'static [Role] = &[Role::Operator, Role::Admin];
+    let finance: &'static [Role] = &[Role::Finance, Role::Admin];
     let leak = |path: String| -> &'static str { Box::leak(path.into_boxed_str()) };
     let merchant = |id: i64, action: &str| leak(format!("/admin/merchants/{id}/{action}"));
     let target = targets.operator;
     let application: &'static [(&'static str, &'static str)] = Box::leak(e2e::application_form().into_boxed_slice());
     let key: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("public_key", public_key())]));
     let order = |action: &str| leak(format!("/admin/orders/{}{action}", targets.order));
+    let statement =
+        |format: &str| leak(format!("/admin/ledger/statement?merchant={}{format}", targets.ledger_merchant));
     vec![
+        (Call::Get("/admin/ledger"), everyone, StatusCode::OK),
+        (Call::Get("/admin/ledger?format=csv"), everyone, StatusCode::OK),
+        (Call::Get("/admin/ledger/accounts"), everyone, StatusCode::OK),
+        (Call::Get("/admin/ledger/accounts?format=csv"), everyone, StatusCode::OK),
+        (Call::Get(leak(format!("/admin/ledger/accounts/{}", targets.ledger_account))), everyone, StatusCode::OK),
+        (Call::Get(statement("")), everyone, StatusCode::OK),
+        (Call::Get(statement("&format=csv")), everyone, StatusCode::OK),
+        (Call::Get("/admin/ledger/commission"), everyone, StatusCode::OK),
+        (Call::Get("/admin/ledger/commission?format=csv&by=merchant"), everyone, StatusCode::OK),
+        (Call::Get("/admin/ledger/days"), everyone, StatusCode::OK),
+        (
+            Call::Post(leak(format!("/admin/ledger/days/{}/release", open_day())), &[("note", "bill checked by hand")]),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Get("/admin/reconciliation"), everyone, StatusCode::OK),
+        (Call::Get(leak(format!("/admin/reconciliation/runs/{}", targets.run))), everyone, StatusCode::OK),
+        (
+            Call::Post(
+                "/admin/reconciliation/import",
+                Box::leak(Box::new([("business_date", leak(open_day().to_string())), ("bill", "")])),
+            ),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(
+                leak(format!("/admin/reconciliation/differences/{}/resolve", targets.difference)),
+                &[("note", "a test payment of the channel")],
+            ),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
         (Call::Get("/admin/orders"), everyone, StatusCode::OK),
         (Call::Get(order("")), everyone, StatusCode::OK),
         (Call::Get("/admin/gateway-log"), everyone, StatusCode::OK),
@@ -305,6 +414,17 @@ async fn each_role_against_each_console_route() {
             }
             Role::Admin => {}
         }
+        assert_eq!(day_released(&app).await, [Role::Finance, Role::Admin].contains(&role), "{role}: day release");
+        let difference = targets.difference;
+        let resolved = run_blocking(&app.pool, move |conn| storage::reconciliation::find_difference(conn, difference))
+            .await
+            .unwrap()
+            .is_some_and(|row| row.resolved_at.is_some());
+        assert_eq!(
+            resolved,
+            [Role::Finance, Role::Admin].contains(&role),
+            "{role}: differences resolved only by finance"
+        );
         let plans = run_blocking(&app.pool, storage::rates::list_plans).await.unwrap();
         assert_eq!(
             plans.len() == 2,
@@ -338,6 +458,7 @@ async fn without_a_session_every_route_sends_to_sign_in() {
     }
     assert_eq!(Targets::states(&app).await, states_before, "nothing changed");
     assert_eq!(order_changes(&app, &targets).await, (0, true), "no refund, the callback still waits");
+    assert!(!day_released(&app).await, "no day released");
     assert_eq!(app.login_with(&client, "target", PASSWORD).await.status(), StatusCode::SEE_OTHER);
 }
 

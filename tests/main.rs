@@ -3,9 +3,11 @@
 mod browser;
 mod cashier;
 mod console_auth;
+mod console_ledger;
 mod console_merchants;
 mod console_operators;
 mod console_orders;
+mod console_reconciliation;
 mod console_roles;
 mod gateway;
 mod gateway_ledger;

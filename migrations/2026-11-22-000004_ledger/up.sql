@@ -55,6 +55,8 @@ CREATE TABLE ledger_entries (
 CREATE INDEX ledger_entries_merchant_idx ON ledger_entries (merchant_id, id);
 CREATE INDEX ledger_entries_date_idx ON ledger_entries (business_date, kind);
 CREATE INDEX ledger_entries_order_idx ON ledger_entries (order_id) WHERE order_id IS NOT NULL;
+-- A merchant's statement reads its entries of a period.
+CREATE INDEX ledger_entries_merchant_booked_idx ON ledger_entries (merchant_id, booked_at);
 
 -- Debits are positive, credits negative: an entry balances when its postings sum to zero.
 CREATE TABLE ledger_postings (
@@ -64,7 +66,8 @@ CREATE TABLE ledger_postings (
     amount_fen BIGINT NOT NULL CHECK (amount_fen <> 0)
 );
 CREATE INDEX ledger_postings_entry_idx ON ledger_postings (entry_id);
-CREATE INDEX ledger_postings_account_idx ON ledger_postings (account_id, id);
+-- INCLUDE lets an account's running balance be summed from the index alone.
+CREATE INDEX ledger_postings_account_idx ON ledger_postings (account_id, id) INCLUDE (amount_fen);
 
 -- One settlement per merchant per business day; the orders it made available point at it.
 CREATE TABLE settlements (

@@ -2,10 +2,14 @@
 //! blank on screen: each language is one value of the same struct.
 use actix_web::HttpRequest;
 
+mod ledger_labels;
 mod merchant_labels;
 mod order_labels;
+mod reconciliation_labels;
+pub use ledger_labels::LedgerLabels;
 pub use merchant_labels::MerchantLabels;
 pub use order_labels::OrderLabels;
+pub use reconciliation_labels::ReconciliationLabels;
 
 pub const LANG_COOKIE: &str = "liq_lang";
 
@@ -109,6 +113,8 @@ pub struct Labels {
     pub merchant: &'static MerchantLabels,
     /// The order pages.
     pub order: &'static OrderLabels,
+    /// The ledger pages.
+    pub ledger: &'static LedgerLabels,
 }
 
 pub static ZH: Labels = Labels {
@@ -167,6 +173,7 @@ pub static ZH: Labels = Labels {
     password_hint: "至少 12 个字符",
     merchant: &merchant_labels::ZH,
     order: &order_labels::ZH,
+    ledger: &ledger_labels::ZH,
 };
 
 pub static EN: Labels = Labels {
@@ -225,6 +232,7 @@ pub static EN: Labels = Labels {
     password_hint: "at least 12 characters",
     merchant: &merchant_labels::EN,
     order: &order_labels::EN,
+    ledger: &ledger_labels::EN,
 };
 
 impl Labels {

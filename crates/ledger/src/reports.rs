@@ -1,11 +1,31 @@
-//! What the ledger says: the trial balance and a merchant's balances.
+//! What the ledger says (SPEC §7): the trial balance, a merchant's balances, accounts and their
+//! postings, a merchant's statement for a period, commission earned by day and by merchant, and the
+//! state of business days. Typed views over the queries of `storage::ledger_reports`; each report
+//! reads one snapshot, so its figures add up with each other.
 use std::collections::BTreeMap;
 
-use diesel::PgConnection;
+use diesel::{
+    PgConnection,
+    connection::{AnsiTransactionManager, TransactionManager},
+};
 use domain::ledger::AccountKind;
 use storage::ledger as rows;
 
 use crate::LedgerError;
+
+mod accounts;
+mod commission;
+mod days;
+mod entries;
+mod range;
+mod statement;
+
+pub use accounts::{AccountLedger, AccountPosting, AccountQuery, AccountSummary, account_ledger, accounts};
+pub use commission::{Commission, CommissionLine, DayCommission, MerchantCommission, commission};
+pub use days::{BusinessDay, DayState, business_days};
+pub use entries::{EntryCause, EntryInfo};
+pub use range::{DateRange, RangeError};
+pub use statement::{Movement, MovementPage, STATEMENT_KINDS, Statement, StatementAccount, statement};
 
 /// One account kind in the trial balance, over all merchants.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -68,4 +88,17 @@ pub fn merchant_balances(conn: &mut PgConnection, merchant_id: i64) -> Result<BT
         }
     }
     Ok(balances)
+}
+
+/// Runs a report's reads in one read-only, repeatable-read snapshot, so its queries agree with each
+/// other. Inside a caller's transaction the reads simply join it.
+pub(crate) fn in_snapshot<T>(
+    conn: &mut PgConnection,
+    read: impl FnOnce(&mut PgConnection) -> Result<T, LedgerError>,
+) -> Result<T, LedgerError> {
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
+    if depth.is_some() {
+        return read(conn);
+    }
+    conn.build_transaction().read_only().repeatable_read().run(read)
 }

@@ -11,6 +11,7 @@ pub mod database;
 pub mod gateway_log;
 pub mod jobs;
 pub mod ledger;
+pub mod ledger_reports;
 pub mod login_attempts;
 pub mod merchants;
 pub mod micro_deposits;

@@ -17,8 +17,8 @@ use super::{
 };
 use crate::{ConsoleError, ConsoleState, i18n::Lang};
 
-/// Largest console form accepted.
-const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Largest console form accepted, unless a route asks for more (a pasted bill).
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
 pub struct SignedIn {
     pub operator: Operator,
@@ -82,8 +82,9 @@ impl FromRequest for SignedIn {
     }
 }
 
-/// A posted console form of a signed-in operator, CSRF-checked.
-pub struct ConsoleForm<T> {
+/// A posted console form of a signed-in operator, CSRF-checked, at most `MAX_BYTES` long (the
+/// route's `PayloadConfig` must allow as much).
+pub struct ConsoleForm<T, const MAX_BYTES: usize = MAX_FORM_BYTES> {
     pub session: SignedIn,
     pub form: T,
 }
@@ -93,7 +94,7 @@ struct CsrfField {
     csrf_token: Option<String>,
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for ConsoleForm<T> {
+impl<T: DeserializeOwned + 'static, const MAX_BYTES: usize> FromRequest for ConsoleForm<T, MAX_BYTES> {
     type Error = ConsoleError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
@@ -103,7 +104,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ConsoleForm<T> {
         Box::pin(async move {
             let session = signed_in(request).await?;
             let body = body.await.map_err(|_| ConsoleError::BadRequest("the form could not be read".into()))?;
-            if body.len() > MAX_FORM_BYTES {
+            if body.len() > MAX_BYTES {
                 return Err(ConsoleError::BadRequest("the form is too large".into()));
             }
             let submitted: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|_| ConsoleError::CsrfRejected)?;

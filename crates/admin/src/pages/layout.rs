@@ -12,6 +12,8 @@ pub enum Section {
     Merchants,
     /// Orders, the gateway request log and the channel callbacks waiting for an operator.
     Orders,
+    /// The ledger's reports, business days and reconciliation.
+    Ledger,
     RatePlans,
     Operators,
     Audit,
@@ -43,6 +45,7 @@ impl Chrome {
             (Section::Dashboard, "/admin", t.dashboard, Permission::Read),
             (Section::Merchants, "/admin/merchants", t.merchants, Permission::Read),
             (Section::Orders, "/admin/orders", t.order.orders, Permission::Read),
+            (Section::Ledger, "/admin/ledger", t.ledger.ledger, Permission::Read),
             (Section::RatePlans, "/admin/rate-plans", t.rate_plans, Permission::Read),
             (Section::Operators, "/admin/operators", t.operators, Permission::Administer),
             (Section::Audit, "/admin/audit", t.audit_log, Permission::Administer),
@@ -57,6 +60,7 @@ impl Chrome {
             Section::Dashboard => t.dashboard,
             Section::Merchants => t.merchants,
             Section::Orders => t.order.orders,
+            Section::Ledger => t.ledger.ledger,
             Section::RatePlans => t.rate_plans,
             Section::Operators => t.operators,
             Section::Audit => t.audit_log,

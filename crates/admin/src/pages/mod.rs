@@ -6,11 +6,13 @@ pub mod dashboard;
 pub mod gateway_log;
 pub mod language;
 mod layout;
+pub mod ledger;
 pub mod login;
 pub mod merchants;
 pub mod operators;
 pub mod orders;
 pub mod rate_plans;
+pub mod reconciliation;
 pub mod settings;
 
 /// A list page's query string from its non-empty parameters (filters, keyset cursor).

@@ -1,7 +1,7 @@
 //! `GET /admin/merchants/{id}`: one application or merchant. Details with the account number,
 //! credit code and mobile masked for everyone; the state history; the review actions that are
 //! legal now and that the role allows; micro-deposit attempts (amounts for admins only);
-//! credentials once approved; rates in force and their history.
+//! credentials once approved; rates in force and their history; its ledger balances.
 //!
 //! The page is built from a view model that never holds a secret it does not show: masking
 //! happens before the template sees anything (see `profile`).
@@ -19,6 +19,7 @@ use serde::Deserialize;
 use storage::{
     apps::{self, AppRow, KeyRow},
     database::run_blocking,
+    ledger::{self as ledger_rows, AccountRow},
     merchants::{self, HistoryRow},
     micro_deposits::MicroDepositRow,
     rates::{self as rate_rows, MerchantRatesRow, PlanRow, StoredRates},
@@ -32,7 +33,10 @@ use crate::{
     ConsoleError, ConsoleState,
     auth::{Permission, SignedIn},
     i18n::MerchantLabels,
-    pages::layout::{Chrome, Section},
+    pages::{
+        layout::{Chrome, Section},
+        ledger::MerchantBalances,
+    },
     render,
     reveal::Revealed,
     view::{china_time, yuan},
@@ -59,6 +63,8 @@ struct MerchantPage {
     verification: VerificationView,
     credentials: Option<CredentialsView>,
     rates: RatesView,
+    /// Once approved: its balances and a link to its statement.
+    balances: Option<MerchantBalances>,
 }
 
 /// A review or management action: a small form posting to `path`.
@@ -208,6 +214,7 @@ struct Loaded {
     in_force: Option<RatesInForce>,
     rate_history: Vec<MerchantRatesRow>,
     plans: Vec<PlanRow>,
+    accounts: Vec<AccountRow>,
 }
 
 fn load(conn: &mut diesel::PgConnection, id: i64) -> Result<Loaded, OnboardingError> {
@@ -223,6 +230,7 @@ fn load(conn: &mut diesel::PgConnection, id: i64) -> Result<Loaded, OnboardingEr
         in_force: onboarding::rates::in_force(conn, id, Utc::now())?,
         rate_history: rate_rows::merchant_rate_history(conn, id)?,
         plans: rate_rows::list_plans(conn)?,
+        accounts: ledger_rows::accounts_of(conn, id)?,
         merchant,
         app,
         keys,
@@ -243,7 +251,7 @@ pub async fn render(
 
 fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> MerchantPage {
     let m = session.lang.labels().merchant;
-    let Loaded { merchant, history, deposits, app, keys, in_force, rate_history, plans } = loaded;
+    let Loaded { merchant, history, deposits, app, keys, in_force, rate_history, plans, accounts } = loaded;
     let id = merchant.id();
     let current = merchant.state;
     let can_manage = session.can(Permission::ManageMerchants);
@@ -281,6 +289,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> MerchantPage {
             can_manage,
         }),
         rates: rates_view(m, in_force, rate_history, plans, can_manage),
+        balances: MerchantBalances::of(merchant.row.sub_merchant_id.as_deref(), &accounts),
         details: profile::details(session.lang, merchant.row, extras.revealed),
     }
 }

@@ -1,0 +1,334 @@
+//! `GET /admin/ledger/statement?merchant=…&from=YYYY-MM-DD&to=YYYY-MM-DD`: a merchant's statement —
+//! for its pending, available and in-transit accounts the opening balance, every movement of the
+//! period with its entry and cause, and the closing balance — with the check that they add up.
+//! `?format=csv` downloads the whole period.
+use actix_web::{HttpResponse, http::StatusCode, web};
+use askama::Template;
+use ledger::reports::{self, DateRange, Movement, MovementPage, Statement, StatementAccount};
+use serde::Deserialize;
+use storage::{database::run_blocking, merchants::MerchantRow};
+
+use super::{
+    CSV_MAX_ROWS, EntryView, Format, TabLink, chrome,
+    csv::{Cell, Csv},
+    find_merchants, ledger_error, money_class, period_param, tabs,
+};
+use crate::{
+    ConsoleError, ConsoleState,
+    auth::{Permission, SignedIn},
+    i18n::LedgerLabels,
+    pages::{layout::Chrome, present, query_string},
+    render,
+    view::yuan,
+};
+
+const PAGE_SIZE: i64 = 200;
+/// Merchants offered when a name matches several.
+const MAX_CANDIDATES: i64 = 20;
+
+#[derive(Template)]
+#[template(path = "ledger_statement.html")]
+struct StatementPage {
+    chrome: Chrome,
+    l: &'static LedgerLabels,
+    tabs: Vec<TabLink>,
+    merchant: String,
+    from: String,
+    to: String,
+    alert: Option<String>,
+    candidates: Vec<Candidate>,
+    report: Option<StatementView>,
+}
+
+struct Candidate {
+    href: String,
+    short_name: String,
+    sub_merchant_id: String,
+}
+
+struct StatementView {
+    merchant_id: i64,
+    short_name: String,
+    sub_merchant_id: String,
+    agrees: bool,
+    accounts: Vec<AccountLine>,
+    opening_total: String,
+    closing_total: String,
+    movements: Vec<MovementView>,
+    csv_href: String,
+    next_page: Option<String>,
+    first_page: Option<String>,
+}
+
+struct AccountLine {
+    account_id: Option<i64>,
+    kind_code: &'static str,
+    kind_name: &'static str,
+    opening: String,
+    debit: String,
+    credit: String,
+    count: i64,
+    closing: String,
+    agrees: bool,
+}
+
+struct MovementView {
+    posting_id: i64,
+    entry: EntryView,
+    account_code: &'static str,
+    account_name: &'static str,
+    debit: String,
+    credit: String,
+    balance_after: String,
+    balance_class: &'static str,
+}
+
+#[derive(Deserialize)]
+pub struct StatementQuery {
+    merchant: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    after: Option<i64>,
+    format: Option<String>,
+}
+
+/// What the merchant field named.
+enum Found {
+    Statement(Box<MerchantRow>, Box<Statement>),
+    Several(Vec<MerchantRow>),
+    Nobody,
+}
+
+pub async fn show(
+    session: SignedIn,
+    state: web::Data<ConsoleState>,
+    query: web::Query<StatementQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.require(Permission::Read)?;
+    let l = session.lang.labels().ledger;
+    let query = query.into_inner();
+    let format = Format::parse(l, query.format.as_deref())?;
+    let range = period_param(l, &state, query.from.as_deref(), query.to.as_deref())?;
+    let Some(merchant) = present(query.merchant, 100) else {
+        if format == Format::Csv {
+            return Err(ConsoleError::BadRequest(l.choose_merchant.to_string()));
+        }
+        return render::page(&empty_page(&session, l, String::new(), range, None, Vec::new()));
+    };
+    let page = match format {
+        Format::Csv => MovementPage { after_id: None, limit: CSV_MAX_ROWS },
+        Format::Html => MovementPage { after_id: query.after, limit: PAGE_SIZE },
+    };
+    let (calendar, text) = (state.calendar, merchant.clone());
+    let found = run_blocking(&state.pool, move |conn| {
+        let mut matches = find_merchants(conn, &text, MAX_CANDIDATES)?;
+        if matches.len() > 1 {
+            return Ok::<_, ConsoleError>(Found::Several(matches));
+        }
+        let Some(row) = matches.pop() else { return Ok(Found::Nobody) };
+        let statement = reports::statement(conn, &calendar, row.id, range, page).map_err(ledger_error)?;
+        Ok(Found::Statement(Box::new(row), Box::new(statement)))
+    })
+    .await?;
+    match found {
+        Found::Statement(row, statement) => respond(&session, format, &row, &statement, query.after.is_some()),
+        Found::Nobody => {
+            let alert = Some(format!("{}: {merchant}", l.merchant_unknown));
+            let page = empty_page(&session, l, merchant, range, alert, Vec::new());
+            render::page_with_status(&page, StatusCode::BAD_REQUEST)
+        }
+        Found::Several(rows) if format == Format::Html => {
+            let candidates = candidates(&rows, range)?;
+            let alert = Some(l.merchant_ambiguous.to_string());
+            render::page(&empty_page(&session, l, merchant, range, alert, candidates))
+        }
+        Found::Several(_) => Err(ConsoleError::BadRequest(l.merchant_ambiguous.to_string())),
+    }
+}
+
+/// The statement of the one merchant found, as a page or a CSV.
+fn respond(
+    session: &SignedIn,
+    format: Format,
+    row: &MerchantRow,
+    statement: &Statement,
+    paged: bool,
+) -> Result<HttpResponse, ConsoleError> {
+    let l = session.lang.labels().ledger;
+    let range = statement.range;
+    if !statement.balances_agree() {
+        tracing::error!(merchant_id = row.id, from = %range.from(), to = %range.to(), "a statement does not add up");
+    }
+    let sub_merchant_id = row.sub_merchant_id.clone().unwrap_or_default();
+    match format {
+        Format::Csv if !statement.is_complete() => Err(ConsoleError::BadRequest(l.too_many_rows.to_string())),
+        Format::Csv => {
+            let name = format!("statement-{sub_merchant_id}-{}-{}", range.from(), range.to());
+            Ok(statement_csv(l, statement).into_response(&name))
+        }
+        Format::Html => {
+            let view = statement_view(l, row, statement, paged)?;
+            let mut page = empty_page(session, l, sub_merchant_id, range, None, Vec::new());
+            page.chrome = chrome(session, &format!("{} · {}", l.statement, row.short_name));
+            page.report = Some(view);
+            render::page(&page)
+        }
+    }
+}
+
+fn empty_page(
+    session: &SignedIn,
+    l: &'static LedgerLabels,
+    merchant: String,
+    range: DateRange,
+    alert: Option<String>,
+    candidates: Vec<Candidate>,
+) -> StatementPage {
+    StatementPage {
+        chrome: chrome(session, l.statement),
+        l,
+        tabs: tabs(l, super::Tab::Statement),
+        merchant,
+        from: range.from().to_string(),
+        to: range.to().to_string(),
+        alert,
+        candidates,
+        report: None,
+    }
+}
+
+fn candidates(rows: &[MerchantRow], range: DateRange) -> Result<Vec<Candidate>, ConsoleError> {
+    let (from, to) = (range.from().to_string(), range.to().to_string());
+    rows.iter()
+        .map(|row| {
+            let sub_merchant_id = row.sub_merchant_id.clone().unwrap_or_default();
+            let pairs = [("merchant", sub_merchant_id.as_str()), ("from", from.as_str()), ("to", to.as_str())];
+            Ok(Candidate {
+                href: format!("/admin/ledger/statement?{}", query_string(&pairs)?),
+                short_name: row.short_name.clone(),
+                sub_merchant_id,
+            })
+        })
+        .collect()
+}
+
+fn statement_view(
+    l: &LedgerLabels,
+    row: &MerchantRow,
+    statement: &Statement,
+    paged: bool,
+) -> Result<StatementView, ConsoleError> {
+    let sub_merchant_id = row.sub_merchant_id.clone().unwrap_or_default();
+    let (from, to) = (statement.range.from().to_string(), statement.range.to().to_string());
+    let filters = [("merchant", sub_merchant_id.as_str()), ("from", from.as_str()), ("to", to.as_str())];
+    let next_page = match statement.next_after_id {
+        Some(after) => {
+            let after = after.to_string();
+            Some(query_string(&[filters[0], filters[1], filters[2], ("after", after.as_str())])?)
+        }
+        None => None,
+    };
+    let sum =
+        |figure: fn(&StatementAccount) -> i64| statement.accounts.iter().map(figure).fold(0_i64, i64::saturating_add);
+    Ok(StatementView {
+        merchant_id: row.id,
+        short_name: row.short_name.clone(),
+        agrees: statement.balances_agree(),
+        accounts: statement.accounts.iter().map(|account| account_line(l, account)).collect(),
+        opening_total: yuan(sum(|account| account.opening_fen)),
+        closing_total: yuan(sum(|account| account.closing_fen)),
+        movements: statement.movements.iter().map(|movement| movement_view(l, movement)).collect(),
+        csv_href: format!(
+            "/admin/ledger/statement?{}",
+            query_string(&[filters[0], filters[1], filters[2], ("format", "csv")])?
+        ),
+        next_page,
+        first_page: if paged { Some(query_string(&filters)?) } else { None },
+        sub_merchant_id,
+    })
+}
+
+fn account_line(l: &LedgerLabels, account: &StatementAccount) -> AccountLine {
+    AccountLine {
+        account_id: account.account_id,
+        kind_code: account.kind.as_str(),
+        kind_name: l.kind(account.kind),
+        opening: yuan(account.opening_fen),
+        debit: yuan(account.debit_fen),
+        credit: yuan(account.credit_fen),
+        count: account.movement_count,
+        closing: yuan(account.closing_fen),
+        agrees: account.agrees(),
+    }
+}
+
+fn movement_view(l: &LedgerLabels, movement: &Movement) -> MovementView {
+    let shown = |fen: i64| if fen == 0 { String::new() } else { yuan(fen) };
+    MovementView {
+        posting_id: movement.posting_id,
+        entry: EntryView::of(l, &movement.entry),
+        account_code: movement.account.as_str(),
+        account_name: l.kind(movement.account),
+        debit: shown(movement.debit_fen()),
+        credit: shown(movement.credit_fen()),
+        balance_after: yuan(movement.balance_after_fen),
+        balance_class: money_class(movement.balance_after_fen),
+    }
+}
+
+/// One table: an `opening` row per account, a `movement` row per posting, a `closing` row per
+/// account (with the period's debits and credits), and a last `check` row.
+fn statement_csv(l: &LedgerLabels, statement: &Statement) -> Csv {
+    let mut csv = Csv::new(&[
+        "row",
+        "account",
+        "account_name",
+        "posting_id",
+        "entry_id",
+        "booked_at",
+        "business_date",
+        "booking",
+        "booking_name",
+        "cause",
+        "debit_yuan",
+        "credit_yuan",
+        "balance_yuan",
+        "memo",
+    ]);
+    let summary = |csv: &mut Csv, row: &str, account: &StatementAccount, figures: [Cell; 3]| {
+        let [debit, credit, balance] = figures;
+        let blanks = std::iter::repeat_with(|| Cell::Empty).take(7);
+        let head = [Cell::text(row), Cell::text(account.kind.as_str()), Cell::text(l.kind(account.kind))];
+        csv.row(head.into_iter().chain(blanks).chain([debit, credit, balance, Cell::Empty]));
+    };
+    for account in &statement.accounts {
+        summary(&mut csv, "opening", account, [Cell::Empty, Cell::Empty, Cell::Yuan(account.opening_fen)]);
+    }
+    for movement in &statement.movements {
+        let entry = EntryView::of(l, &movement.entry);
+        csv.row([
+            Cell::text("movement"),
+            Cell::text(movement.account.as_str()),
+            Cell::text(l.kind(movement.account)),
+            Cell::Count(movement.posting_id),
+            Cell::Count(entry.id),
+            Cell::text(entry.booked_at),
+            Cell::text(entry.business_date),
+            Cell::text(movement.entry.kind.as_str()),
+            Cell::text(entry.kind),
+            Cell::text(entry.cause.csv_text()),
+            Cell::Yuan(movement.debit_fen()),
+            Cell::Yuan(movement.credit_fen()),
+            Cell::Yuan(movement.balance_after_fen),
+            Cell::text(entry.memo),
+        ]);
+    }
+    for account in &statement.accounts {
+        let figures = [Cell::Yuan(account.debit_fen), Cell::Yuan(account.credit_fen), Cell::Yuan(account.closing_fen)];
+        summary(&mut csv, "closing", account, figures);
+    }
+    let check = if statement.balances_agree() { l.statement_agrees } else { l.statement_disagrees };
+    let blanks = std::iter::repeat_with(|| Cell::Empty).take(12);
+    csv.row([Cell::text("check")].into_iter().chain(blanks).chain([Cell::text(check)]));
+    csv
+}
