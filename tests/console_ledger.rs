@@ -726,3 +726,35 @@ async fn every_bad_parameter_gets_a_clear_400_page() {
         assert_eq!(get(&app, &viewer, path).await.0, StatusCode::OK, "{path}");
     }
 }
+
+#[tokio::test]
+async fn finance_sets_a_merchants_settlement_period_and_bad_values_change_nothing() {
+    let app = spawn_app().await;
+    let shop = shop(&app, "t-plus-n", "结算店", FIXTURE_RATES).await;
+    let page = format!("/admin/merchants/{}", shop.merchant_id);
+    let path = format!("{page}/settlement-days");
+    let operator = signed_in(&app, "olivia", Role::Operator).await;
+    let (_, html) = get(&app, &operator, &page).await;
+    assert!(html.contains("id=\"settlement-days\">T+1<") && !html.contains("settlement-days-form"));
+    assert_eq!(post(&app, &operator, &path, &[("settlement_days", "3")]).await.status(), StatusCode::FORBIDDEN);
+
+    let finance = signed_in(&app, "finn", Role::Finance).await;
+    for bad in ["0", "31", "", "2.5", "three", "-1"] {
+        let response = post(&app, &finance, &path, &[("settlement_days", bad)]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+    }
+    let response = post(&app, &finance, &path, &[("settlement_days", "3")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get(&app, &finance, &format!("{page}?notice=settlement_days")).await;
+    assert!(html.contains("id=\"settlement-days\">T+3<") && html.contains("结算周期已保存"));
+    let entries = run_blocking(&app.pool, |conn| storage::audit::list(conn, &storage::audit::Filter::default(), 20))
+        .await
+        .expect("audit");
+    let entry = entries.iter().find(|e| e.action == "merchant.settlement_days").expect("audited once");
+    assert_eq!(entry.after, Some(json!({ "settlement_days": 3 })));
+    assert_eq!(entry.before, Some(json!({ "settlement_days": 1 })));
+    assert_eq!(
+        post(&app, &finance, "/admin/merchants/999999/settlement-days", &[("settlement_days", "2")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -230,6 +230,11 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
             finance,
             StatusCode::SEE_OTHER,
         ),
+        (
+            Call::Post(merchant(targets.approved, "settlement-days"), &[("settlement_days", "2")]),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
         (Call::Get("/admin/reconciliation"), everyone, StatusCode::OK),
         (Call::Get(leak(format!("/admin/reconciliation/runs/{}", targets.run))), everyone, StatusCode::OK),
         (

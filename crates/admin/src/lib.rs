@@ -83,6 +83,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/merchants/{id}/keys/{key_id}/revoke", web::post().to(pages::merchants::credentials::revoke_key))
             .route("/merchants/{id}/sign-type", web::post().to(pages::merchants::credentials::set_sign_type))
             .route("/merchants/{id}/rates", web::post().to(pages::merchants::rates::set))
+            .route("/merchants/{id}/settlement-days", web::post().to(pages::merchants::settlement::set))
             .route("/orders", web::get().to(pages::orders::list::list))
             .route("/orders/{id}", web::get().to(pages::orders::detail::show))
             .route("/orders/{id}/refund", web::post().to(pages::orders::actions::refund))

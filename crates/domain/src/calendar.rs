@@ -80,6 +80,32 @@ impl BusinessCalendar {
     }
 }
 
+/// T+N: how many business days after a payment its money becomes available (1 to 30).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SettlementDays(u16);
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("settlement days must be a whole number from 1 to 30; got {0:?}")]
+pub struct SettlementDaysError(String);
+
+impl SettlementDays {
+    pub const MAX: u16 = 30;
+
+    pub fn parse(text: &str) -> Result<SettlementDays, SettlementDaysError> {
+        let invalid = || SettlementDaysError(text.to_owned());
+        let trimmed = text.trim();
+        if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) || trimmed.len() > 2 {
+            return Err(invalid());
+        }
+        let days: u16 = trimmed.parse().map_err(|_| invalid())?;
+        if (1..=Self::MAX).contains(&days) { Ok(SettlementDays(days)) } else { Err(invalid()) }
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
 fn next_day(date: NaiveDate) -> NaiveDate {
     date.succ_opt().unwrap_or(NaiveDate::MAX)
 }
@@ -121,6 +147,15 @@ mod tests {
         assert_eq!(calendar.last_settleable(at("2026-11-22T00:00:00+08:00"), 1), date("2026-11-21"));
         assert_eq!(calendar.last_settleable(at("2026-11-21T23:59:59+08:00"), 1), date("2026-11-20"));
         assert_eq!(calendar.last_settleable(at("2026-11-25T09:00:00+08:00"), 3), date("2026-11-22"));
+    }
+
+    #[test]
+    fn settlement_days_are_one_to_thirty() {
+        assert_eq!(SettlementDays::parse(" 3 ").map(SettlementDays::get), Ok(3));
+        assert_eq!(SettlementDays::parse("30").map(SettlementDays::get), Ok(30));
+        for bad in ["0", "31", "", "-1", "+2", "1.5", "007", "abc", "999999999999"] {
+            assert!(SettlementDays::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

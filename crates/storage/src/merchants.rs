@@ -64,6 +64,8 @@ pub struct MerchantRow {
     pub approved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// T+N: business days before a day's payments become available.
+    pub settlement_days: i16,
 }
 
 pub fn insert(
@@ -227,4 +229,14 @@ pub fn list(conn: &mut PgConnection, filter: &Filter, limit: i64) -> Result<Vec<
 /// How many merchants are in each state (dashboard and list tabs).
 pub fn count_by_state(conn: &mut PgConnection) -> Result<Vec<(String, i64)>, StorageError> {
     Ok(merchants::table.group_by(merchants::state).select((merchants::state, diesel::dsl::count_star())).load(conn)?)
+}
+
+/// Sets a merchant's T+N; returns the value it had, or `None` if the merchant does not exist.
+pub fn set_settlement_days(conn: &mut PgConnection, id: i64, days: i16) -> Result<Option<i16>, StorageError> {
+    let Some(before) = merchants::table.find(id).select(merchants::settlement_days).for_update().first(conn).optional()?
+    else {
+        return Ok(None);
+    };
+    diesel::update(merchants::table.find(id)).set(merchants::settlement_days.eq(days)).execute(conn)?;
+    Ok(Some(before))
 }

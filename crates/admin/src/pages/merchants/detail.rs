@@ -65,6 +65,9 @@ struct MerchantPage {
     rates: RatesView,
     /// Once approved: its balances and a link to its statement.
     balances: Option<MerchantBalances>,
+    /// T+N, and whether this operator may change it.
+    settlement_days: i16,
+    can_set_settlement_days: bool,
 }
 
 /// A review or management action: a small form posting to `path`.
@@ -188,6 +191,7 @@ fn notice_text(m: &MerchantLabels, query: NoticeQuery) -> Option<String> {
         "key_revoked" => m.notice_key_revoked,
         "sign_type" => m.notice_sign_type,
         "rates" => m.notice_rates,
+        "settlement_days" => m.notice_settlement_days,
         _ => return None,
     };
     Some(text.to_string())
@@ -290,6 +294,8 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> MerchantPage {
         }),
         rates: rates_view(m, in_force, rate_history, plans, can_manage),
         balances: MerchantBalances::of(merchant.row.sub_merchant_id.as_deref(), &accounts),
+        settlement_days: merchant.row.settlement_days,
+        can_set_settlement_days: session.can(Permission::ManagePayouts),
         details: profile::details(session.lang, merchant.row, extras.revealed),
     }
 }

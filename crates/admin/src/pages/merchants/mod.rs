@@ -7,6 +7,7 @@ pub mod list;
 pub mod new;
 mod profile;
 pub mod rates;
+pub mod settlement;
 
 use domain::onboarding::ApplicationState;
 use onboarding::OnboardingError;
