@@ -1,5 +1,5 @@
-//! The one place reports become CSV (RFC 4180): a header, CRLF line ends, text always quoted with
-//! quotes doubled, money as yuan with two decimals, unquoted.
+//! The one place reports become CSV (RFC 4180, written by the `csv` crate): a header, CRLF line
+//! ends, text quoted, money as yuan with two decimals, unquoted.
 //!
 //! Text that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a
 //! carriage return) gets a leading `'`, so a merchant name like `=HYPERLINK(…)` stays text when an
@@ -31,49 +31,57 @@ impl Cell {
 }
 
 pub struct Csv {
-    body: String,
+    writer: csv::Writer<Vec<u8>>,
 }
 
 impl Csv {
     pub fn new(header: &[&str]) -> Csv {
-        let mut csv = Csv { body: String::from(BYTE_ORDER_MARK) };
+        let mut body = Vec::new();
+        body.extend_from_slice(BYTE_ORDER_MARK.to_string().as_bytes());
+        let writer = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::NonNumeric)
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(body);
+        let mut csv = Csv { writer };
         csv.row(header.iter().map(|name| Cell::text(*name)));
         csv
     }
 
     pub fn row(&mut self, cells: impl IntoIterator<Item = Cell>) {
-        for (index, cell) in cells.into_iter().enumerate() {
-            if index > 0 {
-                self.body.push(',');
-            }
-            match cell {
-                Cell::Text(text) => push_text(&mut self.body, &text),
-                Cell::Yuan(fen) => self.body.push_str(&yuan(fen)),
-                Cell::Count(count) => self.body.push_str(&count.to_string()),
-                Cell::Empty => {}
-            }
+        let fields: Vec<String> = cells
+            .into_iter()
+            .map(|cell| match cell {
+                Cell::Text(text) => defused(text),
+                Cell::Yuan(fen) => yuan(fen),
+                Cell::Count(count) => count.to_string(),
+                Cell::Empty => String::new(),
+            })
+            .collect();
+        // Writing to a Vec cannot fail; a failure would only lose this row, never garble another.
+        if let Err(error) = self.writer.write_record(&fields) {
+            tracing::error!(%error, "a CSV row could not be written");
         }
-        self.body.push_str("\r\n");
+    }
+
+    fn into_body(self) -> Vec<u8> {
+        self.writer.into_inner().unwrap_or_else(|error| error.into_inner().into_inner().unwrap_or_default())
     }
 
     /// The download: `name` becomes the file name, kept to safe ASCII.
     pub fn into_response(self, name: &str) -> HttpResponse {
+        let body = self.into_body();
         HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.csv\"", file_name(name))))
             // Balances and merchant names: never kept by a shared cache.
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(self.body)
+            .body(body)
     }
 }
 
-fn push_text(body: &mut String, text: &str) {
-    body.push('"');
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        body.push('\'');
-    }
-    body.push_str(&text.replace('"', "\"\""));
-    body.push('"');
+/// Text a spreadsheet would run as a formula, made plain text.
+fn defused(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
 }
 
 fn file_name(name: &str) -> String {
@@ -84,10 +92,14 @@ fn file_name(name: &str) -> String {
 mod tests {
     use super::*;
 
+    fn text(csv: Csv) -> String {
+        String::from_utf8(csv.into_body()).expect("utf-8")
+    }
+
     fn written(cells: Vec<Cell>) -> String {
         let mut csv = Csv::new(&["a"]);
         csv.row(cells);
-        csv.body.split("\r\n").nth(1).unwrap_or_default().to_string()
+        text(csv).split("\r\n").nth(1).unwrap_or_default().to_string()
     }
 
     #[test]
@@ -97,14 +109,14 @@ mod tests {
         for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
             assert!(written(vec![Cell::text(formula)]).starts_with("\"'"), "{formula:?}");
         }
-        assert_eq!(written(vec![Cell::Yuan(123_456), Cell::Empty, Cell::Count(-2)]), "1234.56,,-2");
+        assert_eq!(written(vec![Cell::Yuan(123_456), Cell::Empty, Cell::Count(-2)]), "1234.56,\"\",-2");
     }
 
     #[test]
     fn the_file_has_a_bom_a_header_and_a_safe_name() {
         let mut csv = Csv::new(&["kind", "debit_yuan"]);
         csv.row([Cell::text("x"), Cell::Yuan(5)]);
-        assert_eq!(csv.body, "\u{feff}\"kind\",\"debit_yuan\"\r\n\"x\",0.05\r\n");
+        assert_eq!(text(csv), "\u{feff}\"kind\",\"debit_yuan\"\r\n\"x\",0.05\r\n");
         assert_eq!(file_name("statement-M00\"1;x"), "statement-M00_1_x");
     }
 }
