@@ -107,6 +107,12 @@ CREATE TRIGGER ledger_postings_no_truncate BEFORE TRUNCATE ON ledger_postings
 -- Balances move only with postings: this trigger applies each statement's postings to the
 -- balances (so a balance always equals the sum of its postings, whoever inserts them), and the
 -- CHECKs above refuse a merchant balance going negative.
+--
+-- This function and ledger_check_entry below run `SET enable_seqscan = off`: a session keeps a
+-- function's plans, and plans made while the ledger was small (a new ledger; no statistics at all
+-- for a transition table) scan whole tables, hash-joining every account for each booking and
+-- scanning every posting at each commit, and go on doing so as the tables grow. With the setting
+-- they look rows up by index at any size.
 CREATE FUNCTION ledger_apply_postings() RETURNS trigger AS $$
 BEGIN
     UPDATE ledger_accounts AS a
@@ -115,7 +121,7 @@ BEGIN
      WHERE a.id = d.account_id;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SET enable_seqscan = off;
 CREATE TRIGGER ledger_postings_apply AFTER INSERT ON ledger_postings
     REFERENCING NEW TABLE AS new_postings
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_apply_postings();
@@ -178,7 +184,7 @@ BEGIN
             USING ERRCODE = 'check_violation';
     END IF;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SET enable_seqscan = off;
 
 CREATE FUNCTION ledger_entries_balanced() RETURNS trigger AS $$
 BEGIN

@@ -1,13 +1,90 @@
 //! The ledger's tables: accounts with their balances, append-only entries and postings, business
 //! days and settlements. The rules (what to post) live in the `ledger` crate; the database itself
 //! refuses an unbalanced entry or a negative merchant balance (migration `000004_ledger`).
+use std::marker::PhantomData;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::prelude::*;
+use diesel::{
+    pg::Pg,
+    prelude::*,
+    query_builder::{AstPass, Query, QueryFragment, QueryId},
+    serialize::ToSql,
+    sql_types::{HasSqlType, Untyped},
+};
 
 use crate::{
     StorageError,
     schema::{business_days, ledger_accounts, ledger_entries, ledger_postings, settlements},
 };
+
+/// Hand-written SQL that diesel keeps prepared on the connection, like its own query builder's
+/// statements: `sql_query` is parsed and planned again on every call, which cost the payment path
+/// a sixth of its database time. Parameters are written `?` and bound once each, in order (so the
+/// SQL must not use `?` otherwise, e.g. as a jsonb operator).
+pub struct PreparedSql<'a> {
+    sql: &'static str,
+    binds: Vec<Box<dyn PushBind + 'a>>,
+}
+
+trait PushBind {
+    fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
+}
+
+struct Bind<ST, T>(T, PhantomData<ST>);
+
+impl<ST, T> PushBind for Bind<ST, T>
+where
+    Pg: HasSqlType<ST>,
+    T: ToSql<ST, Pg>,
+{
+    fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_bind_param::<ST, T>(&self.0)
+    }
+}
+
+impl<'a> PreparedSql<'a> {
+    pub fn new(sql: &'static str) -> PreparedSql<'a> {
+        PreparedSql { sql, binds: Vec::new() }
+    }
+
+    /// Binds the next `?`.
+    pub fn bind<ST: 'a, T: ToSql<ST, Pg> + 'a>(mut self, value: T) -> PreparedSql<'a>
+    where
+        Pg: HasSqlType<ST>,
+    {
+        self.binds.push(Box::new(Bind(value, PhantomData::<ST>)));
+        self
+    }
+}
+
+impl QueryFragment<Pg> for PreparedSql<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let placeholders = self.sql.matches('?').count();
+        if placeholders != self.binds.len() {
+            let message = format!("{} parameters bound for {placeholders} placeholders", self.binds.len());
+            return Err(diesel::result::Error::QueryBuilderError(message.into()));
+        }
+        let mut parts = self.sql.split('?');
+        out.push_sql(parts.next().unwrap_or_default());
+        for (bind, part) in self.binds.iter().zip(parts) {
+            bind.push(&mut out)?;
+            out.push_sql(part);
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for PreparedSql<'_> {
+    type QueryId = ();
+    // Cached by its SQL text (and bind types), not by a type.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for PreparedSql<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for PreparedSql<'_> {}
 
 /// The account kinds each merchant has, in the order of SPEC §7.
 pub const ACCOUNT_KINDS: [&str; 9] = [
@@ -46,7 +123,7 @@ pub struct NewEntryRow<'a> {
     pub memo: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = ledger_entries)]
 pub struct EntryRow {
     pub id: i64,
@@ -124,6 +201,45 @@ pub fn insert_entry(conn: &mut PgConnection, entry: &NewEntryRow<'_>) -> Result<
         .returning(EntryRow::as_returning())
         .get_result(conn)
         .optional()?)
+}
+
+/// Inserts the entry and its postings in one statement (one round trip, atomic by itself), unless
+/// the idempotency key is taken: then nothing is written and `None` comes back. Postings are
+/// written in the order given.
+pub fn insert_entry_with_postings(
+    conn: &mut PgConnection,
+    entry: &NewEntryRow<'_>,
+    postings: &[(i64, i64)],
+) -> Result<Option<EntryRow>, StorageError> {
+    use diesel::sql_types::{Array, BigInt, Date, Nullable, Text};
+    let (account_ids, amounts): (Vec<i64>, Vec<i64>) = postings.iter().copied().unzip();
+    Ok(PreparedSql::new(
+        "WITH entry AS (
+             INSERT INTO ledger_entries (idempotency_key, kind, merchant_id, order_id, refund_id, payout_id,
+                                         reverses_entry_id, business_date, memo)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING *),
+         postings AS (
+             INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
+             SELECT entry.id, p.account_id, p.amount_fen
+               FROM entry, unnest(?::bigint[], ?::bigint[]) WITH ORDINALITY AS p (account_id, amount_fen, n)
+              ORDER BY p.n)
+         SELECT * FROM entry",
+    )
+    .bind::<Text, _>(entry.idempotency_key)
+    .bind::<Text, _>(entry.kind)
+    .bind::<BigInt, _>(entry.merchant_id)
+    .bind::<Nullable<BigInt>, _>(entry.order_id)
+    .bind::<Nullable<BigInt>, _>(entry.refund_id)
+    .bind::<Nullable<BigInt>, _>(entry.payout_id)
+    .bind::<Nullable<BigInt>, _>(entry.reverses_entry_id)
+    .bind::<Date, _>(entry.business_date)
+    .bind::<Nullable<Text>, _>(entry.memo)
+    .bind::<Array<BigInt>, _>(account_ids)
+    .bind::<Array<BigInt>, _>(amounts)
+    .get_result(conn)
+    .optional()?)
 }
 
 pub fn find_entry_by_key(conn: &mut PgConnection, key: &str) -> Result<Option<EntryRow>, StorageError> {

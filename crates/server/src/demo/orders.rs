@@ -33,6 +33,9 @@ pub fn seed(conn: &mut PgConnection, policy: &Policy, isv: &AppRow, merchants: &
     settle_history(conn, policy)
 }
 
+/// Refunds of a demo order: `out_refund_no` and amount in yuan.
+type Refunds = &'static [(&'static str, &'static str)];
+
 /// One order in each state, paid today.
 fn seed_states(
     conn: &mut PgConnection,
@@ -41,7 +44,7 @@ fn seed_states(
     sub_merchant_id: &SubMerchantId,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
-    let demo_orders: [(&str, &str, &[(&str, &str)]); 5] = [
+    let demo_orders: [(&str, &str, Refunds); 5] = [
         ("DEMO_WAITING", "12.00", &[]),
         ("DEMO_PAID", "88.80", &[]),
         ("DEMO_PART_REFUNDED", "199.00", &[("DEMO_RF1", "50.00")]),

@@ -1,0 +1,826 @@
+//! Ledger throughput (issue: ledger benchmarks), against the same PostgreSQL as everything else.
+//!
+//!   cargo run --release -p bench --bin ledger_bench -- [--clients N] [--duration-secs S] …
+//!
+//! 1. Bookings: N clients (default 2 × cores) each take placed, unpaid orders and call
+//!    `orders::lifecycle::record_payment` — the real payment path: order locked, state changed,
+//!    event written, ledger entry with its postings and balances, outbox row, callback row, one
+//!    transaction — over many merchants, for a fixed time after a warm-up, on a ledger primed with
+//!    some history. Then `pgbench`'s built-in TPC-B-like script with the same number of clients on
+//!    a scratch database of the same server, and the ratio of the two; in rounds, alternating.
+//! 2. Settlement: 1M paid orders (bulk SQL, with their `order_paid` entries, postings and
+//!    balances) across 1,000 merchants on one released business day; the product's settlement
+//!    worker loop (`ledger::settlement::settle_due`, batches of 200, until done) against bare SQL
+//!    on a copy of the same database: one `INSERT … SELECT` of the same settlement postings (the
+//!    balance trigger moving the balances), then the settlement rows and the orders marked.
+//!
+//! Every database it uses is its own (`liquidator_bench_<pid>…`) and is dropped at the end. Needs
+//! PostgreSQL (DATABASE_URL names the server, default the local one) and `pgbench`.
+use std::{
+    process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicU8, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, anyhow, bail, ensure};
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use clap::Parser;
+use diesel::{
+    Connection, PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_query, sql_types,
+};
+use domain::{
+    Amount, OutTradeNo,
+    calendar::{BusinessCalendar, china},
+    orders::{NotifyUrl, OrderBody, OrderType},
+};
+use ledger::settlement::{Policy, settle_due};
+use orders::{
+    lifecycle::{Payment, PaymentReport, record_payment},
+    place::{NewOrder, place},
+};
+use rand::{SeedableRng, seq::SliceRandom};
+use storage::{apps::AppRow, audit::Actor};
+
+#[derive(Parser, Debug)]
+#[command(about = "Ledger benchmarks: paid-order bookings against pgbench TPC-B, settlement against bare SQL")]
+struct Args {
+    /// Concurrent booking clients, and pgbench's -c/-j (default: 2 × cores).
+    #[arg(long)]
+    clients: Option<usize>,
+    /// Merchants the bookings are spread over.
+    #[arg(long, default_value_t = 64)]
+    merchants: usize,
+    /// Warm-up before each measured run (bookings and pgbench alike).
+    #[arg(long, default_value_t = 5)]
+    warmup_secs: u64,
+    /// Measured duration of the bookings run and of the pgbench run.
+    #[arg(long, default_value_t = 30)]
+    duration_secs: u64,
+    /// Rounds of bookings and pgbench, run in turn so both see the same machine.
+    #[arg(long, default_value_t = 2)]
+    rounds: u32,
+    /// Orders placed before the bookings runs; they fail if the clients run out (default: enough
+    /// for 3,000 bookings/s).
+    #[arg(long)]
+    booking_orders: Option<i64>,
+    /// pgbench -i scale factor (branches; ≥ clients keeps pgbench's own row contention low).
+    #[arg(long, default_value_t = 16)]
+    pgbench_scale: u32,
+    /// The pgbench program.
+    #[arg(long, default_value = "pgbench")]
+    pgbench: String,
+    /// Paid orders to settle.
+    #[arg(long, default_value_t = 1_000_000)]
+    settle_orders: i64,
+    /// Merchants the settled orders belong to.
+    #[arg(long, default_value_t = 1_000)]
+    settle_merchants: usize,
+    /// Only the bookings part.
+    #[arg(long, conflicts_with = "settlement_only")]
+    bookings_only: bool,
+    /// Only the settlement part.
+    #[arg(long)]
+    settlement_only: bool,
+    /// Profiling aid: a setting for the sessions of the benchmark's own databases, as NAME=VALUE
+    /// (`ALTER DATABASE … SET`), e.g. log_min_duration_statement=0, or
+    /// session_preload_libraries=auto_explain with auto_explain.log_min_duration=5. Repeatable.
+    #[arg(long = "db-setting", value_name = "NAME=VALUE")]
+    db_settings: Vec<String>,
+    /// Profiling aid: keep the benchmark's databases instead of dropping them.
+    #[arg(long)]
+    keep_databases: bool,
+}
+
+/// Set once from `--keep-databases`.
+static KEEP_DATABASES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+// ---------------------------------------------------------------------------------------------
+// Scratch databases
+
+/// A database of the benchmark's own, dropped (with its connections) when this is dropped.
+struct Scratch {
+    name: String,
+    url: String,
+    maintenance_url: String,
+}
+
+fn server_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl Scratch {
+    fn new(name: &str, template: Option<&Scratch>) -> anyhow::Result<Scratch> {
+        let (maintenance_url, _) = storage::database::split_database_url(&server_url())?;
+        let url = match maintenance_url.split_once('?') {
+            Some((head, query)) => format!("{}/{name}?{query}", head.trim_end_matches("/postgres")),
+            None => format!("{}/{name}", maintenance_url.trim_end_matches("/postgres")),
+        };
+        let scratch = Scratch { name: name.to_string(), url, maintenance_url };
+        let mut maintenance = scratch.maintenance()?;
+        maintenance.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        let create = match template {
+            Some(template) => format!("CREATE DATABASE {name} TEMPLATE {}", template.name),
+            None => format!("CREATE DATABASE {name}"),
+        };
+        maintenance.batch_execute(&create).with_context(|| format!("{create} (is PostgreSQL running?)"))?;
+        Ok(scratch)
+    }
+
+    /// A new database with every migration applied.
+    fn migrated(name: &str, settings: &[String]) -> anyhow::Result<Scratch> {
+        let scratch = Scratch::new(name, None)?;
+        storage::run_migrations(&mut scratch.connect()?)?;
+        for setting in settings {
+            let (key, value) = setting.split_once('=').context("--db-setting takes NAME=VALUE")?;
+            let value = value.replace('\'', "''");
+            scratch.maintenance()?.batch_execute(&format!("ALTER DATABASE {name} SET {key} = '{value}'"))?;
+        }
+        Ok(scratch)
+    }
+
+    fn maintenance(&self) -> anyhow::Result<PgConnection> {
+        Ok(PgConnection::establish(&self.maintenance_url)?)
+    }
+
+    fn connect(&self) -> anyhow::Result<PgConnection> {
+        Ok(PgConnection::establish(&self.url)?)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if KEEP_DATABASES.load(Ordering::Relaxed) {
+            eprintln!("kept database {}", self.name);
+            return;
+        }
+        let dropped = self.maintenance().and_then(|mut conn| {
+            Ok(conn.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))?)
+        });
+        if let Err(error) = dropped {
+            eprintln!("could not drop database {}: {error}", self.name);
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = sql_types::BigInt)]
+    count: i64,
+}
+
+/// The one number a `SELECT … AS count` returns.
+fn count(conn: &mut PgConnection, sql: &str) -> anyhow::Result<i64> {
+    Ok(sql_query(sql).get_result::<Count>(conn).with_context(|| sql.to_string())?.count)
+}
+
+/// What every ledger must satisfy (SPEC §7), checked over the whole database after a run: the
+/// trial balance is zero, every balance equals the sum of its postings, every entry balances.
+fn assert_ledger_sound(conn: &mut PgConnection) -> anyhow::Result<()> {
+    let trial = count(
+        conn,
+        "SELECT COALESCE(sum(CASE WHEN debit_normal THEN balance_fen ELSE -balance_fen END), 0)::bigint AS count
+           FROM ledger_accounts",
+    )?;
+    ensure!(trial == 0, "trial balance off by {trial} fen");
+    let off = count(
+        conn,
+        "SELECT count(*) AS count FROM ledger_accounts a
+           LEFT JOIN (SELECT account_id, sum(amount_fen) AS fen FROM ledger_postings GROUP BY account_id) p
+                  ON p.account_id = a.id
+          WHERE a.balance_fen <> CASE WHEN a.debit_normal THEN 1 ELSE -1 END * COALESCE(p.fen, 0)",
+    )?;
+    ensure!(off == 0, "{off} balances differ from the sum of their postings");
+    let unbalanced = count(
+        conn,
+        "SELECT count(*) AS count FROM (SELECT entry_id FROM ledger_postings GROUP BY entry_id
+                                         HAVING sum(amount_fen) <> 0 OR count(*) < 2) x",
+    )?;
+    ensure!(unbalanced == 0, "{unbalanced} entries do not balance");
+    Ok(())
+}
+
+/// Approved merchants with the sample application's rates, `prefix0`, `prefix1`, …
+fn merchants(
+    conn: &mut PgConnection,
+    prefix: &str,
+    count: usize,
+) -> anyhow::Result<Vec<onboarding::applications::Approval>> {
+    (0..count)
+        .map(|index| {
+            let raw = onboarding::testing::application(&format!("{prefix}{index}"));
+            Ok(onboarding::applications::import_approved(conn, &Actor::cli(), &raw, None)?)
+        })
+        .collect()
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * fraction).round() as usize]
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Bookings
+
+struct Bookings {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    measured: usize,
+}
+
+const WARMING: u8 = 0;
+const MEASURING: u8 = 1;
+const STOPPED: u8 = 2;
+
+/// One placed order per merchant through the real `place`, then `count` copies of them in bulk
+/// (new numbers, same merchant, split and notify_url), each with its `created` event. Returns the
+/// copies' trade numbers in a seeded random order, so clients meet merchants at random.
+fn placed_orders(conn: &mut PgConnection, merchants: usize, count: i64) -> anyhow::Result<Vec<String>> {
+    let shops = self::merchants(conn, "book", merchants)?;
+    for (index, shop) in shops.iter().enumerate() {
+        place_template(conn, &shop.app, shop, 1_000 + 37 * index as i64)?;
+    }
+    sql_query(
+        "WITH template AS (
+             SELECT (row_number() OVER (ORDER BY id) - 1) AS k, * FROM orders WHERE out_trade_no = 'TEMPLATE'),
+         inserted AS (
+             INSERT INTO orders (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type,
+                 notify_url, bank_commission_rate, pay_platform_rate, liquidator_commission_rate,
+                 bank_commission_fen, pay_platform_fen, liquidator_commission_fen, net_receipt_fen,
+                 cashier_code, content_fingerprint, expires_at)
+             SELECT '9' || lpad(g::text, 27, '0'), t.app_id, t.merchant_id, 'B' || g, t.body, t.total_fee_fen,
+                    t.order_type, t.notify_url, t.bank_commission_rate, t.pay_platform_rate,
+                    t.liquidator_commission_rate, t.bank_commission_fen, t.pay_platform_fen,
+                    t.liquidator_commission_fen, t.net_receipt_fen, 'bench' || lpad(g::text, 15, '0'),
+                    t.content_fingerprint || ':' || g, now() + interval '1 day'
+               FROM generate_series(1, $1) g JOIN template t ON t.k = g % $2
+              ORDER BY g
+             RETURNING id, state)
+         INSERT INTO order_events (order_id, to_state, cause) SELECT id, state, 'created' FROM inserted",
+    )
+    .bind::<sql_types::BigInt, _>(count)
+    .bind::<sql_types::BigInt, _>(merchants as i64)
+    .execute(conn)?;
+    use storage::schema::orders::dsl;
+    let mut trade_nos: Vec<String> = {
+        use diesel::{ExpressionMethods, QueryDsl, TextExpressionMethods};
+        dsl::orders
+            .filter(dsl::out_trade_no.like("B%"))
+            .filter(dsl::state.eq("waiting"))
+            .order(dsl::id)
+            .select(dsl::trade_no)
+            .load(conn)?
+    };
+    trade_nos.shuffle(&mut rand::rngs::StdRng::seed_from_u64(20261122));
+    Ok(trade_nos)
+}
+
+fn place_template(
+    conn: &mut PgConnection,
+    app: &AppRow,
+    shop: &onboarding::applications::Approval,
+    total_fen: i64,
+) -> anyhow::Result<()> {
+    let new = NewOrder {
+        sub_merchant_id: shop.sub_merchant_id.clone(),
+        out_trade_no: OutTradeNo::parse("TEMPLATE").map_err(|error| anyhow!("{error:?}"))?,
+        body: OrderBody::parse("京东公仔").map_err(|error| anyhow!("{error:?}"))?,
+        total: Amount::from_fen(total_fen),
+        order_type: OrderType::Physical,
+        notify_url: Some(
+            NotifyUrl::parse("https://shop.example.com/notify", false).map_err(|error| anyhow!("{error:?}"))?,
+        ),
+        content_fingerprint: format!("TEMPLATE:{total_fen}"),
+    };
+    place(conn, app, &new, Utc::now())?;
+    Ok(())
+}
+
+/// Payments booked before timing, so the ledger is not empty when it is measured.
+const PRIMING_BOOKINGS: usize = 2_000;
+
+/// Pays the orders one after the other through the real path.
+fn pay(conn: &mut PgConnection, trade_nos: &[String]) -> anyhow::Result<()> {
+    let calendar = BusinessCalendar::default();
+    for trade_no in trade_nos {
+        let report = PaymentReport {
+            channel: "sandbox",
+            trade_no,
+            payload: serde_json::json!({ "trade_no": trade_no }),
+            at: Utc::now(),
+        };
+        ensure!(record_payment(conn, &calendar, report)? == Payment::Applied, "{trade_no} not applied");
+    }
+    Ok(())
+}
+
+/// One thread per queue paying its orders through `record_payment` until stopped; counts those
+/// that finish during the measured window. Returns what is left of each queue.
+fn run_bookings(
+    database: &Scratch,
+    queues: Vec<Vec<String>>,
+    warmup: Duration,
+    duration: Duration,
+) -> anyhow::Result<(Bookings, usize, Vec<Vec<String>>)> {
+    let phase = Arc::new(AtomicU8::new(WARMING));
+    let workers: Vec<_> = queues
+        .into_iter()
+        .map(|mut queue| {
+            let (phase, url) = (phase.clone(), database.url.clone());
+            std::thread::spawn(move || -> anyhow::Result<(Vec<Duration>, usize, Vec<String>)> {
+                let mut conn = PgConnection::establish(&url)?;
+                let calendar = BusinessCalendar::default();
+                let mut latencies = Vec::new();
+                for (booked, trade_no) in queue.iter().enumerate() {
+                    if phase.load(Ordering::Relaxed) == STOPPED {
+                        let rest = queue.split_off(booked);
+                        return Ok((latencies, booked, rest));
+                    }
+                    let report = PaymentReport {
+                        channel: "sandbox",
+                        trade_no,
+                        payload: serde_json::json!({ "trade_no": trade_no, "trade_status": "SUCCESS" }),
+                        at: Utc::now(),
+                    };
+                    let started = Instant::now();
+                    let outcome = record_payment(&mut conn, &calendar, report)?;
+                    let latency = started.elapsed();
+                    ensure!(outcome == Payment::Applied, "{trade_no}: {outcome:?}");
+                    if phase.load(Ordering::Relaxed) == MEASURING {
+                        latencies.push(latency);
+                    }
+                }
+                bail!("a client ran out of orders after {}: raise --booking-orders", queue.len())
+            })
+        })
+        .collect();
+    std::thread::sleep(warmup);
+    phase.store(MEASURING, Ordering::Relaxed);
+    let started = Instant::now();
+    std::thread::sleep(duration);
+    phase.store(STOPPED, Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    let mut latencies = Vec::new();
+    let mut booked = 0;
+    let mut rest = Vec::new();
+    for worker in workers {
+        let (mine, done, left) = worker.join().map_err(|_| anyhow!("a client panicked"))??;
+        latencies.extend(mine);
+        booked += done;
+        rest.push(left);
+    }
+    latencies.sort();
+    let bookings = Bookings {
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        measured: latencies.len(),
+    };
+    Ok((bookings, booked, rest))
+}
+
+/// pgbench's built-in TPC-B-like script on its own scratch database (`pgbench -i -s SCALE`).
+struct Pgbench<'a> {
+    args: &'a Args,
+    database: Scratch,
+    clients: usize,
+}
+
+impl Pgbench<'_> {
+    fn init(args: &Args, clients: usize) -> anyhow::Result<Pgbench<'_>> {
+        let database = Scratch::new(&format!("liquidator_bench_{}_pgbench", std::process::id()), None)?;
+        let pgbench = Pgbench { args, database, clients };
+        pgbench.run(&["-i".into(), "-q".into(), "-s".into(), args.pgbench_scale.to_string()])?;
+        Ok(pgbench)
+    }
+
+    fn run(&self, arguments: &[String]) -> anyhow::Result<String> {
+        let output = Command::new(&self.args.pgbench)
+            .args(arguments)
+            .arg(&self.database.url)
+            .output()
+            .with_context(|| format!("running {} (set --pgbench)", self.args.pgbench))?;
+        ensure!(output.status.success(), "pgbench failed: {}", String::from_utf8_lossy(&output.stderr));
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// A warm-up run, then the measured one: its tps "without initial connection time".
+    fn tps(&self) -> anyhow::Result<f64> {
+        let clients = self.clients.to_string();
+        let timed = |secs: u64| {
+            self.run(&[
+                "-c".into(),
+                clients.clone(),
+                "-j".into(),
+                clients.clone(),
+                "-T".into(),
+                secs.to_string(),
+                "-M".into(),
+                "prepared".into(),
+            ])
+        };
+        self.database.connect()?.batch_execute("CHECKPOINT")?;
+        if self.args.warmup_secs > 0 {
+            timed(self.args.warmup_secs)?;
+        }
+        let output = timed(self.args.duration_secs)?;
+        output
+            .lines()
+            .find_map(|line| {
+                let rest = line.strip_prefix("tps = ")?;
+                rest.contains("without initial connection time")
+                    .then(|| rest.split_whitespace().next()?.parse().ok())?
+            })
+            .ok_or_else(|| anyhow!("no tps in pgbench's output:\n{output}"))
+    }
+}
+
+/// One round: the bookings run, then pgbench right after it.
+struct Round {
+    bookings: Bookings,
+    pgbench_tps: f64,
+}
+
+impl Round {
+    fn ratio(&self) -> f64 {
+        self.bookings.per_second / self.pgbench_tps
+    }
+}
+
+/// `--rounds` rounds of bookings and pgbench in turn, so both see the same machine.
+fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
+    let pid = std::process::id();
+    let database = Scratch::migrated(&format!("liquidator_bench_{pid}"), &args.db_settings)?;
+    let conn = &mut database.connect()?;
+    let started = Instant::now();
+    let needed = args.rounds as u64 * (args.warmup_secs + args.duration_secs) * 3_000;
+    let orders = args.booking_orders.unwrap_or(needed.max(20_000) as i64);
+    let mut trade_nos = placed_orders(conn, args.merchants, orders)?;
+    // A ledger with some history, and statistics that know it (as autovacuum would have by then):
+    // plans made for empty tables scan them whole, and sessions keep their plans.
+    let primed: Vec<String> = trade_nos.drain(..PRIMING_BOOKINGS.min(trade_nos.len())).collect();
+    pay(conn, &primed)?;
+    conn.batch_execute("VACUUM ANALYZE")?;
+    eprintln!(
+        "bookings: {} orders of {} merchants placed in {:.1} s; {clients} clients, {} s warm-up, {} s measured",
+        trade_nos.len(),
+        args.merchants,
+        started.elapsed().as_secs_f64(),
+        args.warmup_secs,
+        args.duration_secs
+    );
+    let mut queues: Vec<Vec<String>> = vec![Vec::new(); clients];
+    for (index, trade_no) in trade_nos.into_iter().enumerate() {
+        queues[index % clients].push(trade_no);
+    }
+    let pgbench = Pgbench::init(args, clients)?;
+    let mut rounds = Vec::new();
+    let mut booked = primed.len();
+    for round in 1..=args.rounds {
+        conn.batch_execute("CHECKPOINT")?;
+        let warmup = Duration::from_secs(args.warmup_secs);
+        let (bookings, used, rest) = run_bookings(&database, queues, warmup, Duration::from_secs(args.duration_secs))?;
+        queues = rest;
+        booked += used;
+        let pgbench_tps = pgbench.tps()?;
+        eprintln!(
+            "round {round}: {:.0} bookings/s, pgbench {pgbench_tps:.0} tps, ratio {:.2}",
+            bookings.per_second,
+            bookings.per_second / pgbench_tps
+        );
+        rounds.push(Round { bookings, pgbench_tps });
+    }
+    // Every payment booked exactly once, with its outbox row, and the ledger sound.
+    let entries = count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'order_paid'")?;
+    let outbox = count(conn, "SELECT count(*) AS count FROM notifications WHERE kind = 'order_paid'")?;
+    let paid = count(conn, "SELECT count(*) AS count FROM orders WHERE state = 'paid'")?;
+    ensure!(
+        entries == booked as i64 && outbox == booked as i64 && paid == booked as i64,
+        "{booked} payments, {entries} entries, {outbox} outbox rows, {paid} paid orders"
+    );
+    assert_ledger_sound(conn)?;
+    eprintln!("bookings: {booked} payments in all, each with one entry and one outbox row; ledger sound");
+    Ok(rounds)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Settlement
+
+/// `orders` paid orders on `date` across every merchant of the database, with their `order_paid`
+/// entries, postings and balances, written in bulk with triggers off (setup, not measured), the
+/// day released; then checked like any ledger.
+fn paid_orders(conn: &mut PgConnection, orders: i64, date: NaiveDate, paid_at: DateTime<Utc>) -> anyhow::Result<()> {
+    conn.transaction(|conn| -> anyhow::Result<()> {
+        conn.batch_execute(
+            "SET LOCAL session_replication_role = replica;
+             CREATE TEMP TABLE bench_merchants ON COMMIT DROP AS
+                 SELECT (row_number() OVER (ORDER BY m.id) - 1) AS k, m.id AS merchant_id, a.id AS app_id
+                   FROM merchants m JOIN apps a ON a.merchant_id = m.id AND a.kind = 'merchant';
+             INSERT INTO ledger_accounts (merchant_id, kind, debit_normal)
+                 SELECT b.merchant_id, k.kind, k.kind = 'upstream_receivable'
+                   FROM bench_merchants b
+                  CROSS JOIN unnest(ARRAY['upstream_receivable', 'merchant_pending', 'merchant_available',
+                        'merchant_payout_in_transit', 'bank_commission_payable', 'pay_platform_fee_payable',
+                        'liquidator_commission_revenue', 'payout_fee_revenue', 'payout_clearing']) AS k (kind)
+                  ORDER BY b.merchant_id
+                 ON CONFLICT DO NOTHING;",
+        )?;
+        let merchants = count(conn, "SELECT count(*) AS count FROM bench_merchants")?;
+        sql_query(
+            "INSERT INTO orders (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type,
+                 bank_commission_rate, pay_platform_rate, liquidator_commission_rate, bank_commission_fen,
+                 pay_platform_fen, liquidator_commission_fen, net_receipt_fen, state, cashier_code,
+                 content_fingerprint, expires_at, paid_at, paid_business_date, created_at, updated_at)
+             SELECT '8' || lpad(g::text, 27, '0'), b.app_id, b.merchant_id, 'S' || g, '京东公仔', f.total, 0,
+                    0.00030, 0.00200, 0.00100, f.bank, f.pay, f.liq, f.total - f.bank - f.pay - f.liq, 'paid',
+                    'settle' || lpad(g::text, 14, '0'), 'S:' || g, $1 + interval '2 hours', $1, $2,
+                    $1 - interval '1 minute', $1
+               FROM generate_series(1, $3) g
+               JOIN bench_merchants b ON b.k = g % $4
+              CROSS JOIN LATERAL (SELECT 100 + (g * 7919) % 99900 AS total) t
+              CROSS JOIN LATERAL (SELECT t.total, round(t.total * 0.00030)::bigint AS bank,
+                                         round(t.total * 0.00200)::bigint AS pay,
+                                         round(t.total * 0.00100)::bigint AS liq) f
+              ORDER BY g",
+        )
+        .bind::<sql_types::Timestamptz, _>(paid_at)
+        .bind::<sql_types::Date, _>(date)
+        .bind::<sql_types::BigInt, _>(orders)
+        .bind::<sql_types::BigInt, _>(merchants)
+        .execute(conn)?;
+        sql_query(
+            "INSERT INTO ledger_entries (idempotency_key, kind, merchant_id, order_id, business_date, booked_at)
+             SELECT 'order:' || trade_no || ':paid', 'order_paid', merchant_id, id, paid_business_date, paid_at
+               FROM orders WHERE paid_business_date = $1 ORDER BY id",
+        )
+        .bind::<sql_types::Date, _>(date)
+        .execute(conn)?;
+        // In the order `post` writes them: by account kind.
+        sql_query(
+            "INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
+             SELECT e.id, a.id, v.amount_fen
+               FROM ledger_entries e
+               JOIN orders o ON o.id = e.order_id
+              CROSS JOIN LATERAL (VALUES (1, 'upstream_receivable', o.total_fee_fen),
+                                         (2, 'merchant_pending', -o.net_receipt_fen),
+                                         (3, 'bank_commission_payable', -o.bank_commission_fen),
+                                         (4, 'pay_platform_fee_payable', -o.pay_platform_fen),
+                                         (5, 'liquidator_commission_revenue', -o.liquidator_commission_fen))
+                    AS v (n, kind, amount_fen)
+               JOIN ledger_accounts a ON a.merchant_id = e.merchant_id AND a.kind = v.kind
+              WHERE e.kind = 'order_paid' AND e.business_date = $1 AND v.amount_fen <> 0
+              ORDER BY e.id, v.n",
+        )
+        .bind::<sql_types::Date, _>(date)
+        .execute(conn)?;
+        conn.batch_execute(
+            "UPDATE ledger_accounts a
+                SET balance_fen = CASE WHEN a.debit_normal THEN p.fen ELSE -p.fen END
+               FROM (SELECT account_id, sum(amount_fen)::bigint AS fen FROM ledger_postings GROUP BY account_id) p
+              WHERE p.account_id = a.id;",
+        )?;
+        storage::ledger::release_day(conn, date, "bench", "benchmark: released without reconciliation")?;
+        Ok(())
+    })?;
+    conn.batch_execute("VACUUM ANALYZE")?;
+    assert_ledger_sound(conn)
+}
+
+/// The same settlement in bare SQL: first the postings, one `INSERT … SELECT` (with the entries
+/// it needs in the same statement; the balance trigger and the commit-time checks run as usual);
+/// then the settlement rows and the orders pointing at them. Times of both steps.
+fn bare_sql_settlement(conn: &mut PgConnection, date: NaiveDate) -> anyhow::Result<(Duration, Duration)> {
+    let started = Instant::now();
+    conn.transaction(|conn| {
+        sql_query(
+            "WITH owed AS (
+                 SELECT o.merchant_id, sum(o.net_receipt_fen - COALESCE(r.net_fen, 0))::bigint AS amount_fen
+                   FROM orders o
+                   LEFT JOIN (SELECT order_id, sum(net_receipt_fen) AS net_fen FROM refunds GROUP BY order_id) r
+                          ON r.order_id = o.id
+                  WHERE o.paid_business_date = $1 AND o.settlement_id IS NULL
+                  GROUP BY o.merchant_id),
+             entries AS (
+                 INSERT INTO ledger_entries (idempotency_key, kind, merchant_id, business_date)
+                 SELECT 'settlement:' || merchant_id || ':' || $1, 'settlement', merchant_id, $1
+                   FROM owed WHERE amount_fen > 0
+                 RETURNING id, merchant_id)
+             INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
+             SELECT e.id, a.id, CASE a.kind WHEN 'merchant_pending' THEN w.amount_fen ELSE -w.amount_fen END
+               FROM entries e
+               JOIN owed w ON w.merchant_id = e.merchant_id
+               JOIN ledger_accounts a ON a.merchant_id = e.merchant_id
+                                     AND a.kind IN ('merchant_pending', 'merchant_available')
+              ORDER BY e.id, a.id",
+        )
+        .bind::<sql_types::Date, _>(date)
+        .execute(conn)
+    })?;
+    let postings = started.elapsed();
+    let started = Instant::now();
+    conn.transaction(|conn| {
+        sql_query(
+            "WITH owed AS (
+                 SELECT o.merchant_id, sum(o.net_receipt_fen - COALESCE(r.net_fen, 0))::bigint AS amount_fen,
+                        count(*)::integer AS order_count
+                   FROM orders o
+                   LEFT JOIN (SELECT order_id, sum(net_receipt_fen) AS net_fen FROM refunds GROUP BY order_id) r
+                          ON r.order_id = o.id
+                  WHERE o.paid_business_date = $1 AND o.settlement_id IS NULL
+                  GROUP BY o.merchant_id),
+             settled AS (
+                 INSERT INTO settlements (merchant_id, business_date, amount_fen, order_count, entry_id)
+                 SELECT w.merchant_id, $1, w.amount_fen, w.order_count, e.id
+                   FROM owed w
+                   LEFT JOIN ledger_entries e ON e.idempotency_key = 'settlement:' || w.merchant_id || ':' || $1
+                 RETURNING id, merchant_id)
+             UPDATE orders o SET settlement_id = s.id
+               FROM settled s
+              WHERE o.merchant_id = s.merchant_id AND o.paid_business_date = $1 AND o.settlement_id IS NULL",
+        )
+        .bind::<sql_types::Date, _>(date)
+        .execute(conn)
+    })?;
+    Ok((postings, started.elapsed()))
+}
+
+#[derive(QueryableByName, PartialEq, Eq, Debug)]
+struct Settled {
+    #[diesel(sql_type = sql_types::BigInt)]
+    merchant_id: i64,
+    #[diesel(sql_type = sql_types::BigInt)]
+    available_fen: i64,
+    #[diesel(sql_type = sql_types::BigInt)]
+    pending_fen: i64,
+    #[diesel(sql_type = sql_types::BigInt)]
+    settlement_fen: i64,
+}
+
+/// Per merchant: balances and the settlement's amount, to compare the two databases.
+fn settled(conn: &mut PgConnection) -> anyhow::Result<Vec<Settled>> {
+    ensure!(
+        count(conn, "SELECT count(*) AS count FROM orders WHERE paid_at IS NOT NULL AND settlement_id IS NULL")? == 0
+    );
+    assert_ledger_sound(conn)?;
+    Ok(sql_query(
+        "SELECT a.merchant_id,
+                sum(a.balance_fen) FILTER (WHERE a.kind = 'merchant_available')::bigint AS available_fen,
+                sum(a.balance_fen) FILTER (WHERE a.kind = 'merchant_pending')::bigint AS pending_fen,
+                COALESCE((SELECT sum(s.amount_fen) FROM settlements s WHERE s.merchant_id = a.merchant_id), 0)::bigint
+                    AS settlement_fen
+           FROM ledger_accounts a GROUP BY a.merchant_id ORDER BY a.merchant_id",
+    )
+    .load(conn)?)
+}
+
+struct SettlementResult {
+    product: Duration,
+    settlements: usize,
+    bare_postings: Duration,
+    bare_rest: Duration,
+}
+
+fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
+    let pid = std::process::id();
+    let calendar = BusinessCalendar::default();
+    let now = Utc::now();
+    let date = calendar.date_of(now).checked_sub_days(Days::new(3)).context("a date")?;
+    let noon = china().from_local_datetime(&date.and_hms_opt(12, 0, 0).context("noon")?).single().context("noon")?;
+    let product_db = Scratch::migrated(&format!("liquidator_bench_{pid}_settle"), &args.db_settings)?;
+    {
+        let conn = &mut product_db.connect()?;
+        let started = Instant::now();
+        merchants(conn, "settle", args.settle_merchants)?;
+        paid_orders(conn, args.settle_orders, date, noon.with_timezone(&Utc))?;
+        eprintln!(
+            "settlement: {} paid orders of {} merchants on {date}, booked and released, in {:.1} s",
+            args.settle_orders,
+            args.settle_merchants,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let bare_db = Scratch::new(&format!("liquidator_bench_{pid}_settle_sql"), Some(&product_db))?;
+
+    let bare = &mut bare_db.connect()?;
+    bare.batch_execute("CHECKPOINT")?;
+    let (bare_postings, bare_rest) = bare_sql_settlement(bare, date)?;
+    eprintln!(
+        "settlement: bare SQL {:.2} s for the postings, {:.2} s for settlement rows and orders",
+        bare_postings.as_secs_f64(),
+        bare_rest.as_secs_f64()
+    );
+
+    let conn = &mut product_db.connect()?;
+    conn.batch_execute("CHECKPOINT")?;
+    // What the settlement worker does (server::worker::settle): batches until one comes back short.
+    const BATCH: i64 = 200;
+    let policy = Policy { calendar, require_reconciliation: true };
+    let started = Instant::now();
+    let mut settlements = 0;
+    loop {
+        let settled = settle_due(conn, &policy, now, BATCH)?;
+        settlements += settled.len();
+        if settled.len() < BATCH as usize {
+            break;
+        }
+    }
+    let product = started.elapsed();
+    eprintln!("settlement: settle_due {:.2} s for {settlements} settlements", product.as_secs_f64());
+
+    let (mine, theirs) = (settled(conn)?, settled(bare)?);
+    ensure!(mine == theirs, "the bare SQL settled differently");
+    ensure!(mine.iter().all(|m| m.pending_fen == 0 && m.available_fen == m.settlement_fen));
+    Ok(SettlementResult { product, settlements, bare_postings, bare_rest })
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    KEEP_DATABASES.store(args.keep_databases, Ordering::Relaxed);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let clients = args.clients.unwrap_or(2 * cores);
+    let mut json = serde_json::json!({ "bench": "ledger", "cores": cores });
+    let mut table = Vec::new();
+
+    if !args.settlement_only {
+        let rounds = bookings(&args, clients)?;
+        for (index, round) in rounds.iter().enumerate() {
+            let number = index + 1;
+            table.push(format!(
+                "| {number}: bookings ({clients} clients, {} merchants) | {:.0} /s | p50 {:.2} ms, p99 {:.2} ms, {} in {} s |",
+                args.merchants,
+                round.bookings.per_second,
+                ms(round.bookings.p50),
+                ms(round.bookings.p99),
+                round.bookings.measured,
+                args.duration_secs
+            ));
+            table.push(format!(
+                "| {number}: pgbench TPC-B (-c {clients} -j {clients} -M prepared, scale {}) | {:.0} tps | |",
+                args.pgbench_scale, round.pgbench_tps
+            ));
+            table.push(format!("| {number}: ratio bookings / pgbench (target ≥ 1.00) | {:.2} | |", round.ratio()));
+        }
+        let mean = |value: &dyn Fn(&Round) -> f64| rounds.iter().map(value).sum::<f64>() / rounds.len().max(1) as f64;
+        let ratio = mean(&|round| round.ratio());
+        table.push(format!("| mean ratio over {} rounds | {ratio:.2} | |", rounds.len()));
+        json["clients"] = clients.into();
+        json["merchants"] = args.merchants.into();
+        json["duration_secs"] = args.duration_secs.into();
+        json["bookings_per_s"] = mean(&|round| round.bookings.per_second).round().into();
+        json["booking_p50_ms"] = ((mean(&|round| ms(round.bookings.p50)) * 100.0).round() / 100.0).into();
+        json["booking_p99_ms"] = ((mean(&|round| ms(round.bookings.p99)) * 100.0).round() / 100.0).into();
+        json["pgbench_scale"] = args.pgbench_scale.into();
+        json["pgbench_tps"] = mean(&|round| round.pgbench_tps).round().into();
+        json["bookings_ratio"] = ((ratio * 1000.0).round() / 1000.0).into();
+        json["rounds"] = rounds
+            .iter()
+            .map(|round| {
+                serde_json::json!([
+                    round.bookings.per_second.round(),
+                    round.pgbench_tps.round(),
+                    (round.ratio() * 1000.0).round() / 1000.0
+                ])
+            })
+            .collect::<Vec<_>>()
+            .into();
+    }
+    if !args.bookings_only {
+        let result = settlement(&args)?;
+        let product = result.product.as_secs_f64();
+        let postings = result.bare_postings.as_secs_f64();
+        let full = postings + result.bare_rest.as_secs_f64();
+        table.push(format!(
+            "| settlement, settle_due ({} orders, {} merchants) | {product:.2} s | {} settlements |",
+            args.settle_orders, args.settle_merchants, result.settlements
+        ));
+        table.push(format!("| bare SQL: the settlement postings (INSERT … SELECT) | {postings:.2} s | |"));
+        table.push(format!("| bare SQL: postings + settlement rows + orders marked | {full:.2} s | |"));
+        table.push(format!("| ratio settle_due / bare postings (target ≤ 2.00) | {:.2} | |", product / postings));
+        table.push(format!("| ratio settle_due / bare full settlement | {:.2} | |", product / full));
+        json["settle_orders"] = args.settle_orders.into();
+        json["settle_merchants"] = args.settle_merchants.into();
+        json["settle_s"] = ((product * 1000.0).round() / 1000.0).into();
+        json["bare_postings_s"] = ((postings * 1000.0).round() / 1000.0).into();
+        json["bare_full_s"] = ((full * 1000.0).round() / 1000.0).into();
+        json["settle_ratio_postings"] = ((product / postings * 100.0).round() / 100.0).into();
+        json["settle_ratio_full"] = ((product / full * 100.0).round() / 100.0).into();
+    }
+    println!("| measurement | result | detail |");
+    println!("|---|---|---|");
+    for line in table {
+        println!("{line}");
+    }
+    println!("{json}");
+    Ok(())
+}
