@@ -567,7 +567,11 @@ pub struct DailyFigures {
 }
 
 /// Paid volume and commission per business day in `[from, to]`; days without entries are absent.
-pub fn daily_figures(conn: &mut PgConnection, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyFigures>, StorageError> {
+pub fn daily_figures(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<DailyFigures>, StorageError> {
     use diesel::sql_types::Date;
     Ok(diesel::sql_query(
         "SELECT e.business_date,

@@ -233,7 +233,8 @@ pub fn count_by_state(conn: &mut PgConnection) -> Result<Vec<(String, i64)>, Sto
 
 /// Sets a merchant's T+N; returns the value it had, or `None` if the merchant does not exist.
 pub fn set_settlement_days(conn: &mut PgConnection, id: i64, days: i16) -> Result<Option<i16>, StorageError> {
-    let Some(before) = merchants::table.find(id).select(merchants::settlement_days).for_update().first(conn).optional()?
+    let Some(before) =
+        merchants::table.find(id).select(merchants::settlement_days).for_update().first(conn).optional()?
     else {
         return Ok(None);
     };

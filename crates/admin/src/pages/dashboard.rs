@@ -7,8 +7,8 @@ use storage::{audit, callbacks, database::run_blocking, jobs, ledger::DailyFigur
 use super::layout::{Chrome, Section};
 use crate::{
     ConsoleError, ConsoleState,
-    chart::BarChart,
     auth::{Permission, SignedIn},
+    chart::BarChart,
     i18n::OrderLabels,
     render,
     view::{AuditRow, china_day, china_day_start, yuan},
