@@ -1,5 +1,5 @@
 //! The demo's orders: a handful in every state for the first merchant, and thirty days of paid
-//! and refunded history for every merchant, booked in the ledger, with the days before yesterday
+//! and refunded history (and a payment today) for every merchant, booked in the ledger, with the days before yesterday
 //! released and settled — so balances, statements, bills and the dashboard's charts have
 //! something to show. Re-running finds every order by its `out_trade_no` and changes nothing.
 use chrono::{DateTime, Duration, Utc};
@@ -91,6 +91,14 @@ fn seed_history(
                 refund_part(conn, policy, &order, &format!("{out_trade_no}_R"), amount, paid_at + Duration::hours(1))?;
             }
         }
+    }
+    // One payment today, so every merchant has money pending whatever happened to yesterday (the
+    // workers may reconcile and settle it while the seed runs).
+    let out_trade_no = format!("DEMO_M{merchant_index}_TODAY");
+    if let Some(order) =
+        place_new(conn, isv, sub_merchant_id, &out_trade_no, Amount::from_fen(rng.gen_range(500..=50_000)))?
+    {
+        pay(conn, policy, &order, Utc::now())?;
     }
     Ok(())
 }
