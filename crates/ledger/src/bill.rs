@@ -13,7 +13,8 @@ pub fn lines(conn: &mut PgConnection, date: NaiveDate, scope: Option<BillScope>)
     Ok(storage::ledger::bill_rows(conn, date, scope)?.into_iter().map(line).collect())
 }
 
-fn line(row: BillRow) -> BillLine {
+/// A booking, or a channel's record of the same shape, as a bill line.
+pub(crate) fn line(row: BillRow) -> BillLine {
     BillLine {
         bill_type: if row.kind == "refund" { BillKind::Refund } else { BillKind::Pay },
         trade_no: row.trade_no,

@@ -197,25 +197,7 @@ pub fn sandbox_bill(
 ) -> Result<Vec<BillLine>, LedgerError> {
     let to: DateTime<Utc> = calendar.closes_at(date);
     let from = date.pred_opt().map_or(to, |previous| calendar.closes_at(previous));
-    let records = rows::sandbox_records(conn, from, to)?;
-    Ok(records
-        .into_iter()
-        .map(|record| BillLine {
-            bill_type: if record.kind == "REFUND" { BillKind::Refund } else { BillKind::Pay },
-            trade_no: record.trade_no,
-            out_trade_no: record.out_trade_no,
-            refund_no: record.refund_no.unwrap_or_default(),
-            out_refund_no: record.out_refund_no.unwrap_or_default(),
-            sub_merchant_id: record.sub_merchant_id,
-            amount: Amount::from_fen(record.amount_fen),
-            net_receipt_amount: Amount::from_fen(record.net_receipt_fen),
-            bank_commission_fee: Amount::from_fen(record.bank_commission_fen),
-            pay_platform_fee: Amount::from_fen(record.pay_platform_fen),
-            liquidator_commission_fee: Amount::from_fen(record.liquidator_commission_fen),
-            status: "SUCCESS".into(),
-            time: bill::china_time(record.at),
-        })
-        .collect())
+    Ok(rows::sandbox_records(conn, from, to)?.into_iter().map(bill::line).collect())
 }
 
 /// Imports the sandbox's bill for each closed day of the last `days_back` days that has no run

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::{
     StorageError,
+    ledger::BillRow,
     schema::{reconciliation_differences, reconciliation_runs},
 };
 
@@ -136,53 +137,24 @@ pub fn open_differences(conn: &mut PgConnection, run_id: i64) -> Result<i64, Sto
         .get_result(conn)?)
 }
 
-/// A payment the sandbox channel took, or a refund it paid back, within a window: its own record
-/// of what it did (the callbacks it sent, the refunds it executed), for its daily bill.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct SandboxRecord {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub kind: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub trade_no: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub out_trade_no: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    pub refund_no: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    pub out_refund_no: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub sub_merchant_id: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub amount_fen: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub net_receipt_fen: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub bank_commission_fen: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub pay_platform_fen: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub liquidator_commission_fen: i64,
-    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
-    pub at: DateTime<Utc>,
-}
-
 /// What the sandbox did in `[from, to)`: each payment it confirmed (once, however often it sent
 /// the callback, including payments for orders the platform had already closed) and each refund.
-/// The amount is the one the channel sent; the fees follow the order's agreed rates.
+/// The amount is the one the channel sent; the fees follow the order's agreed rates. Rows have the
+/// shape of the platform's own bill (`kind` `order_paid` or `refund`, `booked_at` when it happened).
 pub fn sandbox_records(
     conn: &mut PgConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<SandboxRecord>, StorageError> {
+) -> Result<Vec<BillRow>, StorageError> {
     use diesel::sql_types::Timestamptz;
     Ok(diesel::sql_query(
         "SELECT * FROM (
-             (SELECT DISTINCT ON (c.trade_no) 'PAY' AS kind, o.trade_no, o.out_trade_no,
+             (SELECT DISTINCT ON (c.trade_no) 'order_paid' AS kind, o.trade_no, o.out_trade_no,
                     NULL::text AS refund_no, NULL::text AS out_refund_no, COALESCE(m.sub_merchant_id, '') AS sub_merchant_id,
                     CASE WHEN c.payload->>'total_fee' ~ '^[0-9]{1,15}$' THEN (c.payload->>'total_fee')::bigint
                          ELSE o.total_fee_fen END AS amount_fen,
                     o.net_receipt_fen, o.bank_commission_fen, o.pay_platform_fen, o.liquidator_commission_fen,
-                    c.received_at AS at
+                    c.received_at AS booked_at
                FROM channel_callbacks c
                JOIN orders o ON o.trade_no = c.trade_no
                JOIN merchants m ON m.id = o.merchant_id
@@ -190,7 +162,7 @@ pub fn sandbox_records(
                 AND c.received_at >= $1 AND c.received_at < $2
               ORDER BY c.trade_no, c.id)
              UNION ALL
-             (SELECT 'REFUND', o.trade_no, o.out_trade_no, r.refund_no, r.out_refund_no, COALESCE(m.sub_merchant_id, ''),
+             (SELECT 'refund', o.trade_no, o.out_trade_no, r.refund_no, r.out_refund_no, COALESCE(m.sub_merchant_id, ''),
                     r.refund_fee_fen, r.net_receipt_fen, r.bank_commission_fen, r.pay_platform_fen,
                     r.liquidator_commission_fen, r.created_at
                FROM refunds r
@@ -198,7 +170,7 @@ pub fn sandbox_records(
                JOIN merchants m ON m.id = o.merchant_id
               WHERE r.state = 'succeeded' AND r.created_at >= $1 AND r.created_at < $2)
          ) AS records
-         ORDER BY at, trade_no",
+         ORDER BY booked_at, trade_no",
     )
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(to)
