@@ -109,6 +109,18 @@ pub struct PostingCauseRow {
     pub cause: EntryCauseRow,
 }
 
+/// The columns of a [`PostingCauseRow`]: a posting, its entry and what caused it.
+const POSTING_CAUSE_COLUMNS: &str = "SELECT p.id AS posting_id, p.account_id, p.amount_fen,
+                e.id AS entry_id, e.kind AS entry_kind, e.business_date, e.booked_at, e.memo, e.reverses_entry_id,
+                e.order_id, o.trade_no, e.refund_id, r.refund_no, e.payout_id, s.business_date AS settlement_date";
+
+/// The joins that find a posting's cause (`p` the posting, `e` its entry).
+const POSTING_CAUSE_JOINS: &str = "LEFT JOIN orders o ON o.id = e.order_id
+           LEFT JOIN refunds r ON r.id = e.refund_id
+           LEFT JOIN settlements s
+                  ON e.kind = 'settlement' AND s.merchant_id = e.merchant_id
+                 AND s.business_date = e.business_date AND s.entry_id = e.id";
+
 /// The postings of an account, newest first, older than `before_id` when given.
 pub fn account_postings(
     conn: &mut PgConnection,
@@ -116,21 +128,15 @@ pub fn account_postings(
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<PostingCauseRow>, StorageError> {
-    Ok(diesel::sql_query(
-        "SELECT p.id AS posting_id, p.account_id, p.amount_fen,
-                e.id AS entry_id, e.kind AS entry_kind, e.business_date, e.booked_at, e.memo, e.reverses_entry_id,
-                e.order_id, o.trade_no, e.refund_id, r.refund_no, e.payout_id, s.business_date AS settlement_date
+    Ok(diesel::sql_query(format!(
+        "{POSTING_CAUSE_COLUMNS}
            FROM ledger_postings p
            JOIN ledger_entries e ON e.id = p.entry_id
-           LEFT JOIN orders o ON o.id = e.order_id
-           LEFT JOIN refunds r ON r.id = e.refund_id
-           LEFT JOIN settlements s
-                  ON e.kind = 'settlement' AND s.merchant_id = e.merchant_id
-                 AND s.business_date = e.business_date AND s.entry_id = e.id
+           {POSTING_CAUSE_JOINS}
           WHERE p.account_id = $1 AND p.id < $2
           ORDER BY p.id DESC
-          LIMIT $3",
-    )
+          LIMIT $3"
+    ))
     .bind::<BigInt, _>(account_id)
     .bind::<BigInt, _>(before_id.unwrap_or(i64::MAX))
     .bind::<BigInt, _>(limit)
@@ -257,22 +263,16 @@ pub fn movements(
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<PostingCauseRow>, StorageError> {
-    Ok(diesel::sql_query(
-        "SELECT p.id AS posting_id, p.account_id, p.amount_fen,
-                e.id AS entry_id, e.kind AS entry_kind, e.business_date, e.booked_at, e.memo, e.reverses_entry_id,
-                e.order_id, o.trade_no, e.refund_id, r.refund_no, e.payout_id, s.business_date AS settlement_date
+    Ok(diesel::sql_query(format!(
+        "{POSTING_CAUSE_COLUMNS}
            FROM ledger_entries e
            JOIN ledger_postings p ON p.entry_id = e.id
-           LEFT JOIN orders o ON o.id = e.order_id
-           LEFT JOIN refunds r ON r.id = e.refund_id
-           LEFT JOIN settlements s
-                  ON e.kind = 'settlement' AND s.merchant_id = e.merchant_id
-                 AND s.business_date = e.business_date AND s.entry_id = e.id
+           {POSTING_CAUSE_JOINS}
           WHERE e.merchant_id = $1 AND e.booked_at >= $3 AND e.booked_at < $4
             AND p.account_id = ANY($2) AND p.id > $5
           ORDER BY p.id
-          LIMIT $6",
-    )
+          LIMIT $6"
+    ))
     .bind::<BigInt, _>(merchant_id)
     .bind::<Array<BigInt>, _>(account_ids)
     .bind::<Timestamptz, _>(from)
