@@ -17,4 +17,4 @@ pub mod reports;
 pub mod settlement;
 
 pub use error::LedgerError;
-pub use post::{Booked, Cause, post};
+pub use post::{Booked, Booking, Cause, post, post_many};

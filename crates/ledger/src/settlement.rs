@@ -1,6 +1,12 @@
 //! Settlement (SPEC §7): T+N per merchant, pending → available for the paid orders of a business
-//! day, one entry per merchant per day. Safe on several nodes and after a restart: the orders are
-//! locked, the settlement row is unique per (merchant, day) and the entry's key is too.
+//! day, one entry per merchant per day.
+//!
+//! An order is settled when its merchant's day is: the `settlements` row of (merchant, day) says
+//! so, and the orders themselves are not written. Safe on several nodes and after a restart: a
+//! batch locks its merchants' accounts before it reads anything, so two workers (or a worker and a
+//! refund) take turns, and the row is unique per (merchant, day), as is the entry's key.
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{Connection, PgConnection};
 use domain::{
@@ -8,9 +14,13 @@ use domain::{
     calendar::BusinessCalendar,
     ledger::{self as rules, AccountKind, EntryKind},
 };
-use storage::ledger::{self as rows, SettlementRow};
+use storage::settlements::{self as rows, NewSettlement, SettlementRow};
 
-use crate::{Cause, LedgerError, post};
+use crate::{Booked, Booking, Cause, LedgerError, post_many};
+
+/// Merchants settled per transaction: their accounts stay locked (their payments and refunds
+/// wait) for one batch, a few milliseconds per merchant.
+pub const BATCH_MERCHANTS: usize = 100;
 
 /// When settlement may run.
 #[derive(Clone, Copy, Debug)]
@@ -20,7 +30,8 @@ pub struct Policy {
     pub require_reconciliation: bool,
 }
 
-/// Settles every due (merchant, day), each in its own transaction, at most `limit` of them.
+/// Settles up to `limit` due (merchant, day) pairs, oldest day first, [`BATCH_MERCHANTS`] to a
+/// transaction; then marks the days left with nothing to settle.
 pub fn settle_due(
     conn: &mut PgConnection,
     policy: &Policy,
@@ -28,61 +39,108 @@ pub fn settle_due(
     limit: i64,
 ) -> Result<Vec<SettlementRow>, LedgerError> {
     let today = policy.calendar.date_of(now);
-    let due = rows::due_settlements(conn, today, policy.require_reconciliation, limit)?;
-    let mut settled = Vec::with_capacity(due.len());
-    for day in due {
-        if let Some(row) = settle(conn, day.merchant_id, day.business_date)? {
-            settled.push(row);
+    let due = rows::due(conn, today, policy.require_reconciliation, limit)?;
+    let mut by_day: Vec<(NaiveDate, Vec<i64>)> = Vec::new();
+    for pair in due {
+        match by_day.last_mut() {
+            Some((date, merchants)) if *date == pair.business_date => merchants.push(pair.merchant_id),
+            _ => by_day.push((pair.business_date, vec![pair.merchant_id])),
         }
     }
+    let mut settled = Vec::new();
+    for (date, merchant_ids) in by_day {
+        for batch in merchant_ids.chunks(BATCH_MERCHANTS) {
+            settled.extend(settle_merchants(conn, date, batch)?);
+        }
+    }
+    rows::mark_days_settled(conn, today)?;
     Ok(settled)
 }
 
-/// Settles one merchant's day: the net left on its orders, capped by what pending holds (refunds of
-/// older orders take from pending first). `None` if nothing was left to settle.
+/// Settles one merchant's day (see [`settle_merchants`]); `None` if it was settled before or had
+/// no paid orders.
 pub fn settle(
     conn: &mut PgConnection,
     merchant_id: i64,
     date: NaiveDate,
 ) -> Result<Option<SettlementRow>, LedgerError> {
+    Ok(settle_merchants(conn, date, &[merchant_id])?.pop())
+}
+
+/// Settles these merchants' day in one transaction: for each, the net left on the day's orders
+/// after their refunds, capped by what pending holds (refunds of older orders take from pending
+/// first). Merchants settled before, or without paid orders that day, are skipped.
+pub fn settle_merchants(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    merchant_ids: &[i64],
+) -> Result<Vec<SettlementRow>, LedgerError> {
     conn.transaction(|conn| {
-        let orders = rows::lock_unsettled_orders(conn, merchant_id, date)?;
-        if orders.is_empty() {
-            return Ok(None);
+        // Locked first: what is read below cannot change (a refund waits) until the commit.
+        let pending = pending_balances(conn, merchant_ids)?;
+        let settled_before = rows::settled_merchants(conn, date, merchant_ids)?;
+        let owed: Vec<_> = rows::owed(conn, date, merchant_ids)?
+            .into_iter()
+            .filter(|day| !settled_before.contains(&day.merchant_id))
+            .collect();
+        let mut settlements: Vec<NewSettlement> = owed
+            .iter()
+            .map(|day| NewSettlement {
+                merchant_id: day.merchant_id,
+                amount_fen: day.owed_fen.min(pending.get(&day.merchant_id).copied().unwrap_or(0)).max(0),
+                order_count: day.order_count,
+                entry_id: None,
+            })
+            .collect();
+        let entry_ids = post_settlements(conn, date, &settlements)?;
+        for settlement in &mut settlements {
+            settlement.entry_id = entry_ids.get(&settlement.merchant_id).copied();
         }
-        if let Some(existing) = rows::find_settlement(conn, merchant_id, date)? {
-            // Orders of a settled day cannot appear later (T+N ≥ 1); if they do, an operator must look.
-            tracing::error!(merchant_id, %date, settlement = existing.id, "unsettled orders on a settled day");
-            return Ok(None);
-        }
-        let owed_fen = orders.iter().try_fold(0_i64, |sum, order| sum.checked_add(order.net_fen.max(0)));
-        let owed_fen = owed_fen.ok_or(domain::ledger::EntryError::Overflow)?;
-        let pending_fen = pending_balance(conn, merchant_id)?;
-        let amount_fen = owed_fen.min(pending_fen);
-        let entry_id = if amount_fen > 0 {
-            let cause =
-                Cause::new(format!("settlement:{merchant_id}:{date}"), EntryKind::Settlement, merchant_id, date);
-            let postings = rules::settlement(Amount::from_fen(amount_fen))?;
-            Some(post(conn, &cause, |_| Ok(postings))?.entry().id)
-        } else {
-            None
-        };
-        let order_count = i32::try_from(orders.len()).unwrap_or(i32::MAX);
-        let Some(row) = rows::insert_settlement(conn, merchant_id, date, amount_fen.max(0), order_count, entry_id)?
-        else {
-            // The orders are locked and no settlement existed: only a bug gets here. Roll back.
-            return Err(LedgerError::KeyReused(format!("settlement:{merchant_id}:{date}")));
-        };
-        let ids: Vec<i64> = orders.iter().map(|order| order.id).collect();
-        rows::mark_orders_settled(conn, &ids, row.id)?;
-        Ok(Some(row))
+        Ok(rows::insert(conn, date, &settlements)?)
     })
 }
 
-fn pending_balance(conn: &mut PgConnection, merchant_id: i64) -> Result<i64, LedgerError> {
-    let accounts = rows::lock_accounts(conn, merchant_id)?;
-    Ok(accounts
+/// The merchants' pending balances, their pending and available accounts locked.
+fn pending_balances(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<HashMap<i64, i64>, LedgerError> {
+    Ok(rows::lock_settlement_accounts(conn, merchant_ids)?
+        .into_iter()
+        .filter(|account| account.kind == AccountKind::MerchantPending.as_str())
+        .map(|account| (account.merchant_id, account.balance_fen))
+        .collect())
+}
+
+/// One entry per settlement with an amount, all written at once; the entry ids by merchant.
+fn post_settlements(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    settlements: &[NewSettlement],
+) -> Result<HashMap<i64, i64>, LedgerError> {
+    let bookings = settlements
         .iter()
-        .find(|account| account.kind == AccountKind::MerchantPending.as_str())
-        .map_or(0, |account| account.balance_fen))
+        .filter(|settlement| settlement.amount_fen > 0)
+        .map(|settlement| {
+            let merchant_id = settlement.merchant_id;
+            let cause = Cause::new(settlement_key(merchant_id, date), EntryKind::Settlement, merchant_id, date);
+            let amount = Amount::from_fen(settlement.amount_fen);
+            Booking { cause, build: Box::new(move |_| rules::settlement(amount)) }
+        })
+        .collect();
+    let mut entry_ids = HashMap::new();
+    for booked in post_many(conn, bookings)? {
+        // A refusal here means pending moved under the lock: a bug. Roll the batch back.
+        let entry = match booked? {
+            Booked::New(entry) | Booked::Replay(entry) => entry,
+        };
+        entry_ids.insert(entry.merchant_id, entry.id);
+    }
+    Ok(entry_ids)
+}
+
+pub fn settlement_key(merchant_id: i64, date: NaiveDate) -> String {
+    format!("settlement:{merchant_id}:{date}")
+}
+
+/// True if a payment can no longer be booked on the merchant's day: the day is settled.
+pub fn is_day_settled(conn: &mut PgConnection, merchant_id: i64, date: NaiveDate) -> Result<bool, LedgerError> {
+    Ok(rows::is_day_settled(conn, merchant_id, date)?)
 }

@@ -84,8 +84,12 @@ async fn expire_orders(context: JobContext, _: Value) -> JobResult {
 /// five minutes. Safe on several nodes: each (merchant, day) settles once.
 pub const SETTLE: &str = "ledger.settle";
 
+/// (merchant, day) pairs a settlement run takes at a time (in transactions of
+/// `ledger::settlement::BATCH_MERCHANTS`).
+pub const SETTLE_BATCH: i64 = 1_000;
+
 async fn settle(context: JobContext, _: Value) -> JobResult {
-    const BATCH: i64 = 200;
+    const BATCH: i64 = SETTLE_BATCH;
     let policy = context.ledger;
     loop {
         let settled =

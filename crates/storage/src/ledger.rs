@@ -14,7 +14,7 @@ use diesel::{
 
 use crate::{
     StorageError,
-    schema::{business_days, ledger_accounts, ledger_entries, ledger_postings, settlements},
+    schema::{business_days, ledger_accounts, ledger_entries, ledger_postings},
 };
 
 /// Hand-written SQL that diesel keeps prepared on the connection, like its own query builder's
@@ -156,20 +156,11 @@ pub struct PostingRow {
     pub amount_fen: i64,
 }
 
-/// Locks every account of the merchant, opening the missing ones first. Always in id order, so two
-/// bookings of one merchant never deadlock.
-pub fn lock_accounts(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<AccountRow>, StorageError> {
-    let locked = select_for_update(conn, merchant_id)?;
-    if locked.len() == ACCOUNT_KINDS.len() {
-        return Ok(locked);
-    }
-    open_accounts(conn, merchant_id)?;
-    select_for_update(conn, merchant_id)
-}
-
-fn select_for_update(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<AccountRow>, StorageError> {
+/// Locks every account of these merchants, in id order, so two bookings never deadlock (every
+/// path that locks accounts locks in this order).
+pub fn lock_accounts_of(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<Vec<AccountRow>, StorageError> {
     Ok(ledger_accounts::table
-        .filter(ledger_accounts::merchant_id.eq(merchant_id))
+        .filter(ledger_accounts::merchant_id.eq_any(merchant_ids))
         .order(ledger_accounts::id)
         .select(AccountRow::as_select())
         .for_update()
@@ -240,6 +231,71 @@ pub fn insert_entry_with_postings(
     .bind::<Array<BigInt>, _>(amounts)
     .get_result(conn)
     .optional()?)
+}
+
+/// An entry to write with its postings (account id, signed amount).
+#[derive(Debug, Clone)]
+pub struct NewEntry<'a> {
+    pub row: NewEntryRow<'a>,
+    pub postings: Vec<(i64, i64)>,
+}
+
+/// Inserts many entries and their postings in one statement; an entry whose idempotency key is
+/// taken is skipped with its postings. Returns the entries written, in the order given.
+pub fn insert_entries_with_postings(
+    conn: &mut PgConnection,
+    entries: &[NewEntry<'_>],
+) -> Result<Vec<EntryRow>, StorageError> {
+    use diesel::sql_types::{Array, BigInt, Date, Nullable, Text};
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = || entries.iter().map(|entry| &entry.row);
+    let lines =
+        || entries.iter().flat_map(|entry| entry.postings.iter().map(|line| (entry.row.idempotency_key, *line)));
+    Ok(PreparedSql::new(
+        "WITH e AS (
+             SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[],
+                                  ?::bigint[], ?::date[], ?::text[])
+                      WITH ORDINALITY AS e (idempotency_key, kind, merchant_id, order_id, refund_id, payout_id,
+                                            reverses_entry_id, business_date, memo, n)),
+         entry AS (
+             INSERT INTO ledger_entries (idempotency_key, kind, merchant_id, order_id, refund_id, payout_id,
+                                         reverses_entry_id, business_date, memo)
+             SELECT idempotency_key, kind, merchant_id, order_id, refund_id, payout_id, reverses_entry_id,
+                    business_date, memo
+               FROM e ORDER BY n
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING *),
+         postings AS (
+             INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
+             SELECT entry.id, p.account_id, p.amount_fen
+               FROM unnest(?::text[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS p (key, account_id, amount_fen, n)
+               JOIN entry ON entry.idempotency_key = p.key
+              ORDER BY p.n)
+         SELECT * FROM entry ORDER BY id",
+    )
+    .bind::<Array<Text>, _>(rows().map(|row| row.idempotency_key).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows().map(|row| row.kind).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(rows().map(|row| row.merchant_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows().map(|row| row.order_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows().map(|row| row.refund_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows().map(|row| row.payout_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows().map(|row| row.reverses_entry_id).collect::<Vec<_>>())
+    .bind::<Array<Date>, _>(rows().map(|row| row.business_date).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows().map(|row| row.memo).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(lines().map(|(key, _)| key).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(lines().map(|(_, (account_id, _))| account_id).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(lines().map(|(_, (_, amount_fen))| amount_fen).collect::<Vec<_>>())
+    .load(conn)?)
+}
+
+/// The entries booked under these keys (those that exist).
+pub fn find_entries_by_keys(conn: &mut PgConnection, keys: &[&str]) -> Result<Vec<EntryRow>, StorageError> {
+    Ok(ledger_entries::table
+        .filter(ledger_entries::idempotency_key.eq_any(keys))
+        .select(EntryRow::as_select())
+        .load(conn)?)
 }
 
 pub fn find_entry_by_key(conn: &mut PgConnection, key: &str) -> Result<Option<EntryRow>, StorageError> {
@@ -332,129 +388,6 @@ pub fn recent_business_days(conn: &mut PgConnection, limit: i64) -> Result<Vec<B
         .limit(limit)
         .select(BusinessDayRow::as_select())
         .load(conn)?)
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
-#[diesel(table_name = settlements)]
-pub struct SettlementRow {
-    pub id: i64,
-    pub merchant_id: i64,
-    pub business_date: NaiveDate,
-    pub amount_fen: i64,
-    pub order_count: i32,
-    pub entry_id: Option<i64>,
-    pub settled_at: DateTime<Utc>,
-}
-
-pub fn find_settlement(
-    conn: &mut PgConnection,
-    merchant_id: i64,
-    date: NaiveDate,
-) -> Result<Option<SettlementRow>, StorageError> {
-    Ok(settlements::table
-        .filter(settlements::merchant_id.eq(merchant_id).and(settlements::business_date.eq(date)))
-        .select(SettlementRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-/// Inserts the day's settlement of a merchant; `None` if another node got there first.
-pub fn insert_settlement(
-    conn: &mut PgConnection,
-    merchant_id: i64,
-    date: NaiveDate,
-    amount_fen: i64,
-    order_count: i32,
-    entry_id: Option<i64>,
-) -> Result<Option<SettlementRow>, StorageError> {
-    Ok(diesel::insert_into(settlements::table)
-        .values((
-            settlements::merchant_id.eq(merchant_id),
-            settlements::business_date.eq(date),
-            settlements::amount_fen.eq(amount_fen),
-            settlements::order_count.eq(order_count),
-            settlements::entry_id.eq(entry_id),
-        ))
-        .on_conflict_do_nothing()
-        .returning(SettlementRow::as_returning())
-        .get_result(conn)
-        .optional()?)
-}
-
-/// A merchant's business day with paid orders not yet settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
-pub struct DueSettlement {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub merchant_id: i64,
-    #[diesel(sql_type = diesel::sql_types::Date)]
-    pub business_date: NaiveDate,
-}
-
-/// The (merchant, day) pairs due under T+N at business date `today`: days at least the merchant's
-/// `settlement_days` old, and cleared (reconciled or released) unless `require_cleared` is off.
-pub fn due_settlements(
-    conn: &mut PgConnection,
-    today: NaiveDate,
-    require_cleared: bool,
-    limit: i64,
-) -> Result<Vec<DueSettlement>, StorageError> {
-    use diesel::sql_types::{BigInt, Bool, Date};
-    Ok(diesel::sql_query(
-        "SELECT DISTINCT o.merchant_id, o.paid_business_date AS business_date
-           FROM orders o
-           JOIN merchants m ON m.id = o.merchant_id
-           LEFT JOIN business_days d ON d.business_date = o.paid_business_date
-          WHERE o.paid_business_date IS NOT NULL AND o.settlement_id IS NULL
-            AND o.paid_business_date <= $1 - m.settlement_days::integer
-            AND (NOT $2 OR d.reconciled_at IS NOT NULL OR d.released_at IS NOT NULL)
-          ORDER BY business_date, merchant_id
-          LIMIT $3",
-    )
-    .bind::<Date, _>(today)
-    .bind::<Bool, _>(require_cleared)
-    .bind::<BigInt, _>(limit)
-    .load(conn)?)
-}
-
-/// A paid order awaiting settlement, with what is left of its net after its refunds.
-#[derive(Debug, Clone, Copy, QueryableByName)]
-pub struct UnsettledOrder {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub id: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub net_fen: i64,
-}
-
-/// Locks the merchant's unsettled orders of a day, in id order.
-pub fn lock_unsettled_orders(
-    conn: &mut PgConnection,
-    merchant_id: i64,
-    date: NaiveDate,
-) -> Result<Vec<UnsettledOrder>, StorageError> {
-    use diesel::sql_types::{BigInt, Date};
-    Ok(diesel::sql_query(
-        "SELECT o.id,
-                (o.net_receipt_fen - COALESCE((SELECT sum(r.net_receipt_fen) FROM refunds r WHERE r.order_id = o.id), 0))::bigint
-                    AS net_fen
-           FROM orders o
-          WHERE o.merchant_id = $1 AND o.paid_business_date = $2 AND o.settlement_id IS NULL
-          ORDER BY o.id
-            FOR UPDATE",
-    )
-    .bind::<BigInt, _>(merchant_id)
-    .bind::<Date, _>(date)
-    .load(conn)?)
-}
-
-pub fn mark_orders_settled(
-    conn: &mut PgConnection,
-    order_ids: &[i64],
-    settlement_id: i64,
-) -> Result<usize, StorageError> {
-    use crate::schema::orders;
-    Ok(diesel::update(orders::table.filter(orders::id.eq_any(order_ids)).filter(orders::settlement_id.is_null()))
-        .set(orders::settlement_id.eq(settlement_id))
-        .execute(conn)?)
 }
 
 /// One line of the trial balance: an account kind summed over every merchant.

@@ -393,10 +393,12 @@ pub fn day_activity(
                  WHERE business_date BETWEEN $1 AND $2 AND kind IN ('order_paid', 'refund', 'settlement')
                  GROUP BY business_date),
               waiting AS (
-                SELECT paid_business_date AS business_date, count(*) AS unsettled_orders
-                  FROM orders
-                 WHERE paid_business_date BETWEEN $1 AND $2 AND settlement_id IS NULL
-                 GROUP BY paid_business_date)
+                SELECT o.paid_business_date AS business_date, count(*) AS unsettled_orders
+                  FROM orders o
+                 WHERE o.paid_business_date IS NOT NULL AND o.paid_business_date BETWEEN $1 AND $2
+                   AND NOT EXISTS (SELECT 1 FROM settlements s
+                                    WHERE s.merchant_id = o.merchant_id AND s.business_date = o.paid_business_date)
+                 GROUP BY o.paid_business_date)
          SELECT COALESCE(b.business_date, w.business_date) AS business_date,
                 COALESCE(b.paid_orders, 0) AS paid_orders,
                 COALESCE(b.refunds, 0) AS refunds,

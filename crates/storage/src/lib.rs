@@ -23,6 +23,7 @@ pub mod rates;
 pub mod reconciliation;
 pub mod schema;
 pub mod settings;
+pub mod settlements;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -61,8 +61,6 @@ pub struct OrderRow {
     pub updated_at: DateTime<Utc>,
     /// The business day of the payment (SPEC §7), set with `paid_at`.
     pub paid_business_date: Option<NaiveDate>,
-    /// The settlement that made this order's net available.
-    pub settlement_id: Option<i64>,
 }
 
 /// Inserts the order and its `created` event in one statement: one round trip, and atomic on its

@@ -47,6 +47,7 @@ diesel::table! {
         released_at -> Nullable<Timestamptz>,
         released_by -> Nullable<Text>,
         release_note -> Nullable<Text>,
+        settled_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -303,7 +304,6 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         paid_business_date -> Nullable<Date>,
-        settlement_id -> Nullable<Int8>,
     }
 }
 
@@ -427,7 +427,6 @@ diesel::joinable!(notifications -> orders (order_id));
 diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(orders -> apps (app_id));
 diesel::joinable!(orders -> merchants (merchant_id));
-diesel::joinable!(orders -> settlements (settlement_id));
 diesel::joinable!(rate_plan_versions -> rate_plans (rate_plan_id));
 diesel::joinable!(reconciliation_differences -> reconciliation_runs (run_id));
 diesel::joinable!(refunds -> orders (order_id));

@@ -18,6 +18,11 @@ use storage::{ledger as rows, testing::TestDatabase};
 use support::*;
 
 const RATES: [&str; 3] = ["0.00030", "0.00200", "0.00100"];
+/// Paid orders whose merchant's day has no settlement.
+const UNSETTLED_ORDERS: &str = "SELECT count(*) AS count FROM orders o
+     WHERE o.paid_business_date IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM settlements s
+                        WHERE s.merchant_id = o.merchant_id AND s.business_date = o.paid_business_date)";
 
 fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("test date")
@@ -190,7 +195,7 @@ fn settlement_is_t_plus_n_at_the_cutoff_once_the_day_is_cleared() {
     assert_eq!(balance(conn, shop.merchant_id, MerchantPending), 0);
     assert_eq!(count(conn, "SELECT count(*) AS count FROM settlements"), 2);
     assert_eq!(count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'settlement'"), 2);
-    assert_eq!(count(conn, "SELECT count(*) AS count FROM orders WHERE settlement_id IS NULL"), 0);
+    assert_eq!(count(conn, UNSETTLED_ORDERS), 0);
     assert_ledger_sound(conn);
 }
 

@@ -1,0 +1,205 @@
+//! Settlements (SPEC §7): one row per merchant per business day. An order is settled when the row
+//! of its `(merchant_id, paid_business_date)` exists; the orders themselves are never touched.
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt, Bool, Date, Integer},
+};
+
+use crate::{StorageError, ledger::AccountRow, schema::settlements};
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
+#[diesel(table_name = settlements)]
+pub struct SettlementRow {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub business_date: NaiveDate,
+    pub amount_fen: i64,
+    pub order_count: i32,
+    pub entry_id: Option<i64>,
+    pub settled_at: DateTime<Utc>,
+}
+
+/// A merchant's business day with paid orders and no settlement yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct DueSettlement {
+    #[diesel(sql_type = BigInt)]
+    pub merchant_id: i64,
+    #[diesel(sql_type = Date)]
+    pub business_date: NaiveDate,
+}
+
+/// The days before `today` with paid orders and not yet wholly settled: a loose index scan, one
+/// probe per distinct day, so it costs the number of days, not of orders.
+const OPEN_DAYS: &str = "
+    WITH RECURSIVE paid_days (business_date) AS (
+        (SELECT paid_business_date FROM orders
+          WHERE paid_business_date IS NOT NULL AND paid_business_date < $1
+          ORDER BY paid_business_date LIMIT 1)
+        UNION ALL
+        SELECT (SELECT o.paid_business_date FROM orders o
+                 WHERE o.paid_business_date IS NOT NULL
+                   AND o.paid_business_date > d.business_date AND o.paid_business_date < $1
+                 ORDER BY o.paid_business_date LIMIT 1)
+          FROM paid_days d WHERE d.business_date IS NOT NULL),
+    open_days AS (
+        SELECT d.business_date, b.reconciled_at, b.released_at
+          FROM paid_days d
+          LEFT JOIN business_days b ON b.business_date = d.business_date
+         WHERE d.business_date IS NOT NULL AND b.settled_at IS NULL)";
+
+/// The merchant has paid orders on the day (one index probe) and no settlement of it.
+const UNSETTLED: &str = "
+    EXISTS (SELECT 1 FROM orders o
+             WHERE o.paid_business_date IS NOT NULL
+               AND o.paid_business_date = d.business_date AND o.merchant_id = m.id)
+    AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.merchant_id = m.id AND s.business_date = d.business_date)";
+
+/// The (merchant, day) pairs due under T+N at business date `today`: days at least the merchant's
+/// `settlement_days` old, and cleared (reconciled or released) unless `require_cleared` is off.
+/// Oldest day first.
+pub fn due(
+    conn: &mut PgConnection,
+    today: NaiveDate,
+    require_cleared: bool,
+    limit: i64,
+) -> Result<Vec<DueSettlement>, StorageError> {
+    let sql = format!(
+        "{OPEN_DAYS}
+         SELECT m.id AS merchant_id, d.business_date
+           FROM open_days d
+           JOIN merchants m ON d.business_date <= $1 - m.settlement_days::integer
+          WHERE (NOT $2 OR d.reconciled_at IS NOT NULL OR d.released_at IS NOT NULL)
+            AND {UNSETTLED}
+          ORDER BY d.business_date, m.id
+          LIMIT $3"
+    );
+    Ok(diesel::sql_query(sql)
+        .bind::<Date, _>(today)
+        .bind::<Bool, _>(require_cleared)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?)
+}
+
+/// Marks the closed days whose every merchant is settled, so [`due`] stops looking at them.
+/// Returns how many were marked.
+pub fn mark_days_settled(conn: &mut PgConnection, today: NaiveDate) -> Result<usize, StorageError> {
+    let sql = format!(
+        "{OPEN_DAYS}
+         INSERT INTO business_days (business_date, settled_at)
+         SELECT d.business_date, now() FROM open_days d
+          WHERE NOT EXISTS (SELECT 1 FROM merchants m WHERE {UNSETTLED})
+         ON CONFLICT (business_date) DO UPDATE SET settled_at = excluded.settled_at"
+    );
+    Ok(diesel::sql_query(sql).bind::<Date, _>(today).execute(conn)?)
+}
+
+/// True if the merchant's day can no longer take a payment: settled, or the whole day is.
+pub fn is_day_settled(conn: &mut PgConnection, merchant_id: i64, date: NaiveDate) -> Result<bool, StorageError> {
+    use crate::schema::business_days;
+    let merchant_day =
+        settlements::table.filter(settlements::merchant_id.eq(merchant_id).and(settlements::business_date.eq(date)));
+    let whole_day =
+        business_days::table.filter(business_days::business_date.eq(date).and(business_days::settled_at.is_not_null()));
+    Ok(diesel::select(diesel::dsl::exists(merchant_day).or(diesel::dsl::exists(whole_day))).get_result(conn)?)
+}
+
+/// Locks the pending and available accounts of these merchants, in id order (the order every
+/// booking locks in, so settlement and payments never deadlock).
+pub fn lock_settlement_accounts(
+    conn: &mut PgConnection,
+    merchant_ids: &[i64],
+) -> Result<Vec<AccountRow>, StorageError> {
+    use crate::schema::ledger_accounts;
+    Ok(ledger_accounts::table
+        .filter(ledger_accounts::merchant_id.eq_any(merchant_ids))
+        .filter(ledger_accounts::kind.eq_any(["merchant_pending", "merchant_available"]))
+        .order(ledger_accounts::id)
+        .select(AccountRow::as_select())
+        .for_update()
+        .load(conn)?)
+}
+
+/// Which of these merchants already have the day's settlement.
+pub fn settled_merchants(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    merchant_ids: &[i64],
+) -> Result<Vec<i64>, StorageError> {
+    Ok(settlements::table
+        .filter(settlements::business_date.eq(date).and(settlements::merchant_id.eq_any(merchant_ids)))
+        .select(settlements::merchant_id)
+        .load(conn)?)
+}
+
+/// What a merchant's day owes it: its paid orders' nets less what their refunds took back (never
+/// below zero per order).
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct DayOwed {
+    #[diesel(sql_type = BigInt)]
+    pub merchant_id: i64,
+    #[diesel(sql_type = Integer)]
+    pub order_count: i32,
+    #[diesel(sql_type = BigInt)]
+    pub owed_fen: i64,
+}
+
+/// The day's owed amounts of these merchants, summed in one pass over their orders (from the
+/// index alone; an order's refunds are looked up only if it has any).
+pub fn owed(conn: &mut PgConnection, date: NaiveDate, merchant_ids: &[i64]) -> Result<Vec<DayOwed>, StorageError> {
+    Ok(diesel::sql_query(
+        "SELECT o.merchant_id, count(*)::integer AS order_count,
+                COALESCE(sum(GREATEST(o.net_receipt_fen - CASE WHEN o.refunded_fen = 0 THEN 0 ELSE
+                    (SELECT COALESCE(sum(r.net_receipt_fen), 0) FROM refunds r WHERE r.order_id = o.id) END, 0)), 0)::bigint
+                    AS owed_fen
+           FROM orders o
+          WHERE o.paid_business_date IS NOT NULL AND o.paid_business_date = $1 AND o.merchant_id = ANY($2)
+          GROUP BY o.merchant_id
+          ORDER BY o.merchant_id",
+    )
+    .bind::<Date, _>(date)
+    .bind::<Array<BigInt>, _>(merchant_ids)
+    .load(conn)?)
+}
+
+/// A settlement to write.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSettlement {
+    pub merchant_id: i64,
+    pub amount_fen: i64,
+    pub order_count: i32,
+    pub entry_id: Option<i64>,
+}
+
+/// Writes the day's settlements in one statement. The caller holds the merchants' accounts and has
+/// checked none exists, so a conflict is a bug and fails the transaction (unique constraint).
+pub fn insert(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    rows: &[NewSettlement],
+) -> Result<Vec<SettlementRow>, StorageError> {
+    let values: Vec<_> = rows
+        .iter()
+        .map(|row| {
+            (
+                settlements::merchant_id.eq(row.merchant_id),
+                settlements::business_date.eq(date),
+                settlements::amount_fen.eq(row.amount_fen),
+                settlements::order_count.eq(row.order_count),
+                settlements::entry_id.eq(row.entry_id),
+            )
+        })
+        .collect();
+    Ok(diesel::insert_into(settlements::table)
+        .values(&values)
+        .returning(SettlementRow::as_returning())
+        .get_results(conn)?)
+}
+
+pub fn find(conn: &mut PgConnection, merchant_id: i64, date: NaiveDate) -> Result<Option<SettlementRow>, StorageError> {
+    Ok(settlements::table
+        .filter(settlements::merchant_id.eq(merchant_id).and(settlements::business_date.eq(date)))
+        .select(SettlementRow::as_select())
+        .first(conn)
+        .optional()?)
+}
