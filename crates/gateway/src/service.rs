@@ -52,6 +52,9 @@ struct CachedApp {
 }
 
 const CREDENTIALS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Merchant snapshots are checked by the statement that uses them, so this only bounds how long an
+/// unused one is kept (see [`orders::place::MerchantCache`]).
+const MERCHANTS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Bounds memory if many apps call at once; unknown app ids are never cached.
 const CREDENTIALS_LIMIT: usize = 10_000;
 
@@ -90,6 +93,7 @@ pub struct Gateway {
     signer: Arc<Signer>,
     settings: Arc<GatewaySettings>,
     credentials: Arc<Credentials>,
+    merchants: Arc<orders::place::MerchantCache>,
     log: LogWriter,
 }
 
@@ -123,6 +127,7 @@ impl Gateway {
             signer: Arc::new(signer),
             settings: Arc::new(settings),
             credentials: Arc::default(),
+            merchants: Arc::new(orders::place::MerchantCache::new(MERCHANTS_TTL)),
             log,
         }
     }
@@ -194,7 +199,14 @@ impl Gateway {
             GatewayError::invalid("method", format!("unknown method {:?}", verified.envelope.method()))
         })?;
         let content = Content::parse(verified.envelope.content())?;
-        method(&mut Call { conn, app: &verified.app, content: &content, now: Utc::now(), settings: &self.settings })
+        method(&mut Call {
+            conn,
+            app: &verified.app,
+            content: &content,
+            now: Utc::now(),
+            settings: &self.settings,
+            merchants: &self.merchants,
+        })
     }
 
     /// Signs the reply with the app's sign type (RSA2 when the app is unknown) and logs both.
@@ -272,7 +284,7 @@ impl LogEntry {
 }
 
 /// Writes the request log off the request path, in batches: a bounded channel feeds one task that
-/// inserts up to [`LOG_BATCH`] rows per statement. Replies wait only if the log falls
+/// inserts up to [`LOG_BATCH`] rows per statement, gathered for up to [`LOG_LINGER`]. Replies wait only if the log falls
 /// [`LOG_BACKLOG`] rows behind; a failed batch is logged, never retried into the reply's latency.
 #[derive(Clone)]
 struct LogWriter {
@@ -281,6 +293,9 @@ struct LogWriter {
 
 const LOG_BATCH: usize = 200;
 const LOG_BACKLOG: usize = 10_000;
+/// How long a batch waits for more rows after its first: under load a batch is one insert (and one
+/// commit) for many requests instead of one each.
+const LOG_LINGER: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl LogWriter {
     fn start(pool: Pool) -> LogWriter {
@@ -299,10 +314,11 @@ impl LogWriter {
 async fn write_batches(pool: Pool, mut receiver: tokio::sync::mpsc::Receiver<LogEntry>) {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + LOG_LINGER;
         while batch.len() < LOG_BATCH {
-            match receiver.try_recv() {
-                Ok(entry) => batch.push(entry),
-                Err(_) => break,
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Some(entry)) => batch.push(entry),
+                Ok(None) | Err(_) => break,
             }
         }
         let stored = run_blocking(&pool, move |conn| {

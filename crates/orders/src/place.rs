@@ -1,16 +1,24 @@
 //! Placing an order (uniorder): who may, at which rates, and idempotently on `out_trade_no`.
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Instant,
+};
+
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use diesel::{Connection, PgConnection};
 use domain::{
-    Amount, FeeSplit, OutTradeNo, SubMerchantId, TradeNo,
+    Amount, FeeSplit, OutTradeNo, Rates, SubMerchantId, TradeNo,
     onboarding::ApplicationState,
     orders::{NotifyUrl, OrderBody, OrderType},
 };
+use onboarding::rates::rates_of;
 use rand::{Rng, distributions::Alphanumeric};
 use storage::{
     apps::AppRow,
-    merchants::{self, MerchantRow},
-    orders::{self as rows, NewOrderRow},
+    merchants::{self, MerchantRow, TradingRow},
+    orders::{NewOrderRow, OrderRow},
+    rates::{self as rate_rows, MerchantRatesRow, PlanVersionRow},
 };
 
 use crate::{Order, OrderError};
@@ -46,9 +54,13 @@ impl Placed {
 
 /// Whether `app` may act for `merchant`: its own app, or the ISV app that onboarded it.
 pub fn may_act_for(app: &AppRow, merchant: &MerchantRow) -> bool {
+    may_act_for_merchant(app, merchant.id, merchant.owner_app_id)
+}
+
+fn may_act_for_merchant(app: &AppRow, merchant_id: i64, owner_app_id: Option<i64>) -> bool {
     match app.kind.as_str() {
-        "merchant" => app.merchant_id == Some(merchant.id),
-        "isv" => merchant.owner_app_id == Some(app.id),
+        "merchant" => app.merchant_id == Some(merchant_id),
+        "isv" => owner_app_id == Some(app.id),
         _ => false,
     }
 }
@@ -99,29 +111,191 @@ fn replay_or_conflict(existing: Order, fingerprint: &str) -> Result<Placed, Orde
     }
 }
 
+/// What placing an order needs to know about a merchant, read together: who may trade for it and
+/// whether it may trade ([`TradingRow`]), every version of its rates, and every version of the
+/// plans those follow. Rates are versioned by `effective_from`, so the rates in force at any
+/// instant can be worked out from the snapshot without asking the database again.
+#[derive(Debug, Clone)]
+pub struct MerchantSnapshot {
+    pub merchant: TradingRow,
+    /// Newest effective first.
+    rates: Vec<MerchantRatesRow>,
+    /// Per plan, its versions newest effective first.
+    plans: Vec<(i64, Vec<PlanVersionRow>)>,
+}
+
+/// The rates in force at an instant, and the versions they come from: the insert checks those are
+/// still the versions in force, so a snapshot that went stale is noticed, never used.
+struct InForce {
+    rates: Rates,
+    merchant_rates_id: i64,
+    plan_version: Option<(i64, i64)>,
+}
+
+impl MerchantSnapshot {
+    pub fn load(conn: &mut PgConnection, sub_merchant_id: &str) -> Result<Option<MerchantSnapshot>, OrderError> {
+        let Some(merchant) = merchants::find_trading_by_sub_merchant_id(conn, sub_merchant_id)? else {
+            return Ok(None);
+        };
+        let rates = rate_rows::merchant_rate_history(conn, merchant.id)?;
+        let mut plans: Vec<(i64, Vec<PlanVersionRow>)> = Vec::new();
+        for plan_id in rates.iter().filter_map(|row| row.rate_plan_id) {
+            if !plans.iter().any(|(id, _)| *id == plan_id) {
+                plans.push((plan_id, rate_rows::plan_versions(conn, plan_id)?));
+            }
+        }
+        Ok(Some(MerchantSnapshot { merchant, rates, plans }))
+    }
+
+    /// As `onboarding::rates::in_force` answers it: the merchant's latest version effective by `at`,
+    /// and if that follows a plan, the plan's latest version effective by `at`.
+    fn in_force(&self, at: DateTime<Utc>) -> Result<Option<InForce>, OrderError> {
+        let Some(row) = self.rates.iter().find(|row| row.effective_from <= at) else {
+            return Ok(None);
+        };
+        if let Some(own) = row.own_rates() {
+            return Ok(Some(InForce { rates: rates_of(own)?, merchant_rates_id: row.id, plan_version: None }));
+        }
+        let Some(plan_id) = row.rate_plan_id else {
+            return Ok(None);
+        };
+        let version = self
+            .plans
+            .iter()
+            .find(|(id, _)| *id == plan_id)
+            .and_then(|(_, versions)| versions.iter().find(|version| version.effective_from <= at));
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        Ok(Some(InForce {
+            rates: rates_of(version.rates())?,
+            merchant_rates_id: row.id,
+            plan_version: Some((plan_id, version.id)),
+        }))
+    }
+
+    /// Whether `app` may place orders for the merchant now, as [`tradable_merchant`] decides.
+    fn check(&self, app: &AppRow) -> Result<(), OrderError> {
+        if !may_act_for_merchant(app, self.merchant.id, self.merchant.owner_app_id) {
+            return Err(OrderError::NotYourMerchant);
+        }
+        if ApplicationState::parse(&self.merchant.state).is_none_or(|state| !state.can_transact()) {
+            return Err(OrderError::MerchantNotApproved);
+        }
+        Ok(())
+    }
+}
+
+/// Merchant snapshots kept per node, so placing an order for a known merchant reads nothing before
+/// its insert. They cannot go stale unnoticed: the insert itself checks, in the same statement,
+/// that the merchant's state and owner and the rate versions in force are still the snapshot's,
+/// and inserts nothing otherwise; the snapshot is then read again. So a merchant frozen, or given
+/// new rates, on any node is seen by the very next order. The time to live only bounds how long an
+/// unused snapshot is kept.
+pub struct MerchantCache {
+    entries: RwLock<HashMap<String, (Arc<MerchantSnapshot>, Instant)>>,
+    ttl: std::time::Duration,
+}
+
+/// Bounds memory if very many merchants trade at once.
+const MERCHANT_CACHE_LIMIT: usize = 10_000;
+
+impl MerchantCache {
+    pub fn new(ttl: std::time::Duration) -> MerchantCache {
+        MerchantCache { entries: RwLock::default(), ttl }
+    }
+
+    fn get(&self, sub_merchant_id: &str) -> Option<Arc<MerchantSnapshot>> {
+        let entries = self.entries.read().ok()?;
+        entries
+            .get(sub_merchant_id)
+            .filter(|(_, fetched)| fetched.elapsed() < self.ttl)
+            .map(|(snapshot, _)| snapshot.clone())
+    }
+
+    fn put(&self, sub_merchant_id: &str, snapshot: Arc<MerchantSnapshot>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= MERCHANT_CACHE_LIMIT {
+                entries.clear();
+            }
+            entries.insert(sub_merchant_id.to_string(), (snapshot, Instant::now()));
+        }
+    }
+
+    fn forget(&self, sub_merchant_id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(sub_merchant_id);
+        }
+    }
+
+    /// The snapshot, from memory or read now; `None` if there is no such merchant. The flag says
+    /// whether it was read now.
+    fn snapshot(
+        &self,
+        conn: &mut PgConnection,
+        sub_merchant_id: &str,
+        reload: bool,
+    ) -> Result<Option<(Arc<MerchantSnapshot>, bool)>, OrderError> {
+        if !reload {
+            if let Some(snapshot) = self.get(sub_merchant_id) {
+                return Ok(Some((snapshot, false)));
+            }
+        }
+        let Some(snapshot) = MerchantSnapshot::load(conn, sub_merchant_id)? else {
+            self.forget(sub_merchant_id);
+            return Ok(None);
+        };
+        let snapshot = Arc::new(snapshot);
+        self.put(sub_merchant_id, snapshot.clone());
+        Ok(Some((snapshot, true)))
+    }
+}
+
+/// Places the order, or answers a retry with the original, reading the merchant afresh.
+pub fn place(conn: &mut PgConnection, app: &AppRow, new: &NewOrder, now: DateTime<Utc>) -> Result<Placed, OrderError> {
+    place_cached(conn, &MerchantCache::new(std::time::Duration::ZERO), app, new, now)
+}
+
 /// Places the order, or answers a retry with the original. New orders are the common case, so the
 /// insert goes first and the `(app_id, out_trade_no)` constraint detects retries and concurrent
-/// duplicates alike.
-pub fn place(conn: &mut PgConnection, app: &AppRow, new: &NewOrder, now: DateTime<Utc>) -> Result<Placed, OrderError> {
-    let merchant = match tradable_merchant(conn, app, &new.sub_merchant_id) {
-        Ok(merchant) => merchant,
-        // A retry of an order placed before the merchant was frozen still gets its original answer.
-        Err(refused) => {
-            return match crate::order::find_by_out_trade_no(conn, app.id, new.out_trade_no.as_ref())? {
-                Some(existing) => replay_or_conflict(existing, &new.content_fingerprint),
-                None => Err(refused),
-            };
-        }
-    };
-    let in_force = onboarding::rates::in_force(conn, merchant.id, now)?.ok_or(OrderError::NoRates)?;
-    let split = FeeSplit::of_total(new.total, &in_force.rates)?;
+/// duplicates alike. With the merchant in `cache` that insert is the only statement.
+pub fn place_cached(
+    conn: &mut PgConnection,
+    cache: &MerchantCache,
+    app: &AppRow,
+    new: &NewOrder,
+    now: DateTime<Utc>,
+) -> Result<Placed, OrderError> {
+    let sub_merchant_id = new.sub_merchant_id.as_ref();
+    let mut reload = false;
     for _ in 0..8 {
+        let Some((snapshot, fresh)) = cache.snapshot(conn, sub_merchant_id, reload)? else {
+            return refuse(conn, app, new, OrderError::UnknownSubMerchant);
+        };
+        let verdict = match snapshot.check(app) {
+            Ok(()) => snapshot.in_force(now)?.ok_or(OrderError::NoRates),
+            Err(refused) => Err(refused),
+        };
+        let in_force = match verdict {
+            Ok(in_force) => in_force,
+            // A refusal from memory is checked against the database before it is given.
+            Err(_) if !fresh => {
+                reload = true;
+                continue;
+            }
+            Err(OrderError::NoRates) => return Err(OrderError::NoRates),
+            Err(refused) => return refuse(conn, app, new, refused),
+        };
+        let split = FeeSplit::of_total(new.total, &in_force.rates)?;
         let trade_no = new_trade_no(now);
         let cashier_code = new_cashier_code();
         let row = NewOrderRow {
             trade_no: trade_no.as_ref(),
             app_id: app.id,
-            merchant_id: merchant.id,
+            merchant_id: snapshot.merchant.id,
             out_trade_no: new.out_trade_no.as_ref(),
             body: new.body.as_ref(),
             total_fee_fen: new.total.fen(),
@@ -138,15 +312,18 @@ pub fn place(conn: &mut PgConnection, app: &AppRow, new: &NewOrder, now: DateTim
             content_fingerprint: &new.content_fingerprint,
             expires_at: now + Duration::minutes(ORDER_LIFETIME_MINUTES),
         };
+        let basis = Basis { merchant: &snapshot.merchant, at: now, in_force: &in_force };
         // One statement, atomic by itself. Inside a caller's transaction it gets a savepoint, so a
         // unique violation leaves that transaction usable.
         let inserted = if in_transaction(conn) {
-            conn.transaction(|conn| rows::insert_with_created_event(conn, &row))
+            conn.transaction(|conn| insert_if_current(conn, &row, &basis))
         } else {
-            rows::insert_with_created_event(conn, &row)
+            insert_if_current(conn, &row, &basis)
         };
         match inserted {
-            Ok(row) => return Ok(Placed::New(Order::from_row(row)?)),
+            Ok(Some(row)) => return Ok(Placed::New(Order::from_row(row)?)),
+            // The merchant or its rates changed since the snapshot: read them again.
+            Ok(None) => reload = true,
             Err(error) if error.is_unique_violation() => {
                 // A concurrent duplicate won the (app_id, out_trade_no) constraint: answer as a retry.
                 if let Some(existing) = crate::order::find_by_out_trade_no(conn, app.id, new.out_trade_no.as_ref())? {
@@ -158,4 +335,97 @@ pub fn place(conn: &mut PgConnection, app: &AppRow, new: &NewOrder, now: DateTim
         }
     }
     Err(OrderError::NumberExhausted)
+}
+
+/// A refused order, unless it is a retry of one placed before (say, before the merchant was
+/// frozen): that still gets its original answer.
+fn refuse(conn: &mut PgConnection, app: &AppRow, new: &NewOrder, refused: OrderError) -> Result<Placed, OrderError> {
+    match crate::order::find_by_out_trade_no(conn, app.id, new.out_trade_no.as_ref())? {
+        Some(existing) => replay_or_conflict(existing, &new.content_fingerprint),
+        None => Err(refused),
+    }
+}
+
+/// What an order's checks and rates were worked out from.
+struct Basis<'a> {
+    merchant: &'a TradingRow,
+    at: DateTime<Utc>,
+    in_force: &'a InForce,
+}
+
+/// Inserts the order and its `created` event in one statement, only if the merchant's state and
+/// owner and the rate versions in force at `at` are still those of `basis`; `None` if they are not.
+/// Prepared once per connection.
+fn insert_if_current(
+    conn: &mut PgConnection,
+    order: &NewOrderRow<'_>,
+    basis: &Basis<'_>,
+) -> Result<Option<OrderRow>, storage::StorageError> {
+    use diesel::{
+        OptionalExtension, RunQueryDsl,
+        sql_types::{BigInt, Nullable, Numeric, SmallInt, Text, Timestamptz},
+    };
+    let (plan_id, plan_version_id) = basis.in_force.plan_version.unzip();
+    Ok(storage::ledger::PreparedSql::new(
+        "WITH p AS (
+             SELECT ?::text AS trade_no, ?::bigint AS app_id, ?::bigint AS merchant_id, ?::text AS out_trade_no,
+                    ?::text AS body, ?::bigint AS total_fee_fen, ?::smallint AS order_type, ?::text AS notify_url,
+                    ?::numeric AS bank_commission_rate, ?::numeric AS pay_platform_rate,
+                    ?::numeric AS liquidator_commission_rate, ?::bigint AS bank_commission_fen,
+                    ?::bigint AS pay_platform_fen, ?::bigint AS liquidator_commission_fen,
+                    ?::bigint AS net_receipt_fen, ?::text AS cashier_code, ?::text AS content_fingerprint,
+                    ?::timestamptz AS expires_at,
+                    ?::text AS merchant_state, ?::bigint AS owner_app_id, ?::timestamptz AS at,
+                    ?::bigint AS merchant_rates_id, ?::bigint AS rate_plan_id, ?::bigint AS plan_version_id),
+         inserted AS (
+             INSERT INTO orders (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type,
+                 notify_url, bank_commission_rate, pay_platform_rate, liquidator_commission_rate,
+                 bank_commission_fen, pay_platform_fen, liquidator_commission_fen, net_receipt_fen,
+                 cashier_code, content_fingerprint, expires_at)
+             SELECT p.trade_no, p.app_id, p.merchant_id, p.out_trade_no, p.body, p.total_fee_fen, p.order_type,
+                    p.notify_url, p.bank_commission_rate, p.pay_platform_rate, p.liquidator_commission_rate,
+                    p.bank_commission_fen, p.pay_platform_fen, p.liquidator_commission_fen, p.net_receipt_fen,
+                    p.cashier_code, p.content_fingerprint, p.expires_at
+               FROM p
+              WHERE EXISTS (SELECT 1 FROM merchants m
+                             WHERE m.id = p.merchant_id AND m.state = p.merchant_state
+                               AND m.owner_app_id IS NOT DISTINCT FROM p.owner_app_id)
+                AND (SELECT r.id FROM merchant_rates r
+                      WHERE r.merchant_id = p.merchant_id AND r.effective_from <= p.at
+                      ORDER BY r.effective_from DESC LIMIT 1) = p.merchant_rates_id
+                AND (p.plan_version_id IS NULL
+                     OR (SELECT v.id FROM rate_plan_versions v
+                          WHERE v.rate_plan_id = p.rate_plan_id AND v.effective_from <= p.at
+                          ORDER BY v.effective_from DESC LIMIT 1) = p.plan_version_id)
+             RETURNING *),
+         created AS (
+             INSERT INTO order_events (order_id, to_state, cause) SELECT id, state, 'created' FROM inserted)
+         SELECT * FROM inserted",
+    )
+    .bind::<Text, _>(order.trade_no)
+    .bind::<BigInt, _>(order.app_id)
+    .bind::<BigInt, _>(order.merchant_id)
+    .bind::<Text, _>(order.out_trade_no)
+    .bind::<Text, _>(order.body)
+    .bind::<BigInt, _>(order.total_fee_fen)
+    .bind::<SmallInt, _>(order.order_type)
+    .bind::<Nullable<Text>, _>(order.notify_url)
+    .bind::<Numeric, _>(order.bank_commission_rate)
+    .bind::<Numeric, _>(order.pay_platform_rate)
+    .bind::<Numeric, _>(order.liquidator_commission_rate)
+    .bind::<BigInt, _>(order.bank_commission_fen)
+    .bind::<BigInt, _>(order.pay_platform_fen)
+    .bind::<BigInt, _>(order.liquidator_commission_fen)
+    .bind::<BigInt, _>(order.net_receipt_fen)
+    .bind::<Text, _>(order.cashier_code)
+    .bind::<Text, _>(order.content_fingerprint)
+    .bind::<Timestamptz, _>(order.expires_at)
+    .bind::<Text, _>(basis.merchant.state.as_str())
+    .bind::<Nullable<BigInt>, _>(basis.merchant.owner_app_id)
+    .bind::<Timestamptz, _>(basis.at)
+    .bind::<BigInt, _>(basis.in_force.merchant_rates_id)
+    .bind::<Nullable<BigInt>, _>(plan_id)
+    .bind::<Nullable<BigInt>, _>(plan_version_id)
+    .get_result(conn)
+    .optional()?)
 }

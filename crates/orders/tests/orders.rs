@@ -343,3 +343,66 @@ fn refund_of(
     let request = refund::RefundRequest { order_id, out_refund_no, amount, requested_by: "app", at: Utc::now() };
     refund::refund(conn, &BusinessCalendar::default(), &request)
 }
+
+/// The gateway keeps merchants in memory; a change made anywhere must still be seen by the very
+/// next order: new rates (own or a plan's), a freeze, and an unfreeze.
+#[test]
+fn a_cached_merchant_is_never_used_stale() {
+    use domain::onboarding::RatePlanCode;
+    use onboarding::rates::NewRates;
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
+    let cache = place::MerchantCache::new(std::time::Duration::from_secs(3600));
+    let mut place = |conn: &mut PgConnection, out_trade_no: &str, seconds: i64| {
+        place::place_cached(
+            conn,
+            &cache,
+            &app,
+            &new_order(&sub_merchant_id, out_trade_no, "1000.00"),
+            Utc::now() + Duration::seconds(seconds),
+        )
+    };
+    let bank_fee = |placed: Result<Placed, OrderError>| placed.unwrap().order().row.bank_commission_fen;
+    assert_eq!(bank_fee(place(&mut conn, "C1", 0)), 30);
+    let merchant_id =
+        storage::merchants::find_by_sub_merchant_id(&mut conn, sub_merchant_id.as_ref()).unwrap().unwrap().id;
+    let rates = |bank: &str| {
+        Rates::new(Rate::parse(bank).unwrap(), Rate::parse("0").unwrap(), Rate::parse("0").unwrap()).unwrap()
+    };
+
+    // Own rates, effective now: the next order has them.
+    onboarding::rates::set_merchant_rates(
+        &mut conn,
+        &actor(),
+        merchant_id,
+        NewRates::Own(rates("0.01000")),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(bank_fee(place(&mut conn, "C2", 1)), 1000);
+
+    // A plan, then a new version of the plan.
+    let code = RatePlanCode::parse("cached").unwrap();
+    onboarding::rates::create_plan(&mut conn, &actor(), &code, "Cached", &rates("0.02000"), Utc::now()).unwrap();
+    onboarding::rates::set_merchant_rates(&mut conn, &actor(), merchant_id, NewRates::Plan(&code), Utc::now()).unwrap();
+    assert_eq!(bank_fee(place(&mut conn, "C3", 2)), 2000);
+    onboarding::rates::add_plan_version(
+        &mut conn,
+        &actor(),
+        &code,
+        &rates("0.03000"),
+        Utc::now() + Duration::seconds(3),
+    )
+    .unwrap();
+    assert_eq!(bank_fee(place(&mut conn, "C4", 2)), 2000, "not yet in force");
+    assert_eq!(bank_fee(place(&mut conn, "C5", 4)), 3000, "in force from its instant on");
+
+    // Frozen: refused at once, and a retry of an earlier order still gets its answer.
+    onboarding::applications::transition(&mut conn, &actor(), merchant_id, Transition::Freeze, Some("risk review"))
+        .unwrap();
+    assert!(matches!(place(&mut conn, "C6", 5), Err(OrderError::MerchantNotApproved)));
+    assert!(matches!(place(&mut conn, "C5", 5), Ok(Placed::Replay(_))));
+    onboarding::applications::transition(&mut conn, &actor(), merchant_id, Transition::Unfreeze, None).unwrap();
+    assert_eq!(bank_fee(place(&mut conn, "C6", 5)), 3000);
+}

@@ -100,6 +100,27 @@ pub fn find_by_sub_merchant_id(
         .optional()?)
 }
 
+/// Only what decides whether an app may place orders for a merchant: no names, no bank account,
+/// so it may be kept in memory (the gateway's merchant cache).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = merchants)]
+pub struct TradingRow {
+    pub id: i64,
+    pub state: String,
+    pub owner_app_id: Option<i64>,
+}
+
+pub fn find_trading_by_sub_merchant_id(
+    conn: &mut PgConnection,
+    sub_merchant_id: &str,
+) -> Result<Option<TradingRow>, StorageError> {
+    Ok(merchants::table
+        .filter(merchants::sub_merchant_id.eq(sub_merchant_id))
+        .select(TradingRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn find_by_external_id(
     conn: &mut PgConnection,
     owner_app_id: Option<i64>,

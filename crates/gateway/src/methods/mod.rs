@@ -26,6 +26,8 @@ pub struct Call<'a> {
     pub content: &'a Content,
     pub now: DateTime<Utc>,
     pub settings: &'a GatewaySettings,
+    /// Merchants as uniorder needs them, kept per node (checked by every insert, never stale).
+    pub merchants: &'a orders::place::MerchantCache,
 }
 
 /// A method's `return_value`, in the order its fields are sent.
