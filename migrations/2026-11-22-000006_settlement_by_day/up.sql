@@ -8,8 +8,8 @@ DROP INDEX orders_unsettled_idx;
 ALTER TABLE orders DROP COLUMN settlement_id;
 
 -- A day's paid orders by merchant: the settlement worker finds a day's merchants with one probe
--- each and sums a merchant's day from the index alone (net and refunded amounts included).
-CREATE INDEX orders_paid_day_idx ON orders (paid_business_date, merchant_id) INCLUDE (net_receipt_fen, refunded_fen)
+-- each and sums a merchant's day from the index alone (its id, net and refunded amounts included).
+CREATE INDEX orders_paid_day_idx ON orders (paid_business_date, merchant_id) INCLUDE (net_receipt_fen, refunded_fen, id)
     WHERE paid_business_date IS NOT NULL;
 
 -- Set once every merchant with payments on the day has its settlement row: the worker no longer

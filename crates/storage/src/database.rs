@@ -4,7 +4,7 @@ use std::time::Duration;
 use diesel::{
     PgConnection, RunQueryDsl,
     connection::SimpleConnection,
-    r2d2::{ConnectionManager, PooledConnection},
+    r2d2::{ConnectionManager, CustomizeConnection, PooledConnection},
     sql_query,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -60,7 +60,27 @@ pub fn connect(database_url: &str, max_size: u32) -> Result<Pool, StorageError> 
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(5))
         .test_on_check_out(false)
+        .connection_customizer(Box::new(SessionSettings))
         .build(manager)?)
+}
+
+/// What every session of ours runs with. JIT off: the settlement worker's probe queries (one index
+/// lookup per merchant) are estimated far above `jit_above_cost`, and compiling them took 150–250 ms
+/// per run against 10 ms of execution; nothing here scans enough rows for JIT to pay.
+pub const SESSION_SETTINGS: &str = "SET jit = off";
+
+/// Applies [`SESSION_SETTINGS`] to a connection made outside the pool (tools, benchmarks).
+pub fn apply_session_settings(conn: &mut PgConnection) -> Result<(), StorageError> {
+    Ok(conn.batch_execute(SESSION_SETTINGS)?)
+}
+
+#[derive(Debug)]
+struct SessionSettings;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(SESSION_SETTINGS).map_err(diesel::r2d2::Error::QueryError)
+    }
 }
 
 /// Applies every pending migration. Safe to call from several nodes at once: an advisory lock

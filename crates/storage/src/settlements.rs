@@ -48,11 +48,13 @@ const OPEN_DAYS: &str = "
           LEFT JOIN business_days b ON b.business_date = d.business_date
          WHERE d.business_date IS NOT NULL AND b.settled_at IS NULL)";
 
-/// The merchant has paid orders on the day (one index probe) and no settlement of it.
+/// The merchant has paid orders on the day and no settlement of it. The `LIMIT 1` keeps the
+/// planner from turning the probe into a join over every order of the day: one index probe each.
 const UNSETTLED: &str = "
     EXISTS (SELECT 1 FROM orders o
              WHERE o.paid_business_date IS NOT NULL
-               AND o.paid_business_date = d.business_date AND o.merchant_id = m.id)
+               AND o.paid_business_date = d.business_date AND o.merchant_id = m.id
+             LIMIT 1)
     AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.merchant_id = m.id AND s.business_date = d.business_date)";
 
 /// The (merchant, day) pairs due under T+N at business date `today`: days at least the merchant's
@@ -88,7 +90,7 @@ pub fn mark_days_settled(conn: &mut PgConnection, today: NaiveDate) -> Result<us
         "{OPEN_DAYS}
          INSERT INTO business_days (business_date, settled_at)
          SELECT d.business_date, now() FROM open_days d
-          WHERE NOT EXISTS (SELECT 1 FROM merchants m WHERE {UNSETTLED})
+          WHERE NOT EXISTS (SELECT 1 FROM merchants m WHERE {UNSETTLED} LIMIT 1)
          ON CONFLICT (business_date) DO UPDATE SET settled_at = excluded.settled_at"
     );
     Ok(diesel::sql_query(sql).bind::<Date, _>(today).execute(conn)?)

@@ -145,8 +145,16 @@ impl Scratch {
         Ok(PgConnection::establish(&self.maintenance_url)?)
     }
 
-    fn connect(&self) -> anyhow::Result<PgConnection> {
+    /// A connection with the server's defaults (for the bare SQL and pgbench side).
+    fn connect_plain(&self) -> anyhow::Result<PgConnection> {
         Ok(PgConnection::establish(&self.url)?)
+    }
+
+    /// A connection with the product's session settings (as the pool gives them).
+    fn connect(&self) -> anyhow::Result<PgConnection> {
+        let mut conn = PgConnection::establish(&self.url)?;
+        storage::database::apply_session_settings(&mut conn)?;
+        Ok(conn)
     }
 }
 
@@ -338,6 +346,7 @@ fn run_bookings(
             let (phase, url) = (phase.clone(), database.url.clone());
             std::thread::spawn(move || -> anyhow::Result<(Vec<Duration>, usize, Vec<String>)> {
                 let mut conn = PgConnection::establish(&url)?;
+                storage::database::apply_session_settings(&mut conn)?;
                 let calendar = BusinessCalendar::default();
                 let mut latencies = Vec::new();
                 for (booked, trade_no) in queue.iter().enumerate() {
@@ -711,7 +720,7 @@ fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
     }
     let bare_db = Scratch::new(&format!("liquidator_bench_{pid}_settle_sql"), Some(&product_db))?;
 
-    let bare = &mut bare_db.connect()?;
+    let bare = &mut bare_db.connect_plain()?;
     bare.batch_execute("CHECKPOINT")?;
     let (bare_postings, bare_rest) = bare_sql_settlement(bare, date)?;
     eprintln!(

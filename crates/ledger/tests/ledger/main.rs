@@ -13,7 +13,7 @@ use ledger::{
     bookings::{self, PaidOrder, Payout},
     settlement::{self, Policy},
 };
-use orders::{OrderError, refund::Refunded};
+use orders::{OrderError, lifecycle::PaymentReport, refund::Refunded};
 use storage::{ledger as rows, testing::TestDatabase};
 use support::*;
 
@@ -218,6 +218,37 @@ fn t_plus_n_follows_the_merchants_own_n_and_can_skip_reconciliation() {
 }
 
 #[test]
+fn a_payment_is_never_booked_on_a_settled_day() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let calendar = BusinessCalendar::default();
+    let policy = Policy { calendar, require_reconciliation: false };
+    let shop = shop(conn, "m1", Some(RATES));
+    paid(conn, &calendar, &shop, "A", 10_000, at("2026-11-20 10:00"));
+    assert_eq!(settlement::settle_due(conn, &policy, at("2026-11-21 09:00"), 100).unwrap().len(), 1);
+
+    // A payment reported for the settled day (a callback racing the cut-off, or a late one) is
+    // refused by the database at commit, with nothing written; its callback is retried later.
+    let late = support::place(conn, &shop, "B", Amount::from_fen(5_000));
+    let report = PaymentReport {
+        channel: "sandbox",
+        trade_no: &late.row.trade_no,
+        payload: serde_json::json!({}),
+        at: at("2026-11-20 23:59"),
+    };
+    let refused = orders::lifecycle::record_payment(conn, &calendar, report).expect_err("refused");
+    assert!(matches!(refused, OrderError::Storage(_)), "{refused}");
+    let unpaid = orders::order::find(conn, late.row.id).unwrap().expect("exists");
+    assert_eq!(unpaid.row.paid_at, None);
+    assert_eq!(count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'order_paid'"), 1);
+    // Retried once the callback carries the time it is received, it is booked on that day.
+    support::pay(conn, &calendar, &late.row.trade_no, at("2026-11-21 09:05"));
+    let paid_late = orders::order::find(conn, late.row.id).unwrap().expect("exists");
+    assert_eq!(paid_late.row.paid_business_date, Some(date("2026-11-21")));
+    assert_ledger_sound(conn);
+}
+
+#[test]
 fn concurrent_settlement_books_each_day_once() {
     let database = TestDatabase::new();
     let conn = &mut database.connection();
@@ -320,51 +351,66 @@ fn the_database_refuses_what_would_break_the_ledger() {
             "INSERT INTO ledger_entries (idempotency_key, kind, merchant_id, business_date) VALUES ('{key}', 'reversal', {m}, '2026-11-20');"
         )
     };
-    let posting = |key: &str, account: &str, fen: i64| {
-        format!(
-            "INSERT INTO ledger_postings (entry_id, account_id, amount_fen) VALUES ((SELECT id FROM ledger_entries WHERE idempotency_key = '{key}'), {account}, {fen});"
-        )
+    // An entry's postings, written in one statement (as the ledger writes them).
+    let postings = |key: &str, lines: &[(&str, i64)]| {
+        let values: Vec<String> = lines
+            .iter()
+            .map(|(account, fen)| {
+                format!("((SELECT id FROM ledger_entries WHERE idempotency_key = '{key}'), {account}, {fen})")
+            })
+            .collect();
+        format!("INSERT INTO ledger_postings (entry_id, account_id, amount_fen) VALUES {};", values.join(", "))
     };
+    let receivable = account("upstream_receivable");
+    let pending = account("merchant_pending");
+    let available = account("merchant_available");
 
-    let unbalanced = format!(
-        "{}{}{}",
-        entry("x1"),
-        posting("x1", &account("upstream_receivable"), 5),
-        posting("x1", &account("merchant_pending"), -4)
-    );
+    let unbalanced = format!("{}{}", entry("x1"), postings("x1", &[(&receivable, 5), (&pending, -4)]));
     assert!(refusal(conn, &unbalanced).expect("refused").contains("does not balance"));
     assert!(refusal(conn, &entry("x2")).expect("refused").contains("at least two"));
-    let one_sided = format!("{}{}", entry("x3"), posting("x3", &account("upstream_receivable"), 5));
+    let one_sided = format!("{}{}", entry("x3"), postings("x3", &[(&receivable, 5)]));
     assert!(refusal(conn, &one_sided).expect("refused").contains("at least two"));
-    let negative = format!(
-        "{}{}{}",
-        entry("x4"),
-        posting("x4", &account("merchant_available"), 1),
-        posting("x4", &account("upstream_receivable"), -1)
-    );
+    let negative = format!("{}{}", entry("x4"), postings("x4", &[(&available, 1), (&receivable, -1)]));
     assert!(refusal(conn, &negative).expect("refused").contains("check constraint"), "available never negative");
-    let foreign = format!(
-        "{}{}{}",
-        entry("x5"),
-        posting("x5", &account("upstream_receivable"), 1),
-        posting(
-            "x5",
-            &format!(
-                "(SELECT id FROM ledger_accounts WHERE merchant_id = {} AND kind = 'merchant_pending')",
-                other.merchant_id
-            ),
-            -1
-        )
+    let other_pending = format!(
+        "(SELECT id FROM ledger_accounts WHERE merchant_id = {} AND kind = 'merchant_pending')",
+        other.merchant_id
     );
+    let foreign = format!("{}{}", entry("x5"), postings("x5", &[(&receivable, 1), (&other_pending, -1)]));
     assert!(refusal(conn, &foreign).expect("refused").contains("another merchant"));
+    // An entry is written in one statement: nothing can be added to it afterwards, balanced or not,
+    // in its own transaction or a later one; making the commit-time check immediate opens no gap.
+    let split_in_two = format!(
+        "{}{}{}",
+        entry("x6"),
+        postings("x6", &[(&receivable, 5), (&pending, -5)]),
+        postings("x6", &[(&receivable, 1), (&pending, -1)])
+    );
+    assert!(refusal(conn, &split_in_two).expect("refused").contains("written in one statement"));
+    let paid_entry = format!("(SELECT id FROM ledger_entries WHERE kind = 'order_paid' AND merchant_id = {m})");
+    let added_later = format!(
+        "INSERT INTO ledger_postings (entry_id, account_id, amount_fen) VALUES ({paid_entry}, {receivable}, 7), ({paid_entry}, {pending}, -7);"
+    );
+    assert!(refusal(conn, &added_later).expect("refused").contains("written in one statement"));
+    let immediate =
+        format!("SET CONSTRAINTS ALL IMMEDIATE;{}{}", entry("x7"), postings("x7", &[(&receivable, 5), (&pending, -5)]));
+    assert!(refusal(conn, &immediate).expect("refused").contains("at least two"));
+    let no_entry =
+        "INSERT INTO ledger_postings (entry_id, account_id, amount_fen) VALUES (999999, 1, 5), (999999, 2, -5)";
+    assert!(refusal(conn, no_entry).expect("refused").contains("does not exist"));
+    let no_account = format!("{}{}", entry("x8"), postings("x8", &[(&receivable, 5), ("999999", -5)]));
+    assert!(refusal(conn, &no_account).expect("refused").contains("does not exist"));
     assert!(
         refusal(conn, "UPDATE ledger_accounts SET balance_fen = balance_fen + 1")
             .expect("refused")
             .contains("only by posting")
     );
+    assert!(refusal(conn, "UPDATE ledger_accounts SET kind = 'merchant_available'").is_some());
+    assert!(refusal(conn, "DELETE FROM ledger_accounts").expect("refused").contains("never deleted"));
     assert!(refusal(conn, "UPDATE ledger_postings SET amount_fen = amount_fen * 2").is_some());
     assert!(refusal(conn, "DELETE FROM ledger_entries").is_some());
     assert!(refusal(conn, "TRUNCATE ledger_postings CASCADE").is_some());
+    assert!(refusal(conn, "TRUNCATE ledger_accounts CASCADE").is_some());
     let third = support::shop(conn, "m3", Some(RATES));
     let opened_with_money = format!(
         "INSERT INTO ledger_accounts (merchant_id, kind, debit_normal, balance_fen) VALUES ({}, 'merchant_available', false, 500)",
@@ -374,12 +420,7 @@ fn the_database_refuses_what_would_break_the_ledger() {
 
     // A hand-written entry that balances is accepted, and the trigger moves the balances.
     let pending_before = balance(conn, m, MerchantPending);
-    let fine = format!(
-        "{}{}{}",
-        entry("ok"),
-        posting("ok", &account("merchant_pending"), 100),
-        posting("ok", &account("merchant_available"), -100)
-    );
+    let fine = format!("{}{}", entry("ok"), postings("ok", &[(&pending, 100), (&available, -100)]));
     assert_eq!(refusal(conn, &fine), None);
     assert_eq!(balance(conn, m, MerchantPending), pending_before - 100);
     assert_eq!(balance(conn, m, MerchantAvailable), 100);
