@@ -53,7 +53,7 @@ struct CachedApp {
 
 const CREDENTIALS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Merchant snapshots are checked by the statement that uses them, so this only bounds how long an
-/// unused one is kept (see [`orders::place::MerchantCache`]).
+/// unused one is kept (see [`orders::place::Placer`]).
 const MERCHANTS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Bounds memory if many apps call at once; unknown app ids are never cached.
 const CREDENTIALS_LIMIT: usize = 10_000;
@@ -93,7 +93,7 @@ pub struct Gateway {
     signer: Arc<Signer>,
     settings: Arc<GatewaySettings>,
     credentials: Arc<Credentials>,
-    merchants: Arc<orders::place::MerchantCache>,
+    placer: Arc<orders::place::Placer>,
     log: LogWriter,
 }
 
@@ -109,6 +109,13 @@ struct Refusal {
     envelope: Envelope,
     app: Option<AppRow>,
     error: GatewayError,
+}
+
+/// A signed reply body, with what the request log needs to know about it.
+struct Reply {
+    body: String,
+    error_code: Option<&'static str>,
+    trade_no: Option<String>,
 }
 
 /// A request whose app and signature checked out.
@@ -127,7 +134,7 @@ impl Gateway {
             signer: Arc::new(signer),
             settings: Arc::new(settings),
             credentials: Arc::default(),
-            merchants: Arc::new(orders::place::MerchantCache::new(MERCHANTS_TTL)),
+            placer: Arc::new(orders::place::Placer::new(MERCHANTS_TTL)),
             log,
         }
     }
@@ -138,39 +145,64 @@ impl Gateway {
             Ok(envelope) => envelope,
             Err(error) => return not_an_envelope(&error),
         };
-        let gateway = self.clone();
-        // Verification is CPU work, and touches the database only when the app is not cached.
-        let verified = tokio::task::spawn_blocking(move || gateway.verify(envelope)).await;
-        let verified = match verified {
-            Ok(Ok(verified)) => verified,
-            Ok(Err(refusal)) => {
-                let Refusal { envelope, app, error } = *refusal;
-                return self.finish(envelope, app, Err(error), started, client_ip).await;
+        // A known app is verified right here: one public-key operation, about as long as parsing
+        // the request. Only an app that is not cached goes to a blocking thread, for the database.
+        let verified = match self.credentials.cached(envelope.app_id()) {
+            Some(cached) => self.verify_with(envelope, cached),
+            None => {
+                let gateway = self.clone();
+                match tokio::task::spawn_blocking(move || gateway.verify(envelope)).await {
+                    Ok(verified) => verified,
+                    Err(_) => return self.server_error(&GatewayError::ServerError),
+                }
             }
-            Err(_) => return self.server_error(&GatewayError::ServerError),
+        };
+        let verified = match verified {
+            Ok(verified) => verified,
+            Err(refusal) => {
+                let Refusal { envelope, app, error } = *refusal;
+                let reply = self.reply(app.as_ref(), &Err(error));
+                return self.finish(envelope, reply, started, client_ip).await;
+            }
         };
         if !self.within_rate_limit(&verified.app).await {
-            return self
-                .finish(verified.envelope, Some(verified.app), Err(GatewayError::TooManyRequests), started, client_ip)
-                .await;
+            let reply = self.reply(Some(&verified.app), &Err(GatewayError::TooManyRequests));
+            return self.finish(verified.envelope, reply, started, client_ip).await;
         }
+        // The method and the signing of its reply in one trip to a blocking thread.
         let gateway = self.clone();
-        let envelope = verified.envelope.clone();
-        let app = verified.app.clone();
-        let outcome = run_blocking(&self.pool, move |conn| Ok::<_, GatewayError>(gateway.call(conn, &verified))).await;
-        let outcome = outcome.unwrap_or_else(Err);
-        self.finish(envelope, Some(app), outcome, started, client_ip).await
+        let joined = tokio::task::spawn_blocking(move || {
+            let outcome = match gateway.pool.get() {
+                Ok(mut conn) => gateway.call(&mut conn, &verified),
+                Err(error) => Err(storage::StorageError::from(error).into()),
+            };
+            let reply = gateway.reply(Some(&verified.app), &outcome);
+            (verified.envelope, reply)
+        })
+        .await;
+        match joined {
+            Ok((envelope, reply)) => self.finish(envelope, reply, started, client_ip).await,
+            // A panic in a method: a bug, logged; the envelope went with the task.
+            Err(_) => self.server_error(&GatewayError::ServerError),
+        }
     }
 
-    /// Finds the app and checks the signature with its active keys and its sign type.
-    #[allow(clippy::result_large_err)]
+    /// Finds the app (in the database if it is not cached) and checks the signature.
     /// A refusal hands the envelope back, so it is logged and signed like any reply.
     fn verify(&self, envelope: Envelope) -> Result<Verified, Box<Refusal>> {
-        let CachedApp { app, keys, .. } = match self.credentials.lookup(&self.pool, envelope.app_id()) {
-            Ok(Some(cached)) if cached.app.disabled_at.is_none() => cached,
-            Ok(_) => return Err(Box::new(Refusal { envelope, app: None, error: GatewayError::InvalidApp })),
-            Err(error) => return Err(Box::new(Refusal { envelope, app: None, error })),
-        };
+        match self.credentials.lookup(&self.pool, envelope.app_id()) {
+            Ok(Some(cached)) => self.verify_with(envelope, cached),
+            Ok(None) => Err(Box::new(Refusal { envelope, app: None, error: GatewayError::InvalidApp })),
+            Err(error) => Err(Box::new(Refusal { envelope, app: None, error })),
+        }
+    }
+
+    /// Checks the signature with the app's active keys and its sign type.
+    fn verify_with(&self, envelope: Envelope, cached: CachedApp) -> Result<Verified, Box<Refusal>> {
+        let CachedApp { app, keys, .. } = cached;
+        if app.disabled_at.is_some() {
+            return Err(Box::new(Refusal { envelope, app: None, error: GatewayError::InvalidApp }));
+        }
         let Ok(sign_type) = SignType::parse(&app.sign_type) else {
             return Err(Box::new(Refusal { envelope, app: Some(app), error: GatewayError::ServerError }));
         };
@@ -205,26 +237,30 @@ impl Gateway {
             content: &content,
             now: Utc::now(),
             settings: &self.settings,
-            merchants: &self.merchants,
+            placer: &self.placer,
         })
     }
 
-    /// Signs the reply with the app's sign type (RSA2 when the app is unknown) and logs both.
-    async fn finish(
-        &self,
-        envelope: Envelope,
-        app: Option<AppRow>,
-        outcome: Result<methods::ReturnValue, GatewayError>,
-        started: Instant,
-        client_ip: Option<String>,
-    ) -> Response {
-        let sign_type = app.as_ref().and_then(|app| SignType::parse(&app.sign_type).ok()).unwrap_or_default();
-        let (body, error_code, trade_no) = match &outcome {
-            Ok(value) => (reply::success(&self.signer, sign_type, value), None, trade_no_of(value)),
-            Err(error) => {
-                (reply::failure(&self.signer, sign_type, error.code(), &error.to_string()), Some(error.code()), None)
-            }
-        };
+    /// The signed reply body, with the app's sign type (RSA2 when the app is unknown).
+    fn reply(&self, app: Option<&AppRow>, outcome: &Result<methods::ReturnValue, GatewayError>) -> Reply {
+        let sign_type = app.and_then(|app| SignType::parse(&app.sign_type).ok()).unwrap_or_default();
+        match outcome {
+            Ok(value) => Reply {
+                body: reply::success(&self.signer, sign_type, value),
+                error_code: None,
+                trade_no: trade_no_of(value),
+            },
+            Err(error) => Reply {
+                body: reply::failure(&self.signer, sign_type, error.code(), &error.to_string()),
+                error_code: Some(error.code()),
+                trade_no: None,
+            },
+        }
+    }
+
+    /// Logs the request and its reply, and sends the reply.
+    async fn finish(&self, envelope: Envelope, reply: Reply, started: Instant, client_ip: Option<String>) -> Response {
+        let Reply { body, error_code, trade_no } = reply;
         let log = LogEntry {
             app_id: envelope.app_id().to_string(),
             method: envelope.method().to_string(),

@@ -1,7 +1,7 @@
 //! Placing an order (uniorder): who may, at which rates, and idempotently on `out_trade_no`.
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, Condvar, Mutex, RwLock},
     time::Instant,
 };
 
@@ -14,10 +14,11 @@ use domain::{
 };
 use onboarding::rates::rates_of;
 use rand::{Rng, distributions::Alphanumeric};
+use rust_decimal::Decimal;
 use storage::{
     apps::AppRow,
     merchants::{self, MerchantRow, TradingRow},
-    orders::{NewOrderRow, OrderRow},
+    orders::OrderRow,
     rates::{self as rate_rows, MerchantRatesRow, PlanVersionRow},
 };
 
@@ -192,7 +193,7 @@ impl MerchantSnapshot {
 /// and inserts nothing otherwise; the snapshot is then read again. So a merchant frozen, or given
 /// new rates, on any node is seen by the very next order. The time to live only bounds how long an
 /// unused snapshot is kept.
-pub struct MerchantCache {
+struct MerchantCache {
     entries: RwLock<HashMap<String, (Arc<MerchantSnapshot>, Instant)>>,
     ttl: std::time::Duration,
 }
@@ -201,7 +202,7 @@ pub struct MerchantCache {
 const MERCHANT_CACHE_LIMIT: usize = 10_000;
 
 impl MerchantCache {
-    pub fn new(ttl: std::time::Duration) -> MerchantCache {
+    fn new(ttl: std::time::Duration) -> MerchantCache {
         MerchantCache { entries: RwLock::default(), ttl }
     }
 
@@ -239,10 +240,8 @@ impl MerchantCache {
         sub_merchant_id: &str,
         reload: bool,
     ) -> Result<Option<(Arc<MerchantSnapshot>, bool)>, OrderError> {
-        if !reload {
-            if let Some(snapshot) = self.get(sub_merchant_id) {
-                return Ok(Some((snapshot, false)));
-            }
+        if let Some(snapshot) = self.get(sub_merchant_id).filter(|_| !reload) {
+            return Ok(Some((snapshot, false)));
         }
         let Some(snapshot) = MerchantSnapshot::load(conn, sub_merchant_id)? else {
             self.forget(sub_merchant_id);
@@ -254,17 +253,36 @@ impl MerchantCache {
     }
 }
 
+/// What a node keeps to place orders quickly: merchant snapshots, and the insert that places
+/// the orders of concurrent requests together.
+pub struct Placer {
+    merchants: MerchantCache,
+    inserts: Option<GroupInsert>,
+}
+
+impl Placer {
+    /// Snapshots kept up to `ttl`, and concurrent inserts grouped.
+    pub fn new(ttl: std::time::Duration) -> Placer {
+        Placer { merchants: MerchantCache::new(ttl), inserts: Some(GroupInsert::default()) }
+    }
+
+    /// Reads every merchant afresh and inserts each order by itself.
+    pub fn uncached() -> Placer {
+        Placer { merchants: MerchantCache::new(std::time::Duration::ZERO), inserts: None }
+    }
+}
+
 /// Places the order, or answers a retry with the original, reading the merchant afresh.
 pub fn place(conn: &mut PgConnection, app: &AppRow, new: &NewOrder, now: DateTime<Utc>) -> Result<Placed, OrderError> {
-    place_cached(conn, &MerchantCache::new(std::time::Duration::ZERO), app, new, now)
+    place_with(conn, &Placer::uncached(), app, new, now)
 }
 
 /// Places the order, or answers a retry with the original. New orders are the common case, so the
 /// insert goes first and the `(app_id, out_trade_no)` constraint detects retries and concurrent
-/// duplicates alike. With the merchant in `cache` that insert is the only statement.
-pub fn place_cached(
+/// duplicates alike. With the merchant in the placer's cache that insert is the only statement.
+pub fn place_with(
     conn: &mut PgConnection,
-    cache: &MerchantCache,
+    placer: &Placer,
     app: &AppRow,
     new: &NewOrder,
     now: DateTime<Utc>,
@@ -272,7 +290,7 @@ pub fn place_cached(
     let sub_merchant_id = new.sub_merchant_id.as_ref();
     let mut reload = false;
     for _ in 0..8 {
-        let Some((snapshot, fresh)) = cache.snapshot(conn, sub_merchant_id, reload)? else {
+        let Some((snapshot, fresh)) = placer.merchants.snapshot(conn, sub_merchant_id, reload)? else {
             return refuse(conn, app, new, OrderError::UnknownSubMerchant);
         };
         let verdict = match snapshot.check(app) {
@@ -290,17 +308,16 @@ pub fn place_cached(
             Err(refused) => return refuse(conn, app, new, refused),
         };
         let split = FeeSplit::of_total(new.total, &in_force.rates)?;
-        let trade_no = new_trade_no(now);
-        let cashier_code = new_cashier_code();
-        let row = NewOrderRow {
-            trade_no: trade_no.as_ref(),
+        let (plan_id, plan_version_id) = in_force.plan_version.unzip();
+        let insert = Insert {
+            trade_no: new_trade_no(now).as_ref().to_string(),
             app_id: app.id,
             merchant_id: snapshot.merchant.id,
-            out_trade_no: new.out_trade_no.as_ref(),
-            body: new.body.as_ref(),
+            out_trade_no: new.out_trade_no.as_ref().to_string(),
+            body: new.body.as_ref().to_string(),
             total_fee_fen: new.total.fen(),
             order_type: new.order_type.code(),
-            notify_url: new.notify_url.as_ref().map(AsRef::as_ref),
+            notify_url: new.notify_url.as_ref().map(|url| url.as_ref().to_string()),
             bank_commission_rate: in_force.rates.bank_commission().as_decimal(),
             pay_platform_rate: in_force.rates.pay_platform().as_decimal(),
             liquidator_commission_rate: in_force.rates.liquidator_commission().as_decimal(),
@@ -308,17 +325,30 @@ pub fn place_cached(
             pay_platform_fen: split.pay_platform.fen(),
             liquidator_commission_fen: split.liquidator_commission.fen(),
             net_receipt_fen: split.net_receipt.fen(),
-            cashier_code: &cashier_code,
-            content_fingerprint: &new.content_fingerprint,
+            cashier_code: new_cashier_code(),
+            content_fingerprint: new.content_fingerprint.clone(),
             expires_at: now + Duration::minutes(ORDER_LIFETIME_MINUTES),
+            merchant_state: snapshot.merchant.state.clone(),
+            owner_app_id: snapshot.merchant.owner_app_id,
+            at: now,
+            merchant_rates_id: in_force.merchant_rates_id,
+            rate_plan_id: plan_id,
+            plan_version_id,
         };
-        let basis = Basis { merchant: &snapshot.merchant, at: now, in_force: &in_force };
         // One statement, atomic by itself. Inside a caller's transaction it gets a savepoint, so a
         // unique violation leaves that transaction usable.
         let inserted = if in_transaction(conn) {
-            conn.transaction(|conn| insert_if_current(conn, &row, &basis))
+            conn.transaction(|conn| insert_if_current(conn, &insert))
         } else {
-            insert_if_current(conn, &row, &basis)
+            match &placer.inserts {
+                // Grouped with concurrent requests' orders; any order the group did not place (a
+                // duplicate, a stale snapshot, a failed group) is tried by itself, to learn why.
+                Some(group) => match group.insert(conn, insert.clone()) {
+                    Some(row) => Ok(Some(row)),
+                    None => insert_if_current(conn, &insert),
+                },
+                None => insert_if_current(conn, &insert),
+            }
         };
         match inserted {
             Ok(Some(row)) => return Ok(Placed::New(Order::from_row(row)?)),
@@ -346,37 +376,44 @@ fn refuse(conn: &mut PgConnection, app: &AppRow, new: &NewOrder, refused: OrderE
     }
 }
 
-/// What an order's checks and rates were worked out from.
-struct Basis<'a> {
-    merchant: &'a TradingRow,
+/// An order row to insert, with what its checks and rates were worked out from: the merchant's
+/// state and owner, the instant, and the rate versions in force then.
+#[derive(Debug, Clone)]
+struct Insert {
+    trade_no: String,
+    app_id: i64,
+    merchant_id: i64,
+    out_trade_no: String,
+    body: String,
+    total_fee_fen: i64,
+    order_type: i16,
+    notify_url: Option<String>,
+    bank_commission_rate: Decimal,
+    pay_platform_rate: Decimal,
+    liquidator_commission_rate: Decimal,
+    bank_commission_fen: i64,
+    pay_platform_fen: i64,
+    liquidator_commission_fen: i64,
+    net_receipt_fen: i64,
+    cashier_code: String,
+    content_fingerprint: String,
+    expires_at: DateTime<Utc>,
+    merchant_state: String,
+    owner_app_id: Option<i64>,
     at: DateTime<Utc>,
-    in_force: &'a InForce,
+    merchant_rates_id: i64,
+    rate_plan_id: Option<i64>,
+    plan_version_id: Option<i64>,
 }
 
-/// Inserts the order and its `created` event in one statement, only if the merchant's state and
-/// owner and the rate versions in force at `at` are still those of `basis`; `None` if they are not.
-/// Prepared once per connection.
-fn insert_if_current(
-    conn: &mut PgConnection,
-    order: &NewOrderRow<'_>,
-    basis: &Basis<'_>,
-) -> Result<Option<OrderRow>, storage::StorageError> {
-    use diesel::{
-        OptionalExtension, RunQueryDsl,
-        sql_types::{BigInt, Nullable, Numeric, SmallInt, Text, Timestamptz},
-    };
-    let (plan_id, plan_version_id) = basis.in_force.plan_version.unzip();
-    Ok(storage::ledger::PreparedSql::new(
-        "WITH p AS (
-             SELECT ?::text AS trade_no, ?::bigint AS app_id, ?::bigint AS merchant_id, ?::text AS out_trade_no,
-                    ?::text AS body, ?::bigint AS total_fee_fen, ?::smallint AS order_type, ?::text AS notify_url,
-                    ?::numeric AS bank_commission_rate, ?::numeric AS pay_platform_rate,
-                    ?::numeric AS liquidator_commission_rate, ?::bigint AS bank_commission_fen,
-                    ?::bigint AS pay_platform_fen, ?::bigint AS liquidator_commission_fen,
-                    ?::bigint AS net_receipt_fen, ?::text AS cashier_code, ?::text AS content_fingerprint,
-                    ?::timestamptz AS expires_at,
-                    ?::text AS merchant_state, ?::bigint AS owner_app_id, ?::timestamptz AS at,
-                    ?::bigint AS merchant_rates_id, ?::bigint AS rate_plan_id, ?::bigint AS plan_version_id),
+/// The rows to insert (`p`), the checks each must pass, and the insert of the orders and their
+/// `created` events; `{rows}` is the source of `p` and `{conflict}` what a unique violation does.
+macro_rules! insert_orders_sql {
+    ($rows:literal, $conflict:literal) => {
+        concat!(
+            "WITH p AS (",
+            $rows,
+            "),
          inserted AS (
              INSERT INTO orders (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type,
                  notify_url, bank_commission_rate, pay_platform_rate, liquidator_commission_rate,
@@ -397,19 +434,45 @@ fn insert_if_current(
                      OR (SELECT v.id FROM rate_plan_versions v
                           WHERE v.rate_plan_id = p.rate_plan_id AND v.effective_from <= p.at
                           ORDER BY v.effective_from DESC LIMIT 1) = p.plan_version_id)
+              ORDER BY p.app_id, p.out_trade_no ",
+            $conflict,
+            "
              RETURNING *),
          created AS (
              INSERT INTO order_events (order_id, to_state, cause) SELECT id, state, 'created' FROM inserted)
-         SELECT * FROM inserted",
-    )
-    .bind::<Text, _>(order.trade_no)
+         SELECT * FROM inserted"
+        )
+    };
+}
+
+/// Inserts the order and its `created` event in one statement, only if the merchant's state and
+/// owner and the rate versions in force are still those the order was worked out from; `None` if
+/// they are not. Prepared once per connection.
+fn insert_if_current(conn: &mut PgConnection, order: &Insert) -> Result<Option<OrderRow>, storage::StorageError> {
+    use diesel::{
+        OptionalExtension, RunQueryDsl,
+        sql_types::{BigInt, Nullable, Numeric, SmallInt, Text, Timestamptz},
+    };
+    Ok(storage::ledger::PreparedSql::new(insert_orders_sql!(
+        "SELECT ?::text AS trade_no, ?::bigint AS app_id, ?::bigint AS merchant_id, ?::text AS out_trade_no,
+                ?::text AS body, ?::bigint AS total_fee_fen, ?::smallint AS order_type, ?::text AS notify_url,
+                ?::numeric AS bank_commission_rate, ?::numeric AS pay_platform_rate,
+                ?::numeric AS liquidator_commission_rate, ?::bigint AS bank_commission_fen,
+                ?::bigint AS pay_platform_fen, ?::bigint AS liquidator_commission_fen,
+                ?::bigint AS net_receipt_fen, ?::text AS cashier_code, ?::text AS content_fingerprint,
+                ?::timestamptz AS expires_at, ?::text AS merchant_state, ?::bigint AS owner_app_id,
+                ?::timestamptz AS at, ?::bigint AS merchant_rates_id, ?::bigint AS rate_plan_id,
+                ?::bigint AS plan_version_id",
+        ""
+    ))
+    .bind::<Text, _>(&order.trade_no)
     .bind::<BigInt, _>(order.app_id)
     .bind::<BigInt, _>(order.merchant_id)
-    .bind::<Text, _>(order.out_trade_no)
-    .bind::<Text, _>(order.body)
+    .bind::<Text, _>(&order.out_trade_no)
+    .bind::<Text, _>(&order.body)
     .bind::<BigInt, _>(order.total_fee_fen)
     .bind::<SmallInt, _>(order.order_type)
-    .bind::<Nullable<Text>, _>(order.notify_url)
+    .bind::<Nullable<Text>, _>(order.notify_url.as_deref())
     .bind::<Numeric, _>(order.bank_commission_rate)
     .bind::<Numeric, _>(order.pay_platform_rate)
     .bind::<Numeric, _>(order.liquidator_commission_rate)
@@ -417,15 +480,155 @@ fn insert_if_current(
     .bind::<BigInt, _>(order.pay_platform_fen)
     .bind::<BigInt, _>(order.liquidator_commission_fen)
     .bind::<BigInt, _>(order.net_receipt_fen)
-    .bind::<Text, _>(order.cashier_code)
-    .bind::<Text, _>(order.content_fingerprint)
+    .bind::<Text, _>(&order.cashier_code)
+    .bind::<Text, _>(&order.content_fingerprint)
     .bind::<Timestamptz, _>(order.expires_at)
-    .bind::<Text, _>(basis.merchant.state.as_str())
-    .bind::<Nullable<BigInt>, _>(basis.merchant.owner_app_id)
-    .bind::<Timestamptz, _>(basis.at)
-    .bind::<BigInt, _>(basis.in_force.merchant_rates_id)
-    .bind::<Nullable<BigInt>, _>(plan_id)
-    .bind::<Nullable<BigInt>, _>(plan_version_id)
+    .bind::<Text, _>(&order.merchant_state)
+    .bind::<Nullable<BigInt>, _>(order.owner_app_id)
+    .bind::<Timestamptz, _>(order.at)
+    .bind::<BigInt, _>(order.merchant_rates_id)
+    .bind::<Nullable<BigInt>, _>(order.rate_plan_id)
+    .bind::<Nullable<BigInt>, _>(order.plan_version_id)
     .get_result(conn)
     .optional()?)
+}
+
+/// Many orders in one statement, each under the checks of [`insert_if_current`]; an order that
+/// would violate a unique constraint is skipped rather than failing the others. Returns the orders
+/// placed. Prepared once per connection (the rows come in as one array per column).
+fn insert_many_if_current(conn: &mut PgConnection, orders: &[Insert]) -> Result<Vec<OrderRow>, storage::StorageError> {
+    use diesel::{
+        RunQueryDsl,
+        sql_types::{Array, BigInt, Nullable, Numeric, SmallInt, Text, Timestamptz},
+    };
+    fn column<T>(orders: &[Insert], field: impl Fn(&Insert) -> T) -> Vec<T> {
+        orders.iter().map(field).collect()
+    }
+    Ok(storage::ledger::PreparedSql::new(insert_orders_sql!(
+        "SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[],
+                              ?::smallint[], ?::text[], ?::numeric[], ?::numeric[], ?::numeric[], ?::bigint[],
+                              ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::timestamptz[],
+                              ?::text[], ?::bigint[], ?::timestamptz[], ?::bigint[], ?::bigint[], ?::bigint[])
+             AS p (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type, notify_url,
+                   bank_commission_rate, pay_platform_rate, liquidator_commission_rate, bank_commission_fen,
+                   pay_platform_fen, liquidator_commission_fen, net_receipt_fen, cashier_code, content_fingerprint,
+                   expires_at, merchant_state, owner_app_id, at, merchant_rates_id, rate_plan_id, plan_version_id)",
+        "ON CONFLICT DO NOTHING"
+    ))
+    .bind::<Array<Text>, _>(column(orders, |o| o.trade_no.clone()))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.app_id))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.merchant_id))
+    .bind::<Array<Text>, _>(column(orders, |o| o.out_trade_no.clone()))
+    .bind::<Array<Text>, _>(column(orders, |o| o.body.clone()))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.total_fee_fen))
+    .bind::<Array<SmallInt>, _>(column(orders, |o| o.order_type))
+    .bind::<Array<Nullable<Text>>, _>(column(orders, |o| o.notify_url.clone()))
+    .bind::<Array<Numeric>, _>(column(orders, |o| o.bank_commission_rate))
+    .bind::<Array<Numeric>, _>(column(orders, |o| o.pay_platform_rate))
+    .bind::<Array<Numeric>, _>(column(orders, |o| o.liquidator_commission_rate))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.bank_commission_fen))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.pay_platform_fen))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.liquidator_commission_fen))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.net_receipt_fen))
+    .bind::<Array<Text>, _>(column(orders, |o| o.cashier_code.clone()))
+    .bind::<Array<Text>, _>(column(orders, |o| o.content_fingerprint.clone()))
+    .bind::<Array<Timestamptz>, _>(column(orders, |o| o.expires_at))
+    .bind::<Array<Text>, _>(column(orders, |o| o.merchant_state.clone()))
+    .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.owner_app_id))
+    .bind::<Array<Timestamptz>, _>(column(orders, |o| o.at))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.merchant_rates_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.rate_plan_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.plan_version_id))
+    .load(conn)?)
+}
+
+/// Group commit for new orders. Requests that arrive while an insert is running queue up; when it
+/// ends, one of them inserts the whole queue in one statement (and one commit) on its own
+/// connection and hands each request its row. Each order is as durable as before — its request
+/// answers only after the commit that holds it — and is checked exactly as a single insert would
+/// be. Without concurrency every order is a group of one, with no waiting at all.
+#[derive(Default)]
+struct GroupInsert {
+    state: Mutex<GroupState>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct GroupState {
+    queue: Vec<(Insert, Slot)>,
+    inserting: bool,
+}
+
+/// Large enough to take a burst in a few statements, small enough to keep one statement short.
+const GROUP_LIMIT: usize = 64;
+
+impl GroupInsert {
+    /// The order's row once placed, or `None` if its group did not place it (a unique violation,
+    /// a stale snapshot, or a failed statement): the caller then tries the order by itself.
+    fn insert(&self, conn: &mut PgConnection, order: Insert) -> Option<OrderRow> {
+        let slot: Slot = Arc::default();
+        let mut state = self.state.lock().ok()?;
+        state.queue.push((order, slot.clone()));
+        loop {
+            if let Some(outcome) = slot.lock().ok()?.take() {
+                return outcome;
+            }
+            if !state.inserting {
+                break;
+            }
+            state = self.done.wait(state).ok()?;
+        }
+        // Nobody is inserting and this order is still queued: this request inserts a group, its
+        // own order first, then as many queued as fit.
+        let position = state.queue.iter().position(|(_, other)| Arc::ptr_eq(other, &slot))?;
+        let mut group = vec![state.queue.remove(position)];
+        let others = state.queue.len().min(GROUP_LIMIT - 1);
+        group.extend(state.queue.drain(..others));
+        state.inserting = true;
+        drop(state);
+        let _inserting = Inserting(self);
+        let orders: Vec<Insert> = group.iter().map(|(order, _)| order.clone()).collect();
+        let placed = match orders.as_slice() {
+            [single] => insert_if_current(conn, single).map(|row| row.into_iter().collect()),
+            _ => insert_many_if_current(conn, &orders),
+        };
+        let placed: HashMap<String, OrderRow> = match placed {
+            Ok(rows) => rows.into_iter().map(|row| (row.trade_no.clone(), row)).collect(),
+            Err(error) => {
+                tracing::warn!(error = ?error, orders = orders.len(), "a grouped order insert failed; each order is tried by itself");
+                HashMap::new()
+            }
+        };
+        let mut mine = None;
+        for (index, (order, other)) in group.iter().enumerate() {
+            let row = placed.get(&order.trade_no).filter(|row| {
+                row.app_id == order.app_id
+                    && row.out_trade_no == order.out_trade_no
+                    && row.cashier_code == order.cashier_code
+            });
+            if index == 0 {
+                mine = row.cloned();
+            } else if let Ok(mut outcome) = other.lock() {
+                *outcome = Some(row.cloned());
+            }
+        }
+        mine
+    }
+}
+
+/// Where a queued request finds its outcome: set once, by the request that inserted its group.
+type Slot = Arc<Mutex<Option<Option<OrderRow>>>>;
+
+/// Ends an insert, however it ends (a panic included): the queue is free again and every waiting
+/// request looks at its slot.
+struct Inserting<'a>(&'a GroupInsert);
+
+impl Drop for Inserting<'_> {
+    fn drop(&mut self) {
+        match self.0.state.lock() {
+            Ok(mut state) => state.inserting = false,
+            Err(poisoned) => poisoned.into_inner().inserting = false,
+        }
+        self.0.done.notify_all();
+    }
 }

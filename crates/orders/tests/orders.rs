@@ -353,11 +353,11 @@ fn a_cached_merchant_is_never_used_stale() {
     let database = TestDatabase::new();
     let mut conn = database.connection();
     let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
-    let cache = place::MerchantCache::new(std::time::Duration::from_secs(3600));
-    let mut place = |conn: &mut PgConnection, out_trade_no: &str, seconds: i64| {
-        place::place_cached(
+    let placer = place::Placer::new(std::time::Duration::from_secs(3600));
+    let place = |conn: &mut PgConnection, out_trade_no: &str, seconds: i64| {
+        place::place_with(
             conn,
-            &cache,
+            &placer,
             &app,
             &new_order(&sub_merchant_id, out_trade_no, "1000.00"),
             Utc::now() + Duration::seconds(seconds),
@@ -405,4 +405,67 @@ fn a_cached_merchant_is_never_used_stale() {
     assert!(matches!(place(&mut conn, "C5", 5), Ok(Placed::Replay(_))));
     onboarding::applications::transition(&mut conn, &actor(), merchant_id, Transition::Unfreeze, None).unwrap();
     assert_eq!(bank_fee(place(&mut conn, "C6", 5)), 3000);
+}
+
+/// Orders placed through one placer from many threads at once are inserted in groups: every
+/// distinct order is placed once, duplicates get the one order, conflicting reuse is refused,
+/// and a merchant frozen meanwhile is refused — whatever group each request landed in.
+#[test]
+fn grouped_inserts_place_each_order_once_and_check_each_one() {
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
+    let (frozen_id, frozen_app) = merchant(&mut conn, "m2", RATES, None);
+    let placer = std::sync::Arc::new(place::Placer::new(std::time::Duration::from_secs(3600)));
+    // The frozen merchant is cached while still approved, so its orders reach the insert.
+    place::place_with(&mut conn, &placer, &frozen_app, &new_order(&frozen_id, "WARM", "1.00"), Utc::now()).unwrap();
+    let merchant_id = storage::merchants::find_by_sub_merchant_id(&mut conn, frozen_id.as_ref()).unwrap().unwrap().id;
+    onboarding::applications::transition(&mut conn, &actor(), merchant_id, Transition::Freeze, Some("risk review"))
+        .unwrap();
+    let workers: Vec<_> = (0..16)
+        .map(|worker| {
+            let url = database.url().to_string();
+            let (placer, app, id) = (placer.clone(), app.clone(), sub_merchant_id.clone());
+            let (frozen_app, frozen_id) = (frozen_app.clone(), frozen_id.clone());
+            std::thread::spawn(move || {
+                let mut conn = <PgConnection as diesel::Connection>::establish(&url).unwrap();
+                let mut results = Vec::new();
+                for n in 0..20 {
+                    let (app, order) = match n % 4 {
+                        0 => (&app, new_order(&id, "SAME", "1.00")),
+                        1 => (&app, new_order(&id, &format!("W{worker}N{n}"), "2.00")),
+                        2 if worker == 0 && n == 2 => (&app, new_order(&id, "SAME", "9.00")),
+                        2 => (&app, new_order(&id, &format!("W{worker}M{n}"), "3.00")),
+                        _ => (&frozen_app, new_order(&frozen_id, &format!("F{worker}N{n}"), "1.00")),
+                    };
+                    let placed = place::place_with(&mut conn, &placer, app, &order, Utc::now());
+                    results.push((order.out_trade_no.to_string(), order.total, placed));
+                }
+                results
+            })
+        })
+        .collect();
+    let mut same = std::collections::HashSet::new();
+    let mut placed = 0;
+    for (out_trade_no, total, result) in workers.into_iter().flat_map(|worker| worker.join().unwrap()) {
+        match (out_trade_no.as_str(), result) {
+            ("SAME", Ok(order)) => {
+                assert_eq!(order.order().total(), total);
+                same.insert(order.order().row.trade_no.clone());
+            }
+            ("SAME", Err(OrderError::DuplicateOutTradeNo)) => assert_ne!(total, Amount::parse_yuan("1.00").unwrap()),
+            (frozen, Err(OrderError::MerchantNotApproved)) if frozen.starts_with('F') => {}
+            (other, Ok(Placed::New(order))) if !other.starts_with('F') => {
+                assert_eq!((order.row.out_trade_no.as_str(), order.total()), (other, total));
+                placed += 1;
+            }
+            (other, result) => {
+                panic!("{other}: unexpected {:?}", result.map(|placed| placed.order().row.trade_no.clone()))
+            }
+        }
+    }
+    assert_eq!(same.len(), 1, "every caller of SAME got the one order");
+    assert_eq!(placed, 16 * 10 - 1);
+    let stored = storage::orders::list(&mut conn, &Default::default(), 1000).unwrap();
+    assert_eq!(stored.len(), 1 + 1 + placed, "WARM, SAME and the distinct ones");
 }

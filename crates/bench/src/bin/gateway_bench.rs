@@ -134,10 +134,10 @@ fn bodies(client: &Signer, app_id: &str, sub_merchant_id: &str, prefix: &str, co
 
 /// Tells a waiting `perf record --control fifo:… -D -1` to start or stop sampling.
 fn perf_control(command: &str) {
-    if let Some(path) = std::env::var_os("PERF_CTL_FIFO") {
-        if let Ok(mut fifo) = std::fs::OpenOptions::new().write(true).open(path) {
-            let _ = writeln!(fifo, "{command}");
-        }
+    let fifo =
+        std::env::var_os("PERF_CTL_FIFO").and_then(|path| std::fs::OpenOptions::new().write(true).open(path).ok());
+    if let Some(mut fifo) = fifo {
+        let _ = writeln!(fifo, "{command}");
     }
 }
 

@@ -26,8 +26,9 @@ pub struct Call<'a> {
     pub content: &'a Content,
     pub now: DateTime<Utc>,
     pub settings: &'a GatewaySettings,
-    /// Merchants as uniorder needs them, kept per node (checked by every insert, never stale).
-    pub merchants: &'a orders::place::MerchantCache,
+    /// Merchants as uniorder needs them, kept per node (checked by every insert, never stale), and
+    /// the grouping of concurrent orders into one insert.
+    pub placer: &'a orders::place::Placer,
 }
 
 /// A method's `return_value`, in the order its fields are sent.

@@ -16,7 +16,7 @@ const MAX_TOTAL: Amount = Amount::from_fen(10_000_000_000);
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let new = parse(call)?;
-    let placed = place::place_cached(call.conn, call.merchants, call.app, &new, call.now)?;
+    let placed = place::place_with(call.conn, call.placer, call.app, &new, call.now)?;
     Ok(return_value(placed.order(), &call.settings.cashier_url))
 }
 
