@@ -31,6 +31,8 @@ CREATE TRIGGER ledger_accounts_no_truncate BEFORE TRUNCATE ON ledger_accounts
 
 -- Once per INSERT statement on ledger_postings: check the statement's entries, then apply the
 -- postings to the balances (the CHECKs on ledger_accounts refuse a merchant balance below zero).
+-- Nested loops only: a transition table has no statistics, and the planner, guessing, hashed the
+-- whole accounts table for every batch of bookings.
 CREATE OR REPLACE FUNCTION ledger_apply_postings() RETURNS trigger AS $$
 DECLARE
     bad RECORD;
@@ -76,7 +78,7 @@ BEGIN
      WHERE a.id = d.account_id;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql SET enable_seqscan = off;
+$$ LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;
 
 -- At commit, once per entry.
 CREATE FUNCTION ledger_entries_complete() RETURNS trigger AS $$

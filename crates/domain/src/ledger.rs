@@ -104,6 +104,37 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// The accounts an entry of this kind may read or post to: what a booking locks. Its rules
+    /// posting anywhere else is refused (the account is not locked, so it has no id to post to).
+    pub fn accounts(self) -> &'static [AccountKind] {
+        use AccountKind::*;
+        match self {
+            EntryKind::OrderPaid => &[
+                UpstreamReceivable,
+                MerchantPending,
+                BankCommissionPayable,
+                PayPlatformFeePayable,
+                LiquidatorCommissionRevenue,
+            ],
+            EntryKind::Refund => &[
+                UpstreamReceivable,
+                MerchantPending,
+                MerchantAvailable,
+                BankCommissionPayable,
+                PayPlatformFeePayable,
+                LiquidatorCommissionRevenue,
+            ],
+            EntryKind::Settlement => &[MerchantPending, MerchantAvailable],
+            EntryKind::PayoutReserved
+            | EntryKind::PayoutSucceeded
+            | EntryKind::PayoutFailed
+            | EntryKind::PayoutReturned => {
+                &[MerchantAvailable, MerchantPayoutInTransit, PayoutFeeRevenue, PayoutClearing]
+            }
+            EntryKind::Reversal => &AccountKind::ALL,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::OrderPaid => "order_paid",

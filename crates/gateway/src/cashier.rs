@@ -8,11 +8,11 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use channel::{Channel, sandbox::Sandbox};
 use chrono::Utc;
-use domain::{Amount, calendar::BusinessCalendar, orders::OrderState};
+use domain::{Amount, orders::OrderState};
 use serde::Deserialize;
 use storage::{Pool, StorageError, callbacks, database::run_blocking, merchants};
 
-use orders::lifecycle::PaymentReport;
+use orders::recorder::{PaymentRecorder, Report};
 
 use crate::error::GatewayError;
 
@@ -106,7 +106,7 @@ pub struct PayForm {
 pub async fn pay(
     pool: web::Data<Pool>,
     sandbox: web::Data<Arc<Sandbox>>,
-    calendar: web::Data<BusinessCalendar>,
+    payments: web::Data<PaymentRecorder>,
     form: web::Form<PayForm>,
 ) -> HttpResponse {
     let form = form.into_inner();
@@ -127,7 +127,7 @@ pub async fn pay(
     }
     let fields =
         sandbox.payment_callback(&order.row.trade_no, order.total(), paid, &orders::notify::china_time(Utc::now()));
-    match receive_callback(&pool, **calendar, sandbox.as_ref().as_ref(), fields).await {
+    match receive_callback(&pool, &payments, sandbox.as_ref().as_ref(), fields).await {
         Ok(_) if paid => result(StatusCode::OK, "支付成功", "Paid. The merchant is being notified.", true),
         Ok(_) => result(
             StatusCode::OK,
@@ -143,10 +143,10 @@ pub async fn pay(
 pub async fn notify(
     pool: web::Data<Pool>,
     sandbox: web::Data<Arc<Sandbox>>,
-    calendar: web::Data<BusinessCalendar>,
+    payments: web::Data<PaymentRecorder>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    match receive_callback(&pool, **calendar, sandbox.as_ref().as_ref(), form.into_inner()).await {
+    match receive_callback(&pool, &payments, sandbox.as_ref().as_ref(), form.into_inner()).await {
         Ok(_) => HttpResponse::Ok().content_type("text/plain").body("success"),
         Err(GatewayError::BadSignature) => HttpResponse::BadRequest().content_type("text/plain").body("bad signature"),
         Err(_) => HttpResponse::UnprocessableEntity().content_type("text/plain").body("not applied"),
@@ -154,10 +154,11 @@ pub async fn notify(
 }
 
 /// The one inbound path for payment callbacks: verify, check the amount against the order, then
-/// apply. A payment failure changes nothing. Rejected callbacks are kept for an operator.
+/// apply through the payment recorder (batched with concurrent callbacks). A payment failure
+/// changes nothing. Rejected callbacks are kept for an operator.
 pub async fn receive_callback(
     pool: &Pool,
-    calendar: BusinessCalendar,
+    payments: &PaymentRecorder,
     channel: &dyn Channel,
     fields: Vec<(String, String)>,
 ) -> Result<Option<orders::lifecycle::Payment>, GatewayError> {
@@ -180,15 +181,24 @@ pub async fn receive_callback(
     if !callback.paid {
         return Ok(None);
     }
-    run_blocking(pool, move |conn| {
-        let order = orders::order::find_by_trade_no(conn, &callback.trade_no)?.ok_or(GatewayError::OrderNotFound)?;
+    let trade_no = callback.trade_no.clone();
+    let report = run_blocking(pool, move |conn| {
+        let order = orders::order::find_by_trade_no(conn, &trade_no)?.ok_or(GatewayError::OrderNotFound)?;
         if order.total() != callback.amount {
-            tracing::warn!(trade_no = %callback.trade_no, "callback amount differs from the order's");
-            callbacks::record(conn, name, Some(&callback.trade_no), payload, "rejected", true)?;
+            tracing::warn!(%trade_no, "callback amount differs from the order's");
+            callbacks::record(conn, name, Some(&trade_no), payload, "rejected", true)?;
             return Err(GatewayError::PaymentFailed);
         }
-        let report = PaymentReport { channel: name, trade_no: &callback.trade_no, payload, at: Utc::now() };
-        Ok(Some(orders::lifecycle::record_payment(conn, &calendar, report)?))
+        Ok(Report { channel: name.to_owned(), trade_no, payload, at: Utc::now() })
     })
-    .await
+    .await?;
+    // Waited for off the async runtime, holding no connection (the recorder takes its own).
+    let payments = payments.clone();
+    let outcome =
+        web::block(move || payments.record(report)).await.map_err(|_| GatewayError::from(StorageError::TaskFailed))?;
+    let outcome = outcome.map_err(|stopped| {
+        tracing::error!(%stopped, "payment callback not recorded");
+        GatewayError::from(StorageError::TaskFailed)
+    })?;
+    Ok(Some(outcome?))
 }

@@ -7,7 +7,7 @@ use domain::{
 };
 use storage::ledger as rows;
 
-use crate::{Booked, Cause, LedgerError, post};
+use crate::{Booked, Booking, Cause, LedgerError, post};
 
 /// A payment the channel confirmed, with the order's snapshotted split.
 pub struct PaidOrder<'a> {
@@ -20,10 +20,17 @@ pub struct PaidOrder<'a> {
 
 /// Order paid: receivable debited with the total; pending net and the three fees credited.
 pub fn order_paid(conn: &mut PgConnection, paid: &PaidOrder<'_>) -> Result<Booked, LedgerError> {
+    let booking = order_paid_booking(paid);
+    post(conn, &booking.cause, booking.build)
+}
+
+/// The booking of a paid order, for a batch ([`crate::post_many`]).
+pub fn order_paid_booking(paid: &PaidOrder<'_>) -> Booking<'static> {
     let mut cause =
         Cause::new(format!("order:{}:paid", paid.trade_no), EntryKind::OrderPaid, paid.merchant_id, paid.business_date);
     cause.order_id = Some(paid.order_id);
-    post(conn, &cause, |_| rules::order_paid(&paid.split))
+    let split = paid.split;
+    Booking { cause, build: Box::new(move |_| rules::order_paid(&split)) }
 }
 
 /// A refund with its give-back split (SPEC §3).

@@ -120,7 +120,9 @@ enum Planned {
 
 fn write(conn: &mut PgConnection, bookings: Vec<Booking<'_>>) -> Result<Vec<Result<Booked, LedgerError>>, LedgerError> {
     let merchant_ids: BTreeSet<i64> = bookings.iter().map(|booking| booking.cause.merchant_id).collect();
-    let mut ledger = Accounts::lock(conn, &merchant_ids.into_iter().collect::<Vec<_>>())?;
+    let kinds: BTreeSet<AccountKind> =
+        bookings.iter().flat_map(|booking| booking.cause.kind.accounts().iter().copied()).collect();
+    let mut ledger = Accounts::lock(conn, &merchant_ids.into_iter().collect::<Vec<_>>(), &kinds)?;
     // After the lock: a concurrent booking of the same cause has committed or not started.
     let keys: Vec<&str> = bookings.iter().map(|booking| booking.cause.key.as_str()).collect();
     let mut booked: HashMap<String, EntryRow> = rows::find_entries_by_keys(conn, &keys)?
@@ -177,13 +179,20 @@ struct Accounts {
 }
 
 impl Accounts {
-    fn lock(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<Accounts, LedgerError> {
-        let mut rows = rows::lock_accounts_of(conn, merchant_ids)?;
-        if rows.len() < merchant_ids.len() * rows::ACCOUNT_KINDS.len() {
+    /// Locks the merchants' accounts of `kinds` (what the batch's entries may touch), opening a
+    /// merchant's accounts first if it has none yet.
+    fn lock(
+        conn: &mut PgConnection,
+        merchant_ids: &[i64],
+        kinds: &BTreeSet<AccountKind>,
+    ) -> Result<Accounts, LedgerError> {
+        let kinds: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
+        let mut rows = rows::lock_accounts_of(conn, merchant_ids, &kinds)?;
+        if rows.len() < merchant_ids.len() * kinds.len() {
             for merchant_id in merchant_ids {
                 rows::open_accounts(conn, *merchant_id)?;
             }
-            rows = rows::lock_accounts_of(conn, merchant_ids)?;
+            rows = rows::lock_accounts_of(conn, merchant_ids, &kinds)?;
         }
         let mut ids = BTreeMap::new();
         let mut by_merchant: HashMap<i64, Vec<(AccountKind, i64)>> = HashMap::new();

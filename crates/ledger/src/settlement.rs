@@ -102,7 +102,8 @@ pub fn settle_merchants(
 
 /// The merchants' pending balances, their pending and available accounts locked.
 fn pending_balances(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<HashMap<i64, i64>, LedgerError> {
-    Ok(rows::lock_settlement_accounts(conn, merchant_ids)?
+    let kinds = EntryKind::Settlement.accounts().iter().map(|kind| kind.as_str()).collect::<Vec<_>>();
+    Ok(storage::ledger::lock_accounts_of(conn, merchant_ids, &kinds)?
         .into_iter()
         .filter(|account| account.kind == AccountKind::MerchantPending.as_str())
         .map(|account| (account.merchant_id, account.balance_fen))

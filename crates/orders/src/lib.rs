@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod notify;
 pub mod order;
 pub mod place;
+pub mod recorder;
 pub mod refund;
 
 pub use error::OrderError;

@@ -1,4 +1,6 @@
 //! Payment, closing and expiry.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::{Connection, OptionalExtension, PgConnection, RunQueryDsl};
 use domain::{
@@ -8,7 +10,7 @@ use domain::{
 use ledger::bookings::{self, PaidOrder};
 use serde_json::Value;
 use storage::{
-    callbacks,
+    callbacks, notifications,
     orders::{self as rows, OrderRow, PaidAt},
 };
 
@@ -69,20 +71,6 @@ pub(crate) fn apply(
     Order::from_row(changed.ok_or_else(not_applied)?)
 }
 
-/// The order with this trade number, locked for the rest of the transaction.
-fn lock_by_trade_no(conn: &mut PgConnection, trade_no: &str) -> Result<Option<Order>, OrderError> {
-    use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
-    use storage::schema::orders;
-    let row = orders::table
-        .filter(orders::trade_no.eq(trade_no))
-        .select(OrderRow::as_select())
-        .for_update()
-        .first(conn)
-        .optional()
-        .map_err(storage::StorageError::from)?;
-    row.map(Order::from_row).transpose()
-}
-
 /// What became of a payment callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payment {
@@ -92,6 +80,17 @@ pub enum Payment {
     Duplicate,
     /// It was closed (by request or expiry) when the money came: recorded for an operator.
     LatePayment,
+}
+
+impl Payment {
+    /// The callback's outcome as stored, and whether an operator must look at it.
+    fn outcome(self) -> (&'static str, bool) {
+        match self {
+            Payment::Applied => ("applied", false),
+            Payment::Duplicate => ("duplicate", false),
+            Payment::LatePayment => ("late_payment", true),
+        }
+    }
 }
 
 /// A payment a channel reported: which order, when, and the callback as received.
@@ -110,45 +109,143 @@ pub fn record_payment(
     calendar: &BusinessCalendar,
     report: PaymentReport<'_>,
 ) -> Result<Payment, OrderError> {
-    let PaymentReport { channel, trade_no, payload, at } = report;
+    record_payments(conn, calendar, vec![report])?.pop().unwrap_or(Err(OrderError::OrderNotFound))
+}
+
+/// Records a batch of payment callbacks in one transaction, one result per report, in order: the
+/// orders locked (id order), the waiting ones marked paid with their events in one statement,
+/// their entries and postings in one, their outbox rows in one, the callbacks kept in one. An
+/// unknown order is answered `OrderNotFound`; the others go ahead. Whatever fails the transaction (the database refusing a payment on a settled day, say)
+/// fails the whole batch: the caller retries its reports one by one ([`crate::recorder`] does).
+pub fn record_payments(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    reports: Vec<PaymentReport<'_>>,
+) -> Result<Vec<Result<Payment, OrderError>>, OrderError> {
     conn.transaction(|conn| {
-        let Some(locked) = lock_by_trade_no(conn, trade_no)? else {
-            callbacks::record(conn, channel, Some(trade_no), payload, "rejected", true)?;
-            return Err(OrderError::OrderNotFound);
-        };
-        let outcome = match locked.state {
-            OrderState::Waiting => {
-                let paid_at = PaidAt { at, business_date: calendar.date_of(at) };
-                let paid = apply(conn, &locked, OrderEvent::Pay, "channel_callback", Some(channel), 0, Some(paid_at))?;
-                book_payment(conn, &paid, paid_at)?;
-                notify::enqueue(conn, "order_paid", &paid, notify::paid_fields(&paid))?;
-                Payment::Applied
-            }
-            OrderState::Closed => {
-                tracing::warn!(trade_no, "payment for a closed order: kept for manual handling");
-                Payment::LatePayment
-            }
-            _ => Payment::Duplicate,
-        };
-        let (name, attention) = match outcome {
-            Payment::Applied => ("applied", false),
-            Payment::Duplicate => ("duplicate", false),
-            Payment::LatePayment => ("late_payment", true),
-        };
-        callbacks::record(conn, channel, Some(trade_no), payload, name, attention)?;
-        Ok(outcome)
+        let trade_nos: Vec<&str> = reports.iter().map(|report| report.trade_no).collect();
+        let locked: HashMap<String, Order> = rows::lock_by_trade_nos(conn, &trade_nos)?
+            .into_iter()
+            .map(|row| Ok((row.trade_no.clone(), Order::from_row(row)?)))
+            .collect::<Result<_, OrderError>>()?;
+        let mut paying: HashMap<&str, PaidAt> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(reports.len());
+        for report in &reports {
+            let outcome = match locked.get(report.trade_no) {
+                None => Err(OrderError::OrderNotFound),
+                // A second report of the same payment in the batch.
+                Some(_) if paying.contains_key(report.trade_no) => Ok(Payment::Duplicate),
+                Some(order) => match order.state {
+                    OrderState::Waiting => {
+                        order.state.apply(OrderEvent::Pay)?;
+                        paying.insert(
+                            report.trade_no,
+                            PaidAt { at: report.at, business_date: calendar.date_of(report.at) },
+                        );
+                        Ok(Payment::Applied)
+                    }
+                    OrderState::Closed => {
+                        tracing::warn!(
+                            trade_no = report.trade_no,
+                            "payment for a closed order: kept for manual handling"
+                        );
+                        Ok(Payment::LatePayment)
+                    }
+                    _ => Ok(Payment::Duplicate),
+                },
+            };
+            outcomes.push(outcome);
+        }
+        let paid = mark_paid(conn, &reports, &locked, &paying)?;
+        book(conn, &paid)?;
+        queue_notifications(conn, &paid)?;
+        keep_callbacks(conn, &reports, &outcomes)?;
+        Ok(outcomes)
     })
 }
 
-fn book_payment(conn: &mut PgConnection, paid: &Order, paid_at: PaidAt) -> Result<(), OrderError> {
-    let booking = PaidOrder {
-        order_id: paid.row.id,
-        trade_no: &paid.row.trade_no,
-        merchant_id: paid.row.merchant_id,
-        split: paid.split(),
-        business_date: paid_at.business_date,
-    };
-    bookings::order_paid(conn, &booking)?;
+/// The waiting orders of the batch marked paid; all of them, or the batch fails (they are locked).
+fn mark_paid(
+    conn: &mut PgConnection,
+    reports: &[PaymentReport<'_>],
+    locked: &HashMap<String, Order>,
+    paying: &HashMap<&str, PaidAt>,
+) -> Result<Vec<Order>, OrderError> {
+    let mut payments = Vec::with_capacity(paying.len());
+    for report in reports {
+        if let (Some(order), Some(paid)) = (locked.get(report.trade_no), paying.get(report.trade_no))
+            && !payments.iter().any(|payment: &rows::Payment<'_>| payment.order_id == order.row.id)
+        {
+            payments.push(rows::Payment { order_id: order.row.id, paid: *paid, channel: report.channel });
+        }
+    }
+    let changed = rows::mark_paid(conn, &payments)?;
+    if changed.len() != payments.len() {
+        // The rows are locked, so a guard that fails means the lock was not taken: a bug, never a race.
+        return Err(OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound)));
+    }
+    changed.into_iter().map(Order::from_row).collect()
+}
+
+fn book(conn: &mut PgConnection, paid: &[Order]) -> Result<(), OrderError> {
+    let bookings = paid
+        .iter()
+        .map(|order| {
+            let business_date = order.row.paid_business_date.ok_or(OrderError::OrderNotFound)?;
+            Ok(bookings::order_paid_booking(&PaidOrder {
+                order_id: order.row.id,
+                trade_no: &order.row.trade_no,
+                merchant_id: order.row.merchant_id,
+                split: order.split(),
+                business_date,
+            }))
+        })
+        .collect::<Result<Vec<_>, OrderError>>()?;
+    for booked in ledger::post_many(conn, bookings)? {
+        booked?;
+    }
+    Ok(())
+}
+
+fn queue_notifications(conn: &mut PgConnection, paid: &[Order]) -> Result<(), OrderError> {
+    let batch: Vec<_> = paid
+        .iter()
+        .filter_map(|order| {
+            Some(notifications::NewNotification {
+                kind: "order_paid",
+                order_id: Some(order.row.id),
+                app_id: order.row.app_id,
+                url: order.row.notify_url.as_deref()?,
+                fields: notify::paid_fields(order),
+            })
+        })
+        .collect();
+    notifications::enqueue_many(conn, &batch)?;
+    Ok(())
+}
+
+fn keep_callbacks(
+    conn: &mut PgConnection,
+    reports: &[PaymentReport<'_>],
+    outcomes: &[Result<Payment, OrderError>],
+) -> Result<(), OrderError> {
+    // A callback for an order that does not exist is answered with the error and not kept (as
+    // the gateway's own check before recording does).
+    let batch: Vec<_> = reports
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(report, outcome)| {
+            let (outcome, needs_attention) = outcome.as_ref().ok()?.outcome();
+            Some(callbacks::NewCallback {
+                channel: report.channel,
+                trade_no: Some(report.trade_no),
+                payload: &report.payload,
+                outcome,
+                needs_attention,
+            })
+        })
+        .collect();
+    callbacks::record_many(conn, &batch)?;
     Ok(())
 }
 

@@ -109,7 +109,13 @@ impl Application {
             },
         );
         let sandbox = platform::sandbox(&pool, settings.channel.sandbox.clone()).await?;
+        let payments = orders::recorder::PaymentRecorder::start(
+            pool.clone(),
+            ledger.calendar,
+            orders::recorder::Settings::default(),
+        );
         let shared = Shared {
+            payments: web::Data::new(payments),
             sandbox: web::Data::new(sandbox.clone()),
             calendar: web::Data::new(ledger.calendar),
             gateway: web::Data::new(gateway),
@@ -167,6 +173,7 @@ impl Application {
 
 /// What request handlers may need, built once at start-up.
 struct Shared {
+    payments: web::Data<orders::recorder::PaymentRecorder>,
     sandbox: web::Data<Arc<Sandbox>>,
     calendar: web::Data<domain::calendar::BusinessCalendar>,
     gateway: web::Data<gateway::Gateway>,
@@ -186,6 +193,7 @@ fn http_server(listener: TcpListener, settings: &Settings, shared: Shared) -> an
     let gateway = shared.gateway;
     let sandbox = shared.sandbox;
     let calendar = shared.calendar;
+    let payments = shared.payments;
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::from_fn(metrics::record))
@@ -199,6 +207,7 @@ fn http_server(listener: TcpListener, settings: &Settings, shared: Shared) -> an
             .app_data(gateway.clone())
             .app_data(sandbox.clone())
             .app_data(calendar.clone())
+            .app_data(payments.clone())
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(health::metrics))

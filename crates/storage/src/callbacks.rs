@@ -25,6 +25,35 @@ pub fn record(
         .get_result(conn)?)
 }
 
+/// A callback as received, with what became of it.
+pub struct NewCallback<'a> {
+    pub channel: &'a str,
+    pub trade_no: Option<&'a str>,
+    pub payload: &'a Value,
+    pub outcome: &'a str,
+    pub needs_attention: bool,
+}
+
+/// Records many callbacks in one statement.
+pub fn record_many(conn: &mut PgConnection, batch: &[NewCallback<'_>]) -> Result<usize, StorageError> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = batch
+        .iter()
+        .map(|callback| {
+            (
+                channel_callbacks::channel.eq(callback.channel),
+                channel_callbacks::trade_no.eq(callback.trade_no),
+                channel_callbacks::payload.eq(callback.payload),
+                channel_callbacks::outcome.eq(callback.outcome),
+                channel_callbacks::needs_attention.eq(callback.needs_attention),
+            )
+        })
+        .collect();
+    Ok(diesel::insert_into(channel_callbacks::table).values(&rows).execute(conn)?)
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = channel_callbacks)]
 pub struct CallbackRow {

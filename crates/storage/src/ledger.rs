@@ -156,11 +156,16 @@ pub struct PostingRow {
     pub amount_fen: i64,
 }
 
-/// Locks every account of these merchants, in id order, so two bookings never deadlock (every
-/// path that locks accounts locks in this order).
-pub fn lock_accounts_of(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<Vec<AccountRow>, StorageError> {
+/// Locks these merchants' accounts of these kinds, in id order, so two bookings never deadlock
+/// (every path that locks accounts locks in this order).
+pub fn lock_accounts_of(
+    conn: &mut PgConnection,
+    merchant_ids: &[i64],
+    kinds: &[&str],
+) -> Result<Vec<AccountRow>, StorageError> {
     Ok(ledger_accounts::table
         .filter(ledger_accounts::merchant_id.eq_any(merchant_ids))
+        .filter(ledger_accounts::kind.eq_any(kinds))
         .order(ledger_accounts::id)
         .select(AccountRow::as_select())
         .for_update()

@@ -36,6 +36,26 @@ pub fn enqueue(conn: &mut PgConnection, notification: NewNotification<'_>) -> Re
         .get_result(conn)?)
 }
 
+/// Queues many notifications in one statement.
+pub fn enqueue_many(conn: &mut PgConnection, batch: &[NewNotification<'_>]) -> Result<usize, StorageError> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = batch
+        .iter()
+        .map(|notification| {
+            (
+                notifications::kind.eq(notification.kind),
+                notifications::order_id.eq(notification.order_id),
+                notifications::app_id.eq(notification.app_id),
+                notifications::url.eq(notification.url),
+                notifications::fields.eq(&notification.fields),
+            )
+        })
+        .collect();
+    Ok(diesel::insert_into(notifications::table).values(&rows).execute(conn)?)
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, serde::Serialize)]
 #[diesel(table_name = notifications)]
 pub struct NotificationRow {

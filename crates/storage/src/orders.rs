@@ -129,6 +129,55 @@ pub fn find_by_cashier_code(conn: &mut PgConnection, code: &str) -> Result<Optio
     Ok(orders::table.filter(orders::cashier_code.eq(code)).select(OrderRow::as_select()).first(conn).optional()?)
 }
 
+/// Locks the orders with these trade numbers, in id order (so two batches never deadlock).
+pub fn lock_by_trade_nos(conn: &mut PgConnection, trade_nos: &[&str]) -> Result<Vec<OrderRow>, StorageError> {
+    Ok(orders::table
+        .filter(orders::trade_no.eq_any(trade_nos))
+        .order(orders::id)
+        .select(OrderRow::as_select())
+        .for_update()
+        .load(conn)?)
+}
+
+/// A waiting order to mark paid, with the channel that reported it.
+#[derive(Debug, Clone, Copy)]
+pub struct Payment<'a> {
+    pub order_id: i64,
+    pub paid: PaidAt,
+    pub channel: &'a str,
+}
+
+/// Marks waiting orders paid and writes their `paid` events, all in one statement; returns the
+/// orders changed (an order no longer waiting is left alone and not returned).
+pub fn mark_paid(conn: &mut PgConnection, payments: &[Payment<'_>]) -> Result<Vec<OrderRow>, StorageError> {
+    use diesel::sql_types::{Array, BigInt, Date, Text, Timestamptz};
+    if payments.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(crate::ledger::PreparedSql::new(
+        "WITH p AS (
+             SELECT * FROM unnest(?::bigint[], ?::timestamptz[], ?::date[], ?::text[])
+                      AS p (id, paid_at, paid_business_date, channel)),
+         changed AS (
+             UPDATE orders o
+                SET state = 'paid', paid_at = p.paid_at, paid_business_date = p.paid_business_date
+               FROM p
+              WHERE o.id = p.id AND o.state = 'waiting'
+             RETURNING o.*),
+         event AS (
+             INSERT INTO order_events (order_id, from_state, to_state, cause, detail)
+             SELECT changed.id, 'waiting', 'paid', 'channel_callback', p.channel
+               FROM changed JOIN p ON p.id = changed.id
+              ORDER BY changed.id)
+         SELECT * FROM changed ORDER BY id",
+    )
+    .bind::<Array<BigInt>, _>(payments.iter().map(|payment| payment.order_id).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(payments.iter().map(|payment| payment.paid.at).collect::<Vec<_>>())
+    .bind::<Array<Date>, _>(payments.iter().map(|payment| payment.paid.business_date).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(payments.iter().map(|payment| payment.channel).collect::<Vec<_>>())
+    .load(conn)?)
+}
+
 /// The guarded state change; `paid_at`/`closed_at` are stamped by the caller's choice of target.
 /// When a payment happened and the business day it belongs to.
 #[derive(Debug, Clone, Copy)]

@@ -6,7 +6,7 @@ use diesel::{
     sql_types::{Array, BigInt, Bool, Date, Integer},
 };
 
-use crate::{StorageError, ledger::AccountRow, schema::settlements};
+use crate::{StorageError, schema::settlements};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = settlements)]
@@ -104,22 +104,6 @@ pub fn is_day_settled(conn: &mut PgConnection, merchant_id: i64, date: NaiveDate
     let whole_day =
         business_days::table.filter(business_days::business_date.eq(date).and(business_days::settled_at.is_not_null()));
     Ok(diesel::select(diesel::dsl::exists(merchant_day).or(diesel::dsl::exists(whole_day))).get_result(conn)?)
-}
-
-/// Locks the pending and available accounts of these merchants, in id order (the order every
-/// booking locks in, so settlement and payments never deadlock).
-pub fn lock_settlement_accounts(
-    conn: &mut PgConnection,
-    merchant_ids: &[i64],
-) -> Result<Vec<AccountRow>, StorageError> {
-    use crate::schema::ledger_accounts;
-    Ok(ledger_accounts::table
-        .filter(ledger_accounts::merchant_id.eq_any(merchant_ids))
-        .filter(ledger_accounts::kind.eq_any(["merchant_pending", "merchant_available"]))
-        .order(ledger_accounts::id)
-        .select(AccountRow::as_select())
-        .for_update()
-        .load(conn)?)
 }
 
 /// Which of these merchants already have the day's settlement.

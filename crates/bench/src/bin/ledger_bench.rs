@@ -40,6 +40,7 @@ use ledger::settlement::{Policy, settle_due};
 use orders::{
     lifecycle::{Payment, PaymentReport, record_payment},
     place::{NewOrder, place},
+    recorder::{PaymentRecorder, Report, Settings as RecorderSettings},
 };
 use rand::{SeedableRng, seq::SliceRandom};
 use storage::{apps::AppRow, audit::Actor};
@@ -78,6 +79,16 @@ struct Args {
     /// Merchants the settled orders belong to.
     #[arg(long, default_value_t = 1_000)]
     settle_merchants: usize,
+    /// Payment recorder threads (each records whole batches; the product's default is 2).
+    #[arg(long, default_value_t = 2)]
+    recorder_threads: usize,
+    /// Most payments one recorder transaction takes.
+    #[arg(long, default_value_t = 64)]
+    max_batch: usize,
+    /// Clients call `record_payment` on connections of their own, one transaction per payment,
+    /// instead of going through the payment recorder (the path before batching).
+    #[arg(long)]
+    direct: bool,
     /// Only the bookings part.
     #[arg(long, conflicts_with = "settlement_only")]
     bookings_only: bool,
@@ -331,10 +342,43 @@ fn pay(conn: &mut PgConnection, trade_nos: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One thread per queue paying its orders through `record_payment` until stopped; counts those
-/// that finish during the measured window. Returns what is left of each queue.
+/// How the clients' payments reach the database.
+#[derive(Clone)]
+enum Path {
+    /// Through the product's payment recorder (batches), as the callback handlers do.
+    Recorder(PaymentRecorder),
+    /// `record_payment` on the client's own connection, one transaction per payment.
+    Direct(String),
+}
+
+impl Path {
+    fn pay(&self, conn: &mut Option<PgConnection>, trade_no: &str) -> anyhow::Result<Payment> {
+        let payload = serde_json::json!({ "trade_no": trade_no, "trade_status": "SUCCESS" });
+        match self {
+            Path::Recorder(recorder) => {
+                let report = Report { channel: "sandbox".into(), trade_no: trade_no.into(), payload, at: Utc::now() };
+                Ok(recorder.record(report)??)
+            }
+            Path::Direct(url) => {
+                let conn = match conn {
+                    Some(conn) => conn,
+                    None => {
+                        let mut fresh = PgConnection::establish(url)?;
+                        storage::database::apply_session_settings(&mut fresh)?;
+                        conn.insert(fresh)
+                    }
+                };
+                let report = PaymentReport { channel: "sandbox", trade_no, payload, at: Utc::now() };
+                Ok(record_payment(conn, &BusinessCalendar::default(), report)?)
+            }
+        }
+    }
+}
+
+/// One thread per queue paying its orders one at a time until stopped; counts those that finish
+/// during the measured window. Returns what is left of each queue.
 fn run_bookings(
-    database: &Scratch,
+    path: &Path,
     queues: Vec<Vec<String>>,
     warmup: Duration,
     duration: Duration,
@@ -343,25 +387,17 @@ fn run_bookings(
     let workers: Vec<_> = queues
         .into_iter()
         .map(|mut queue| {
-            let (phase, url) = (phase.clone(), database.url.clone());
+            let (phase, path) = (phase.clone(), path.clone());
             std::thread::spawn(move || -> anyhow::Result<(Vec<Duration>, usize, Vec<String>)> {
-                let mut conn = PgConnection::establish(&url)?;
-                storage::database::apply_session_settings(&mut conn)?;
-                let calendar = BusinessCalendar::default();
+                let mut conn = None;
                 let mut latencies = Vec::new();
                 for (booked, trade_no) in queue.iter().enumerate() {
                     if phase.load(Ordering::Relaxed) == STOPPED {
                         let rest = queue.split_off(booked);
                         return Ok((latencies, booked, rest));
                     }
-                    let report = PaymentReport {
-                        channel: "sandbox",
-                        trade_no,
-                        payload: serde_json::json!({ "trade_no": trade_no, "trade_status": "SUCCESS" }),
-                        at: Utc::now(),
-                    };
                     let started = Instant::now();
-                    let outcome = record_payment(&mut conn, &calendar, report)?;
+                    let outcome = path.pay(&mut conn, trade_no)?;
                     let latency = started.elapsed();
                     ensure!(outcome == Payment::Applied, "{trade_no}: {outcome:?}");
                     if phase.load(Ordering::Relaxed) == MEASURING {
@@ -492,12 +528,19 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
         queues[index % clients].push(trade_no);
     }
     let pgbench = Pgbench::init(args, clients)?;
+    let path = if args.direct {
+        Path::Direct(database.url.clone())
+    } else {
+        let pool = storage::connect(&database.url, args.recorder_threads as u32)?;
+        let settings = RecorderSettings { threads: args.recorder_threads, max_batch: args.max_batch };
+        Path::Recorder(PaymentRecorder::start(pool, BusinessCalendar::default(), settings))
+    };
     let mut rounds = Vec::new();
     let mut booked = primed.len();
     for round in 1..=args.rounds {
         conn.batch_execute("CHECKPOINT")?;
         let warmup = Duration::from_secs(args.warmup_secs);
-        let (bookings, used, rest) = run_bookings(&database, queues, warmup, Duration::from_secs(args.duration_secs))?;
+        let (bookings, used, rest) = run_bookings(&path, queues, warmup, Duration::from_secs(args.duration_secs))?;
         queues = rest;
         booked += used;
         let pgbench_tps = pgbench.tps()?;
