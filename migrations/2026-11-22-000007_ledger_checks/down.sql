@@ -5,6 +5,10 @@ CREATE TRIGGER ledger_accounts_guard BEFORE UPDATE OR DELETE ON ledger_accounts
 DROP TRIGGER ledger_entries_complete ON ledger_entries;
 DROP FUNCTION ledger_entries_complete();
 DROP TRIGGER ledger_accounts_no_truncate ON ledger_accounts;
+CREATE INDEX ledger_entries_merchant_idx ON ledger_entries (merchant_id, id);
+ALTER TABLE ledger_postings DROP CONSTRAINT ledger_postings_pkey;
+ALTER TABLE ledger_postings ADD PRIMARY KEY (id);
+CREATE INDEX ledger_postings_entry_idx ON ledger_postings (entry_id);
 
 CREATE OR REPLACE FUNCTION ledger_apply_postings() RETURNS trigger AS $$
 BEGIN

@@ -14,7 +14,7 @@
 --   racing the settlement at the cut-off, or a late one, fails and its callback is retried).
 --   `SET CONSTRAINTS … IMMEDIATE` only moves that check earlier: an entry inserted alone is then
 --   refused at once, and its postings cannot follow in another statement.
--- * The foreign keys of ledger_postings go: the statement check above looks up every entry and
+-- * The foreign keys of ledger_postings go (and two of its indexes, below): the statement check above looks up every entry and
 --   account anyway, and neither entries nor accounts can ever be deleted (triggers below and in
 --   000004), so a posting cannot come to point at nothing.
 
@@ -25,6 +25,14 @@ DROP FUNCTION ledger_entries_balanced();
 DROP FUNCTION ledger_check_entry(BIGINT);
 ALTER TABLE ledger_postings DROP CONSTRAINT ledger_postings_entry_id_fkey;
 ALTER TABLE ledger_postings DROP CONSTRAINT ledger_postings_account_id_fkey;
+
+-- Fewer index entries per booking: a posting is found by its entry through the primary key
+-- (entry_id, id) instead of a key of its own plus an entry index; a merchant's entries are read by
+-- period (ledger_entries_merchant_booked_idx), never by id alone.
+ALTER TABLE ledger_postings DROP CONSTRAINT ledger_postings_pkey;
+DROP INDEX ledger_postings_entry_idx;
+ALTER TABLE ledger_postings ADD PRIMARY KEY (entry_id, id);
+DROP INDEX ledger_entries_merchant_idx;
 
 CREATE TRIGGER ledger_accounts_no_truncate BEFORE TRUNCATE ON ledger_accounts
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_truncate();

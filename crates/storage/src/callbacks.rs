@@ -34,24 +34,22 @@ pub struct NewCallback<'a> {
     pub needs_attention: bool,
 }
 
-/// Records many callbacks in one statement.
+/// Records many callbacks in one statement (prepared once per connection, whatever the count).
 pub fn record_many(conn: &mut PgConnection, batch: &[NewCallback<'_>]) -> Result<usize, StorageError> {
+    use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text};
     if batch.is_empty() {
         return Ok(0);
     }
-    let rows: Vec<_> = batch
-        .iter()
-        .map(|callback| {
-            (
-                channel_callbacks::channel.eq(callback.channel),
-                channel_callbacks::trade_no.eq(callback.trade_no),
-                channel_callbacks::payload.eq(callback.payload),
-                channel_callbacks::outcome.eq(callback.outcome),
-                channel_callbacks::needs_attention.eq(callback.needs_attention),
-            )
-        })
-        .collect();
-    Ok(diesel::insert_into(channel_callbacks::table).values(&rows).execute(conn)?)
+    Ok(crate::ledger::PreparedSql::new(
+        "INSERT INTO channel_callbacks (channel, trade_no, payload, outcome, needs_attention)
+         SELECT * FROM unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::boolean[])",
+    )
+    .bind::<Array<Text>, _>(batch.iter().map(|c| c.channel).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(batch.iter().map(|c| c.trade_no).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(batch.iter().map(|c| c.payload).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(batch.iter().map(|c| c.outcome).collect::<Vec<_>>())
+    .bind::<Array<Bool>, _>(batch.iter().map(|c| c.needs_attention).collect::<Vec<_>>())
+    .execute(conn)?)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]

@@ -126,7 +126,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    ledger_postings (id) {
+    ledger_postings (entry_id, id) {
         id -> Int8,
         entry_id -> Int8,
         account_id -> Int8,

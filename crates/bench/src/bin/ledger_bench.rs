@@ -2,10 +2,12 @@
 //!
 //!   cargo run --release -p bench --bin ledger_bench -- [--clients N] [--duration-secs S] …
 //!
-//! 1. Bookings: N clients (default 2 × cores) each take placed, unpaid orders and call
-//!    `orders::lifecycle::record_payment` — the real payment path: order locked, state changed,
-//!    event written, ledger entry with its postings and balances, outbox row, callback row, one
-//!    transaction — over many merchants, for a fixed time after a warm-up, on a ledger primed with
+//! 1. Bookings: N clients (default 2 × cores) each take placed, unpaid orders and pay them one at
+//!    a time through `orders::recorder::PaymentRecorder` — the path the callback handlers take:
+//!    concurrent payments recorded in batches, each batch one transaction (orders locked, states
+//!    and events, ledger entries with their postings and balances, outbox rows, callback rows) —
+//!    or, with `--direct`, through `record_payment` on connections of their own, one transaction
+//!    per payment; over many merchants, for a fixed time after a warm-up, on a ledger primed with
 //!    some history. Then `pgbench`'s built-in TPC-B-like script with the same number of clients on
 //!    a scratch database of the same server, and the ratio of the two; in rounds, alternating.
 //! 2. Settlement: 1M paid orders (bulk SQL, with their `order_paid` entries, postings and
