@@ -169,19 +169,23 @@ impl Gateway {
             let reply = self.reply(Some(&verified.app), &Err(GatewayError::TooManyRequests));
             return self.finish(verified.envelope, reply, started, client_ip).await;
         }
-        // The method and the signing of its reply in one trip to a blocking thread.
+        // The method on a blocking thread (it waits for PostgreSQL). Its reply is signed back here:
+        // the HTTP workers are one per core, so signatures queue for the cores in arrival order
+        // instead of a pool of blocking threads all sharing them (which delays every reply).
         let gateway = self.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let outcome = match gateway.pool.get() {
                 Ok(mut conn) => gateway.call(&mut conn, &verified),
                 Err(error) => Err(storage::StorageError::from(error).into()),
             };
-            let reply = gateway.reply(Some(&verified.app), &outcome);
-            (verified.envelope, reply)
+            (verified, outcome)
         })
         .await;
         match joined {
-            Ok((envelope, reply)) => self.finish(envelope, reply, started, client_ip).await,
+            Ok((Verified { app, envelope }, outcome)) => {
+                let reply = self.reply(Some(&app), &outcome);
+                self.finish(envelope, reply, started, client_ip).await
+            }
             // A panic in a method: a bug, logged; the envelope went with the task.
             Err(_) => self.server_error(&GatewayError::ServerError),
         }

@@ -42,6 +42,7 @@ fn rsa_bound(threads: usize, duration: Duration) -> (f64, f64) {
         "app_id=2026112200000001&content={\"out_trade_no\":\"X\"}&method=fshows.liquidation.jdpay.uniorder&version=1.0";
     let signature = Signer::new(client_key).expect("signer").sign(SignType::Rsa2, message.as_bytes());
     let cpu_before = cpu::process_ticks(cpu::SELF);
+    let machine_before = cpu::machine_ticks();
     let started = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|_| {
@@ -59,8 +60,15 @@ fn rsa_bound(threads: usize, duration: Duration) -> (f64, f64) {
         .collect();
     let total: u64 = workers.into_iter().map(|worker| worker.join().expect("worker")).sum();
     let elapsed = started.elapsed();
-    let cpu_ms = cpu::ticks_to_ms(cpu::process_ticks(cpu::SELF).saturating_sub(cpu_before));
-    (total as f64 / elapsed.as_secs_f64(), cpu_ms / total.max(1) as f64)
+    let cpu_ticks = cpu::process_ticks(cpu::SELF).saturating_sub(cpu_before);
+    let machine = cpu::machine_ticks();
+    let (busy, all) = (machine.0.saturating_sub(machine_before.0), machine.1.saturating_sub(machine_before.1));
+    println!(
+        "  (while measuring the bound: machine {:.0}% busy, of which other processes {:.0}%)",
+        100.0 * busy as f64 / all.max(1) as f64,
+        100.0 * busy.saturating_sub(cpu_ticks) as f64 / all.max(1) as f64
+    );
+    (total as f64 / elapsed.as_secs_f64(), cpu::ticks_to_ms(cpu_ticks) / total.max(1) as f64)
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
@@ -219,12 +227,15 @@ async fn run(load: tokio::runtime::Handle) -> anyhow::Result<()> {
     let half = peak.calls_per_second / 2.0;
     let paced_count = (half * 10.0) as usize;
     let paced_bodies = bodies(&signer, &app_id, &sub_merchant_id, "HALF", paced_count);
+    let before = cpu::Snapshot::take(database.name());
     let paced = load.spawn(drive(url.clone(), paced_bodies, concurrency, Some(half))).await??;
+    let used = cpu::Snapshot::take(database.name()).since(&before);
     println!(
         "uniorder at half the peak ({half:.0} calls/s for 10 s): p50 {:.1} ms, p99 {:.1} ms",
         ms(paced.p50),
         ms(paced.p99)
     );
+    used.report_load(paced.calls);
     Ok(())
 }
 
@@ -275,7 +286,7 @@ mod cpu {
     }
 
     /// Machine-wide busy and total ticks from the first line of `/proc/stat`.
-    fn machine_ticks() -> (u64, u64) {
+    pub fn machine_ticks() -> (u64, u64) {
         let Ok(text) = std::fs::read_to_string("/proc/stat") else { return (0, 0) };
         let values: Vec<u64> =
             text.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
@@ -362,6 +373,17 @@ mod cpu {
     }
 
     impl Used {
+        /// How busy the machine was, and how much of that was not this benchmark.
+        pub fn report_load(&self, calls: usize) {
+            let ours = self.server + self.postgres_ours + self.postgres_shared + self.redis + self.load_generator;
+            println!(
+                "  machine {:.0}% busy, of which other processes {:.0}% ({:.2} ms per call)",
+                100.0 * self.machine_busy as f64 / self.machine_total.max(1) as f64,
+                100.0 * self.machine_busy.saturating_sub(ours) as f64 / self.machine_total.max(1) as f64,
+                ticks_to_ms(self.machine_busy.saturating_sub(ours)) / calls.max(1) as f64,
+            );
+        }
+
         pub fn report(&self, calls: usize, rsa_cpu_ms: f64) {
             let per_call = |ticks: u64| ticks_to_ms(ticks) / calls.max(1) as f64;
             let service = self.server + self.postgres_ours + self.postgres_shared + self.redis;
