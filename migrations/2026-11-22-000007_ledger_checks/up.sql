@@ -80,9 +80,12 @@ BEGIN
                 USING ERRCODE = 'check_violation';
         END IF;
     END IF;
+    -- In account id order (a nested loop driven by the sorted deltas): bookings that did not lock
+    -- their accounts first (paid orders) take the row locks here in the same order as everyone.
     UPDATE ledger_accounts AS a
        SET balance_fen = a.balance_fen + CASE WHEN a.debit_normal THEN d.delta_fen ELSE -d.delta_fen END
-      FROM (SELECT account_id, sum(amount_fen) AS delta_fen FROM new_postings GROUP BY account_id) AS d
+      FROM (SELECT account_id, sum(amount_fen) AS delta_fen FROM new_postings
+             GROUP BY account_id ORDER BY account_id) AS d
      WHERE a.id = d.account_id;
     RETURN NULL;
 END;

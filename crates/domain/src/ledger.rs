@@ -135,6 +135,14 @@ impl EntryKind {
         }
     }
 
+    /// Whether an entry of this kind is built from, or may lower, a balance that must not go
+    /// negative: then its booking locks the accounts before reading them. A paid order only adds
+    /// to the merchant's balances, so booking one reads the account ids without a lock (the
+    /// database's CHECKs stay the last word either way).
+    pub fn needs_locked_balances(self) -> bool {
+        self != EntryKind::OrderPaid
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::OrderPaid => "order_paid",

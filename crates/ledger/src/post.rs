@@ -122,8 +122,11 @@ fn write(conn: &mut PgConnection, bookings: Vec<Booking<'_>>) -> Result<Vec<Resu
     let merchant_ids: BTreeSet<i64> = bookings.iter().map(|booking| booking.cause.merchant_id).collect();
     let kinds: BTreeSet<AccountKind> =
         bookings.iter().flat_map(|booking| booking.cause.kind.accounts().iter().copied()).collect();
-    let mut ledger = Accounts::lock(conn, &merchant_ids.into_iter().collect::<Vec<_>>(), &kinds)?;
-    // After the lock: a concurrent booking of the same cause has committed or not started.
+    let lock = bookings.iter().any(|booking| booking.cause.kind.needs_locked_balances());
+    let mut ledger = Accounts::load(conn, &merchant_ids.into_iter().collect::<Vec<_>>(), &kinds, lock)?;
+    // After the lock: a concurrent booking of the same cause has committed or not started. (A
+    // batch of paid orders takes no lock here: each order is locked by its caller, so its cause
+    // cannot be booked concurrently.)
     let keys: Vec<&str> = bookings.iter().map(|booking| booking.cause.key.as_str()).collect();
     let mut booked: HashMap<String, EntryRow> = rows::find_entries_by_keys(conn, &keys)?
         .into_iter()
@@ -179,20 +182,28 @@ struct Accounts {
 }
 
 impl Accounts {
-    /// Locks the merchants' accounts of `kinds` (what the batch's entries may touch), opening a
-    /// merchant's accounts first if it has none yet.
-    fn lock(
+    /// The merchants' accounts of `kinds` (what the batch's entries may touch), locked if `lock`;
+    /// a merchant's accounts are opened first if it has none yet.
+    fn load(
         conn: &mut PgConnection,
         merchant_ids: &[i64],
         kinds: &BTreeSet<AccountKind>,
+        lock: bool,
     ) -> Result<Accounts, LedgerError> {
         let kinds: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
-        let mut rows = rows::lock_accounts_of(conn, merchant_ids, &kinds)?;
+        let read = |conn: &mut PgConnection| {
+            if lock {
+                rows::lock_accounts_of(conn, merchant_ids, &kinds)
+            } else {
+                rows::read_accounts_of(conn, merchant_ids, &kinds)
+            }
+        };
+        let mut rows = read(conn)?;
         if rows.len() < merchant_ids.len() * kinds.len() {
             for merchant_id in merchant_ids {
                 rows::open_accounts(conn, *merchant_id)?;
             }
-            rows = rows::lock_accounts_of(conn, merchant_ids, &kinds)?;
+            rows = read(conn)?;
         }
         let mut ids = BTreeMap::new();
         let mut by_merchant: HashMap<i64, Vec<(AccountKind, i64)>> = HashMap::new();
