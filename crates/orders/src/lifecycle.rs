@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::{Connection, OptionalExtension, PgConnection, RunQueryDsl};
+use diesel::{Connection, OptionalExtension, PgConnection, RunQueryDsl, connection::SimpleConnection};
 use domain::{
     calendar::BusinessCalendar,
     orders::{OrderEvent, OrderState},
@@ -123,6 +123,9 @@ pub fn record_payments(
     reports: Vec<PaymentReport<'_>>,
 ) -> Result<Vec<Result<Payment, OrderError>>, OrderError> {
     conn.transaction(|conn| {
+        // The batch's statements are prepared once per connection; their generic plans (index
+        // lookups by id, trade_no, key) fit every batch, so skip re-planning them per batch size.
+        conn.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")?;
         let trade_nos: Vec<&str> = reports.iter().map(|report| report.trade_no).collect();
         let locked: HashMap<String, Order> = rows::lock_by_trade_nos(conn, &trade_nos)?
             .into_iter()
@@ -157,9 +160,11 @@ pub fn record_payments(
             outcomes.push(outcome);
         }
         let paid = mark_paid(conn, &reports, &locked, &paying)?;
-        book(conn, &paid)?;
         queue_notifications(conn, &paid)?;
         keep_callbacks(conn, &reports, &outcomes)?;
+        // Last: booking takes the merchants' balance rows, which concurrent batches of the same
+        // merchants wait for until this commits.
+        book(conn, &paid)?;
         Ok(outcomes)
     })
 }
