@@ -50,7 +50,7 @@ use storage::{apps::AppRow, audit::Actor};
 #[derive(Parser, Debug)]
 #[command(about = "Ledger benchmarks: paid-order bookings against pgbench TPC-B, settlement against bare SQL")]
 struct Args {
-    /// Concurrent booking clients, and pgbench's -c/-j (default: 2 × cores).
+    /// Concurrent booking clients (payment callbacks in flight), and pgbench's -c/-j (default 32).
     #[arg(long)]
     clients: Option<usize>,
     /// Merchants the bookings are spread over.
@@ -66,12 +66,13 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     rounds: u32,
     /// Orders placed before the bookings runs; they fail if the clients run out (default: enough
-    /// for 3,000 bookings/s).
+    /// for 6,000 bookings/s).
     #[arg(long)]
     booking_orders: Option<i64>,
-    /// pgbench -i scale factor (branches; ≥ clients keeps pgbench's own row contention low).
-    #[arg(long, default_value_t = 16)]
-    pgbench_scale: u32,
+    /// pgbench -i scale factor (branches; ≥ clients keeps pgbench's own row contention low;
+    /// default: twice the clients, at least 16).
+    #[arg(long)]
+    pgbench_scale: Option<u32>,
     /// The pgbench program.
     #[arg(long, default_value = "pgbench")]
     pgbench: String,
@@ -105,6 +106,12 @@ struct Args {
     /// Profiling aid: keep the benchmark's databases instead of dropping them.
     #[arg(long)]
     keep_databases: bool,
+}
+
+impl Args {
+    fn scale(&self, clients: usize) -> u32 {
+        self.pgbench_scale.unwrap_or_else(|| u32::try_from(clients * 2).unwrap_or(u32::MAX).max(16))
+    }
 }
 
 /// Set once from `--keep-databases`.
@@ -446,7 +453,7 @@ impl Pgbench<'_> {
     fn init(args: &Args, clients: usize) -> anyhow::Result<Pgbench<'_>> {
         let database = Scratch::new(&format!("liquidator_bench_{}_pgbench", std::process::id()), None)?;
         let pgbench = Pgbench { args, database, clients };
-        pgbench.run(&["-i".into(), "-q".into(), "-s".into(), args.pgbench_scale.to_string()])?;
+        pgbench.run(&["-i".into(), "-q".into(), "-s".into(), args.scale(clients).to_string()])?;
         Ok(pgbench)
     }
 
@@ -509,7 +516,7 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
     let database = Scratch::migrated(&format!("liquidator_bench_{pid}"), &args.db_settings)?;
     let conn = &mut database.connect()?;
     let started = Instant::now();
-    let needed = args.rounds as u64 * (args.warmup_secs + args.duration_secs) * 3_000;
+    let needed = args.rounds as u64 * (args.warmup_secs + args.duration_secs) * 6_000;
     let orders = args.booking_orders.unwrap_or(needed.max(20_000) as i64);
     let mut trade_nos = placed_orders(conn, args.merchants, orders)?;
     // A ledger with some history, and statistics that know it (as autovacuum would have by then):
@@ -803,7 +810,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     KEEP_DATABASES.store(args.keep_databases, Ordering::Relaxed);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let clients = args.clients.unwrap_or(2 * cores);
+    let clients = args.clients.unwrap_or(32);
     let mut json = serde_json::json!({ "bench": "ledger", "cores": cores });
     let mut table = Vec::new();
 
@@ -822,7 +829,7 @@ fn main() -> anyhow::Result<()> {
             ));
             table.push(format!(
                 "| {number}: pgbench TPC-B (-c {clients} -j {clients} -M prepared, scale {}) | {:.0} tps | |",
-                args.pgbench_scale, round.pgbench_tps
+                args.scale(clients), round.pgbench_tps
             ));
             table.push(format!("| {number}: ratio bookings / pgbench (target ≥ 1.00) | {:.2} | |", round.ratio()));
         }
@@ -835,7 +842,9 @@ fn main() -> anyhow::Result<()> {
         json["bookings_per_s"] = mean(&|round| round.bookings.per_second).round().into();
         json["booking_p50_ms"] = ((mean(&|round| ms(round.bookings.p50)) * 100.0).round() / 100.0).into();
         json["booking_p99_ms"] = ((mean(&|round| ms(round.bookings.p99)) * 100.0).round() / 100.0).into();
-        json["pgbench_scale"] = args.pgbench_scale.into();
+        json["pgbench_scale"] = args.scale(clients).into();
+        json["path"] = if args.direct { "direct" } else { "recorder" }.into();
+        json["recorder_threads"] = args.recorder_threads.into();
         json["pgbench_tps"] = mean(&|round| round.pgbench_tps).round().into();
         json["bookings_ratio"] = ((ratio * 1000.0).round() / 1000.0).into();
         json["rounds"] = rounds
