@@ -189,7 +189,13 @@ pub async fn receive_callback(
             callbacks::record(conn, name, Some(&trade_no), payload, "rejected", true)?;
             return Err(GatewayError::PaymentFailed);
         }
-        Ok(Report { channel: name.to_owned(), trade_no, payload, at: Utc::now() })
+        Ok(Report {
+            merchant_id: Some(order.row.merchant_id),
+            channel: name.to_owned(),
+            trade_no,
+            payload,
+            at: Utc::now(),
+        })
     })
     .await?;
     // Waited for off the async runtime, holding no connection (the recorder takes its own).

@@ -4,11 +4,14 @@
 //! (no added wait); under load a commit, a lock statement and the ledger's statement checks are
 //! shared by the whole batch.
 //!
+//! Each merchant's payments go to one thread (merchant id modulo the threads): two batches never
+//! wait for each other's balance rows, which a booking holds until it commits.
+//!
 //! A batch that fails as a whole (the database refusing one payment at commit, a lost
 //! connection) is retried report by report, so one bad callback never fails the others.
 use std::{
     sync::{
-        Arc, Mutex,
+        Arc,
         mpsc::{self, Receiver, SyncSender},
     },
     thread,
@@ -27,6 +30,8 @@ use crate::{
 /// A callback to record, owned so it can cross to a recorder thread.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The order's merchant, when the caller knows it: picks the recorder thread.
+    pub merchant_id: Option<i64>,
     pub channel: String,
     pub trade_no: String,
     pub payload: Value,
@@ -64,7 +69,8 @@ impl Default for Settings {
 /// The handle callers record through; cheap to clone. The threads stop when every handle is gone.
 #[derive(Clone)]
 pub struct PaymentRecorder {
-    jobs: SyncSender<Job>,
+    /// One queue per recorder thread.
+    queues: Arc<[SyncSender<Job>]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,29 +79,44 @@ pub struct RecorderStopped;
 
 impl PaymentRecorder {
     pub fn start(pool: Pool, calendar: BusinessCalendar, settings: Settings) -> PaymentRecorder {
-        let (jobs, queue) = mpsc::sync_channel(settings.max_batch.max(1) * settings.threads.max(1) * 4);
-        let queue = Arc::new(Mutex::new(queue));
-        for index in 0..settings.threads.max(1) {
-            let (pool, queue) = (pool.clone(), Arc::clone(&queue));
-            let spawned = thread::Builder::new()
-                .name(format!("payments-{index}"))
-                .spawn(move || run(&pool, &calendar, &queue, settings.max_batch.max(1)));
-            if let Err(error) = spawned {
-                tracing::error!(%error, "could not start a payment recorder thread");
-            }
-        }
-        PaymentRecorder { jobs }
+        let max_batch = settings.max_batch.max(1);
+        let queues: Vec<SyncSender<Job>> = (0..settings.threads.max(1))
+            .map(|index| {
+                let (jobs, queue) = mpsc::sync_channel(max_batch * 4);
+                let pool = pool.clone();
+                let spawned = thread::Builder::new()
+                    .name(format!("payments-{index}"))
+                    .spawn(move || run(&pool, &calendar, &queue, max_batch));
+                if let Err(error) = spawned {
+                    tracing::error!(%error, "could not start a payment recorder thread");
+                }
+                jobs
+            })
+            .collect();
+        PaymentRecorder { queues: queues.into() }
     }
 
     /// Records one callback and waits for its outcome (blocking: call it off the async runtime).
     pub fn record(&self, report: Report) -> Result<Outcome, RecorderStopped> {
         let (reply, outcome) = mpsc::sync_channel(1);
-        self.jobs.send(Job { report, reply }).map_err(|_| RecorderStopped)?;
+        let queue = &self.queues[self.queue_of(&report)];
+        queue.send(Job { report, reply }).map_err(|_| RecorderStopped)?;
         outcome.recv().map_err(|_| RecorderStopped)
+    }
+
+    /// The merchant's thread; by trade number when the merchant is not known.
+    fn queue_of(&self, report: &Report) -> usize {
+        let key = match report.merchant_id {
+            Some(merchant_id) => merchant_id.unsigned_abs(),
+            None => {
+                report.trade_no.bytes().fold(0_u64, |hash, byte| hash.wrapping_mul(31).wrapping_add(u64::from(byte)))
+            }
+        };
+        usize::try_from(key % self.queues.len() as u64).unwrap_or(0)
     }
 }
 
-fn run(pool: &Pool, calendar: &BusinessCalendar, queue: &Mutex<Receiver<Job>>, max_batch: usize) {
+fn run(pool: &Pool, calendar: &BusinessCalendar, queue: &Receiver<Job>, max_batch: usize) {
     while let Some(batch) = next_batch(queue, max_batch) {
         let (reports, replies): (Vec<Report>, Vec<_>) = batch.into_iter().map(|job| (job.report, job.reply)).unzip();
         for (reply, outcome) in replies.into_iter().zip(record_batch(pool, calendar, &reports)) {
@@ -107,8 +128,7 @@ fn run(pool: &Pool, calendar: &BusinessCalendar, queue: &Mutex<Receiver<Job>>, m
 
 /// Waits for one job, then takes whatever else is already waiting, up to `max_batch`. `None` once
 /// every handle is gone.
-fn next_batch(queue: &Mutex<Receiver<Job>>, max_batch: usize) -> Option<Vec<Job>> {
-    let queue = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+fn next_batch(queue: &Receiver<Job>, max_batch: usize) -> Option<Vec<Job>> {
     let first = queue.recv().ok()?;
     let mut batch = vec![first];
     while batch.len() < max_batch {

@@ -48,7 +48,13 @@ fn count(conn: &mut PgConnection, sql: &str) -> i64 {
 }
 
 fn report(trade_no: &str, at: DateTime<Utc>) -> Report {
-    Report { channel: "sandbox".into(), trade_no: trade_no.into(), payload: json!({ "trade_no": trade_no }), at }
+    Report {
+        merchant_id: None,
+        channel: "sandbox".into(),
+        trade_no: trade_no.into(),
+        payload: json!({ "trade_no": trade_no }),
+        at,
+    }
 }
 
 #[test]

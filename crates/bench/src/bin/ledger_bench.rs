@@ -272,7 +272,7 @@ const STOPPED: u8 = 2;
 /// One placed order per merchant through the real `place`, then `count` copies of them in bulk
 /// (new numbers, same merchant, split and notify_url), each with its `created` event. Returns the
 /// copies' trade numbers in a seeded random order, so clients meet merchants at random.
-fn placed_orders(conn: &mut PgConnection, merchants: usize, count: i64) -> anyhow::Result<Vec<String>> {
+fn placed_orders(conn: &mut PgConnection, merchants: usize, count: i64) -> anyhow::Result<Vec<(String, i64)>> {
     let shops = self::merchants(conn, "book", merchants)?;
     for (index, shop) in shops.iter().enumerate() {
         place_template(conn, &shop.app, shop, 1_000 + 37 * index as i64)?;
@@ -299,13 +299,13 @@ fn placed_orders(conn: &mut PgConnection, merchants: usize, count: i64) -> anyho
     .bind::<sql_types::BigInt, _>(merchants as i64)
     .execute(conn)?;
     use storage::schema::orders::dsl;
-    let mut trade_nos: Vec<String> = {
+    let mut trade_nos: Vec<(String, i64)> = {
         use diesel::{ExpressionMethods, QueryDsl, TextExpressionMethods};
         dsl::orders
             .filter(dsl::out_trade_no.like("B%"))
             .filter(dsl::state.eq("waiting"))
             .order(dsl::id)
-            .select(dsl::trade_no)
+            .select((dsl::trade_no, dsl::merchant_id))
             .load(conn)?
     };
     trade_nos.shuffle(&mut rand::rngs::StdRng::seed_from_u64(20261122));
@@ -337,9 +337,9 @@ fn place_template(
 const PRIMING_BOOKINGS: usize = 2_000;
 
 /// Pays the orders one after the other through the real path.
-fn pay(conn: &mut PgConnection, trade_nos: &[String]) -> anyhow::Result<()> {
+fn pay(conn: &mut PgConnection, trade_nos: &[(String, i64)]) -> anyhow::Result<()> {
     let calendar = BusinessCalendar::default();
-    for trade_no in trade_nos {
+    for (trade_no, _) in trade_nos {
         let report = PaymentReport {
             channel: "sandbox",
             trade_no,
@@ -361,11 +361,17 @@ enum Path {
 }
 
 impl Path {
-    fn pay(&self, conn: &mut Option<PgConnection>, trade_no: &str) -> anyhow::Result<Payment> {
+    fn pay(&self, conn: &mut Option<PgConnection>, trade_no: &str, merchant_id: i64) -> anyhow::Result<Payment> {
         let payload = serde_json::json!({ "trade_no": trade_no, "trade_status": "SUCCESS" });
         match self {
             Path::Recorder(recorder) => {
-                let report = Report { channel: "sandbox".into(), trade_no: trade_no.into(), payload, at: Utc::now() };
+                let report = Report {
+                    merchant_id: Some(merchant_id),
+                    channel: "sandbox".into(),
+                    trade_no: trade_no.into(),
+                    payload,
+                    at: Utc::now(),
+                };
                 Ok(recorder.record(report)??)
             }
             Path::Direct(url) => {
@@ -388,25 +394,25 @@ impl Path {
 /// during the measured window. Returns what is left of each queue.
 fn run_bookings(
     path: &Path,
-    queues: Vec<Vec<String>>,
+    queues: Vec<Vec<(String, i64)>>,
     warmup: Duration,
     duration: Duration,
-) -> anyhow::Result<(Bookings, usize, Vec<Vec<String>>)> {
+) -> anyhow::Result<(Bookings, usize, Vec<Vec<(String, i64)>>)> {
     let phase = Arc::new(AtomicU8::new(WARMING));
     let workers: Vec<_> = queues
         .into_iter()
         .map(|mut queue| {
             let (phase, path) = (phase.clone(), path.clone());
-            std::thread::spawn(move || -> anyhow::Result<(Vec<Duration>, usize, Vec<String>)> {
+            std::thread::spawn(move || -> anyhow::Result<(Vec<Duration>, usize, Vec<(String, i64)>)> {
                 let mut conn = None;
                 let mut latencies = Vec::new();
-                for (booked, trade_no) in queue.iter().enumerate() {
+                for (booked, (trade_no, merchant_id)) in queue.iter().enumerate() {
                     if phase.load(Ordering::Relaxed) == STOPPED {
                         let rest = queue.split_off(booked);
                         return Ok((latencies, booked, rest));
                     }
                     let started = Instant::now();
-                    let outcome = path.pay(&mut conn, trade_no)?;
+                    let outcome = path.pay(&mut conn, trade_no, *merchant_id)?;
                     let latency = started.elapsed();
                     ensure!(outcome == Payment::Applied, "{trade_no}: {outcome:?}");
                     if phase.load(Ordering::Relaxed) == MEASURING {
@@ -521,7 +527,7 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
     let mut trade_nos = placed_orders(conn, args.merchants, orders)?;
     // A ledger with some history, and statistics that know it (as autovacuum would have by then):
     // plans made for empty tables scan them whole, and sessions keep their plans.
-    let primed: Vec<String> = trade_nos.drain(..PRIMING_BOOKINGS.min(trade_nos.len())).collect();
+    let primed: Vec<(String, i64)> = trade_nos.drain(..PRIMING_BOOKINGS.min(trade_nos.len())).collect();
     pay(conn, &primed)?;
     conn.batch_execute("VACUUM ANALYZE")?;
     eprintln!(
@@ -532,7 +538,7 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
         args.warmup_secs,
         args.duration_secs
     );
-    let mut queues: Vec<Vec<String>> = vec![Vec::new(); clients];
+    let mut queues: Vec<Vec<(String, i64)>> = vec![Vec::new(); clients];
     for (index, trade_no) in trade_nos.into_iter().enumerate() {
         queues[index % clients].push(trade_no);
     }
@@ -829,7 +835,8 @@ fn main() -> anyhow::Result<()> {
             ));
             table.push(format!(
                 "| {number}: pgbench TPC-B (-c {clients} -j {clients} -M prepared, scale {}) | {:.0} tps | |",
-                args.scale(clients), round.pgbench_tps
+                args.scale(clients),
+                round.pgbench_tps
             ));
             table.push(format!("| {number}: ratio bookings / pgbench (target ≥ 1.00) | {:.2} | |", round.ratio()));
         }
