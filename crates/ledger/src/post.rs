@@ -87,11 +87,14 @@ pub fn post(
     post_many(conn, vec![booking])?.pop().unwrap_or(Err(LedgerError::EntryNotFound))
 }
 
+/// Builds an entry's postings from its merchant's balances.
+pub type Build<'a> = Box<dyn FnOnce(&Balances) -> Result<BalancedPostings, BookingError> + 'a>;
+
 /// One booking of a batch: its cause, and how to build its postings from the merchant's balances
 /// as the bookings before it in the batch left them.
 pub struct Booking<'a> {
     pub cause: Cause,
-    pub build: Box<dyn FnOnce(&Balances) -> Result<BalancedPostings, BookingError> + 'a>,
+    pub build: Build<'a>,
 }
 
 /// Books a batch in one pass: every merchant's accounts locked at once (id order), the causes
@@ -220,11 +223,7 @@ impl Accounts {
     /// Builds the cause's postings from its merchant's running balances and checks them (the same
     /// rules the database enforces at commit, checked first for a clear error); on success the
     /// running balances move and the lines to write come back.
-    fn apply(
-        &mut self,
-        cause: &Cause,
-        build: Box<dyn FnOnce(&Balances) -> Result<BalancedPostings, BookingError> + '_>,
-    ) -> Result<Vec<(i64, i64)>, LedgerError> {
+    fn apply(&mut self, cause: &Cause, build: Build<'_>) -> Result<Vec<(i64, i64)>, LedgerError> {
         let balances = self.balances.get(&cause.merchant_id).ok_or(LedgerError::MissingAccount("any"))?;
         let postings = build(balances)?;
         let after = balances.after(&postings)?;

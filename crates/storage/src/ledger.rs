@@ -163,7 +163,13 @@ pub fn lock_accounts_of(
     merchant_ids: &[i64],
     kinds: &[&str],
 ) -> Result<Vec<AccountRow>, StorageError> {
-    Ok(accounts_of_kinds(merchant_ids, kinds).for_update().load(conn)?)
+    Ok(ledger_accounts::table
+        .filter(ledger_accounts::merchant_id.eq_any(merchant_ids))
+        .filter(ledger_accounts::kind.eq_any(kinds))
+        .order(ledger_accounts::id)
+        .select(AccountRow::as_select())
+        .for_update()
+        .load(conn)?)
 }
 
 /// These merchants' accounts of these kinds, not locked, in id order.
@@ -172,27 +178,12 @@ pub fn read_accounts_of(
     merchant_ids: &[i64],
     kinds: &[&str],
 ) -> Result<Vec<AccountRow>, StorageError> {
-    Ok(accounts_of_kinds(merchant_ids, kinds).load(conn)?)
-}
-
-fn accounts_of_kinds<'a>(
-    merchant_ids: &'a [i64],
-    kinds: &'a [&'a str],
-) -> diesel::dsl::Select<
-    diesel::dsl::Order<
-        diesel::dsl::Filter<
-            diesel::dsl::Filter<ledger_accounts::table, diesel::dsl::EqAny<ledger_accounts::merchant_id, &'a [i64]>>,
-            diesel::dsl::EqAny<ledger_accounts::kind, &'a [&'a str]>,
-        >,
-        ledger_accounts::id,
-    >,
-    diesel::dsl::AsSelect<AccountRow, diesel::pg::Pg>,
-> {
-    ledger_accounts::table
+    Ok(ledger_accounts::table
         .filter(ledger_accounts::merchant_id.eq_any(merchant_ids))
         .filter(ledger_accounts::kind.eq_any(kinds))
         .order(ledger_accounts::id)
         .select(AccountRow::as_select())
+        .load(conn)?)
 }
 
 /// Opens the merchant's accounts that do not exist yet (concurrent callers are harmless).

@@ -63,43 +63,6 @@ pub struct OrderRow {
     pub paid_business_date: Option<NaiveDate>,
 }
 
-/// Inserts the order and its `created` event in one statement: one round trip, and atomic on its
-/// own, so placing an order needs no explicit transaction (the gateway's hot path).
-pub fn insert_with_created_event(conn: &mut PgConnection, order: &NewOrderRow<'_>) -> Result<OrderRow, StorageError> {
-    use diesel::sql_types::{BigInt, Nullable, Numeric, SmallInt, Text, Timestamptz};
-    Ok(diesel::sql_query(
-        "WITH inserted AS (
-             INSERT INTO orders (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type,
-                 notify_url, bank_commission_rate, pay_platform_rate, liquidator_commission_rate,
-                 bank_commission_fen, pay_platform_fen, liquidator_commission_fen, net_receipt_fen,
-                 cashier_code, content_fingerprint, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-             RETURNING *),
-         created AS (
-             INSERT INTO order_events (order_id, to_state, cause) SELECT id, state, 'created' FROM inserted)
-         SELECT * FROM inserted",
-    )
-    .bind::<Text, _>(order.trade_no)
-    .bind::<BigInt, _>(order.app_id)
-    .bind::<BigInt, _>(order.merchant_id)
-    .bind::<Text, _>(order.out_trade_no)
-    .bind::<Text, _>(order.body)
-    .bind::<BigInt, _>(order.total_fee_fen)
-    .bind::<SmallInt, _>(order.order_type)
-    .bind::<Nullable<Text>, _>(order.notify_url)
-    .bind::<Numeric, _>(order.bank_commission_rate)
-    .bind::<Numeric, _>(order.pay_platform_rate)
-    .bind::<Numeric, _>(order.liquidator_commission_rate)
-    .bind::<BigInt, _>(order.bank_commission_fen)
-    .bind::<BigInt, _>(order.pay_platform_fen)
-    .bind::<BigInt, _>(order.liquidator_commission_fen)
-    .bind::<BigInt, _>(order.net_receipt_fen)
-    .bind::<Text, _>(order.cashier_code)
-    .bind::<Text, _>(order.content_fingerprint)
-    .bind::<Timestamptz, _>(order.expires_at)
-    .get_result(conn)?)
-}
-
 pub fn find(conn: &mut PgConnection, id: i64) -> Result<Option<OrderRow>, StorageError> {
     Ok(orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()?)
 }

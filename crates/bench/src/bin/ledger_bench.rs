@@ -265,6 +265,9 @@ struct Bookings {
     measured: usize,
 }
 
+/// Orders to pay, each with its merchant: (trade_no, merchant_id).
+type Queue = Vec<(String, i64)>;
+
 const WARMING: u8 = 0;
 const MEASURING: u8 = 1;
 const STOPPED: u8 = 2;
@@ -394,16 +397,16 @@ impl Path {
 /// during the measured window. Returns what is left of each queue.
 fn run_bookings(
     path: &Path,
-    queues: Vec<Vec<(String, i64)>>,
+    queues: Vec<Queue>,
     warmup: Duration,
     duration: Duration,
-) -> anyhow::Result<(Bookings, usize, Vec<Vec<(String, i64)>>)> {
+) -> anyhow::Result<(Bookings, usize, Vec<Queue>)> {
     let phase = Arc::new(AtomicU8::new(WARMING));
     let workers: Vec<_> = queues
         .into_iter()
         .map(|mut queue| {
             let (phase, path) = (phase.clone(), path.clone());
-            std::thread::spawn(move || -> anyhow::Result<(Vec<Duration>, usize, Vec<(String, i64)>)> {
+            std::thread::spawn(move || -> anyhow::Result<(Vec<Duration>, usize, Queue)> {
                 let mut conn = None;
                 let mut latencies = Vec::new();
                 for (booked, (trade_no, merchant_id)) in queue.iter().enumerate() {
@@ -538,7 +541,7 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
         args.warmup_secs,
         args.duration_secs
     );
-    let mut queues: Vec<Vec<(String, i64)>> = vec![Vec::new(); clients];
+    let mut queues: Vec<Queue> = vec![Vec::new(); clients];
     for (index, trade_no) in trade_nos.into_iter().enumerate() {
         queues[index % clients].push(trade_no);
     }
