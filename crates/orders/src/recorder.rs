@@ -62,7 +62,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { threads: 4, max_batch: 64 }
+        Settings { threads: 2, max_batch: 64 }
     }
 }
 

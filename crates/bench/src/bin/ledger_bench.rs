@@ -82,8 +82,8 @@ struct Args {
     /// Merchants the settled orders belong to.
     #[arg(long, default_value_t = 1_000)]
     settle_merchants: usize,
-    /// Payment recorder threads (each records whole batches; the product's default is 4).
-    #[arg(long, default_value_t = 4)]
+    /// Payment recorder threads (each records whole batches; the product's default is 2).
+    #[arg(long, default_value_t = 2)]
     recorder_threads: usize,
     /// Most payments one recorder transaction takes.
     #[arg(long, default_value_t = 64)]
