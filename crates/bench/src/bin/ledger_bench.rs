@@ -66,7 +66,7 @@ struct Args {
     #[arg(long, default_value_t = 2)]
     rounds: u32,
     /// Orders placed before the bookings runs; they fail if the clients run out (default: enough
-    /// for 6,000 bookings/s).
+    /// for 10,000 bookings/s).
     #[arg(long)]
     booking_orders: Option<i64>,
     /// pgbench -i scale factor (branches; ≥ clients keeps pgbench's own row contention low;
@@ -525,7 +525,7 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
     let database = Scratch::migrated(&format!("liquidator_bench_{pid}"), &args.db_settings)?;
     let conn = &mut database.connect()?;
     let started = Instant::now();
-    let needed = args.rounds as u64 * (args.warmup_secs + args.duration_secs) * 6_000;
+    let needed = args.rounds as u64 * (args.warmup_secs + args.duration_secs) * 10_000;
     let orders = args.booking_orders.unwrap_or(needed.max(20_000) as i64);
     let mut trade_nos = placed_orders(conn, args.merchants, orders)?;
     // A ledger with some history, and statistics that know it (as autovacuum would have by then):
