@@ -163,13 +163,7 @@ pub fn lock_accounts_of(
     merchant_ids: &[i64],
     kinds: &[&str],
 ) -> Result<Vec<AccountRow>, StorageError> {
-    Ok(ledger_accounts::table
-        .filter(ledger_accounts::merchant_id.eq_any(merchant_ids))
-        .filter(ledger_accounts::kind.eq_any(kinds))
-        .order(ledger_accounts::id)
-        .select(AccountRow::as_select())
-        .for_update()
-        .load(conn)?)
+    accounts_of_kinds(conn, merchant_ids, kinds, true)
 }
 
 /// These merchants' accounts of these kinds, not locked, in id order.
@@ -178,12 +172,21 @@ pub fn read_accounts_of(
     merchant_ids: &[i64],
     kinds: &[&str],
 ) -> Result<Vec<AccountRow>, StorageError> {
-    Ok(ledger_accounts::table
+    accounts_of_kinds(conn, merchant_ids, kinds, false)
+}
+
+fn accounts_of_kinds(
+    conn: &mut PgConnection,
+    merchant_ids: &[i64],
+    kinds: &[&str],
+    lock: bool,
+) -> Result<Vec<AccountRow>, StorageError> {
+    let query = ledger_accounts::table
         .filter(ledger_accounts::merchant_id.eq_any(merchant_ids))
         .filter(ledger_accounts::kind.eq_any(kinds))
         .order(ledger_accounts::id)
-        .select(AccountRow::as_select())
-        .load(conn)?)
+        .select(AccountRow::as_select());
+    Ok(if lock { query.for_update().load(conn)? } else { query.load(conn)? })
 }
 
 /// Opens the merchant's accounts that do not exist yet (concurrent callers are harmless).
