@@ -194,19 +194,12 @@ impl Accounts {
         lock: bool,
     ) -> Result<Accounts, LedgerError> {
         let kinds: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
-        let read = |conn: &mut PgConnection| {
-            if lock {
-                rows::lock_accounts_of(conn, merchant_ids, &kinds)
-            } else {
-                rows::read_accounts_of(conn, merchant_ids, &kinds)
-            }
-        };
-        let mut rows = read(conn)?;
+        let mut rows = rows::accounts_of_kinds(conn, merchant_ids, &kinds, lock)?;
         if rows.len() < merchant_ids.len() * kinds.len() {
             for merchant_id in merchant_ids {
                 rows::open_accounts(conn, *merchant_id)?;
             }
-            rows = read(conn)?;
+            rows = rows::accounts_of_kinds(conn, merchant_ids, &kinds, lock)?;
         }
         let mut ids = BTreeMap::new();
         let mut by_merchant: HashMap<i64, Vec<(AccountKind, i64)>> = HashMap::new();

@@ -103,7 +103,7 @@ pub fn settle_merchants(
 /// The merchants' pending balances, their pending and available accounts locked.
 fn pending_balances(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<HashMap<i64, i64>, LedgerError> {
     let kinds = EntryKind::Settlement.accounts().iter().map(|kind| kind.as_str()).collect::<Vec<_>>();
-    Ok(storage::ledger::lock_accounts_of(conn, merchant_ids, &kinds)?
+    Ok(storage::ledger::accounts_of_kinds(conn, merchant_ids, &kinds, true)?
         .into_iter()
         .filter(|account| account.kind == AccountKind::MerchantPending.as_str())
         .map(|account| (account.merchant_id, account.balance_fen))
@@ -137,11 +137,6 @@ fn post_settlements(
     Ok(entry_ids)
 }
 
-pub fn settlement_key(merchant_id: i64, date: NaiveDate) -> String {
+fn settlement_key(merchant_id: i64, date: NaiveDate) -> String {
     format!("settlement:{merchant_id}:{date}")
-}
-
-/// True if a payment can no longer be booked on the merchant's day: the day is settled.
-pub fn is_day_settled(conn: &mut PgConnection, merchant_id: i64, date: NaiveDate) -> Result<bool, LedgerError> {
-    Ok(rows::is_day_settled(conn, merchant_id, date)?)
 }

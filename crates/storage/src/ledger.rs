@@ -139,14 +139,6 @@ pub struct EntryRow {
     pub booked_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, Insertable)]
-#[diesel(table_name = ledger_postings)]
-pub struct NewPostingRow {
-    pub entry_id: i64,
-    pub account_id: i64,
-    pub amount_fen: i64,
-}
-
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = ledger_postings)]
 pub struct PostingRow {
@@ -156,26 +148,9 @@ pub struct PostingRow {
     pub amount_fen: i64,
 }
 
-/// Locks these merchants' accounts of these kinds, in id order, so two bookings never deadlock
-/// (every path that locks accounts locks in this order).
-pub fn lock_accounts_of(
-    conn: &mut PgConnection,
-    merchant_ids: &[i64],
-    kinds: &[&str],
-) -> Result<Vec<AccountRow>, StorageError> {
-    accounts_of_kinds(conn, merchant_ids, kinds, true)
-}
-
-/// These merchants' accounts of these kinds, not locked, in id order.
-pub fn read_accounts_of(
-    conn: &mut PgConnection,
-    merchant_ids: &[i64],
-    kinds: &[&str],
-) -> Result<Vec<AccountRow>, StorageError> {
-    accounts_of_kinds(conn, merchant_ids, kinds, false)
-}
-
-fn accounts_of_kinds(
+/// These merchants' accounts of these kinds, in id order; locked if `lock`, in that order, so two
+/// bookings never deadlock (every path that locks accounts locks in id order).
+pub fn accounts_of_kinds(
     conn: &mut PgConnection,
     merchant_ids: &[i64],
     kinds: &[&str],
@@ -203,56 +178,6 @@ pub fn open_accounts(conn: &mut PgConnection, merchant_id: i64) -> Result<(), St
         .collect();
     diesel::insert_into(ledger_accounts::table).values(&rows).on_conflict_do_nothing().execute(conn)?;
     Ok(())
-}
-
-/// Inserts the entry unless its idempotency key is taken; `None` means it was booked before.
-pub fn insert_entry(conn: &mut PgConnection, entry: &NewEntryRow<'_>) -> Result<Option<EntryRow>, StorageError> {
-    Ok(diesel::insert_into(ledger_entries::table)
-        .values(entry)
-        .on_conflict(ledger_entries::idempotency_key)
-        .do_nothing()
-        .returning(EntryRow::as_returning())
-        .get_result(conn)
-        .optional()?)
-}
-
-/// Inserts the entry and its postings in one statement (one round trip, atomic by itself), unless
-/// the idempotency key is taken: then nothing is written and `None` comes back. Postings are
-/// written in the order given.
-pub fn insert_entry_with_postings(
-    conn: &mut PgConnection,
-    entry: &NewEntryRow<'_>,
-    postings: &[(i64, i64)],
-) -> Result<Option<EntryRow>, StorageError> {
-    use diesel::sql_types::{Array, BigInt, Date, Nullable, Text};
-    let (account_ids, amounts): (Vec<i64>, Vec<i64>) = postings.iter().copied().unzip();
-    Ok(PreparedSql::new(
-        "WITH entry AS (
-             INSERT INTO ledger_entries (idempotency_key, kind, merchant_id, order_id, refund_id, payout_id,
-                                         reverses_entry_id, business_date, memo)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (idempotency_key) DO NOTHING
-             RETURNING *),
-         postings AS (
-             INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
-             SELECT entry.id, p.account_id, p.amount_fen
-               FROM entry, unnest(?::bigint[], ?::bigint[]) WITH ORDINALITY AS p (account_id, amount_fen, n)
-              ORDER BY p.n)
-         SELECT * FROM entry",
-    )
-    .bind::<Text, _>(entry.idempotency_key)
-    .bind::<Text, _>(entry.kind)
-    .bind::<BigInt, _>(entry.merchant_id)
-    .bind::<Nullable<BigInt>, _>(entry.order_id)
-    .bind::<Nullable<BigInt>, _>(entry.refund_id)
-    .bind::<Nullable<BigInt>, _>(entry.payout_id)
-    .bind::<Nullable<BigInt>, _>(entry.reverses_entry_id)
-    .bind::<Date, _>(entry.business_date)
-    .bind::<Nullable<Text>, _>(entry.memo)
-    .bind::<Array<BigInt>, _>(account_ids)
-    .bind::<Array<BigInt>, _>(amounts)
-    .get_result(conn)
-    .optional()?)
 }
 
 /// An entry to write with its postings (account id, signed amount).
@@ -330,11 +255,6 @@ pub fn find_entry_by_key(conn: &mut PgConnection, key: &str) -> Result<Option<En
 
 pub fn find_entry(conn: &mut PgConnection, id: i64) -> Result<Option<EntryRow>, StorageError> {
     Ok(ledger_entries::table.find(id).select(EntryRow::as_select()).first(conn).optional()?)
-}
-
-pub fn insert_postings(conn: &mut PgConnection, postings: &[NewPostingRow]) -> Result<(), StorageError> {
-    diesel::insert_into(ledger_postings::table).values(postings).execute(conn)?;
-    Ok(())
 }
 
 pub fn postings_of(conn: &mut PgConnection, entry_id: i64) -> Result<Vec<(PostingRow, String)>, StorageError> {

@@ -96,16 +96,6 @@ pub fn mark_days_settled(conn: &mut PgConnection, today: NaiveDate) -> Result<us
     Ok(diesel::sql_query(sql).bind::<Date, _>(today).execute(conn)?)
 }
 
-/// True if the merchant's day can no longer take a payment: settled, or the whole day is.
-pub fn is_day_settled(conn: &mut PgConnection, merchant_id: i64, date: NaiveDate) -> Result<bool, StorageError> {
-    use crate::schema::business_days;
-    let merchant_day =
-        settlements::table.filter(settlements::merchant_id.eq(merchant_id).and(settlements::business_date.eq(date)));
-    let whole_day =
-        business_days::table.filter(business_days::business_date.eq(date).and(business_days::settled_at.is_not_null()));
-    Ok(diesel::select(diesel::dsl::exists(merchant_day).or(diesel::dsl::exists(whole_day))).get_result(conn)?)
-}
-
 /// Which of these merchants already have the day's settlement.
 pub fn settled_merchants(
     conn: &mut PgConnection,
@@ -180,12 +170,4 @@ pub fn insert(
         .values(&values)
         .returning(SettlementRow::as_returning())
         .get_results(conn)?)
-}
-
-pub fn find(conn: &mut PgConnection, merchant_id: i64, date: NaiveDate) -> Result<Option<SettlementRow>, StorageError> {
-    Ok(settlements::table
-        .filter(settlements::merchant_id.eq(merchant_id).and(settlements::business_date.eq(date)))
-        .select(SettlementRow::as_select())
-        .first(conn)
-        .optional()?)
 }
