@@ -1,6 +1,7 @@
 //! The ledger's tables: accounts with their balances, append-only entries and postings, business
 //! days and settlements. The rules (what to post) live in the `ledger` crate; the database itself
-//! refuses an unbalanced entry or a negative merchant balance (migration `000004_ledger`).
+//! refuses an unbalanced entry or a negative merchant balance (migrations `000004_ledger` and
+//! `000007_ledger_checks`).
 use std::marker::PhantomData;
 
 use chrono::{DateTime, NaiveDate, Utc};
