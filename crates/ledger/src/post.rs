@@ -1,10 +1,11 @@
 //! Writing entries: the merchants' accounts locked in id order, the causes booked before answered
 //! with their entries, the postings built from the locked balances and checked, then the entries
-//! and their postings inserted in one statement.
+//! and their postings inserted in one statement. A batch that only adds to balances (paid orders)
+//! skips the reads: it is checked against zero balances and inserted at once.
 //!
 //! Nothing is written before the checks pass, so a refusal changes nothing and needs no savepoint:
-//! inside the caller's transaction a booking (or a batch of them) costs three round trips.
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+//! inside the caller's transaction a batch of paid orders costs one round trip, any other three.
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use diesel::{
@@ -97,16 +98,24 @@ pub struct Booking<'a> {
     pub build: Build<'a>,
 }
 
-/// Books a batch in one pass: every merchant's accounts locked at once (id order), the causes
-/// booked before answered with their entries, the others built and checked in order against
-/// running balances, then all entries and postings written in one statement. A booking the rules
-/// refuse is answered with its error and writes nothing; the rest go ahead. One result per
-/// booking, in order.
+/// Books a batch: one result per booking, in order. A booking the rules refuse is answered with
+/// its error and writes nothing; the rest go ahead.
+///
+/// A batch that only adds to balances (paid orders) is written in one statement, with no read
+/// first ([`write_adding`]); any other batch has its merchants' accounts locked and read first
+/// ([`write_checked`]).
 pub fn post_many(
     conn: &mut PgConnection,
     bookings: Vec<Booking<'_>>,
 ) -> Result<Vec<Result<Booked, LedgerError>>, LedgerError> {
-    if in_transaction(conn) { write(conn, bookings) } else { conn.transaction(|conn| write(conn, bookings)) }
+    let write = |conn: &mut PgConnection| {
+        if bookings.iter().any(|booking| booking.cause.kind.needs_locked_balances()) {
+            write_checked(conn, bookings)
+        } else {
+            write_adding(conn, bookings)
+        }
+    };
+    if in_transaction(conn) { write(conn) } else { conn.transaction(write) }
 }
 
 fn in_transaction(conn: &mut PgConnection) -> bool {
@@ -121,7 +130,79 @@ enum Planned {
     Write,
 }
 
-fn write(conn: &mut PgConnection, bookings: Vec<Booking<'_>>) -> Result<Vec<Result<Booked, LedgerError>>, LedgerError> {
+/// Bookings that only add to balances, written without reading anything first. Each is built and
+/// checked against zero balances: postings that leave every account of an empty ledger at or above
+/// zero leave any non-negative balance non-negative, so the Rust check holds whatever the real
+/// balances are. The insert skips an entry whose cause was booked before or whose merchant has no
+/// accounts yet; those go through [`write_checked`], which answers replays and opens accounts.
+fn write_adding(conn: &mut PgConnection, bookings: Vec<Booking<'_>>) -> Result<Vec<Result<Booked, LedgerError>>, LedgerError> {
+    let mut plan = Vec::with_capacity(bookings.len());
+    let mut writes = Vec::new();
+    for Booking { cause, build } in bookings {
+        match built_from_zero(&cause, build) {
+            Ok(postings) => {
+                plan.push(Planned::Write);
+                writes.push((cause, postings));
+            }
+            Err(refused) => plan.push(Planned::Done(Err(refused))),
+        }
+    }
+    let new_entries: Vec<NewEntry<'_>> =
+        writes.iter().map(|(cause, postings)| NewEntry { row: cause.row(), postings: lines(postings) }).collect();
+    let mut written: HashMap<String, EntryRow> = rows::insert_entries_with_postings(conn, &new_entries)?
+        .into_iter()
+        .map(|entry| (entry.idempotency_key.clone(), entry))
+        .collect();
+    let mut results = Vec::with_capacity(writes.len());
+    let mut again = Vec::new();
+    for (cause, postings) in writes {
+        match written.remove(&cause.key) {
+            Some(entry) => results.push(Some(Ok(Booked::New(entry)))),
+            None => {
+                results.push(None);
+                again.push(Booking { cause, build: Box::new(move |_: &Balances| Ok(postings)) });
+            }
+        }
+    }
+    let mut again = write_checked(conn, again)?.into_iter();
+    let mut results = results.into_iter();
+    plan.into_iter()
+        .map(|planned| match planned {
+            Planned::Done(result) => Ok(result),
+            Planned::Write => match results.next().flatten() {
+                Some(result) => Ok(result),
+                None => again.next().ok_or(LedgerError::EntryNotFound),
+            },
+        })
+        .collect()
+}
+
+/// The cause's postings, checked against zero balances and against the accounts its kind may touch.
+fn built_from_zero(cause: &Cause, build: Build<'_>) -> Result<BalancedPostings, LedgerError> {
+    let zero = Balances::default();
+    let postings = build(&zero)?;
+    zero.after(&postings)?;
+    let allowed = cause.kind.accounts();
+    if let Some(line) = postings.lines().iter().find(|line| !allowed.contains(&line.account)) {
+        return Err(LedgerError::MissingAccount(line.account.as_str()));
+    }
+    Ok(postings)
+}
+
+fn lines(postings: &BalancedPostings) -> Vec<(&'static str, i64)> {
+    postings.lines().iter().map(|line| (line.account.as_str(), line.amount_fen)).collect()
+}
+
+/// Books a batch in one pass: every merchant's accounts locked at once (id order) and read, the
+/// causes booked before answered with their entries, the others built and checked in order against
+/// running balances, then all entries and postings written in one statement.
+fn write_checked(
+    conn: &mut PgConnection,
+    bookings: Vec<Booking<'_>>,
+) -> Result<Vec<Result<Booked, LedgerError>>, LedgerError> {
+    if bookings.is_empty() {
+        return Ok(Vec::new());
+    }
     let merchant_ids: BTreeSet<i64> = bookings.iter().map(|booking| booking.cause.merchant_id).collect();
     let kinds: BTreeSet<AccountKind> =
         bookings.iter().flat_map(|booking| booking.cause.kind.accounts().iter().copied()).collect();
@@ -162,7 +243,8 @@ fn write(conn: &mut PgConnection, bookings: Vec<Booking<'_>>) -> Result<Vec<Resu
             Planned::Done(result) => result,
             Planned::Write => {
                 let (cause, _) = written.next().ok_or(LedgerError::EntryNotFound)?;
-                // Only a key taken by another merchant's cause (a bug) is missing here.
+                // The accounts are open and the key was free, so only a key taken meanwhile by
+                // another merchant's cause (a bug) is missing here.
                 let entry = booked.remove(&cause.key).ok_or_else(|| LedgerError::KeyReused(cause.key.clone()))?;
                 Ok(Booked::New(entry))
             }
@@ -180,7 +262,8 @@ fn replayed(entry: EntryRow, cause: &Cause) -> Result<Booked, LedgerError> {
 
 /// The batch's merchants' accounts, locked, with their balances as the batch's bookings leave them.
 struct Accounts {
-    ids: BTreeMap<(i64, AccountKind), i64>,
+    /// The accounts open (and locked, if the batch locks), by merchant and kind.
+    open: BTreeSet<(i64, AccountKind)>,
     balances: HashMap<i64, Balances>,
 }
 
@@ -201,35 +284,29 @@ impl Accounts {
             }
             rows = rows::accounts_of_kinds(conn, merchant_ids, &kinds, lock)?;
         }
-        let mut ids = BTreeMap::new();
+        let mut open = BTreeSet::new();
         let mut by_merchant: HashMap<i64, Vec<(AccountKind, i64)>> = HashMap::new();
         for row in rows {
             // The database's CHECK admits only the known kinds.
             let Ok(kind) = row.kind.parse::<AccountKind>() else { continue };
-            ids.insert((row.merchant_id, kind), row.id);
+            open.insert((row.merchant_id, kind));
             by_merchant.entry(row.merchant_id).or_default().push((kind, row.balance_fen));
         }
         let balances = by_merchant.into_iter().map(|(merchant_id, rows)| (merchant_id, Balances::new(rows))).collect();
-        Ok(Accounts { ids, balances })
+        Ok(Accounts { open, balances })
     }
 
     /// Builds the cause's postings from its merchant's running balances and checks them (the same
     /// rules the database enforces at commit, checked first for a clear error); on success the
     /// running balances move and the lines to write come back.
-    fn apply(&mut self, cause: &Cause, build: Build<'_>) -> Result<Vec<(i64, i64)>, LedgerError> {
+    fn apply(&mut self, cause: &Cause, build: Build<'_>) -> Result<Vec<(&'static str, i64)>, LedgerError> {
         let balances = self.balances.get(&cause.merchant_id).ok_or(LedgerError::MissingAccount("any"))?;
         let postings = build(balances)?;
         let after = balances.after(&postings)?;
-        let lines = postings
-            .lines()
-            .iter()
-            .map(|line| Ok((self.id_of(cause.merchant_id, line.account)?, line.amount_fen)))
-            .collect::<Result<Vec<_>, LedgerError>>()?;
+        if let Some(line) = postings.lines().iter().find(|line| !self.open.contains(&(cause.merchant_id, line.account))) {
+            return Err(LedgerError::MissingAccount(line.account.as_str()));
+        }
         self.balances.insert(cause.merchant_id, after);
-        Ok(lines)
-    }
-
-    fn id_of(&self, merchant_id: i64, kind: AccountKind) -> Result<i64, LedgerError> {
-        self.ids.get(&(merchant_id, kind)).copied().ok_or(LedgerError::MissingAccount(kind.as_str()))
+        Ok(lines(&postings))
     }
 }

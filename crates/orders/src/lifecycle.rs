@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::{Connection, OptionalExtension, PgConnection, RunQueryDsl, connection::SimpleConnection};
+use diesel::{Connection, OptionalExtension, PgConnection, RunQueryDsl};
 use domain::{
     calendar::BusinessCalendar,
     orders::{OrderEvent, OrderState},
@@ -112,84 +112,74 @@ pub fn record_payment(
     record_payments(conn, calendar, vec![report])?.pop().unwrap_or(Err(OrderError::OrderNotFound))
 }
 
-/// Records a batch of payment callbacks in one transaction, one result per report, in order: the
-/// orders locked (id order), the waiting ones marked paid with their events in one statement,
-/// their entries and postings in one, their outbox rows in one, the callbacks kept in one. An
-/// unknown order is answered `OrderNotFound`; the others go ahead. Whatever fails the transaction (the database refusing a payment on a settled day, say)
-/// fails the whole batch: the caller retries its reports one by one ([`crate::recorder`] does).
+/// Records a batch of payment callbacks in one transaction, one result per report, in order, in
+/// three statements: the orders locked with the waiting ones marked paid and their events; the
+/// callbacks kept with the outbox rows of the new payments; the new payments' entries with their
+/// postings. An unknown order is answered `OrderNotFound`; the others go ahead. Whatever fails the
+/// transaction (the database refusing a payment on a settled day, say) fails the whole batch: the
+/// caller retries its reports one by one ([`crate::recorder`] does).
 pub fn record_payments(
     conn: &mut PgConnection,
     calendar: &BusinessCalendar,
     reports: Vec<PaymentReport<'_>>,
 ) -> Result<Vec<Result<Payment, OrderError>>, OrderError> {
-    conn.transaction(|conn| {
-        // The batch's statements are prepared once per connection; their generic plans (index
-        // lookups by id, trade_no, key) fit every batch, so skip re-planning them per batch size.
-        conn.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")?;
-        let trade_nos: Vec<&str> = reports.iter().map(|report| report.trade_no).collect();
-        let locked: HashMap<String, Order> = rows::lock_by_trade_nos(conn, &trade_nos)?
-            .into_iter()
-            .map(|row| Ok((row.trade_no.clone(), Order::from_row(row)?)))
-            .collect::<Result<_, OrderError>>()?;
-        let mut paying: HashMap<&str, PaidAt> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(reports.len());
-        for report in &reports {
-            let outcome = match locked.get(report.trade_no) {
-                None => Err(OrderError::OrderNotFound),
-                // A second report of the same payment in the batch.
-                Some(_) if paying.contains_key(report.trade_no) => Ok(Payment::Duplicate),
-                Some(order) => match order.state {
-                    OrderState::Waiting => {
-                        order.state.apply(OrderEvent::Pay)?;
-                        paying.insert(
-                            report.trade_no,
-                            PaidAt { at: report.at, business_date: calendar.date_of(report.at) },
-                        );
-                        Ok(Payment::Applied)
-                    }
-                    OrderState::Closed => {
-                        tracing::warn!(
-                            trade_no = report.trade_no,
-                            "payment for a closed order: kept for manual handling"
-                        );
-                        Ok(Payment::LatePayment)
-                    }
-                    _ => Ok(Payment::Duplicate),
-                },
-            };
-            outcomes.push(outcome);
-        }
-        let paid = mark_paid(conn, &reports, &locked, &paying)?;
-        queue_notifications(conn, &paid)?;
-        keep_callbacks(conn, &reports, &outcomes)?;
-        // Last: booking takes the merchants' balance rows, which concurrent batches of the same
-        // merchants wait for until this commits.
-        book(conn, &paid)?;
-        Ok(outcomes)
-    })
+    // The batch's statements are prepared once per connection; their generic plans (index lookups
+    // by trade_no, id, key) fit every batch, so skip re-planning them per batch size.
+    storage::database::transaction_begun_with(
+        conn,
+        "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan",
+        |conn| {
+            // The domain's rule for a payment, which the statement applies to the waiting orders.
+            if OrderState::Waiting.apply(OrderEvent::Pay)? != OrderState::Paid {
+                return Err(OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound)));
+            }
+            let mut payments: Vec<rows::Payment<'_>> = Vec::with_capacity(reports.len());
+            for report in &reports {
+                if !payments.iter().any(|payment| payment.trade_no == report.trade_no) {
+                    let paid = PaidAt { at: report.at, business_date: calendar.date_of(report.at) };
+                    payments.push(rows::Payment { trade_no: report.trade_no, paid, channel: report.channel });
+                }
+            }
+            let mut found: HashMap<String, (Order, bool)> = HashMap::with_capacity(payments.len());
+            for row in rows::pay(conn, &payments)? {
+                found.insert(row.order.trade_no.clone(), (Order::from_row(row.order)?, row.applied));
+            }
+            let mut answered: Vec<&str> = Vec::with_capacity(reports.len());
+            let mut outcomes = Vec::with_capacity(reports.len());
+            for report in &reports {
+                // A second report of the same payment in the batch is a duplicate of the first.
+                let first = !answered.contains(&report.trade_no);
+                answered.push(report.trade_no);
+                outcomes.push(match found.get(report.trade_no) {
+                    None => Err(OrderError::OrderNotFound),
+                    Some((_, true)) if first => Ok(Payment::Applied),
+                    Some((order, _)) if first => unapplied(order)?,
+                    Some(_) => Ok(Payment::Duplicate),
+                });
+            }
+            let mut paid: Vec<Order> =
+                found.into_values().filter(|(_, applied)| *applied).map(|(order, _)| order).collect();
+            paid.sort_by_key(|order| order.row.id);
+            keep_callbacks(conn, &reports, &outcomes, &paid)?;
+            // Last: booking takes the merchants' balance rows, which concurrent batches of the same
+            // merchants wait for until this commits.
+            book(conn, &paid)?;
+            Ok(outcomes)
+        },
+    )
 }
 
-/// The waiting orders of the batch marked paid; all of them, or the batch fails (they are locked).
-fn mark_paid(
-    conn: &mut PgConnection,
-    reports: &[PaymentReport<'_>],
-    locked: &HashMap<String, Order>,
-    paying: &HashMap<&str, PaidAt>,
-) -> Result<Vec<Order>, OrderError> {
-    let mut payments = Vec::with_capacity(paying.len());
-    for report in reports {
-        if let (Some(order), Some(paid)) = (locked.get(report.trade_no), paying.get(report.trade_no))
-            && !payments.iter().any(|payment: &rows::Payment<'_>| payment.order_id == order.row.id)
-        {
-            payments.push(rows::Payment { order_id: order.row.id, paid: *paid, channel: report.channel });
+/// What a payment for an order it did not mark paid is: late (the order was closed first), or a
+/// duplicate (paid already). A waiting order is always marked paid, as it is locked.
+fn unapplied(order: &Order) -> Result<Result<Payment, OrderError>, OrderError> {
+    match order.state {
+        OrderState::Closed => {
+            tracing::warn!(trade_no = order.row.trade_no, "payment for a closed order: kept for manual handling");
+            Ok(Ok(Payment::LatePayment))
         }
+        OrderState::Waiting => Err(OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound))),
+        _ => Ok(Ok(Payment::Duplicate)),
     }
-    let changed = rows::mark_paid(conn, &payments)?;
-    if changed.len() != payments.len() {
-        // The rows are locked, so a guard that fails means the lock was not taken: a bug, never a race.
-        return Err(OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound)));
-    }
-    changed.into_iter().map(Order::from_row).collect()
 }
 
 fn book(conn: &mut PgConnection, paid: &[Order]) -> Result<(), OrderError> {
@@ -212,31 +202,15 @@ fn book(conn: &mut PgConnection, paid: &[Order]) -> Result<(), OrderError> {
     Ok(())
 }
 
-fn queue_notifications(conn: &mut PgConnection, paid: &[Order]) -> Result<(), OrderError> {
-    let batch: Vec<_> = paid
-        .iter()
-        .filter_map(|order| {
-            Some(notifications::NewNotification {
-                kind: "order_paid",
-                order_id: Some(order.row.id),
-                app_id: order.row.app_id,
-                url: order.row.notify_url.as_deref()?,
-                fields: notify::paid_fields(order),
-            })
-        })
-        .collect();
-    notifications::enqueue_many(conn, &batch)?;
-    Ok(())
-}
-
+/// Keeps the callbacks (all but those for unknown orders, as the gateway's own check before
+/// recording does) and queues the new payments' notifications, in one statement.
 fn keep_callbacks(
     conn: &mut PgConnection,
     reports: &[PaymentReport<'_>],
     outcomes: &[Result<Payment, OrderError>],
+    paid: &[Order],
 ) -> Result<(), OrderError> {
-    // A callback for an order that does not exist is answered with the error and not kept (as
-    // the gateway's own check before recording does).
-    let batch: Vec<_> = reports
+    let callbacks: Vec<_> = reports
         .iter()
         .zip(outcomes)
         .filter_map(|(report, outcome)| {
@@ -250,7 +224,19 @@ fn keep_callbacks(
             })
         })
         .collect();
-    callbacks::record_many(conn, &batch)?;
+    let notifications: Vec<_> = paid
+        .iter()
+        .filter_map(|order| {
+            Some(notifications::NewNotification {
+                kind: "order_paid",
+                order_id: Some(order.row.id),
+                app_id: order.row.app_id,
+                url: order.row.notify_url.as_deref()?,
+                fields: notify::paid_fields(order),
+            })
+        })
+        .collect();
+    callbacks::record_with_notifications(conn, &callbacks, &notifications)?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 
-use crate::{StorageError, schema::channel_callbacks};
+use crate::{StorageError, notifications::NewNotification, schema::channel_callbacks};
 
 pub fn record(
     conn: &mut PgConnection,
@@ -34,22 +34,36 @@ pub struct NewCallback<'a> {
     pub needs_attention: bool,
 }
 
-/// Records many callbacks in one statement (prepared once per connection, whatever the count).
-pub fn record_many(conn: &mut PgConnection, batch: &[NewCallback<'_>]) -> Result<usize, StorageError> {
-    use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text};
-    if batch.is_empty() {
-        return Ok(0);
+/// Records callbacks and queues the notifications they caused, in one statement (prepared once
+/// per connection, whatever the counts).
+pub fn record_with_notifications(
+    conn: &mut PgConnection,
+    callbacks: &[NewCallback<'_>],
+    notifications: &[NewNotification<'_>],
+) -> Result<(), StorageError> {
+    use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text};
+    if callbacks.is_empty() && notifications.is_empty() {
+        return Ok(());
     }
-    Ok(crate::ledger::PreparedSql::new(
-        "INSERT INTO channel_callbacks (channel, trade_no, payload, outcome, needs_attention)
+    crate::ledger::PreparedSql::new(
+        "WITH notification AS (
+             INSERT INTO notifications (kind, order_id, app_id, url, fields)
+             SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::jsonb[]))
+         INSERT INTO channel_callbacks (channel, trade_no, payload, outcome, needs_attention)
          SELECT * FROM unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::boolean[])",
     )
-    .bind::<Array<Text>, _>(batch.iter().map(|c| c.channel).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(batch.iter().map(|c| c.trade_no).collect::<Vec<_>>())
-    .bind::<Array<Jsonb>, _>(batch.iter().map(|c| c.payload).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(batch.iter().map(|c| c.outcome).collect::<Vec<_>>())
-    .bind::<Array<Bool>, _>(batch.iter().map(|c| c.needs_attention).collect::<Vec<_>>())
-    .execute(conn)?)
+    .bind::<Array<Text>, _>(notifications.iter().map(|n| n.kind).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(notifications.iter().map(|n| n.order_id).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(notifications.iter().map(|n| n.app_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(notifications.iter().map(|n| n.url).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(notifications.iter().map(|n| &n.fields).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(callbacks.iter().map(|c| c.channel).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(callbacks.iter().map(|c| c.trade_no).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(callbacks.iter().map(|c| c.payload).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(callbacks.iter().map(|c| c.outcome).collect::<Vec<_>>())
+    .bind::<Array<Bool>, _>(callbacks.iter().map(|c| c.needs_attention).collect::<Vec<_>>())
+    .execute(conn)?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]

@@ -69,6 +69,31 @@ pub fn connect(database_url: &str, max_size: u32) -> Result<Pool, StorageError> 
 /// per run against 10 ms of execution; nothing here scans enough rows for JIT to pay.
 pub const SESSION_SETTINGS: &str = "SET jit = off";
 
+/// Runs `f` in a transaction that `begin` opens: `BEGIN` followed by settings local to the
+/// transaction (`SET LOCAL …`), sent together, so they cost one round trip instead of two.
+/// Committed if `f` succeeds, rolled back otherwise (as diesel's own transactions are).
+pub fn transaction_begun_with<T, E>(
+    conn: &mut PgConnection,
+    begin: &str,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    AnsiTransactionManager::begin_transaction_sql(conn, begin)?;
+    match f(conn) {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match AnsiTransactionManager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
 /// Applies [`SESSION_SETTINGS`] to a connection made outside the pool (tools, benchmarks).
 pub fn apply_session_settings(conn: &mut PgConnection) -> Result<(), StorageError> {
     Ok(conn.batch_execute(SESSION_SETTINGS)?)

@@ -181,15 +181,16 @@ pub fn open_accounts(conn: &mut PgConnection, merchant_id: i64) -> Result<(), St
     Ok(())
 }
 
-/// An entry to write with its postings (account id, signed amount).
+/// An entry to write with its postings (the account's kind, of the entry's merchant; signed amount).
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {
     pub row: NewEntryRow<'a>,
-    pub postings: Vec<(i64, i64)>,
+    pub postings: Vec<(&'a str, i64)>,
 }
 
-/// Inserts many entries and their postings in one statement; an entry whose idempotency key is
-/// taken is skipped with its postings. Returns the entries written, in the order given.
+/// Inserts many entries and their postings in one statement, each posting on the account of its
+/// kind of the entry's merchant. An entry is skipped with its postings when its idempotency key is
+/// taken or one of its accounts is not open. Returns the entries written, in id order.
 pub fn insert_entries_with_postings(
     conn: &mut PgConnection,
     entries: &[NewEntry<'_>],
@@ -207,20 +208,26 @@ pub fn insert_entries_with_postings(
                                   ?::bigint[], ?::date[], ?::text[])
                       WITH ORDINALITY AS e (idempotency_key, kind, merchant_id, order_id, refund_id, payout_id,
                                             reverses_entry_id, business_date, memo, n)),
+         line AS (
+             SELECT l.key, a.id AS account_id, l.amount_fen, l.n
+               FROM unnest(?::text[], ?::text[], ?::bigint[]) WITH ORDINALITY AS l (key, kind, amount_fen, n)
+               JOIN e ON e.idempotency_key = l.key
+               LEFT JOIN ledger_accounts a ON a.merchant_id = e.merchant_id AND a.kind = l.kind),
          entry AS (
              INSERT INTO ledger_entries (idempotency_key, kind, merchant_id, order_id, refund_id, payout_id,
                                          reverses_entry_id, business_date, memo)
              SELECT idempotency_key, kind, merchant_id, order_id, refund_id, payout_id, reverses_entry_id,
                     business_date, memo
-               FROM e ORDER BY n
+               FROM e
+              WHERE NOT EXISTS (SELECT 1 FROM line WHERE line.key = e.idempotency_key AND line.account_id IS NULL)
+              ORDER BY n
              ON CONFLICT (idempotency_key) DO NOTHING
              RETURNING *),
          postings AS (
              INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
-             SELECT entry.id, p.account_id, p.amount_fen
-               FROM unnest(?::text[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS p (key, account_id, amount_fen, n)
-               JOIN entry ON entry.idempotency_key = p.key
-              ORDER BY p.n)
+             SELECT entry.id, line.account_id, line.amount_fen
+               FROM line JOIN entry ON entry.idempotency_key = line.key
+              ORDER BY line.n)
          SELECT * FROM entry ORDER BY id",
     )
     .bind::<Array<Text>, _>(rows().map(|row| row.idempotency_key).collect::<Vec<_>>())
@@ -233,7 +240,7 @@ pub fn insert_entries_with_postings(
     .bind::<Array<Date>, _>(rows().map(|row| row.business_date).collect::<Vec<_>>())
     .bind::<Array<Nullable<Text>>, _>(rows().map(|row| row.memo).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(lines().map(|(key, _)| key).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(lines().map(|(_, (account_id, _))| account_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(lines().map(|(_, (kind, _))| kind).collect::<Vec<_>>())
     .bind::<Array<BigInt>, _>(lines().map(|(_, (_, amount_fen))| amount_fen).collect::<Vec<_>>())
     .load(conn)?)
 }

@@ -36,24 +36,6 @@ pub fn enqueue(conn: &mut PgConnection, notification: NewNotification<'_>) -> Re
         .get_result(conn)?)
 }
 
-/// Queues many notifications in one statement (prepared once per connection, whatever the count).
-pub fn enqueue_many(conn: &mut PgConnection, batch: &[NewNotification<'_>]) -> Result<usize, StorageError> {
-    use diesel::sql_types::{Array, Jsonb, Nullable, Text};
-    if batch.is_empty() {
-        return Ok(0);
-    }
-    Ok(crate::ledger::PreparedSql::new(
-        "INSERT INTO notifications (kind, order_id, app_id, url, fields)
-         SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::jsonb[])",
-    )
-    .bind::<Array<Text>, _>(batch.iter().map(|n| n.kind).collect::<Vec<_>>())
-    .bind::<Array<Nullable<BigInt>>, _>(batch.iter().map(|n| n.order_id).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(batch.iter().map(|n| n.app_id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(batch.iter().map(|n| n.url).collect::<Vec<_>>())
-    .bind::<Array<Jsonb>, _>(batch.iter().map(|n| &n.fields).collect::<Vec<_>>())
-    .execute(conn)?)
-}
-
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, serde::Serialize)]
 #[diesel(table_name = notifications)]
 pub struct NotificationRow {

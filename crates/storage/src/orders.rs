@@ -92,56 +92,62 @@ pub fn find_by_cashier_code(conn: &mut PgConnection, code: &str) -> Result<Optio
     Ok(orders::table.filter(orders::cashier_code.eq(code)).select(OrderRow::as_select()).first(conn).optional()?)
 }
 
-/// Locks the orders with these trade numbers, in id order (so two batches never deadlock).
-pub fn lock_by_trade_nos(conn: &mut PgConnection, trade_nos: &[&str]) -> Result<Vec<OrderRow>, StorageError> {
-    Ok(orders::table
-        .filter(orders::trade_no.eq_any(trade_nos))
-        .order(orders::id)
-        .select(OrderRow::as_select())
-        .for_update()
-        .load(conn)?)
-}
-
-/// A waiting order to mark paid, with the channel that reported it.
+/// A payment to apply: the order's trade number, when it was paid (and on which business day),
+/// and the channel that reported it.
 #[derive(Debug, Clone, Copy)]
 pub struct Payment<'a> {
-    pub order_id: i64,
+    pub trade_no: &'a str,
     pub paid: PaidAt,
     pub channel: &'a str,
 }
 
-/// Marks waiting orders paid and writes their `paid` events, all in one statement; returns the
-/// orders changed (an order no longer waiting is left alone and not returned).
-pub fn mark_paid(conn: &mut PgConnection, payments: &[Payment<'_>]) -> Result<Vec<OrderRow>, StorageError> {
-    use diesel::sql_types::{Array, BigInt, Date, Text, Timestamptz};
+/// An order as a payment found it: marked paid by it (`applied`), or as it was (locked).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct PaidOrderRow {
+    #[diesel(embed)]
+    pub order: OrderRow,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub applied: bool,
+}
+
+/// Locks the orders of these payments (in id order, so two batches never deadlock), marks the
+/// waiting ones paid and writes their `paid` events, all in one statement. Returns every order
+/// found: those it marked paid as changed, the others as locked (their latest version). The trade
+/// numbers must be distinct.
+pub fn pay(conn: &mut PgConnection, payments: &[Payment<'_>]) -> Result<Vec<PaidOrderRow>, StorageError> {
+    use diesel::sql_types::{Array, Date, Text, Timestamptz};
     if payments.is_empty() {
         return Ok(Vec::new());
     }
     Ok(crate::ledger::PreparedSql::new(
         "WITH p AS (
-             SELECT * FROM unnest(?::bigint[], ?::timestamptz[], ?::date[], ?::text[])
-                      AS p (id, paid_at, paid_business_date, channel)),
+             SELECT * FROM unnest(?::text[], ?::timestamptz[], ?::date[], ?::text[])
+                      AS p (trade_no, paid_at, paid_business_date, channel)),
+         locked AS (
+             SELECT o.* FROM orders o JOIN p ON p.trade_no = o.trade_no ORDER BY o.id FOR UPDATE OF o),
          changed AS (
              UPDATE orders o
-                SET state = 'paid', paid_at = p.paid_at, paid_business_date = p.paid_business_date
-               FROM p
-              WHERE o.id = p.id AND o.state = 'waiting'
+                SET state = 'paid', paid_at = p.paid_at, paid_business_date = p.paid_business_date,
+                    updated_at = now()
+               FROM locked l JOIN p ON p.trade_no = l.trade_no
+              WHERE o.id = l.id AND l.state = 'waiting' AND o.state = 'waiting'
              RETURNING o.*),
          event AS (
              INSERT INTO order_events (order_id, from_state, to_state, cause, detail)
              SELECT changed.id, 'waiting', 'paid', 'channel_callback', p.channel
-               FROM changed JOIN p ON p.id = changed.id
+               FROM changed JOIN p ON p.trade_no = changed.trade_no
               ORDER BY changed.id)
-         SELECT * FROM changed ORDER BY id",
+         SELECT changed.*, TRUE AS applied FROM changed
+         UNION ALL
+         SELECT locked.*, FALSE AS applied FROM locked WHERE locked.id NOT IN (SELECT id FROM changed)",
     )
-    .bind::<Array<BigInt>, _>(payments.iter().map(|payment| payment.order_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(payments.iter().map(|payment| payment.trade_no).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(payments.iter().map(|payment| payment.paid.at).collect::<Vec<_>>())
     .bind::<Array<Date>, _>(payments.iter().map(|payment| payment.paid.business_date).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(payments.iter().map(|payment| payment.channel).collect::<Vec<_>>())
     .load(conn)?)
 }
 
-/// The guarded state change; `paid_at`/`closed_at` are stamped by the caller's choice of target.
 /// When a payment happened and the business day it belongs to.
 #[derive(Debug, Clone, Copy)]
 pub struct PaidAt {
@@ -149,6 +155,7 @@ pub struct PaidAt {
     pub business_date: NaiveDate,
 }
 
+/// The guarded state change; `paid_at`/`closed_at` are stamped by the caller's choice of target.
 pub fn set_state(
     conn: &mut PgConnection,
     id: i64,
