@@ -175,7 +175,11 @@ async fn run(load: tokio::runtime::Handle) -> anyhow::Result<()> {
     );
 
     let database = TestDatabase::new();
-    let environment = vec![("DATABASE_URL".to_string(), database.url().to_string())];
+    // `LIQUIDATOR__…` settings pass through (e.g. LIQUIDATOR__SERVER__HTTP_WORKERS=4), the
+    // database is the bench's own.
+    let mut environment: Vec<(String, String)> =
+        std::env::vars().filter(|(name, _)| name.starts_with("LIQUIDATOR__")).collect();
+    environment.push(("DATABASE_URL".to_string(), database.url().to_string()));
     let mut settings = server::Settings::load(None, &environment)?;
     settings.server.bind = "127.0.0.1:0".into();
     settings.log.filter = "error".into();

@@ -263,6 +263,60 @@ struct Bookings {
     p50: Duration,
     p99: Duration,
     measured: usize,
+    cpu: CpuUse,
+}
+
+/// The machine's CPU ticks (`/proc/stat`, all cores) at an instant: what the processes used, and
+/// what the hypervisor took (steal), which says whether a run was disturbed from outside.
+#[derive(Clone, Copy, Default)]
+struct MachineCpu {
+    busy_ticks: u64,
+    steal_ticks: u64,
+    total_ticks: u64,
+}
+
+impl MachineCpu {
+    fn now() -> MachineCpu {
+        let Ok(text) = std::fs::read_to_string("/proc/stat") else { return MachineCpu::default() };
+        let values: Vec<u64> =
+            text.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+        let get = |index: usize| values.get(index).copied().unwrap_or(0);
+        // user nice system idle iowait irq softirq steal
+        let busy_ticks = get(0) + get(1) + get(2) + get(5) + get(6);
+        MachineCpu { busy_ticks, steal_ticks: get(7), total_ticks: busy_ticks + get(3) + get(4) + get(7) }
+    }
+
+    /// CPU used since `before`: milliseconds of CPU (all processes) per transaction, the share of
+    /// the machine busy and the share stolen.
+    fn per_transaction(self, before: MachineCpu, transactions: f64) -> CpuUse {
+        let ticks_per_second = 100.0; // USER_HZ
+        let busy = self.busy_ticks.saturating_sub(before.busy_ticks) as f64;
+        let total = (self.total_ticks.saturating_sub(before.total_ticks) as f64).max(1.0);
+        CpuUse {
+            ms_per_transaction: busy / ticks_per_second * 1000.0 / transactions.max(1.0),
+            busy_share: busy / total,
+            steal_share: self.steal_ticks.saturating_sub(before.steal_ticks) as f64 / total,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct CpuUse {
+    ms_per_transaction: f64,
+    busy_share: f64,
+    steal_share: f64,
+}
+
+impl std::fmt::Display for CpuUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.3} ms CPU each, machine {:.0}% busy, {:.0}% stolen",
+            self.ms_per_transaction,
+            self.busy_share * 100.0,
+            self.steal_share * 100.0
+        )
+    }
 }
 
 /// Orders to pay, each with its merchant: (trade_no, merchant_id).
@@ -429,9 +483,11 @@ fn run_bookings(
     std::thread::sleep(warmup);
     phase.store(MEASURING, Ordering::Relaxed);
     let started = Instant::now();
+    let cpu_before = MachineCpu::now();
     std::thread::sleep(duration);
     phase.store(STOPPED, Ordering::Relaxed);
     let elapsed = started.elapsed();
+    let cpu_after = MachineCpu::now();
     let mut latencies = Vec::new();
     let mut booked = 0;
     let mut rest = Vec::new();
@@ -447,6 +503,7 @@ fn run_bookings(
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
         measured: latencies.len(),
+        cpu: cpu_after.per_transaction(cpu_before, latencies.len() as f64),
     };
     Ok((bookings, booked, rest))
 }
@@ -476,8 +533,9 @@ impl Pgbench<'_> {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
-    /// A warm-up run, then the measured one: its tps "without initial connection time".
-    fn tps(&self) -> anyhow::Result<f64> {
+    /// A warm-up run, then the measured one: its tps "without initial connection time", and the
+    /// machine's CPU per transaction over it.
+    fn tps(&self) -> anyhow::Result<(f64, CpuUse)> {
         let clients = self.clients.to_string();
         let timed = |secs: u64| {
             self.run(&[
@@ -495,15 +553,18 @@ impl Pgbench<'_> {
         if self.args.warmup_secs > 0 {
             timed(self.args.warmup_secs)?;
         }
+        let cpu_before = MachineCpu::now();
         let output = timed(self.args.duration_secs)?;
-        output
+        let cpu_after = MachineCpu::now();
+        let tps: f64 = output
             .lines()
             .find_map(|line| {
                 let rest = line.strip_prefix("tps = ")?;
                 rest.contains("without initial connection time")
                     .then(|| rest.split_whitespace().next()?.parse().ok())?
             })
-            .ok_or_else(|| anyhow!("no tps in pgbench's output:\n{output}"))
+            .ok_or_else(|| anyhow!("no tps in pgbench's output:\n{output}"))?;
+        Ok((tps, cpu_after.per_transaction(cpu_before, tps * self.args.duration_secs as f64)))
     }
 }
 
@@ -511,6 +572,7 @@ impl Pgbench<'_> {
 struct Round {
     bookings: Bookings,
     pgbench_tps: f64,
+    pgbench_cpu: CpuUse,
 }
 
 impl Round {
@@ -561,13 +623,14 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
         let (bookings, used, rest) = run_bookings(&path, queues, warmup, Duration::from_secs(args.duration_secs))?;
         queues = rest;
         booked += used;
-        let pgbench_tps = pgbench.tps()?;
+        let (pgbench_tps, pgbench_cpu) = pgbench.tps()?;
         eprintln!(
-            "round {round}: {:.0} bookings/s, pgbench {pgbench_tps:.0} tps, ratio {:.2}",
+            "round {round}: {:.0} bookings/s, pgbench {pgbench_tps:.0} tps, ratio {:.2}\n  bookings: {}\n  pgbench:  {pgbench_cpu}",
             bookings.per_second,
-            bookings.per_second / pgbench_tps
+            bookings.per_second / pgbench_tps,
+            bookings.cpu
         );
-        rounds.push(Round { bookings, pgbench_tps });
+        rounds.push(Round { bookings, pgbench_tps, pgbench_cpu });
     }
     // Every payment booked exactly once, with its outbox row, and the ledger sound.
     let entries = count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'order_paid'")?;
@@ -828,18 +891,20 @@ fn main() -> anyhow::Result<()> {
         for (index, round) in rounds.iter().enumerate() {
             let number = index + 1;
             table.push(format!(
-                "| {number}: bookings ({clients} clients, {} merchants) | {:.0} /s | p50 {:.2} ms, p99 {:.2} ms, {} in {} s |",
+                "| {number}: bookings ({clients} clients, {} merchants) | {:.0} /s | p50 {:.2} ms, p99 {:.2} ms, {} in {} s; {} |",
                 args.merchants,
                 round.bookings.per_second,
                 ms(round.bookings.p50),
                 ms(round.bookings.p99),
                 round.bookings.measured,
-                args.duration_secs
+                args.duration_secs,
+                round.bookings.cpu
             ));
             table.push(format!(
-                "| {number}: pgbench TPC-B (-c {clients} -j {clients} -M prepared, scale {}) | {:.0} tps | |",
+                "| {number}: pgbench TPC-B (-c {clients} -j {clients} -M prepared, scale {}) | {:.0} tps | {} |",
                 args.scale(clients),
-                round.pgbench_tps
+                round.pgbench_tps,
+                round.pgbench_cpu
             ));
             table.push(format!("| {number}: ratio bookings / pgbench (target ≥ 1.00) | {:.2} | |", round.ratio()));
         }
@@ -857,13 +922,17 @@ fn main() -> anyhow::Result<()> {
         json["recorder_threads"] = args.recorder_threads.into();
         json["pgbench_tps"] = mean(&|round| round.pgbench_tps).round().into();
         json["bookings_ratio"] = ((ratio * 1000.0).round() / 1000.0).into();
+        json["rounds_columns"] =
+            serde_json::json!(["bookings_per_s", "pgbench_tps", "ratio", "booking_cpu_ms", "pgbench_cpu_ms"]);
         json["rounds"] = rounds
             .iter()
             .map(|round| {
                 serde_json::json!([
                     round.bookings.per_second.round(),
                     round.pgbench_tps.round(),
-                    (round.ratio() * 1000.0).round() / 1000.0
+                    (round.ratio() * 1000.0).round() / 1000.0,
+                    (round.bookings.cpu.ms_per_transaction * 1000.0).round() / 1000.0,
+                    (round.pgbench_cpu.ms_per_transaction * 1000.0).round() / 1000.0
                 ])
             })
             .collect::<Vec<_>>()
