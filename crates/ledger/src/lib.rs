@@ -4,8 +4,9 @@
 //! Every booking is one entry whose idempotency key names its cause, so booking a cause twice
 //! books nothing the second time. The postings come from the pure rules in `domain::ledger`; they
 //! are checked in Rust before writing (balanced, no merchant balance below zero) and by PostgreSQL
-//! at the end of every statement that writes postings and again at commit (migrations
-//! `000004_ledger` and `000007_ledger_checks`), so not even a hand-written `INSERT` breaks them.
+//! at the end of every statement that writes entries or postings (migrations `000004_ledger`,
+//! `000007_ledger_checks` and `000009_booking_costs`), so not even a hand-written `INSERT` breaks
+//! them.
 //!
 //! Callers pass their own connection, usually inside their transaction: an order's payment is
 //! booked in the same transaction as its state change and its outbox row. [`post_many`] books a

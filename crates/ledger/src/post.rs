@@ -135,7 +135,10 @@ enum Planned {
 /// zero leave any non-negative balance non-negative, so the Rust check holds whatever the real
 /// balances are. The insert skips an entry whose cause was booked before or whose merchant has no
 /// accounts yet; those go through [`write_checked`], which answers replays and opens accounts.
-fn write_adding(conn: &mut PgConnection, bookings: Vec<Booking<'_>>) -> Result<Vec<Result<Booked, LedgerError>>, LedgerError> {
+fn write_adding(
+    conn: &mut PgConnection,
+    bookings: Vec<Booking<'_>>,
+) -> Result<Vec<Result<Booked, LedgerError>>, LedgerError> {
     let mut plan = Vec::with_capacity(bookings.len());
     let mut writes = Vec::new();
     for Booking { cause, build } in bookings {
@@ -297,13 +300,14 @@ impl Accounts {
     }
 
     /// Builds the cause's postings from its merchant's running balances and checks them (the same
-    /// rules the database enforces at commit, checked first for a clear error); on success the
+    /// rules the database enforces at the end of the statement, checked first for a clear error); on success the
     /// running balances move and the lines to write come back.
     fn apply(&mut self, cause: &Cause, build: Build<'_>) -> Result<Vec<(&'static str, i64)>, LedgerError> {
         let balances = self.balances.get(&cause.merchant_id).ok_or(LedgerError::MissingAccount("any"))?;
         let postings = build(balances)?;
         let after = balances.after(&postings)?;
-        if let Some(line) = postings.lines().iter().find(|line| !self.open.contains(&(cause.merchant_id, line.account))) {
+        if let Some(line) = postings.lines().iter().find(|line| !self.open.contains(&(cause.merchant_id, line.account)))
+        {
             return Err(LedgerError::MissingAccount(line.account.as_str()));
         }
         self.balances.insert(cause.merchant_id, after);

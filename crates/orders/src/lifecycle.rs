@@ -125,48 +125,44 @@ pub fn record_payments(
 ) -> Result<Vec<Result<Payment, OrderError>>, OrderError> {
     // The batch's statements are prepared once per connection; their generic plans (index lookups
     // by trade_no, id, key) fit every batch, so skip re-planning them per batch size.
-    storage::database::transaction_begun_with(
-        conn,
-        "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan",
-        |conn| {
-            // The domain's rule for a payment, which the statement applies to the waiting orders.
-            if OrderState::Waiting.apply(OrderEvent::Pay)? != OrderState::Paid {
-                return Err(OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound)));
+    storage::database::transaction_begun_with(conn, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan", |conn| {
+        // The domain's rule for a payment, which the statement applies to the waiting orders.
+        if OrderState::Waiting.apply(OrderEvent::Pay)? != OrderState::Paid {
+            return Err(OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound)));
+        }
+        let mut payments: Vec<rows::Payment<'_>> = Vec::with_capacity(reports.len());
+        for report in &reports {
+            if !payments.iter().any(|payment| payment.trade_no == report.trade_no) {
+                let paid = PaidAt { at: report.at, business_date: calendar.date_of(report.at) };
+                payments.push(rows::Payment { trade_no: report.trade_no, paid, channel: report.channel });
             }
-            let mut payments: Vec<rows::Payment<'_>> = Vec::with_capacity(reports.len());
-            for report in &reports {
-                if !payments.iter().any(|payment| payment.trade_no == report.trade_no) {
-                    let paid = PaidAt { at: report.at, business_date: calendar.date_of(report.at) };
-                    payments.push(rows::Payment { trade_no: report.trade_no, paid, channel: report.channel });
-                }
-            }
-            let mut found: HashMap<String, (Order, bool)> = HashMap::with_capacity(payments.len());
-            for row in rows::pay(conn, &payments)? {
-                found.insert(row.order.trade_no.clone(), (Order::from_row(row.order)?, row.applied));
-            }
-            let mut answered: Vec<&str> = Vec::with_capacity(reports.len());
-            let mut outcomes = Vec::with_capacity(reports.len());
-            for report in &reports {
-                // A second report of the same payment in the batch is a duplicate of the first.
-                let first = !answered.contains(&report.trade_no);
-                answered.push(report.trade_no);
-                outcomes.push(match found.get(report.trade_no) {
-                    None => Err(OrderError::OrderNotFound),
-                    Some((_, true)) if first => Ok(Payment::Applied),
-                    Some((order, _)) if first => unapplied(order)?,
-                    Some(_) => Ok(Payment::Duplicate),
-                });
-            }
-            let mut paid: Vec<Order> =
-                found.into_values().filter(|(_, applied)| *applied).map(|(order, _)| order).collect();
-            paid.sort_by_key(|order| order.row.id);
-            keep_callbacks(conn, &reports, &outcomes, &paid)?;
-            // Last: booking takes the merchants' balance rows, which concurrent batches of the same
-            // merchants wait for until this commits.
-            book(conn, &paid)?;
-            Ok(outcomes)
-        },
-    )
+        }
+        let mut found: HashMap<String, (Order, bool)> = HashMap::with_capacity(payments.len());
+        for row in rows::pay(conn, &payments)? {
+            found.insert(row.order.trade_no.clone(), (Order::from_row(row.order)?, row.applied));
+        }
+        let mut answered: Vec<&str> = Vec::with_capacity(reports.len());
+        let mut outcomes = Vec::with_capacity(reports.len());
+        for report in &reports {
+            // A second report of the same payment in the batch is a duplicate of the first.
+            let first = !answered.contains(&report.trade_no);
+            answered.push(report.trade_no);
+            outcomes.push(match found.get(report.trade_no) {
+                None => Err(OrderError::OrderNotFound),
+                Some((_, true)) if first => Ok(Payment::Applied),
+                Some((order, _)) if first => unapplied(order)?,
+                Some(_) => Ok(Payment::Duplicate),
+            });
+        }
+        let mut paid: Vec<Order> =
+            found.into_values().filter(|(_, applied)| *applied).map(|(order, _)| order).collect();
+        paid.sort_by_key(|order| order.row.id);
+        keep_callbacks(conn, &reports, &outcomes, &paid)?;
+        // Last: booking takes the merchants' balance rows, which concurrent batches of the same
+        // merchants wait for until this commits.
+        book(conn, &paid)?;
+        Ok(outcomes)
+    })
 }
 
 /// What a payment for an order it did not mark paid is: late (the order was closed first), or a

@@ -7,7 +7,7 @@
 //! Each merchant's payments go to one thread (merchant id modulo the threads): two batches never
 //! wait for each other's balance rows, which a booking holds until it commits.
 //!
-//! A batch that fails as a whole (the database refusing one payment at commit, a lost
+//! A batch that fails as a whole (the database refusing one payment, a lost
 //! connection) is retried report by report, so one bad callback never fails the others.
 use std::{
     sync::{

@@ -469,3 +469,45 @@ fn grouped_inserts_place_each_order_once_and_check_each_one() {
     let stored = storage::orders::list(&mut conn, &Default::default(), 1000).unwrap();
     assert_eq!(stored.len(), 1 + 1 + placed, "WARM, SAME and the distinct ones");
 }
+
+#[test]
+fn the_database_keeps_an_orders_fixed_columns_valid_on_every_write() {
+    use diesel::{Connection, RunQueryDsl, connection::SimpleConnection, sql_types::Timestamptz};
+    #[derive(diesel::QueryableByName)]
+    struct Stamp {
+        #[diesel(sql_type = Timestamptz)]
+        updated_at: chrono::DateTime<Utc>,
+    }
+    let database = TestDatabase::new();
+    let mut conn = database.connection();
+    let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
+    let order =
+        place::place(&mut conn, &app, &new_order(&sub_merchant_id, "F1", "1.00"), Utc::now()).unwrap().order().clone();
+    assert_eq!(pay(&mut conn, &order.row.trade_no).unwrap(), Payment::Applied);
+    let id = order.row.id;
+    // The columns a state change never writes are checked by their domains whenever written.
+    for bad in [
+        format!("UPDATE orders SET trade_no = '12345' WHERE id = {id}"),
+        format!("UPDATE orders SET out_trade_no = 'has space' WHERE id = {id}"),
+        format!("UPDATE orders SET cashier_code = 'UPPER' WHERE id = {id}"),
+        format!("UPDATE orders SET body = '' WHERE id = {id}"),
+        format!("UPDATE orders SET order_type = 2 WHERE id = {id}"),
+        format!(
+            "UPDATE orders SET net_receipt_fen = -1, bank_commission_fen = bank_commission_fen + 1 WHERE id = {id}"
+        ),
+        format!("UPDATE orders SET notify_url = repeat('x', 257) WHERE id = {id}"),
+        format!("UPDATE orders SET total_fee_fen = 0 WHERE id = {id}"),
+    ] {
+        let refused = conn.transaction(|conn| conn.batch_execute(&bad)).expect_err(&bad);
+        assert!(refused.to_string().contains("violates check constraint"), "{bad}: {refused}");
+    }
+    // `updated_at` is stamped unless the statement sets it.
+    let stamp = |conn: &mut PgConnection| {
+        diesel::sql_query(format!("SELECT updated_at FROM orders WHERE id = {id}")).get_result::<Stamp>(conn).unwrap()
+    };
+    let before = stamp(&mut conn).updated_at;
+    conn.batch_execute(&format!("UPDATE orders SET body = 'renamed' WHERE id = {id}")).unwrap();
+    assert!(stamp(&mut conn).updated_at > before, "stamped by the trigger");
+    conn.batch_execute(&format!("UPDATE orders SET updated_at = '2026-01-01T00:00:00Z' WHERE id = {id}")).unwrap();
+    assert_eq!(stamp(&mut conn).updated_at.to_rfc3339(), "2026-01-01T00:00:00+00:00", "set by the statement");
+}

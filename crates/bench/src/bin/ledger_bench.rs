@@ -729,7 +729,7 @@ fn paid_orders(conn: &mut PgConnection, orders: i64, date: NaiveDate, paid_at: D
 }
 
 /// The same settlement in bare SQL: first the postings, one `INSERT … SELECT` (with the entries
-/// it needs in the same statement; the balance trigger and the commit-time checks run as usual);
+/// it needs in the same statement; the balance trigger and the statement checks run as usual);
 /// then the settlement rows. Times of both steps.
 fn bare_sql_settlement(conn: &mut PgConnection, date: NaiveDate) -> anyhow::Result<(Duration, Duration)> {
     let started = Instant::now();
