@@ -30,10 +30,8 @@ pub(crate) fn apply(
 ) -> Result<Order, OrderError> {
     use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamptz};
     let to = order.state.apply(event)?;
-    // The row is locked, so a guard that fails means the lock was not taken: a bug, never a race.
-    let not_applied = || OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound));
     if to == OrderState::Paid && paid.is_none() {
-        return Err(not_applied());
+        return Err(guard_failed());
     }
     // Prepared once per connection (the parameters come in through `p`, each bound once).
     let changed: Option<OrderRow> = storage::ledger::PreparedSql::new(
@@ -68,7 +66,8 @@ pub(crate) fn apply(
     .get_result(conn)
     .optional()
     .map_err(storage::StorageError::from)?;
-    Order::from_row(changed.ok_or_else(not_applied)?)
+    // The row is locked, so a guard that fails means the lock was not taken.
+    Order::from_row(changed.ok_or_else(guard_failed)?)
 }
 
 /// What became of a payment callback.
@@ -126,34 +125,15 @@ pub fn record_payments(
     // The batch's statements are prepared once per connection; their generic plans (index lookups
     // by trade_no, id, key) fit every batch, so skip re-planning them per batch size.
     storage::database::transaction_begun_with(conn, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan", |conn| {
-        // The domain's rule for a payment, which the statement applies to the waiting orders.
+        // The statement applies the domain's rule for a payment to the waiting orders.
         if OrderState::Waiting.apply(OrderEvent::Pay)? != OrderState::Paid {
-            return Err(OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound)));
+            return Err(guard_failed());
         }
-        let mut payments: Vec<rows::Payment<'_>> = Vec::with_capacity(reports.len());
-        for report in &reports {
-            if !payments.iter().any(|payment| payment.trade_no == report.trade_no) {
-                let paid = PaidAt { at: report.at, business_date: calendar.date_of(report.at) };
-                payments.push(rows::Payment { trade_no: report.trade_no, paid, channel: report.channel });
-            }
-        }
-        let mut found: HashMap<String, (Order, bool)> = HashMap::with_capacity(payments.len());
-        for row in rows::pay(conn, &payments)? {
+        let mut found: HashMap<String, (Order, bool)> = HashMap::with_capacity(reports.len());
+        for row in rows::pay(conn, &distinct_payments(calendar, &reports))? {
             found.insert(row.order.trade_no.clone(), (Order::from_row(row.order)?, row.applied));
         }
-        let mut answered: Vec<&str> = Vec::with_capacity(reports.len());
-        let mut outcomes = Vec::with_capacity(reports.len());
-        for report in &reports {
-            // A second report of the same payment in the batch is a duplicate of the first.
-            let first = !answered.contains(&report.trade_no);
-            answered.push(report.trade_no);
-            outcomes.push(match found.get(report.trade_no) {
-                None => Err(OrderError::OrderNotFound),
-                Some((_, true)) if first => Ok(Payment::Applied),
-                Some((order, _)) if first => unapplied(order)?,
-                Some(_) => Ok(Payment::Duplicate),
-            });
-        }
+        let outcomes = outcomes(&reports, &found)?;
         let mut paid: Vec<Order> =
             found.into_values().filter(|(_, applied)| *applied).map(|(order, _)| order).collect();
         paid.sort_by_key(|order| order.row.id);
@@ -165,16 +145,54 @@ pub fn record_payments(
     })
 }
 
+/// A locked row failed the guard of its state change: a bug, never a race.
+fn guard_failed() -> OrderError {
+    OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound))
+}
+
+/// The batch's payments, one per trade number (the first report of each), with their business day.
+fn distinct_payments<'a>(calendar: &BusinessCalendar, reports: &'a [PaymentReport<'a>]) -> Vec<rows::Payment<'a>> {
+    let mut payments: Vec<rows::Payment<'a>> = Vec::with_capacity(reports.len());
+    for report in reports {
+        if !payments.iter().any(|payment| payment.trade_no == report.trade_no) {
+            let paid = PaidAt { at: report.at, business_date: calendar.date_of(report.at) };
+            payments.push(rows::Payment { trade_no: report.trade_no, paid, channel: report.channel });
+        }
+    }
+    payments
+}
+
+/// Each report's outcome, from the orders the payment statement found (and whether it marked them
+/// paid); a second report of the same payment in the batch is a duplicate of the first.
+fn outcomes(
+    reports: &[PaymentReport<'_>],
+    found: &HashMap<String, (Order, bool)>,
+) -> Result<Vec<Result<Payment, OrderError>>, OrderError> {
+    let mut answered: Vec<&str> = Vec::with_capacity(reports.len());
+    let mut outcomes = Vec::with_capacity(reports.len());
+    for report in reports {
+        let first = !answered.contains(&report.trade_no);
+        answered.push(report.trade_no);
+        outcomes.push(match found.get(report.trade_no) {
+            None => Err(OrderError::OrderNotFound),
+            Some((_, true)) if first => Ok(Payment::Applied),
+            Some((order, false)) if first => Ok(unapplied(order)?),
+            Some(_) => Ok(Payment::Duplicate),
+        });
+    }
+    Ok(outcomes)
+}
+
 /// What a payment for an order it did not mark paid is: late (the order was closed first), or a
 /// duplicate (paid already). A waiting order is always marked paid, as it is locked.
-fn unapplied(order: &Order) -> Result<Result<Payment, OrderError>, OrderError> {
+fn unapplied(order: &Order) -> Result<Payment, OrderError> {
     match order.state {
         OrderState::Closed => {
             tracing::warn!(trade_no = order.row.trade_no, "payment for a closed order: kept for manual handling");
-            Ok(Ok(Payment::LatePayment))
+            Ok(Payment::LatePayment)
         }
-        OrderState::Waiting => Err(OrderError::Storage(storage::StorageError::Query(diesel::result::Error::NotFound))),
-        _ => Ok(Ok(Payment::Duplicate)),
+        OrderState::Waiting => Err(guard_failed()),
+        _ => Ok(Payment::Duplicate),
     }
 }
 
