@@ -77,7 +77,9 @@ CREATE TRIGGER ledger_entries_posted AFTER INSERT ON ledger_entries
 -- settlement locks the merchant's pending balance before it reads what is owed and holds it until
 -- it commits, so a payment racing it waits at the balance update below and then sees its
 -- settlement row (each statement of a function reads a fresh snapshot); or the settlement waits
--- for the payment and counts it.
+-- for the payment and counts it. A day marked settled as a whole (its merchants without payments
+-- on it have no settlement row) is guarded the same way by an advisory lock on the day: shared
+-- here, exclusive while the day is marked.
 CREATE OR REPLACE FUNCTION ledger_apply_postings() RETURNS trigger AS $$
 DECLARE
     bad RECORD;
@@ -125,6 +127,12 @@ BEGIN
       FROM (SELECT account_id, sum(amount_fen) AS delta_fen FROM new_postings
              GROUP BY account_id ORDER BY account_id) AS d
      WHERE a.id = d.account_id;
+    -- A day being marked settled waits for its payments in flight and keeps new ones out until it
+    -- commits (storage::settlements::mark_days_settled takes this lock exclusive, class 5009).
+    PERFORM pg_advisory_xact_lock_shared(5009, d.business_date - DATE '2000-01-01')
+       FROM (SELECT DISTINCT e.business_date FROM ledger_entries e
+              WHERE e.id IN (SELECT entry_id FROM new_postings) AND e.kind = 'order_paid'
+              ORDER BY e.business_date) d;
     SELECT e.merchant_id, e.business_date INTO settled
       FROM ledger_entries e
      WHERE e.id IN (SELECT entry_id FROM new_postings) AND e.kind = 'order_paid'

@@ -124,7 +124,7 @@ pub fn record_payments(
 ) -> Result<Vec<Result<Payment, OrderError>>, OrderError> {
     // The batch's statements are prepared once per connection; their generic plans (index lookups
     // by trade_no, id, key) fit every batch, so skip re-planning them per batch size.
-    storage::database::transaction_begun_with(conn, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan", |conn| {
+    storage::database::transaction_with_settings(conn, "SET LOCAL plan_cache_mode = force_generic_plan", |conn| {
         // The statement applies the domain's rule for a payment to the waiting orders.
         if OrderState::Waiting.apply(OrderEvent::Pay)? != OrderState::Paid {
             return Err(guard_failed());

@@ -69,19 +69,30 @@ pub fn connect(database_url: &str, max_size: u32) -> Result<Pool, StorageError> 
 /// per run against 10 ms of execution; nothing here scans enough rows for JIT to pay.
 pub const SESSION_SETTINGS: &str = "SET jit = off";
 
-/// Runs `f` in a transaction that `begin` opens: `BEGIN` followed by settings local to the
-/// transaction (`SET LOCAL …`), sent together, so they cost one round trip instead of two.
+/// Runs `f` in a transaction with `settings` local to it (`SET LOCAL …`). A new transaction is
+/// opened with `BEGIN` and the settings sent together, one round trip instead of two; inside a
+/// caller's transaction it is a savepoint, the settings then lasting until the caller's ends.
 /// Committed if `f` succeeds, rolled back otherwise (as diesel's own transactions are).
-pub fn transaction_begun_with<T, E>(
+pub fn transaction_with_settings<T, E>(
     conn: &mut PgConnection,
-    begin: &str,
+    settings: &str,
     f: impl FnOnce(&mut PgConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    AnsiTransactionManager::begin_transaction_sql(conn, begin)?;
+    use diesel::{
+        Connection,
+        connection::{AnsiTransactionManager, TransactionManager},
+    };
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
+    if depth.is_some() {
+        return conn.transaction(|conn| {
+            conn.batch_execute(settings)?;
+            f(conn)
+        });
+    }
+    AnsiTransactionManager::begin_transaction_sql(conn, &format!("BEGIN; {settings}"))?;
     match f(conn) {
         Ok(value) => {
             AnsiTransactionManager::commit_transaction(conn)?;

@@ -83,17 +83,54 @@ pub fn due(
         .load(conn)?)
 }
 
-/// Marks the closed days whose every merchant is settled, so [`due`] stops looking at them.
-/// Returns how many were marked.
+/// The advisory lock class (with the day, as days since 2000-01-01, for the key) that a payment
+/// booked on a day holds shared until it commits (the ledger's balance trigger, migration
+/// `000009_booking_costs`), and that marking the day settled holds exclusive.
+pub const SETTLED_DAY_LOCK: i32 = 5009;
+
+#[derive(QueryableByName)]
+struct Day {
+    #[diesel(sql_type = Date)]
+    business_date: NaiveDate,
+}
+
+/// Marks the closed days whose every merchant is settled, so [`due`] stops looking at them (and
+/// the ledger refuses any later payment on them). Returns how many were marked.
+///
+/// A payment still in flight on such a day is not visible to the first look, so the marking takes
+/// the day's lock exclusive — waiting for those payments to commit, and keeping new ones out until
+/// it commits — and looks again before it marks.
 pub fn mark_days_settled(conn: &mut PgConnection, today: NaiveDate) -> Result<usize, StorageError> {
-    let sql = format!(
-        "{OPEN_DAYS}
-         INSERT INTO business_days (business_date, settled_at)
-         SELECT d.business_date, now() FROM open_days d
-          WHERE NOT EXISTS (SELECT 1 FROM merchants m WHERE {UNSETTLED} LIMIT 1)
-         ON CONFLICT (business_date) DO UPDATE SET settled_at = excluded.settled_at"
-    );
-    Ok(diesel::sql_query(sql).bind::<Date, _>(today).execute(conn)?)
+    conn.transaction(|conn| {
+        let candidates: Vec<NaiveDate> = diesel::sql_query(format!(
+            "{OPEN_DAYS}
+             SELECT d.business_date FROM open_days d
+              WHERE NOT EXISTS (SELECT 1 FROM merchants m WHERE {UNSETTLED} LIMIT 1)
+              ORDER BY d.business_date"
+        ))
+        .bind::<Date, _>(today)
+        .load::<Day>(conn)?
+        .into_iter()
+        .map(|day| day.business_date)
+        .collect();
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock($1, d - DATE '2000-01-01') FROM unnest($2::date[]) AS d ORDER BY d",
+        )
+        .bind::<Integer, _>(SETTLED_DAY_LOCK)
+        .bind::<Array<Date>, _>(&candidates)
+        .execute(conn)?;
+        Ok(diesel::sql_query(format!(
+            "INSERT INTO business_days (business_date, settled_at)
+             SELECT d.business_date, now() FROM unnest($1::date[]) AS d (business_date)
+              WHERE NOT EXISTS (SELECT 1 FROM merchants m WHERE {UNSETTLED} LIMIT 1)
+             ON CONFLICT (business_date) DO UPDATE SET settled_at = excluded.settled_at"
+        ))
+        .bind::<Array<Date>, _>(&candidates)
+        .execute(conn)?)
+    })
 }
 
 /// Which of these merchants already have the day's settlement.

@@ -249,6 +249,57 @@ fn a_payment_is_never_booked_on_a_settled_day() {
 }
 
 #[test]
+fn a_day_is_not_marked_settled_under_a_payment_in_flight() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let calendar = BusinessCalendar::default();
+    let policy = Policy { calendar, require_reconciliation: false };
+    let busy = shop(conn, "busy", Some(RATES));
+    let quiet = support::shop(conn, "quiet", Some(RATES));
+    paid(conn, &calendar, &busy, "A", 10_000, at("2026-11-20 10:00"));
+    // The quiet merchant's late payment for the same day is being booked: its transaction is
+    // open when the settlement runs, which settles the busy merchant and would mark the day.
+    let late = support::place(conn, &quiet, "LATE", Amount::from_fen(5_000));
+    let (booked, go_on) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let in_flight = {
+        let (mut payer, trade_no) = (database.connection(), late.row.trade_no.clone());
+        std::thread::spawn(move || {
+            payer.transaction(|payer| {
+                let report = PaymentReport {
+                    channel: "sandbox",
+                    trade_no: &trade_no,
+                    payload: serde_json::json!({}),
+                    at: at("2026-11-20 23:00"),
+                };
+                let outcome = orders::lifecycle::record_payment(payer, &calendar, report);
+                booked.0.send(format!("{outcome:?}")).expect("report");
+                go_on.1.recv().expect("go on");
+                outcome.map(|_| ()).map_err(|_| diesel::result::Error::RollbackTransaction)
+            })
+        })
+    };
+    assert_eq!(booked.1.recv().expect("booked"), "Ok(Applied)");
+    let settling = {
+        let mut settler = database.connection();
+        std::thread::spawn(move || settlement::settle_due(&mut settler, &policy, at("2026-11-21 09:00"), 100))
+    };
+    // The settlement waits for the payment on the day it would mark...
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!settling.is_finished(), "marking the day waits for the payment in flight");
+    go_on.0.send(()).expect("go on");
+    in_flight.join().expect("payer").expect("committed");
+    let settled = settling.join().expect("settler").expect("settled");
+    assert_eq!(settled.iter().map(|s| s.merchant_id).collect::<Vec<_>>(), [busy.merchant_id]);
+    // ...then sees it, leaves the day open, and settles the quiet merchant's day on its next run.
+    assert_eq!(count(conn, "SELECT count(*) AS count FROM business_days WHERE settled_at IS NOT NULL"), 0);
+    let settled = settlement::settle_due(conn, &policy, at("2026-11-21 09:05"), 100).unwrap();
+    assert_eq!(settled.iter().map(|s| s.merchant_id).collect::<Vec<_>>(), [quiet.merchant_id]);
+    assert_eq!(count(conn, UNSETTLED_ORDERS), 0);
+    assert_eq!(count(conn, "SELECT count(*) AS count FROM business_days WHERE settled_at IS NOT NULL"), 1);
+    assert_ledger_sound(conn);
+}
+
+#[test]
 fn concurrent_settlement_books_each_day_once() {
     let database = TestDatabase::new();
     let conn = &mut database.connection();
