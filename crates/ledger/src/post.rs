@@ -152,10 +152,7 @@ fn write_adding(
     }
     let new_entries: Vec<NewEntry<'_>> =
         writes.iter().map(|(cause, postings)| NewEntry { row: cause.row(), postings: lines(postings) }).collect();
-    let mut written: HashMap<String, EntryRow> = rows::insert_entries_with_postings(conn, &new_entries)?
-        .into_iter()
-        .map(|entry| (entry.idempotency_key.clone(), entry))
-        .collect();
+    let mut written = by_key(rows::insert_entries_with_postings(conn, &new_entries)?);
     let mut results = Vec::with_capacity(writes.len());
     let mut again = Vec::new();
     for (cause, postings) in writes {
@@ -215,10 +212,7 @@ fn write_checked(
     // batch of paid orders takes no lock here: each order is locked by its caller, so its cause
     // cannot be booked concurrently.)
     let keys: Vec<&str> = bookings.iter().map(|booking| booking.cause.key.as_str()).collect();
-    let mut booked: HashMap<String, EntryRow> = rows::find_entries_by_keys(conn, &keys)?
-        .into_iter()
-        .map(|entry| (entry.idempotency_key.clone(), entry))
-        .collect();
+    let mut booked = by_key(rows::find_entries_by_keys(conn, &keys)?);
     let mut plan = Vec::with_capacity(bookings.len());
     let mut writes = Vec::new();
     for Booking { cause, build } in bookings {
@@ -253,6 +247,11 @@ fn write_checked(
             }
         })
         .collect())
+}
+
+/// Entries by their idempotency key.
+fn by_key(entries: Vec<EntryRow>) -> HashMap<String, EntryRow> {
+    entries.into_iter().map(|entry| (entry.idempotency_key.clone(), entry)).collect()
 }
 
 /// The entry an earlier booking of the same key made, if it was for the same cause.
