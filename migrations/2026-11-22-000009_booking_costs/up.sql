@@ -72,63 +72,22 @@ $$ LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off SET enabl
 CREATE TRIGGER ledger_entries_posted AFTER INSERT ON ledger_entries
     REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_posted();
 
--- The statement check of 000007, and after the balances, the settled-day rule that was checked at
--- commit: a payment is never booked on a business day already settled for its merchant. A
--- settlement locks the merchant's pending balance before it reads what is owed and holds it until
--- it commits, so a payment racing it waits at the balance update below and then sees its
--- settlement row (each statement of a function reads a fresh snapshot); or the settlement waits
--- for the payment and counts it. A day marked settled as a whole (its merchants without payments
--- on it have no settlement row) is guarded the same way by an advisory lock on the day: shared
--- here, exclusive while the day is marked.
-CREATE OR REPLACE FUNCTION ledger_apply_postings() RETURNS trigger AS $$
+-- The settled-day rule that was checked at commit, now at the end of every statement that writes
+-- postings: a payment is never booked on a business day already settled for its merchant. Its own
+-- trigger, which PostgreSQL fires after ledger_postings_apply (same event: name order), so after
+-- the balances are updated:
+-- * A settlement locks the merchant's pending balance before it reads what is owed and holds it
+--   until it commits, so a payment racing it waits at that balance update and then sees its
+--   settlement row here (each statement of a function reads a fresh snapshot); or the settlement
+--   waits for the payment and counts it.
+-- * A day marked settled as a whole (its merchants without payments on it have no settlement row)
+--   is guarded by an advisory lock on the day: shared here until the payment commits, exclusive
+--   while storage::settlements::mark_days_settled marks it (class 5009, the day as days since
+--   2000-01-01), which waits for payments in flight and looks again.
+CREATE FUNCTION ledger_postings_settled_day() RETURNS trigger AS $$
 DECLARE
-    bad RECORD;
     settled RECORD;
 BEGIN
-    SELECT * INTO bad
-      FROM (SELECT n.*, (SELECT count(*) FROM ledger_postings p WHERE p.entry_id = n.entry_id) <> n.posting_count
-                            AS posted_before
-              FROM (SELECT p.entry_id, count(*) AS posting_count, sum(p.amount_fen) AS total_fen,
-                           bool_or(e.id IS NULL) AS missing_entry,
-                           count(*) FILTER (WHERE a.id IS NULL) AS unknown_accounts,
-                           count(*) FILTER (WHERE a.merchant_id <> e.merchant_id) AS foreign_accounts
-                      FROM new_postings p
-                      LEFT JOIN ledger_entries e ON e.id = p.entry_id
-                      LEFT JOIN ledger_accounts a ON a.id = p.account_id
-                     GROUP BY p.entry_id) n) c
-     WHERE c.missing_entry OR c.unknown_accounts > 0 OR c.posted_before OR c.posting_count < 2 OR c.total_fen <> 0
-        OR c.foreign_accounts > 0
-     LIMIT 1;
-    IF FOUND THEN
-        IF bad.missing_entry THEN
-            RAISE EXCEPTION 'ledger posting for entry %, which does not exist', bad.entry_id
-                USING ERRCODE = 'foreign_key_violation';
-        ELSIF bad.unknown_accounts > 0 THEN
-            RAISE EXCEPTION 'ledger entry % posts to an account that does not exist', bad.entry_id
-                USING ERRCODE = 'foreign_key_violation';
-        ELSIF bad.posted_before THEN
-            RAISE EXCEPTION 'ledger entry % already has its postings; an entry is written in one statement', bad.entry_id
-                USING ERRCODE = 'check_violation';
-        ELSIF bad.posting_count < 2 THEN
-            RAISE EXCEPTION 'ledger entry % has % posting(s); an entry needs at least two', bad.entry_id, bad.posting_count
-                USING ERRCODE = 'check_violation';
-        ELSIF bad.total_fen <> 0 THEN
-            RAISE EXCEPTION 'ledger entry % does not balance: debits minus credits = % fen', bad.entry_id, bad.total_fen
-                USING ERRCODE = 'check_violation';
-        ELSE
-            RAISE EXCEPTION 'ledger entry % posts to another merchant''s account', bad.entry_id
-                USING ERRCODE = 'check_violation';
-        END IF;
-    END IF;
-    -- In account id order (a nested loop driven by the sorted deltas): bookings that did not lock
-    -- their accounts first (paid orders) take the row locks here in the same order as everyone.
-    UPDATE ledger_accounts AS a
-       SET balance_fen = a.balance_fen + CASE WHEN a.debit_normal THEN d.delta_fen ELSE -d.delta_fen END
-      FROM (SELECT account_id, sum(amount_fen) AS delta_fen FROM new_postings
-             GROUP BY account_id ORDER BY account_id) AS d
-     WHERE a.id = d.account_id;
-    -- A day being marked settled waits for its payments in flight and keeps new ones out until it
-    -- commits (storage::settlements::mark_days_settled takes this lock exclusive, class 5009).
     PERFORM pg_advisory_xact_lock_shared(5009, d.business_date - DATE '2000-01-01')
        FROM (SELECT DISTINCT e.business_date FROM ledger_entries e
               WHERE e.id IN (SELECT entry_id FROM new_postings) AND e.kind = 'order_paid'
@@ -149,3 +108,5 @@ BEGIN
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;
+CREATE TRIGGER ledger_postings_settled_day AFTER INSERT ON ledger_postings
+    REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger_postings_settled_day();

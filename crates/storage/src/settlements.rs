@@ -84,7 +84,7 @@ pub fn due(
 }
 
 /// The advisory lock class (with the day, as days since 2000-01-01, for the key) that a payment
-/// booked on a day holds shared until it commits (the ledger's balance trigger, migration
+/// booked on a day holds shared until it commits (the ledger's settled-day trigger, migration
 /// `000009_booking_costs`), and that marking the day settled holds exclusive.
 pub const SETTLED_DAY_LOCK: i32 = 5009;
 
