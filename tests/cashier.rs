@@ -84,7 +84,7 @@ async fn the_payer_pays_at_the_cashier_and_the_order_becomes_paid() {
 }
 
 #[tokio::test]
-async fn forged_and_wrong_amount_callbacks_are_refused_and_kept() {
+async fn forged_wrong_amount_and_unknown_order_callbacks_are_refused_and_kept() {
     let app = spawn_app().await;
     let (sub_merchant_id, client) = app.merchant_client("m1", SignType::Rsa2, None).await;
     let (_, trade_no) = placed(&app, &client, &sub_merchant_id, "C2").await;
@@ -102,8 +102,17 @@ async fn forged_and_wrong_amount_callbacks_are_refused_and_kept() {
     let response = app.client.post(app.url("/channel/sandbox/notify")).form(&wrong_amount).send().await.unwrap();
     assert_eq!(response.status(), 422);
     assert_eq!(status(&app, &client, &trade_no).await, 1, "nothing was applied");
+    let unknown = sandbox(&app).payment_callback(
+        "9999999999999999999999999999",
+        domain::Amount::from_fen(1234),
+        true,
+        "2026-11-22 10:00:00",
+    );
+    let response = app.client.post(app.url("/channel/sandbox/notify")).form(&unknown).send().await.unwrap();
+    assert_eq!(response.status(), 422, "a callback for an unknown order is not acknowledged");
     let kept = storage::callbacks::needing_attention(&mut app.database.connection(), 10).unwrap();
-    assert_eq!(kept.len(), 2);
+    assert_eq!(kept.len(), 3, "the forged, the wrong-amount and the unknown-order callbacks are all kept");
+    assert!(kept.iter().any(|callback| callback.trade_no.as_deref() == Some("9999999999999999999999999999")));
     assert!(kept.iter().all(|callback| callback.outcome == "rejected"));
 
     let genuine =

@@ -183,7 +183,13 @@ pub async fn receive_callback(
     }
     let trade_no = callback.trade_no.clone();
     let report = run_blocking(pool, move |conn| {
-        let order = orders::order::find_by_trade_no(conn, &trade_no)?.ok_or(GatewayError::OrderNotFound)?;
+        // A signed callback for an order we do not have (misrouted, or from another deployment)
+        // is kept for an operator like any other refused one.
+        let Some(order) = orders::order::find_by_trade_no(conn, &trade_no)? else {
+            tracing::warn!(%trade_no, "callback for an unknown order");
+            callbacks::record(conn, name, Some(&trade_no), payload, "rejected", true)?;
+            return Err(GatewayError::OrderNotFound);
+        };
         if order.total() != callback.amount {
             tracing::warn!(%trade_no, "callback amount differs from the order's");
             callbacks::record(conn, name, Some(&trade_no), payload, "rejected", true)?;

@@ -303,7 +303,7 @@ impl JsonField {
 /// The top-level fields of a JSON object, in body order. A repeated key is refused (serde_json on
 /// its own would silently keep the last one), and so is an empty one, as in a form body.
 pub(crate) fn parse_json_object(text: &str) -> Result<Vec<JsonField>, EnvelopeError> {
-    let FieldList(fields) = serde_json::from_str(text).map_err(|_| EnvelopeError::MalformedJson)?;
+    let fields = json_fields(text).ok_or(EnvelopeError::MalformedJson)?;
     let mut seen = HashSet::new();
     for field in &fields {
         if field.key.is_empty() {
@@ -314,6 +314,11 @@ pub(crate) fn parse_json_object(text: &str) -> Result<Vec<JsonField>, EnvelopeEr
         }
     }
     Ok(fields)
+}
+
+/// The fields of a JSON object in body order, as they are: repeated or empty keys included.
+pub(crate) fn json_fields(text: &str) -> Option<Vec<JsonField>> {
+    serde_json::from_str::<FieldList>(text).ok().map(|FieldList(fields)| fields)
 }
 
 struct FieldList(Vec<JsonField>);

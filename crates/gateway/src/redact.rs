@@ -1,6 +1,6 @@
 //! What the request log may keep: content with account and identity numbers masked, and never a
 //! signature or key material.
-use serde_json::{Map, Value};
+use crate::envelope::json_fields;
 
 /// Fields whose values are masked wherever they appear in a logged content object.
 const MASKED: &[&str] = &[
@@ -23,27 +23,39 @@ pub fn mask(text: &str) -> String {
 }
 
 /// The content text as it may be stored; unparsable content is stored as a length only.
+///
+/// Fields keep their order and every value its exact text (`0.00030` stays `0.00030`), so the
+/// log shows what was sent and received; only whitespace between fields is dropped.
 pub fn content(text: &str) -> String {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(fields)) => Value::Object(redact_object(fields)).to_string(),
-        _ => format!("<{} bytes, not a JSON object>", text.len()),
-    }
+    redact_object(text).unwrap_or_else(|| format!("<{} bytes, not a JSON object>", text.len()))
 }
 
-fn redact_object(fields: Map<String, Value>) -> Map<String, Value> {
-    fields
-        .into_iter()
-        .filter(|(key, _)| !DROPPED.contains(&key.as_str()))
-        .map(|(key, value)| {
-            let value = match value {
-                Value::String(text) if MASKED.contains(&key.as_str()) => Value::String(mask(&text)),
-                Value::Number(number) if MASKED.contains(&key.as_str()) => Value::String(mask(&number.to_string())),
-                Value::Object(inner) => Value::Object(redact_object(inner)),
-                other => other,
-            };
-            (key, value)
-        })
-        .collect()
+fn redact_object(text: &str) -> Option<String> {
+    let fields = json_fields(text)?;
+    let mut out = String::with_capacity(text.len());
+    out.push('{');
+    for field in fields.iter().filter(|field| !DROPPED.contains(&field.key.as_str())) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(&field.key).ok()?);
+        out.push(':');
+        out.push_str(&redact_value(&field.key, field.raw.get())?);
+    }
+    out.push('}');
+    Some(out)
+}
+
+fn redact_value(key: &str, raw: &str) -> Option<String> {
+    if MASKED.contains(&key) {
+        // A string's decoded text, or a number's digits, masked and stored as a string.
+        let text = serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string());
+        return serde_json::to_string(&mask(&text)).ok();
+    }
+    if raw.starts_with('{') {
+        return redact_object(raw);
+    }
+    Some(raw.to_string())
 }
 
 #[cfg(test)]
@@ -60,6 +72,11 @@ mod tests {
         assert!(logged.contains("9135**********0Y43"), "{logged}");
         assert!(!logged.contains("BEGIN") && logged.contains(r#""total_fee":"0.01""#));
         assert_eq!(content("not json"), "<8 bytes, not a JSON object>");
+        assert_eq!(
+            content(r#"{"success":true, "return_value":{"total_fee":1.00,"bank_rate":0.00030},"sign":"c2ln"}"#),
+            r#"{"success":true,"return_value":{"total_fee":1.00,"bank_rate":0.00030},"sign":"c2ln"}"#,
+            "order and number texts kept"
+        );
         assert_eq!(mask("1234"), "1**4");
     }
 }

@@ -216,8 +216,8 @@ fn book(conn: &mut PgConnection, paid: &[Order]) -> Result<(), OrderError> {
     Ok(())
 }
 
-/// Keeps the callbacks (all but those for unknown orders, as the gateway's own check before
-/// recording does) and queues the new payments' notifications, in one statement.
+/// Keeps the callbacks (all but those for unknown orders: the gateway keeps those itself, before
+/// it records) and queues the new payments' notifications, in one statement.
 fn keep_callbacks(
     conn: &mut PgConnection,
     reports: &[PaymentReport<'_>],
