@@ -140,7 +140,11 @@ fn bodies(client: &Signer, app_id: &str, sub_merchant_id: &str, prefix: &str, co
             .step_by(chunk)
             .map(|start| {
                 let end = (start + chunk).min(count);
-                scope.spawn(move || (start..end).map(|n| body(client, app_id, sub_merchant_id, &format!("{prefix}{n}"))).collect::<Vec<_>>())
+                scope.spawn(move || {
+                    (start..end)
+                        .map(|n| body(client, app_id, sub_merchant_id, &format!("{prefix}{n}")))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         parts.into_iter().flat_map(|part| part.join().expect("signing thread")).collect()
@@ -150,8 +154,13 @@ fn bodies(client: &Signer, app_id: &str, sub_merchant_id: &str, prefix: &str, co
 fn body(client: &Signer, app_id: &str, sub_merchant_id: &str, out_trade_no: &str) -> String {
     let content = serde_json::json!({ "out_trade_no": out_trade_no, "sub_merchant_id": sub_merchant_id, "body": "bench", "total_fee": "1.00", "order_type": "0" }).to_string();
     let method = "fshows.liquidation.jdpay.uniorder";
-    let sign = client.sign(SignType::Rsa2, string_to_sign([("app_id", app_id), ("content", content.as_str()), ("method", method), ("version", "1.0")]).as_bytes());
-    serde_json::json!({ "app_id": app_id, "method": method, "version": "1.0", "content": content, "sign": sign }).to_string()
+    let sign = client.sign(
+        SignType::Rsa2,
+        string_to_sign([("app_id", app_id), ("content", content.as_str()), ("method", method), ("version", "1.0")])
+            .as_bytes(),
+    );
+    serde_json::json!({ "app_id": app_id, "method": method, "version": "1.0", "content": content, "sign": sign })
+        .to_string()
 }
 
 /// Tells a waiting `perf record --control fifo:… -D -1` to start or stop sampling.
@@ -219,8 +228,9 @@ async fn run(load: tokio::runtime::Handle) -> anyhow::Result<()> {
 
     // Every request is signed here, before any timing starts.
     let warm = bodies(&signer, &app_id, &sub_merchant_id, "WARM", 200);
-    let mut peak_bodies: Vec<_> =
-        (0..rounds).map(|round| bodies(&signer, &app_id, &sub_merchant_id, &format!("PEAK{round}R"), requests)).collect();
+    let mut peak_bodies: Vec<_> = (0..rounds)
+        .map(|round| bodies(&signer, &app_id, &sub_merchant_id, &format!("PEAK{round}R"), requests))
+        .collect();
     load.spawn(drive(url.clone(), warm, concurrency, None)).await??;
 
     // The machine's speed drifts (other tenants of the host), so each peak run is compared with the
@@ -254,7 +264,10 @@ async fn run(load: tokio::runtime::Handle) -> anyhow::Result<()> {
     }
     let median_ratio = median(&mut ratios);
     let median_peak = median(&mut peaks);
-    println!("median over {rounds} rounds: {median_peak:.0} calls/s, ratio to the RSA bound {:.0}%", 100.0 * median_ratio);
+    println!(
+        "median over {rounds} rounds: {median_peak:.0} calls/s, ratio to the RSA bound {:.0}%",
+        100.0 * median_ratio
+    );
 
     let half = median_peak / 2.0;
     let paced_count = (half * 10.0) as usize;
