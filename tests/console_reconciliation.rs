@@ -64,9 +64,11 @@ async fn a_pasted_bill_is_matched_and_its_difference_resolved_reconciles_the_day
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     app.sign_in_as("finn", Role::Finance).await;
+    // Today by the business calendar (China time), which is not UTC's today after 16:00 UTC.
+    let today = BusinessCalendar::default().date_of(Utc::now()).format("%Y-%m-%d").to_string();
     for (date, bill, message) in [
         ("2026-13-01", bill.as_str(), "有效的营业日"),
-        (&Utc::now().format("%Y-%m-%d").to_string(), bill.as_str(), "尚未日切"),
+        (today.as_str(), bill.as_str(), "尚未日切"),
         (day.as_str(), "bill_type,trade_no\nPAY\n", "对账单无法解析"),
     ] {
         let response = app.post_form("/admin/reconciliation/import", &[("business_date", date), ("bill", bill)]).await;
