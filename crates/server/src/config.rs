@@ -19,6 +19,43 @@ pub struct Settings {
     pub channel: ChannelSettings,
     pub gateway: GatewaySettings,
     pub ledger: LedgerSettings,
+    pub payments: PaymentSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentSettings {
+    /// Threads recording payment callbacks in batches (group commit); each holds a database
+    /// connection while it records, and each merchant's payments go to one of them. Default 2
+    /// (measured best on 2 cores; see BENCHMARKS.md).
+    pub recorder_threads: usize,
+    /// Callbacks recorded in one transaction at most. Default 64.
+    pub recorder_max_batch: usize,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        let recorder = orders::recorder::Settings::default();
+        PaymentSettings { recorder_threads: recorder.threads, recorder_max_batch: recorder.max_batch }
+    }
+}
+
+/// The largest batch a recorder may take: its statements carry one array element per payment.
+const MAX_RECORDER_BATCH: usize = 1000;
+
+impl PaymentSettings {
+    /// The recorder's settings, checked against the pool it draws its connections from.
+    pub fn recorder(&self, pool_size: u32) -> anyhow::Result<orders::recorder::Settings> {
+        let threads = self.recorder_threads;
+        // The recorders must leave the pool a connection for everything else.
+        if threads == 0 || threads >= usize::try_from(pool_size).unwrap_or(usize::MAX) {
+            anyhow::bail!("payments.recorder_threads must be at least 1 and below database.pool_size ({pool_size})");
+        }
+        if !(1..=MAX_RECORDER_BATCH).contains(&self.recorder_max_batch) {
+            anyhow::bail!("payments.recorder_max_batch must be between 1 and {MAX_RECORDER_BATCH}");
+        }
+        Ok(orders::recorder::Settings { threads, max_batch: self.recorder_max_batch })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,6 +324,18 @@ mod tests {
         assert_eq!(settings.database.url.expose_secret(), "postgres://x/y");
         assert_eq!(settings.console.session_ttl_minutes, 30, "default kept");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_payment_recorder_is_checked_against_the_pool() {
+        let settings = Settings::load(None, &env(&[("LIQUIDATOR__PAYMENTS__RECORDER_THREADS", "3")])).unwrap();
+        let recorder = settings.payments.recorder(16).unwrap();
+        assert_eq!((recorder.threads, recorder.max_batch), (3, 64));
+        assert!(settings.payments.recorder(3).is_err(), "no connection left for anything else");
+        for (key, value) in [("RECORDER_THREADS", "0"), ("RECORDER_MAX_BATCH", "0"), ("RECORDER_MAX_BATCH", "1001")] {
+            let settings = Settings::load(None, &env(&[(&format!("LIQUIDATOR__PAYMENTS__{key}"), value)])).unwrap();
+            assert!(settings.payments.recorder(16).is_err(), "{key}={value}");
+        }
     }
 
     #[test]

@@ -70,6 +70,7 @@ impl Application {
         let cache = Cache::new(settings.redis.url.expose_secret(), &settings.redis.key_prefix);
         let platform_key = platform::signing_key(&pool, platform::master_key(&settings.platform)?).await?;
         let ledger = settings.ledger.policy()?;
+        let recorder = settings.payments.recorder(settings.database.pool_size)?;
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("could not listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -109,11 +110,7 @@ impl Application {
             },
         );
         let sandbox = platform::sandbox(&pool, settings.channel.sandbox.clone()).await?;
-        let payments = orders::recorder::PaymentRecorder::start(
-            pool.clone(),
-            ledger.calendar,
-            orders::recorder::Settings::default(),
-        );
+        let payments = orders::recorder::PaymentRecorder::start(pool.clone(), ledger.calendar, recorder);
         let shared = Shared {
             payments: web::Data::new(payments),
             sandbox: web::Data::new(sandbox.clone()),
