@@ -66,11 +66,12 @@ async fn session_secret(settings: &Settings, pool: &Pool) -> anyhow::Result<Vec<
 impl Application {
     /// Binds the listener and prepares the server; nothing is served until [`Application::run`].
     pub async fn build(settings: Settings, registry: Registry) -> anyhow::Result<Application> {
+        // Settings that only need checking are checked before anything is connected or started.
+        let ledger = settings.ledger.policy()?;
+        let recorder = settings.payments.recorder(settings.database.pool_size)?;
         let pool = connect_database(&settings).await?;
         let cache = Cache::new(settings.redis.url.expose_secret(), &settings.redis.key_prefix);
         let platform_key = platform::signing_key(&pool, platform::master_key(&settings.platform)?).await?;
-        let ledger = settings.ledger.policy()?;
-        let recorder = settings.payments.recorder(settings.database.pool_size)?;
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("could not listen on {}", settings.server.bind))?;
         let port = listener.local_addr()?.port();

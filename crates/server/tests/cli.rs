@@ -86,6 +86,23 @@ fn invalid_configuration_is_refused_with_exit_code_2() {
 }
 
 #[test]
+fn serve_refuses_a_payment_recorder_that_would_take_the_whole_pool_before_connecting() {
+    // The database does not exist: the settings are refused before anything connects.
+    let output = liquidator("postgres://127.0.0.1:1/unused")
+        .env("LIQUIDATOR__DATABASE__POOL_SIZE", "4")
+        .env("LIQUIDATOR__PAYMENTS__RECORDER_THREADS", "4")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("payments.recorder_threads must be at least 1 and below database.pool_size (4)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn keygen_writes_a_key_pair() {
     let folder = std::env::temp_dir().join(format!("liq-cli-keygen-{}", std::process::id()));
     let output =
