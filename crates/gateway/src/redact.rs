@@ -48,7 +48,11 @@ fn redact_object(text: &str) -> Option<String> {
 
 fn redact_value(key: &str, raw: &str) -> Option<String> {
     if MASKED.contains(&key) {
-        // A string's decoded text, or a number's digits, masked and stored as a string.
+        if matches!(raw, "null" | "true" | "false") {
+            return Some(raw.to_string());
+        }
+        // A string's decoded text, or anything else's JSON text (a number, or an array or object
+        // that might hold the number), masked and stored as a string.
         let text = serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string());
         return serde_json::to_string(&mask(&text)).ok();
     }
@@ -78,5 +82,12 @@ mod tests {
             "order and number texts kept"
         );
         assert_eq!(mask("1234"), "1**4");
+        assert_eq!(
+            content(
+                r#"{"account_number":null,"id_number":["110101199003071234"],"contact_mobile":{"n":"13800138000"}}"#
+            ),
+            r#"{"account_number":null,"id_number":"[\"11**************34\"]","contact_mobile":"{\"n\"***********00\"}"}"#,
+            "null kept; an array or object under a masked key masked whole"
+        );
     }
 }
