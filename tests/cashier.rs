@@ -113,6 +113,12 @@ async fn forged_wrong_amount_and_unknown_order_callbacks_are_refused_and_kept() 
     let kept = storage::callbacks::needing_attention(&mut app.database.connection(), 10).unwrap();
     assert_eq!(kept.len(), 3, "the forged, the wrong-amount and the unknown-order callbacks are all kept");
     assert!(kept.iter().any(|callback| callback.trade_no.as_deref() == Some("9999999999999999999999999999")));
+    app.sign_in_as("olga", storage::operators::Role::Operator).await;
+    let (_, page) = app.get_text("/admin/callbacks").await;
+    assert!(
+        page.contains("<code>9999999999999999999999999999</code>") && page.matches("data-callback=").count() == 3,
+        "an operator sees every kept callback, the unknown order's without a link"
+    );
     assert!(kept.iter().all(|callback| callback.outcome == "rejected"));
 
     let genuine =
