@@ -13,4 +13,5 @@ mod gateway;
 mod gateway_ledger;
 mod gateway_onboarding;
 mod health;
+mod hostile_input;
 mod notifications;

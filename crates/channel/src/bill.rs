@@ -42,6 +42,25 @@ pub struct BillLine {
     pub time: String,
 }
 
+impl BillLine {
+    /// The first text field holding a control character: none of them may (PostgreSQL text
+    /// cannot even hold NUL), so such a line is refused when the bill is read.
+    fn field_with_control_character(&self) -> Option<&'static str> {
+        [
+            ("trade_no", &self.trade_no),
+            ("out_trade_no", &self.out_trade_no),
+            ("refund_no", &self.refund_no),
+            ("out_refund_no", &self.out_refund_no),
+            ("sub_merchant_id", &self.sub_merchant_id),
+            ("status", &self.status),
+            ("time", &self.time),
+        ]
+        .into_iter()
+        .find(|(_, text)| text.chars().any(char::is_control))
+        .map(|(field, _)| field)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum BillError {
     #[error("line {line}: {reason}")]
@@ -64,11 +83,16 @@ pub fn to_csv(lines: &[BillLine]) -> Result<String, BillError> {
 pub fn from_csv(text: &str) -> Result<Vec<BillLine>, BillError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let mut lines = Vec::new();
-    for record in reader.deserialize::<BillLine>() {
+    for (index, record) in reader.deserialize::<BillLine>().enumerate() {
         let line = record.map_err(|error| BillError::Line {
             line: error.position().map_or(0, csv::Position::line),
             reason: error.to_string(),
         })?;
+        if let Some(field) = line.field_with_control_character() {
+            // After the header, one record a line (the bill's fields hold no line breaks).
+            let line = u64::try_from(index).map_or(0, |index| index + 2);
+            return Err(BillError::Line { line, reason: format!("{field} contains a control character") });
+        }
         lines.push(line);
     }
     Ok(lines)
@@ -132,5 +156,9 @@ mod tests {
         let error = from_csv(&text).expect_err("refused").to_string();
         assert!(error.starts_with("line 3"), "{error}");
         assert!(from_csv("bill_type\nNOPE\n").is_err());
+        let mut text = to_csv(&[line(BillKind::Pay, 990)]).expect("writes");
+        text.push_str("PAY,2026112010000000000000000002,A\u{0}2,,,20261120100000000001,1.00,0.99,0,0,0.01,SUCCESS,t\n");
+        let error = from_csv(&text).expect_err("NUL refused").to_string();
+        assert_eq!(error, "line 3: out_trade_no contains a control character");
     }
 }

@@ -10,8 +10,10 @@
 
 pub mod calendar;
 pub mod ids;
+pub mod json;
 pub mod ledger;
 pub mod money;
+pub mod net;
 pub mod onboarding;
 pub mod orders;
 pub mod rate;

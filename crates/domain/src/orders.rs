@@ -1,7 +1,7 @@
 //! Order value types (SPEC §5, seed 003) and the order state machine.
 use std::net::IpAddr;
 
-use crate::ids::IdError;
+use crate::{ids::IdError, net};
 
 /// `body`: the goods' description, 1–128 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -80,9 +80,14 @@ impl OrderType {
     }
 }
 
-/// Where to POST notifications: http(s), at most 256 characters; private, loopback and
-/// link-local hosts refused unless the deployment allows them (a notification must not be a way
-/// to make the platform call into its own network).
+/// Where to POST notifications: http(s), at most 256 characters; hosts that are not public
+/// refused unless the deployment allows them (a notification must not be a way to make the
+/// platform call into its own network).
+///
+/// Parsed as a browser would (WHATWG, the `url` crate), so every spelling of an address —
+/// `http://2130706433/`, `http://0x7f000001/`, `http://127.1/`, `http://[::127.0.0.1]/` — is
+/// judged as the address it is. A host *name* is judged here only by [`net::is_local_name`]; what
+/// it resolves to is checked by the gateway when the order is placed and again on every send.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
 pub struct NotifyUrl(String);
@@ -94,75 +99,37 @@ impl NotifyUrl {
         if text.chars().count() > Self::MAX_CHARS {
             return Err(OrderFieldError::TooLong { max: Self::MAX_CHARS });
         }
-        let rest = text
-            .strip_prefix("https://")
-            .or_else(|| text.strip_prefix("http://"))
-            .ok_or(OrderFieldError::NotHttpUrl)?;
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if authority.is_empty() || authority.contains('@') || text.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        // The WHATWG parser silently drops tabs and newlines; a URL holding one is refused instead.
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(OrderFieldError::NotHttpUrl);
         }
-        let host = host_of(authority).ok_or(OrderFieldError::NotHttpUrl)?;
-        if !allow_private && is_private_host(host) {
+        let url = url::Url::parse(text).map_err(|_| OrderFieldError::NotHttpUrl)?;
+        if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
+            return Err(OrderFieldError::NotHttpUrl);
+        }
+        let public = match url.host().ok_or(OrderFieldError::NotHttpUrl)? {
+            url::Host::Domain(name) => !net::is_local_name(name),
+            url::Host::Ipv4(address) => net::is_public_address(IpAddr::V4(address)),
+            url::Host::Ipv6(address) => net::is_public_address(IpAddr::V6(address)),
+        };
+        if !allow_private && !public {
             return Err(OrderFieldError::PrivateAddress);
         }
         Ok(NotifyUrl(text.to_string()))
+    }
+
+    /// The host when it is a name (to be resolved), `None` when it is an address.
+    pub fn host_name(&self) -> Option<String> {
+        match url::Url::parse(&self.0).ok()?.host()? {
+            url::Host::Domain(name) => Some(name.to_string()),
+            _ => None,
+        }
     }
 }
 
 impl AsRef<str> for NotifyUrl {
     fn as_ref(&self) -> &str {
         &self.0
-    }
-}
-
-/// The host of `host[:port]` or `[v6]:port`.
-fn host_of(authority: &str) -> Option<&str> {
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().filter(|host| !host.is_empty());
-    }
-    let host = authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, port)| if port.chars().all(|c| c.is_ascii_digit()) { host } else { authority });
-    (!host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
-        .then_some(host)
-}
-
-/// Literal private, loopback, link-local, unspecified addresses and `localhost` names. (Names that
-/// resolve to such addresses are checked again when a notification is sent.)
-pub fn is_private_host(host: &str) -> bool {
-    let lower = host.to_ascii_lowercase();
-    if lower == "localhost"
-        || lower.ends_with(".localhost")
-        || lower.ends_with(".local")
-        || lower.ends_with(".internal")
-    {
-        return true;
-    }
-    match host.parse::<IpAddr>() {
-        Ok(address) => is_private_address(address),
-        Err(_) => false,
-    }
-}
-
-pub fn is_private_address(address: IpAddr) -> bool {
-    match address {
-        IpAddr::V4(v4) => {
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
-        }
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_private_address(IpAddr::V4(v4)))
-        }
     }
 }
 
@@ -344,6 +311,18 @@ mod tests {
             "http://0.0.0.0/",
             "http://100.64.0.1/",
             "http://[::ffff:127.0.0.1]/",
+            // Issue 11: every spelling of loopback a browser accepts.
+            "http://0x7f000001/",
+            "http://2130706433/",
+            "http://127.1/",
+            "http://0177.0.0.1/",
+            "http://0/",
+            "http://127.0.0.1./",
+            "http://localhost./",
+            "http://[::127.0.0.1]/",
+            "http://[fd00::1]/",
+            "http://224.0.0.1/",
+            "http://192.0.2.1/",
         ] {
             assert_eq!(NotifyUrl::parse(private, false), Err(OrderFieldError::PrivateAddress), "{private}");
             assert!(NotifyUrl::parse(private, true).is_ok(), "{private} allowed when configured");

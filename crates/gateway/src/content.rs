@@ -32,6 +32,11 @@ impl Content {
         } else {
             return Err(GatewayError::invalid(field, "must be a string or a number"));
         };
+        // No business parameter holds one, and PostgreSQL text cannot even hold NUL: refused here,
+        // once for every field, before any parser, query or log sees the value.
+        if text.chars().any(char::is_control) {
+            return Err(GatewayError::invalid(field, "must not contain control characters"));
+        }
         Ok(Some(text).filter(|text| !text.is_empty()))
     }
 
@@ -52,6 +57,12 @@ mod tests {
         assert_eq!(content.text("c").unwrap(), None);
         assert_eq!(content.text("d").unwrap(), None);
         assert!(content.text("e").is_err());
+        let control = Content::parse(r#"{"a":"\u0000","b":"x\ny","c":"ok\u007f"}"#).unwrap();
+        for field in ["a", "b", "c"] {
+            let error = control.text(field).unwrap_err();
+            assert_eq!(error.code(), "-101");
+            assert!(error.to_string().contains(field), "{error}");
+        }
         assert_eq!(content.text("f").unwrap().as_deref(), Some("1e2"), "kept verbatim for the parser to refuse");
         assert_eq!(content.required("zzz").unwrap_err().code(), "-101");
         assert!(Content::parse("[1]").is_err());

@@ -68,6 +68,10 @@ pub enum EnvelopeError {
     NotAString(&'static str),
     #[error("the field content must be a JSON object")]
     ContentNotJson,
+    #[error("the field {0} nests objects or arrays more than {max} deep", max = domain::json::MAX_DEPTH)]
+    TooDeep(String),
+    #[error("the field {0} contains a control character")]
+    ControlCharacter(String),
 }
 
 /// A parsed request envelope. Holding one means the required fields are present and `content` is a
@@ -99,6 +103,7 @@ impl Envelope {
     }
 
     fn from_fields(received: Vec<Received>) -> Result<Envelope, EnvelopeError> {
+        received.iter().try_for_each(Received::check)?;
         let find = |name: &str| {
             received
                 .iter()
@@ -214,6 +219,29 @@ struct Received {
     key: String,
     text: Option<String>,
     is_string: bool,
+}
+
+impl Received {
+    /// Refuses, naming the field, what nothing after parsing may have to handle: JSON nested
+    /// deeper than [`domain::json::MAX_DEPTH`] (`content`, and any field sent as a JSON value) and
+    /// control characters in a name or a text field (PostgreSQL text cannot even hold NUL).
+    fn check(&self) -> Result<(), EnvelopeError> {
+        let name = || self.key.escape_debug().to_string();
+        if self.key.chars().any(char::is_control) {
+            return Err(EnvelopeError::ControlCharacter(name()));
+        }
+        let Some(text) = &self.text else { return Ok(()) };
+        let is_json = self.key == "content" || !self.is_string;
+        if is_json && domain::json::nests_deeper_than(text, domain::json::MAX_DEPTH) {
+            return Err(EnvelopeError::TooDeep(name()));
+        }
+        // JSON text may hold line breaks between its tokens; a control character anywhere else in
+        // it makes it invalid JSON, which the content check refuses next.
+        if !is_json && text.chars().any(char::is_control) {
+            return Err(EnvelopeError::ControlCharacter(name()));
+        }
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 //! Everything in these modules is a pure function of its input: no I/O, no clock, no database, and
 //! no panic on any input — a body from the internet is parsed or refused with a reason. This crate
 //! never speaks HTTP in its wire layer; the server hands it the body bytes and the content type.
+pub mod address;
 pub mod cashier;
 pub mod content;
 pub mod envelope;

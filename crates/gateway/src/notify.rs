@@ -14,14 +14,14 @@
 use std::{
     collections::HashMap,
     error::Error as StdError,
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::PgConnection;
-use domain::orders::is_private_address;
+use domain::net::is_public_address;
 use reqwest::{
     Url,
     dns::{Addrs, Name, Resolve, Resolving},
@@ -208,7 +208,7 @@ impl Notifier {
         }
         // Literal addresses never reach the resolver, so they are checked here; names are checked
         // by the resolver on the addresses actually used.
-        if !self.allow_private_addresses && literal_address(&url).is_some_and(is_private_address) {
+        if !self.allow_private_addresses && literal_address(&url).is_some_and(|address| !is_public_address(address)) {
             return Err(PRIVATE_ADDRESS.into());
         }
         let body = serde_urlencoded::to_string(form).map_err(|error| error.to_string())?;
@@ -348,7 +348,10 @@ fn excerpt(body: &[u8]) -> String {
 fn describe(error: &reqwest::Error) -> String {
     let mut source: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(cause) = source {
-        if cause.is::<PrivateAddressRefused>() {
+        if cause
+            .downcast_ref::<crate::address::ResolveError>()
+            .is_some_and(|error| matches!(error, crate::address::ResolveError::NotPublic))
+        {
             return PRIVATE_ADDRESS.into();
         }
         source = cause.source();
@@ -378,22 +381,17 @@ fn literal_address(url: &Url) -> Option<IpAddr> {
     url.host_str()?.trim_start_matches('[').trim_end_matches(']').parse().ok()
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("private address")]
-struct PrivateAddressRefused;
-
-/// Resolves names as the system does, then refuses the whole answer if any address in it is private:
-/// the HTTP client connects only to addresses that passed this check.
+/// Resolves names as the system does, then refuses the whole answer if any address in it is not
+/// public: the HTTP client connects only to addresses that passed this check.
 struct PublicAddressesOnly;
 
 impl Resolve for PublicAddressesOnly {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addresses.iter().any(|address| is_private_address(address.ip())) {
-                return Err(Box::new(PrivateAddressRefused) as Box<dyn StdError + Send + Sync>);
-            }
+            let addresses = crate::address::resolve_public(&host)
+                .await
+                .map_err(|error| Box::new(error) as Box<dyn StdError + Send + Sync>)?;
             let addresses: Addrs = Box::new(addresses.into_iter());
             Ok(addresses)
         })
@@ -461,7 +459,7 @@ mod tests {
         assert_eq!(host("http://127.0.0.1:8080/n"), Some("127.0.0.1".parse().unwrap()));
         assert_eq!(host("http://[::1]/n"), Some("::1".parse().unwrap()));
         assert_eq!(host("http://2130706433/n"), Some("127.0.0.1".parse().unwrap()), "WHATWG numeric host");
-        assert_eq!(host("http://[::ffff:10.0.0.1]/n").map(is_private_address), Some(true));
+        assert_eq!(host("http://[::ffff:10.0.0.1]/n").map(is_public_address), Some(false));
         assert_eq!(host("https://merchant.example.com/n"), None);
     }
 

@@ -27,10 +27,17 @@ pub fn mask(text: &str) -> String {
 /// Fields keep their order and every value its exact text (`0.00030` stays `0.00030`), so the
 /// log shows what was sent and received; only whitespace between fields is dropped.
 pub fn content(text: &str) -> String {
-    redact_object(text).unwrap_or_else(|| format!("<{} bytes, not a JSON object>", text.len()))
+    redact_object(text, 1).unwrap_or_else(|| format!("<{} bytes, not a JSON object>", text.len()))
 }
 
-fn redact_object(text: &str) -> Option<String> {
+/// Objects nested deeper than this are stored as a marker: the envelope refuses such content
+/// before it is logged, and this bound keeps the walk's recursion finite whatever it is given.
+const MAX_DEPTH: usize = domain::json::MAX_DEPTH;
+
+fn redact_object(text: &str, depth: usize) -> Option<String> {
+    if depth > MAX_DEPTH {
+        return serde_json::to_string(&format!("<nested deeper than {MAX_DEPTH} levels>")).ok();
+    }
     let fields = json_fields(text)?;
     let mut out = String::with_capacity(text.len());
     out.push('{');
@@ -40,13 +47,13 @@ fn redact_object(text: &str) -> Option<String> {
         }
         out.push_str(&serde_json::to_string(&field.key).ok()?);
         out.push(':');
-        out.push_str(&redact_value(&field.key, field.raw.get())?);
+        out.push_str(&redact_value(&field.key, field.raw.get(), depth)?);
     }
     out.push('}');
     Some(out)
 }
 
-fn redact_value(key: &str, raw: &str) -> Option<String> {
+fn redact_value(key: &str, raw: &str, depth: usize) -> Option<String> {
     if MASKED.contains(&key) {
         if matches!(raw, "null" | "true" | "false") {
             return Some(raw.to_string());
@@ -57,7 +64,7 @@ fn redact_value(key: &str, raw: &str) -> Option<String> {
         return serde_json::to_string(&mask(&text)).ok();
     }
     if raw.starts_with('{') {
-        return redact_object(raw);
+        return redact_object(raw, depth + 1);
     }
     Some(raw.to_string())
 }
@@ -82,6 +89,9 @@ mod tests {
             "order and number texts kept"
         );
         assert_eq!(mask("1234"), "1**4");
+        let deep = format!("{}1{}", r#"{"a":"#.repeat(100_000), "}".repeat(100_000));
+        let logged = content(&deep);
+        assert!(logged.contains("nested deeper than 32 levels") && logged.len() < 300, "depth-capped: {logged}");
         assert_eq!(
             content(
                 r#"{"account_number":null,"id_number":["110101199003071234"],"contact_mobile":{"n":"13800138000"}}"#

@@ -325,7 +325,8 @@ impl LogEntry {
 
 /// Writes the request log off the request path, in batches: a bounded channel feeds one task that
 /// inserts up to [`LOG_BATCH`] rows per statement, gathered for up to [`LOG_LINGER`]. Replies wait only if the log falls
-/// [`LOG_BACKLOG`] rows behind; a failed batch is logged, never retried into the reply's latency.
+/// [`LOG_BACKLOG`] rows behind; a batch the database refuses is written again row by row, off the
+/// reply's path.
 #[derive(Clone)]
 struct LogWriter {
     sender: tokio::sync::mpsc::Sender<LogEntry>,
@@ -361,15 +362,30 @@ async fn write_batches(pool: Pool, mut receiver: tokio::sync::mpsc::Receiver<Log
                 Ok(None) | Err(_) => break,
             }
         }
-        let stored = run_blocking(&pool, move |conn| {
-            let rows: Vec<_> = batch.iter().map(LogEntry::row).collect();
-            gateway_log::insert_many(conn, &rows)
-        })
-        .await;
-        if let Err(error) = stored {
+        if let Err(error) = run_blocking(&pool, move |conn| store(conn, &batch)).await {
             tracing::error!(error = ?error, "could not store gateway request log entries");
         }
     }
+}
+
+/// One insert for the batch; if the database refuses it, each row on its own, so a row it cannot
+/// take costs only that row and never its neighbours (other callers' support record).
+fn store(conn: &mut PgConnection, batch: &[LogEntry]) -> Result<(), storage::StorageError> {
+    let rows: Vec<_> = batch.iter().map(LogEntry::row).collect();
+    if gateway_log::insert_many(conn, &rows).is_ok() {
+        return Ok(());
+    }
+    let mut refused = 0;
+    for row in &rows {
+        if let Err(error) = gateway_log::insert_many(conn, std::slice::from_ref(row)) {
+            refused += 1;
+            tracing::error!(error = ?error, app_id = row.app_id, method = row.method, "a request log row was refused");
+        }
+    }
+    if refused > 0 {
+        tracing::error!(refused, of = rows.len(), "gateway request log rows lost");
+    }
+    Ok(())
 }
 
 /// HTTP 4xx for bodies that are not an envelope at all; nothing is stored or signed.

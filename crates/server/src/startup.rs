@@ -196,7 +196,7 @@ fn http_server(listener: TcpListener, settings: &Settings, shared: Shared) -> an
         App::new()
             .wrap(middleware::from_fn(metrics::record))
             .wrap(middleware::from_fn(request_id_header))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
             .app_data(pool.clone())
             .app_data(cache.clone())
             .app_data(console.clone())

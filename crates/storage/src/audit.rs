@@ -51,13 +51,21 @@ pub fn record(conn: &mut PgConnection, actor: &Actor, entry: NewEntry<'_>) -> Re
             audit_log::operator_id.eq(actor.operator_id),
             audit_log::actor.eq(&actor.name),
             audit_log::action.eq(entry.action),
-            audit_log::target.eq(&entry.target),
-            audit_log::before.eq(entry.before),
-            audit_log::after.eq(entry.after),
+            audit_log::target.eq(crate::text::storable(&entry.target)),
+            audit_log::before.eq(entry.before.map(storable_value)),
+            audit_log::after.eq(entry.after.map(storable_value)),
             audit_log::client_ip.eq(&actor.client_ip),
         ))
         .returning(audit_log::id)
         .get_result(conn)?)
+}
+
+/// The audit trail keeps what an operator typed; PostgreSQL cannot hold every character of it.
+fn storable_value(value: Value) -> Value {
+    match crate::text::storable_json(&value) {
+        std::borrow::Cow::Borrowed(_) => value,
+        std::borrow::Cow::Owned(stored) => stored,
+    }
 }
 
 /// Filters of the audit page. `before_id` is the keyset cursor: rows older than it.

@@ -3,7 +3,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 
-use crate::{StorageError, notifications::NewNotification, schema::channel_callbacks};
+use crate::{
+    StorageError,
+    notifications::NewNotification,
+    schema::channel_callbacks,
+    text::{storable, storable_json},
+};
 
 pub fn record(
     conn: &mut PgConnection,
@@ -16,8 +21,8 @@ pub fn record(
     Ok(diesel::insert_into(channel_callbacks::table)
         .values((
             channel_callbacks::channel.eq(channel),
-            channel_callbacks::trade_no.eq(trade_no),
-            channel_callbacks::payload.eq(payload),
+            channel_callbacks::trade_no.eq(trade_no.map(storable)),
+            channel_callbacks::payload.eq(storable_json(&payload).as_ref()),
             channel_callbacks::outcome.eq(outcome),
             channel_callbacks::needs_attention.eq(needs_attention),
         ))
@@ -58,8 +63,8 @@ pub fn record_with_notifications(
     .bind::<Array<Text>, _>(notifications.iter().map(|n| n.url).collect::<Vec<_>>())
     .bind::<Array<Jsonb>, _>(notifications.iter().map(|n| &n.fields).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(callbacks.iter().map(|c| c.channel).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(callbacks.iter().map(|c| c.trade_no).collect::<Vec<_>>())
-    .bind::<Array<Jsonb>, _>(callbacks.iter().map(|c| c.payload).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(callbacks.iter().map(|c| c.trade_no.map(storable)).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(callbacks.iter().map(|c| storable_json(c.payload)).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(callbacks.iter().map(|c| c.outcome).collect::<Vec<_>>())
     .bind::<Array<Bool>, _>(callbacks.iter().map(|c| c.needs_attention).collect::<Vec<_>>())
     .execute(conn)?;

@@ -2,7 +2,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::{StorageError, schema::gateway_requests};
+use std::borrow::Cow;
+
+use crate::{StorageError, schema::gateway_requests, text::storable};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = gateway_requests)]
@@ -18,9 +20,42 @@ pub struct NewRequestLog<'a> {
     pub client_ip: Option<&'a str>,
 }
 
+/// Inserts the entries in one statement; a value PostgreSQL cannot hold is made storable first
+/// (see [`crate::text`]), so what a caller sent never keeps its row, or the batch, out of the log.
 pub fn insert_many(conn: &mut PgConnection, entries: &[NewRequestLog<'_>]) -> Result<(), StorageError> {
-    diesel::insert_into(gateway_requests::table).values(entries).execute(conn)?;
+    let stored: Vec<StoredRequestLog<'_>> = entries.iter().map(StoredRequestLog::from).collect();
+    diesel::insert_into(gateway_requests::table).values(&stored).execute(conn)?;
     Ok(())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = gateway_requests)]
+struct StoredRequestLog<'a> {
+    app_id: Option<Cow<'a, str>>,
+    method: Option<Cow<'a, str>>,
+    trade_no: Option<Cow<'a, str>>,
+    request: Cow<'a, str>,
+    reply: Cow<'a, str>,
+    success: bool,
+    error_code: Option<Cow<'a, str>>,
+    latency_ms: i32,
+    client_ip: Option<Cow<'a, str>>,
+}
+
+impl<'a> From<&NewRequestLog<'a>> for StoredRequestLog<'a> {
+    fn from(entry: &NewRequestLog<'a>) -> Self {
+        StoredRequestLog {
+            app_id: entry.app_id.map(storable),
+            method: entry.method.map(storable),
+            trade_no: entry.trade_no.map(storable),
+            request: storable(entry.request),
+            reply: storable(entry.reply),
+            success: entry.success,
+            error_code: entry.error_code.map(storable),
+            latency_ms: entry.latency_ms,
+            client_ip: entry.client_ip.map(storable),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]

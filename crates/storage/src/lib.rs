@@ -26,6 +26,7 @@ pub mod settings;
 pub mod settlements;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 
 pub use cache::Cache;
 pub use database::{Conn, Pool, PoolError, StorageError, connect, run_migrations};

@@ -47,9 +47,9 @@ pub async fn list(
     session.require(Permission::Administer)?;
     let query = query.into_inner();
     let filter = audit::Filter {
-        actor: present(query.actor, 100),
-        action: present(query.action, 100),
-        target: present(query.target, 100),
+        actor: present("actor", query.actor, 100)?,
+        action: present("action", query.action, 100)?,
+        target: present("target", query.target, 100)?,
         before_id: query.before,
     };
     let lookup = filter.clone();

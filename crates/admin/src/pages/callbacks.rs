@@ -17,7 +17,7 @@ use storage::{
 use super::{
     Pager,
     layout::{Chrome, Section},
-    merchants::present,
+    merchants::present_note,
     orders::{Tab, TabLink, detail::CallbackView, tabs},
 };
 use crate::{
@@ -147,7 +147,7 @@ pub async fn resolve(
     let id = id.into_inner();
     let o = session.lang.labels().order;
     let refused = |note: String, message: &str| Some((id, note, message.to_string()));
-    let Some(note) = present(form.note, MAX_NOTE_CHARS) else {
+    let Some(note) = present_note("note", form.note, MAX_NOTE_CHARS)? else {
         let failed = refused(String::new(), o.note_missing);
         return render_page(&session, &state, AttentionFilter::default(), None, failed, StatusCode::BAD_REQUEST).await;
     };

@@ -53,9 +53,9 @@ pub async fn list(
     session.require(Permission::Read)?;
     let query = query.into_inner();
     let filter = gateway_log::Filter {
-        app_id: present(query.app_id, 64),
-        method: present(query.method, 128),
-        trade_no: present(query.trade_no, 64),
+        app_id: present("app_id", query.app_id, 64)?,
+        method: present("method", query.method, 128)?,
+        trade_no: present("trade_no", query.trade_no, 64)?,
         failures_only: query.failures.is_some(),
         before_id: query.before,
     };

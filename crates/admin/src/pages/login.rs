@@ -34,10 +34,16 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-/// Only console paths are valid places to return to after sign-in (no open redirect).
+/// Only console paths are valid places to return to after sign-in (no open redirect), and only
+/// as text a `Location` header can carry: visible ASCII, no space or control character (a
+/// browser sends anything else percent-encoded), so no header can be injected or fail to build.
 fn safe_next(next: Option<&str>) -> &str {
     next.filter(|next| {
-        next.starts_with("/admin") && !next.starts_with("/admin/login") && !next.contains("//") && !next.contains('\\')
+        next.starts_with("/admin")
+            && !next.starts_with("/admin/login")
+            && !next.contains("//")
+            && !next.contains('\\')
+            && next.bytes().all(|byte| byte.is_ascii_graphic())
     })
     .unwrap_or("/admin")
 }
@@ -107,12 +113,25 @@ pub async fn submit(
         Err(_) => None,
     };
     let verified = verify_password(form.password, operator.clone()).await?;
-    let operator = operator.filter(|operator| verified && operator.is_active());
-    throttle.record(&username, &ip, operator.is_some()).await?;
-    let Some(operator) = operator else {
+    let Some(operator) = operator.filter(|operator| verified && operator.is_active()) else {
+        throttle.record(&username, &ip, false).await?;
         return rejected(StatusCode::UNAUTHORIZED, lang.labels().invalid_credentials);
     };
-
+    // The session and the whole response first: a sign-in is recorded (attempt and audit) only
+    // once there is a session to hand over.
+    let now = u64::try_from(Utc::now().timestamp()).unwrap_or_default();
+    let (token, _) = state
+        .sessions
+        .issue(operator.id, operator.session_epoch, now)
+        .map_err(|error| ConsoleError::Internal(error.to_string()))?;
+    let mut spent_login_token = csrf::login_cookie(String::new(), state.secure_cookies);
+    spent_login_token.make_removal();
+    let response = HttpResponse::SeeOther()
+        .insert_header(("Location", safe_next(form.next.as_deref())))
+        .cookie(state.sessions.cookie(token, state.secure_cookies))
+        .cookie(spent_login_token)
+        .finish();
+    throttle.record(&username, &ip, true).await?;
     let actor = Actor { operator_id: Some(operator.id), name: operator.username.clone(), client_ip: Some(ip) };
     run_blocking(&state.pool, move |conn| {
         audit::record(
@@ -128,18 +147,7 @@ pub async fn submit(
         Ok::<_, ConsoleError>(())
     })
     .await?;
-    let now = u64::try_from(Utc::now().timestamp()).unwrap_or_default();
-    let (token, _) = state
-        .sessions
-        .issue(operator.id, operator.session_epoch, now)
-        .map_err(|error| ConsoleError::Internal(error.to_string()))?;
-    let mut spent_login_token = csrf::login_cookie(String::new(), state.secure_cookies);
-    spent_login_token.make_removal();
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", safe_next(form.next.as_deref())))
-        .cookie(state.sessions.cookie(token, state.secure_cookies))
-        .cookie(spent_login_token)
-        .finish())
+    Ok(response)
 }
 
 async fn find_operator(state: &ConsoleState, username: Username) -> Result<Option<Operator>, ConsoleError> {
@@ -205,5 +213,9 @@ mod tests {
         assert_eq!(safe_next(Some("/admin//evil.example")), "/admin");
         assert_eq!(safe_next(Some("/admin/login")), "/admin");
         assert_eq!(safe_next(None), "/admin");
+        assert_eq!(safe_next(Some("/admin\nX-Injected: 1")), "/admin");
+        assert_eq!(safe_next(Some("/admin/orders?q=a b")), "/admin");
+        assert_eq!(safe_next(Some("/admin/订单")), "/admin");
+        assert_eq!(safe_next(Some("/admin/orders?merchant=%E7%A4%BA")), "/admin/orders?merchant=%E7%A4%BA");
     }
 }

@@ -100,8 +100,8 @@ async fn render_page(
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let m = session.lang.labels().merchant;
-    let search = present(query.q, 64).unwrap_or_default();
-    let after = present(query.after, 64);
+    let search = present("q", query.q, 64)?.unwrap_or_default();
+    let after = present("after", query.after, 64)?;
     let needle = search.to_lowercase();
     let filter_after = after.clone();
     let (plans, has_more) = run_blocking(&state.pool, move |conn| {

@@ -22,7 +22,7 @@ use super::{
     Pager,
     layout::Chrome,
     ledger::{self as ledger_pages, Tab, TabLink},
-    present,
+    present_note,
 };
 use crate::{
     ConsoleError, ConsoleState,
@@ -381,7 +381,7 @@ pub async fn resolve(
         .await?
         .ok_or(ConsoleError::NotFound)?
         .run_id;
-    let Some(note) = present(form.note, MAX_NOTE_CHARS) else {
+    let Some(note) = present_note("note", form.note, MAX_NOTE_CHARS)? else {
         let failed = Some((id, String::new(), r.note_missing.to_string()));
         return render_run(&session, &state, run_id, None, failed, StatusCode::BAD_REQUEST).await;
     };

@@ -63,8 +63,15 @@ pub(crate) fn visible_order(call: &mut Call<'_>) -> Result<orders::Order, Gatewa
     let trade_no = call.content.text("trade_no")?;
     let out_trade_no = call.content.text("out_trade_no")?;
     let order = match (trade_no, out_trade_no) {
-        (Some(trade_no), _) => orders::order::find_by_trade_no(call.conn, &trade_no)?,
-        (None, Some(out_trade_no)) => orders::order::find_by_out_trade_no(call.conn, call.app.id, &out_trade_no)?,
+        (Some(trade_no), _) => {
+            let trade_no = domain::TradeNo::parse(&trade_no).map_err(|e| GatewayError::invalid("trade_no", e))?;
+            orders::order::find_by_trade_no(call.conn, trade_no.as_ref())?
+        }
+        (None, Some(out_trade_no)) => {
+            let out_trade_no =
+                domain::OutTradeNo::parse(&out_trade_no).map_err(|e| GatewayError::invalid("out_trade_no", e))?;
+            orders::order::find_by_out_trade_no(call.conn, call.app.id, out_trade_no.as_ref())?
+        }
         (None, None) => return Err(GatewayError::invalid("out_trade_no", "out_trade_no or trade_no is required")),
     };
     visible_to(call.conn, call.app, order.ok_or(GatewayError::OrderNotFound)?)

@@ -3,7 +3,7 @@
 //! original order; with other content it is `-206`.
 use domain::{
     Amount, OutTradeNo, SubMerchantId,
-    orders::{NotifyUrl, OrderBody, OrderType},
+    orders::{NotifyUrl, OrderBody, OrderFieldError, OrderType},
 };
 use orders::place::{self, NewOrder};
 use sha2::{Digest, Sha256};
@@ -16,6 +16,12 @@ const MAX_TOTAL: Amount = Amount::from_fen(10_000_000_000);
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let new = parse(call)?;
+    if let Some(url) = &new.notify_url
+        && !call.settings.allow_private_notify_urls
+    {
+        crate::address::check_at_placing(url)
+            .map_err(|_| GatewayError::invalid("notify_url", OrderFieldError::PrivateAddress))?;
+    }
     let placed = place::place_with(call.conn, call.placer, call.app, &new, call.now)?;
     Ok(return_value(placed.order(), &call.settings.cashier_url))
 }

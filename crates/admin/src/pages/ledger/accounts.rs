@@ -96,11 +96,11 @@ pub async fn list(
     let l = session.lang.labels().ledger;
     let query = query.into_inner();
     let format = Format::parse(l, query.format.as_deref())?;
-    let kind = match present(query.kind, 64) {
+    let kind = match present("kind", query.kind, 64)? {
         Some(text) => Some(text.parse::<AccountKind>().map_err(|_| bad(l.bad_kind, &text))?),
         None => None,
     };
-    let merchant = present(query.merchant, 100);
+    let merchant = present("merchant", query.merchant, 100)?;
     let limit = if format == Format::Csv { CSV_MAX_ROWS } else { PAGE_SIZE };
     let after_id = if format == Format::Csv { None } else { query.after };
     let text = merchant.clone();

@@ -24,7 +24,7 @@ use crate::{
     auth::{ConsoleForm, Permission, SignedIn},
     i18n::LedgerLabels,
     order_actions::MAX_NOTE_CHARS,
-    pages::{layout::Chrome, present},
+    pages::{layout::Chrome, present_note},
     render,
     view::china_time,
 };
@@ -176,7 +176,7 @@ pub async fn release(
     // Checked here so an absurd date is a 400, never a day row written far in the past or future.
     DateRange::new(date, date).map_err(|error| range_error(l, error))?;
     let window_to = date_param(l, form.to.as_deref())?.unwrap_or_else(|| state.calendar.date_of(Utc::now()));
-    let Some(note) = present(form.note, MAX_NOTE_CHARS) else {
+    let Some(note) = present_note("note", form.note, MAX_NOTE_CHARS)? else {
         let refusal = Refusal { date, note: String::new(), message: l.note_missing };
         return render_page(&session, &state, window_to, None, Some(refusal)).await;
     };

@@ -109,7 +109,7 @@ pub async fn show(
     let query = query.into_inner();
     let format = Format::parse(l, query.format.as_deref())?;
     let range = period_param(l, &state, query.from.as_deref(), query.to.as_deref())?;
-    let Some(merchant) = present(query.merchant, 100) else {
+    let Some(merchant) = present("merchant", query.merchant, 100)? else {
         if format == Format::Csv {
             return Err(ConsoleError::BadRequest(l.choose_merchant.to_string()));
         }

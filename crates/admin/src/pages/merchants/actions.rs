@@ -19,7 +19,7 @@ use storage::database::run_blocking;
 
 use super::{
     detail::{self, Extras},
-    present, refusal,
+    present_note, refusal,
 };
 use crate::{
     ConsoleError, ConsoleState,
@@ -70,7 +70,7 @@ pub async fn transition(
     } else {
         Permission::ManageMerchants
     })?;
-    let reason = present(form.reason, 600);
+    let reason = present_note("reason", form.reason, 600)?;
     let actor = session.actor();
     let result = run_blocking(&state.pool, move |conn| {
         applications::transition(conn, &actor, id, transition, reason.as_deref())

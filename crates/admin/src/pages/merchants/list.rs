@@ -65,7 +65,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ConsoleError> {
     session.require(Permission::Read)?;
     let query = query.into_inner();
-    let chosen = match present(query.state, 32) {
+    let chosen = match present("state", query.state, 32)? {
         Some(text) => Some(
             ApplicationState::parse(&text)
                 .ok_or_else(|| ConsoleError::BadRequest(format!("unknown state {text:?}")))?,
@@ -74,7 +74,7 @@ pub async fn list(
     };
     let filter = merchants::Filter {
         state: chosen.map(|state| state.as_str().to_string()),
-        search: present(query.q, 100),
+        search: present("q", query.q, 100)?,
         owner_app_id: None,
         before_id: query.before,
     };

@@ -39,4 +39,4 @@ pub fn refusal<T>(result: Result<T, OnboardingError>) -> Result<Result<T, String
     }
 }
 
-pub use super::present;
+pub use super::{present, present_note};

@@ -67,7 +67,7 @@ enum Choice {
 }
 
 fn parse(form: &MerchantRatesForm) -> Result<(Choice, DateTime<Utc>), String> {
-    let choice = match present(form.rate_plan.clone(), 64) {
+    let choice = match present("rate_plan", form.rate_plan.clone(), 64).map_err(|error| error.to_string())? {
         Some(_) if form.rates.any() => return Err("give either a rate plan or own rates, not both".into()),
         Some(code) => Choice::Plan(RatePlanCode::parse(&code).map_err(|error| format!("rate_plan: {error}"))?),
         None => Choice::Own(form.rates.parse()?),

@@ -123,19 +123,19 @@ pub async fn list(
 ) -> Result<HttpResponse, ConsoleError> {
     session.require(Permission::Read)?;
     let query = query.into_inner();
-    let chosen = match present(query.state, 32) {
+    let chosen = match present("state", query.state, 32)? {
         Some(text) => {
             Some(OrderState::parse(&text).ok_or_else(|| ConsoleError::BadRequest(format!("unknown state {text:?}")))?)
         }
         None => None,
     };
-    let from = present(query.from, 10);
-    let to = present(query.to, 10);
+    let from = present("from", query.from, 10)?;
+    let to = present("to", query.to, 10)?;
     let day =
         |text: &Option<String>| text.as_deref().map(parse_china_date).transpose().map_err(ConsoleError::BadRequest);
     let (from_day, to_day) = (day(&from)?, day(&to)?);
-    let number = present(query.number, 64);
-    let merchant = present(query.merchant, 100);
+    let number = present("number", query.number, 64)?;
+    let merchant = present("merchant", query.merchant, 100)?;
     let mut filter = order_rows::Filter {
         number: number.clone(),
         merchant_id: None,
