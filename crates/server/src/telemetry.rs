@@ -48,3 +48,52 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::{HttpResponse, ResponseError, test::TestRequest};
+    use tracing::{Level, Subscriber};
+    use tracing_actix_web::RootSpanBuilder;
+    use tracing_subscriber::{Layer, layer::Context};
+
+    use super::*;
+
+    /// Records the level of every event.
+    #[derive(Clone, Default)]
+    struct Levels(Arc<Mutex<Vec<Level>>>);
+
+    impl<S: Subscriber> Layer<S> for Levels {
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            if let Ok(mut levels) = self.0.lock() {
+                levels.push(*event.metadata().level());
+            }
+        }
+    }
+
+    fn level_logged_for(error: admin::ConsoleError) -> Vec<Level> {
+        let levels = Levels::default();
+        let subscriber = tracing_subscriber::registry().with(levels.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let request = TestRequest::default().to_srv_request();
+            // The middleware's own span needs its request id; any span does for the event.
+            let span = tracing::info_span!("request");
+            let (request, _) = request.into_parts();
+            let response = actix_web::dev::ServiceResponse::new(request, HttpResponse::from_error(error));
+            RequestSpan::on_request_end(span, &Ok(response));
+        });
+        levels.0.lock().map(|levels| levels.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_redirect_to_sign_in_is_information_a_refusal_a_warning_a_fault_an_error() {
+        let redirect = admin::ConsoleError::SignInRequired { next: "/admin".into() };
+        assert_eq!(redirect.status_code().as_u16(), 303);
+        assert_eq!(level_logged_for(redirect), [Level::INFO]);
+        assert_eq!(level_logged_for(admin::ConsoleError::Forbidden), [Level::WARN]);
+        // The console logs an internal fault's cause itself as well.
+        let fault = level_logged_for(admin::ConsoleError::Internal("boom".into()));
+        assert_eq!(fault.last(), Some(&Level::ERROR));
+    }
+}
