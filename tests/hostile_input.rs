@@ -87,8 +87,12 @@ async fn deeply_nested_json_in_any_field_is_refused_and_the_server_lives() {
                 assert_eq!(reply["success"], false, "{shape} in {field} as {kind}");
                 if field == "content" || kind == "json value" {
                     assert_eq!(reply["error_code"], "-101", "{shape} in {field} as {kind}: {reply}");
+                    // Named either way: too deep, or (a required text field) not a string at all.
                     let message = reply["error_message"].as_str().unwrap_or_default();
-                    assert!(message.contains(field) && message.contains("32"), "{message}");
+                    assert!(message.contains(field), "{message}");
+                    if matches!(field, "content" | "extra") {
+                        assert!(message.contains("32"), "{message}");
+                    }
                 }
             }
             still_answers(&app).await;

@@ -103,7 +103,6 @@ impl Envelope {
     }
 
     fn from_fields(received: Vec<Received>) -> Result<Envelope, EnvelopeError> {
-        received.iter().try_for_each(Received::check)?;
         let find = |name: &str| {
             received
                 .iter()
@@ -122,6 +121,9 @@ impl Envelope {
         let sign = required_text("sign")?;
         let content =
             find("content").and_then(|field| field.text.clone()).ok_or(EnvelopeError::MissingField("content"))?;
+        if domain::json::nests_deeper_than(&content, domain::json::MAX_DEPTH) {
+            return Err(EnvelopeError::TooDeep("content".into()));
+        }
         if !is_json_object(&content) {
             return Err(EnvelopeError::ContentNotJson);
         }
@@ -130,6 +132,9 @@ impl Envelope {
             Some(_) => Some(required_text("sign_type")?),
         };
         let version = find("version").and_then(|field| field.text.clone());
+        // After the required fields are known to be there (a missing one is the clearer error),
+        // before anything reads the values.
+        received.iter().try_for_each(Received::check)?;
         let fields: Vec<(String, String)> =
             received.into_iter().filter_map(|field| Some((field.key, field.text?))).collect();
         let string_to_sign =
