@@ -237,11 +237,11 @@ async fn paying_notifies_the_merchants_server_with_a_signed_form() {
         (field("out_trade_no").as_str(), field("status").as_str(), field("total_fee").as_str()),
         ("N1", "2", "12.34")
     );
-    let signed = gateway::signature::string_to_sign(
+    let signed = fshows::signature::string_to_sign(
         fields.iter().filter(|(k, _)| k != "sign" && k != "sign_type").map(|(k, v)| (k.as_str(), v.as_str())),
     );
     assert!(
-        gateway::signature::verify(SignType::Rsa2, &[app.platform_key().await], signed.as_bytes(), &field("sign")),
+        fshows::signature::verify(SignType::Rsa2, &[app.platform_key().await], signed.as_bytes(), &field("sign")),
         "signed by the platform"
     );
     // The acknowledgement is recorded: delivered after one attempt.

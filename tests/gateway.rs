@@ -54,7 +54,7 @@ async fn uniorder_answers_in_seed_003_order_with_two_and_five_decimals() {
     );
     let reply: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(reply["success"], true);
-    assert!(gateway::reply::verify_reply(SignType::Rsa2, &[app.platform_key().await], &text));
+    assert!(fshows::reply::verify_reply(SignType::Rsa2, &[app.platform_key().await], &text));
     let value = &reply["return_value"];
     assert_eq!(value["trade_no"].as_str().unwrap().len(), 28);
     assert!(value["qr_code"].as_str().unwrap().starts_with(&format!("{}/cashier/code?c=", app.address)));
@@ -76,7 +76,7 @@ async fn form_bodies_php_escapes_numbers_and_sha1_apps_work_too() {
     assert_eq!(reply["success"], true, "{text}");
     assert!(text.contains(r#""total_fee":12.50,"#), "{text}");
     assert!(
-        gateway::reply::verify_reply(SignType::Rsa, &[app.platform_key().await], &text),
+        fshows::reply::verify_reply(SignType::Rsa, &[app.platform_key().await], &text),
         "signed SHA1withRSA for an RSA app"
     );
 }
@@ -386,7 +386,7 @@ async fn a_request_signed_with_the_openssl_cli_is_accepted() {
     // And the reply verifies with `openssl dgst -verify` against the published key.
     let (_, platform_pem) = app.get_text("/gateway/platform-key").await;
     std::fs::write(folder.join("platform.pem"), platform_pem).unwrap();
-    std::fs::write(folder.join("reply_message"), gateway::reply::reply_string_to_sign(&reply).unwrap()).unwrap();
+    std::fs::write(folder.join("reply_message"), fshows::reply::reply_string_to_sign(&reply).unwrap()).unwrap();
     let parsed: Value = serde_json::from_str(&reply).unwrap();
     std::fs::write(folder.join("reply.sig"), base64_decode(parsed["sign"].as_str().unwrap())).unwrap();
     let verified = std::process::Command::new("openssl")

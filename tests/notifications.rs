@@ -15,10 +15,8 @@ use std::{
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::onboarding::SignType;
 use e2e::{TestApp, gateway_client::Client, spawn_app_with};
-use gateway::{
-    notify::{Notifier, PRIVATE_ADDRESS},
-    signature::{Signer, string_to_sign, verify},
-};
+use fshows::signature::{Signer, string_to_sign, verify};
+use gateway::notify::{Notifier, PRIVATE_ADDRESS};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::json;
 use storage::{

@@ -1,7 +1,7 @@
 //! A gateway client for tests: signs envelopes like an fshows SDK would, and verifies replies with
 //! the platform key the server publishes.
 use domain::onboarding::{RawApplication, SignType};
-use gateway::signature::{Signer, string_to_sign};
+use fshows::signature::{Signer, string_to_sign};
 use rsa::{RsaPrivateKey, RsaPublicKey, pkcs8::DecodePublicKey};
 use serde_json::Value;
 use storage::{audit::Actor, database::run_blocking};
@@ -105,7 +105,7 @@ impl TestApp {
         assert_eq!(status, 200, "{reply}");
         let platform_key = self.platform_key().await;
         assert!(
-            gateway::reply::verify_reply(client.sign_type, &[platform_key], &reply),
+            fshows::reply::verify_reply(client.sign_type, &[platform_key], &reply),
             "the reply is signed by the platform: {reply}"
         );
         reply

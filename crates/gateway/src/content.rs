@@ -14,7 +14,7 @@ pub struct Content {
 impl Content {
     /// A JSON object with no repeated key (a repeated `total_fee` must not silently win).
     pub fn parse(text: &str) -> Result<Content, GatewayError> {
-        let fields = crate::envelope::parse_json_object(text)
+        let fields = fshows::envelope::parse_json_object(text)
             .map_err(|_| GatewayError::invalid("content", "must be a JSON object without repeated keys"))?;
         Ok(Content { fields: fields.into_iter().map(|field| (field.key, field.raw)).collect() })
     }

@@ -1,7 +1,9 @@
 //! The gateway's HTTP surface: `POST /gateway` and the documents clients need.
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 
-use crate::{envelope::MAX_BODY_BYTES, service::Gateway};
+use fshows::envelope::MAX_BODY_BYTES;
+
+use crate::service::Gateway;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(

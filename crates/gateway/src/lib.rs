@@ -1,22 +1,18 @@
-//! The sub-merchant gateway of SPEC §5, starting with its wire layer: the request envelope
-//! (form-encoded or JSON), the string to sign and the RSA2/RSA signatures over it, and the signed
-//! reply bodies.
-//!
-//! Everything in these modules is a pure function of its input: no I/O, no clock, no database, and
-//! no panic on any input — a body from the internet is parsed or refused with a reason. This crate
-//! never speaks HTTP in its wire layer; the server hands it the body bytes and the content type.
+//! The sub-merchant gateway of SPEC §5: `POST /gateway` (envelope → app → signature → rate limit →
+//! method → signed reply, every request logged redacted), the methods, the sandbox cashier and its
+//! callbacks, and the notifications to sub-merchants. The wire format itself — envelope, string to
+//! sign, signatures, replies — is the `fshows` crate, shared with the upstream client.
 pub mod address;
 pub mod cashier;
 pub mod content;
-pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod methods;
 pub mod notify;
 pub mod redact;
-pub mod reply;
 pub mod service;
-pub mod signature;
+mod settings;
 
 pub use error::GatewayError;
-pub use service::{Gateway, GatewaySettings};
+pub use service::Gateway;
+pub use settings::GatewaySettings;

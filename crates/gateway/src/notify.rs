@@ -35,7 +35,7 @@ use storage::{
 };
 use tokio::{sync::Semaphore, task::JoinSet};
 
-use crate::signature::{SignType, Signer, string_to_sign};
+use fshows::signature::{SignType, Signer, string_to_sign};
 
 /// Seed 001: five sends at most — at once, then 1, 3, 10 and 120 minutes after the first.
 pub const MAX_SENDS: i32 = 5;
@@ -477,9 +477,9 @@ mod tests {
             assert_eq!(form[5].1, sign_type.as_str());
             let message = "out_trade_no=A1&total_fee=1.00&trade_no=1";
             let public = [signer.public_key().clone()];
-            assert!(crate::signature::verify(sign_type, &public, message.as_bytes(), &form[4].1));
+            assert!(fshows::signature::verify(sign_type, &public, message.as_bytes(), &form[4].1));
             let other = if sign_type == SignType::Rsa2 { SignType::Rsa } else { SignType::Rsa2 };
-            assert!(!crate::signature::verify(other, &public, message.as_bytes(), &form[4].1));
+            assert!(!fshows::signature::verify(other, &public, message.as_bytes(), &form[4].1));
         }
     }
 }

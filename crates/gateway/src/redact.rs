@@ -1,6 +1,6 @@
 //! What the request log may keep: content with account and identity numbers masked, and never a
 //! signature or key material.
-use crate::envelope::json_fields;
+use fshows::envelope::json_fields;
 
 /// Fields whose values are masked wherever they appear in a logged content object.
 const MASKED: &[&str] = &[

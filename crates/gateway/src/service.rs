@@ -14,27 +14,19 @@ use diesel::PgConnection;
 use rsa::{RsaPublicKey, pkcs8::DecodePublicKey};
 use storage::{Cache, Pool, apps::AppRow, database::run_blocking, gateway_log};
 
-use crate::{
-    content::Content,
+use fshows::{
     envelope::{BodyKind, Envelope, EnvelopeError},
-    error::GatewayError,
-    methods::{self, Call},
-    redact, reply,
+    reply,
     signature::{SignType, Signer, verify},
 };
 
-#[derive(Debug, Clone)]
-pub struct GatewaySettings {
-    /// Where `qr_code`s point: the sandbox cashier page, `{public_url}/cashier/code`.
-    pub cashier_url: String,
-    /// Accept notify URLs on private, loopback or link-local addresses (the demo and tests).
-    pub allow_private_notify_urls: bool,
-    /// Token bucket per app: sustained calls per second, and the burst above it.
-    pub rate_limit_per_second: u32,
-    pub rate_limit_burst: u32,
-    /// Business days: which day a refund is booked on, and when a day's bill is ready.
-    pub calendar: domain::calendar::BusinessCalendar,
-}
+use crate::{
+    GatewaySettings,
+    content::Content,
+    error::GatewayError,
+    methods::{self, Call},
+    redact,
+};
 
 /// Apps with their parsed active keys, kept for [`CREDENTIALS_TTL`]: a call from a known app is
 /// verified without touching the database, and each key is parsed once per refresh, never per

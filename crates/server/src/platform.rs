@@ -71,7 +71,7 @@ pub async fn job_context(
 ) -> anyhow::Result<crate::worker::JobContext> {
     let key = signing_key(&pool, master_key(&settings.platform)?).await?;
     let signer =
-        gateway::signature::Signer::new(key.private_key).map_err(|error| anyhow::anyhow!("platform key: {error}"))?;
+        fshows::signature::Signer::new(key.private_key).map_err(|error| anyhow::anyhow!("platform key: {error}"))?;
     let notifier = gateway::notify::Notifier::new(
         pool.clone(),
         std::sync::Arc::new(signer),

@@ -96,7 +96,7 @@ impl Application {
             calendar: ledger.calendar,
         };
         let platform_public_key_pem = platform_key.public_key_pem.clone();
-        let signer = gateway::signature::Signer::new(platform_key.private_key.clone())
+        let signer = fshows::signature::Signer::new(platform_key.private_key.clone())
             .map_err(|error| anyhow::anyhow!("platform key: {error}"))?;
         let gateway = gateway::Gateway::new(
             pool.clone(),

@@ -25,7 +25,7 @@ use std::{
 };
 
 use domain::onboarding::{RawApplication, SignType};
-use gateway::signature::{Signer, string_to_sign, verify};
+use fshows::signature::{Signer, string_to_sign, verify};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use storage::{audit::Actor, testing::TestDatabase};
 

@@ -7,7 +7,9 @@
 use domain::{SubMerchantId, ledger::AccountKind};
 
 use super::{Call, ReturnValue, amount};
-use crate::{error::GatewayError, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::error::GatewayError;
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let sub_merchant_id = SubMerchantId::parse(&call.content.required("sub_merchant_id")?)

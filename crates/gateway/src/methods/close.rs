@@ -1,6 +1,8 @@
 //! `fshows.liquidation.order.close`: close an unpaid order (`-220` once it is paid or closed).
 use super::{Call, ReturnValue, visible_order};
-use crate::{error::GatewayError, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::error::GatewayError;
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let order = visible_order(call)?;

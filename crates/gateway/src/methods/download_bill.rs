@@ -9,7 +9,9 @@ use chrono::NaiveDate;
 use storage::ledger::BillScope;
 
 use super::{Call, ReturnValue, amount};
-use crate::{error::GatewayError, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::error::GatewayError;
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let text = call.content.required("bill_date")?;

@@ -17,7 +17,9 @@ use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use storage::apps::AppRow;
 
-use crate::{content::Content, error::GatewayError, reply::ReplyValue, service::GatewaySettings};
+use fshows::reply::ReplyValue;
+
+use crate::{GatewaySettings, content::Content, error::GatewayError};
 
 /// What a method gets: the verified calling app, its content, and a connection.
 pub struct Call<'a> {

@@ -2,7 +2,9 @@
 //! `fshows.liquidation.jdpay.query`: the order as it is now, with `status` 1 waiting, 2 paid,
 //! 9 closed, and its refund totals.
 use super::{Call, ReturnValue, amount, visible_order};
-use crate::{error::GatewayError, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::error::GatewayError;
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let order = visible_order(call)?;

@@ -6,7 +6,9 @@ use orders::refund::RefundRequest;
 use storage::orders::RefundRow;
 
 use super::{Call, ReturnValue, amount, visible_order};
-use crate::{error::GatewayError, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::error::GatewayError;
 
 const MIN_REFUND: Amount = Amount::from_fen(1);
 const MAX_REFUND: Amount = Amount::from_fen(10_000_000_000);

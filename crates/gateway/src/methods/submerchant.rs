@@ -14,7 +14,9 @@ use onboarding::OnboardingError;
 use storage::{apps::AppRow, audit::Actor, merchants::MerchantRow};
 
 use super::Call;
-use crate::{error::GatewayError, redact, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::{error::GatewayError, redact};
 
 /// The time format of `effective_time` and `query_time`, in China Standard Time.
 const CHINA_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";

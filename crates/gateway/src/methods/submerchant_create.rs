@@ -23,7 +23,9 @@ use super::{
     Call, ReturnValue,
     submerchant::{actor, merchant_app_id, onboarding_error, require_isv, text_or_empty},
 };
-use crate::{content::Content, error::GatewayError, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::{content::Content, error::GatewayError};
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     require_isv(call.app)?;

@@ -16,7 +16,9 @@ use super::{
         masked_account_number, merchant_app_id, onboarding_error, owned_merchant, require_isv, text_or_empty,
     },
 };
-use crate::{error::GatewayError, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::error::GatewayError;
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     require_isv(call.app)?;

@@ -24,7 +24,9 @@ use super::{
     Call, ReturnValue,
     submerchant::{actor, china_time_param, onboarding_error, owned_merchant, require_isv, text_or_empty},
 };
-use crate::{error::GatewayError, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::error::GatewayError;
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     require_isv(call.app)?;

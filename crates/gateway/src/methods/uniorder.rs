@@ -9,7 +9,9 @@ use orders::place::{self, NewOrder};
 use sha2::{Digest, Sha256};
 
 use super::{Call, ReturnValue, amount};
-use crate::{error::GatewayError, reply::ReplyValue};
+use fshows::reply::ReplyValue;
+
+use crate::error::GatewayError;
 
 const MIN_TOTAL: Amount = Amount::from_fen(1);
 const MAX_TOTAL: Amount = Amount::from_fen(10_000_000_000);

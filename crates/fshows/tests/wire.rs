@@ -1,4 +1,4 @@
-//! The wire layer of the gateway against SPEC §5 and seed 003: envelopes, strings to sign,
+//! The fshows wire format against SPEC §5 and seed 003: envelopes, strings to sign,
 //! signatures (also against the `openssl` CLI, as a client using nothing else would sign and
 //! verify) and signed replies.
 use std::path::{Path, PathBuf};
@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::STANDARD_NO_PAD};
 use domain::{Amount, Rate};
-use gateway::envelope::{BodyKind, Envelope, EnvelopeError, MAX_BODY_BYTES};
-use gateway::reply::{self, JsonNumber, ReplyValue};
-use gateway::signature::{self, SignType, Signer, SignerError, VerifyingKeys};
+use fshows::envelope::{BodyKind, Envelope, EnvelopeError, MAX_BODY_BYTES};
+use fshows::reply::{self, JsonNumber, ReplyValue};
+use fshows::signature::{self, SignType, Signer, SignerError, VerifyingKeys};
 use proptest::prelude::*;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::{RsaPrivateKey, RsaPublicKey};

@@ -304,15 +304,15 @@ fn hex_value(byte: u8) -> Option<u8> {
 // JSON bodies (requests here, replies in `reply`)
 
 /// One top-level field of a JSON object, its value kept as the raw text of the body.
-pub(crate) struct JsonField {
-    pub(crate) key: String,
-    pub(crate) raw: Box<RawValue>,
+pub struct JsonField {
+    pub key: String,
+    pub raw: Box<RawValue>,
 }
 
 impl JsonField {
     /// The text this field contributes to a string to sign: a string's decoded value, `null` as
     /// absent, anything else its raw JSON text exactly as in the body.
-    pub(crate) fn signed_text(&self) -> Option<String> {
+    pub fn signed_text(&self) -> Option<String> {
         let raw = self.raw.get();
         if raw == "null" {
             return None;
@@ -335,7 +335,7 @@ impl JsonField {
 
 /// The top-level fields of a JSON object, in body order. A repeated key is refused (serde_json on
 /// its own would silently keep the last one), and so is an empty one, as in a form body.
-pub(crate) fn parse_json_object(text: &str) -> Result<Vec<JsonField>, EnvelopeError> {
+pub fn parse_json_object(text: &str) -> Result<Vec<JsonField>, EnvelopeError> {
     let fields = json_fields(text).ok_or(EnvelopeError::MalformedJson)?;
     let mut seen = HashSet::new();
     for field in &fields {
@@ -350,7 +350,7 @@ pub(crate) fn parse_json_object(text: &str) -> Result<Vec<JsonField>, EnvelopeEr
 }
 
 /// The fields of a JSON object in body order, as they are: repeated or empty keys included.
-pub(crate) fn json_fields(text: &str) -> Option<Vec<JsonField>> {
+pub fn json_fields(text: &str) -> Option<Vec<JsonField>> {
     serde_json::from_str::<FieldList>(text).ok().map(|FieldList(fields)| fields)
 }
 
