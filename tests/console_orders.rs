@@ -470,7 +470,7 @@ async fn operators_refund_from_the_form_and_refusals_change_nothing() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = get(&app, &operator, &format!("/admin/orders/{id}")).await;
     assert!(page.contains(r#"id="order-state">已全额退款"#) && !page.contains("id=\"refund-form\""));
-    assert_eq!(order(&app, &trade_no).await.state, "refunded");
+    assert_eq!(order(&app, &trade_no).await.state.as_str(), "refunded");
 }
 
 #[tokio::test]

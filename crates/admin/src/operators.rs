@@ -1,7 +1,7 @@
 //! Managing operators: create, change role, disable, enable. Shared by the console and the CLI;
 //! each change and its audit row commit together, and no change may leave the platform without an
 //! active admin.
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection};
 use serde_json::json;
 use storage::{
     StorageError,
@@ -57,9 +57,7 @@ pub fn create(
 
 /// Locks the operator and checks that, after the change, an active admin remains.
 fn lock_and_check(conn: &mut PgConnection, id: i64, stays_active_admin: bool) -> Result<Operator, OperatorError> {
-    // Serialises role and status changes, so two admins cannot demote each other at once and
-    // leave none. Sign-ins only read and are not blocked.
-    diesel::sql_query("LOCK TABLE operators IN SHARE ROW EXCLUSIVE MODE").execute(conn)?;
+    operators::lock_for_role_change(conn)?;
     let operator = operators::find_for_update(conn, id)?.ok_or(OperatorError::NotFound)?;
     let is_active_admin = operator.role == Role::Admin && operator.is_active();
     if is_active_admin && !stays_active_admin && operators::count_active_admins(conn)? <= 1 {

@@ -18,6 +18,7 @@ pub mod onboarding;
 pub mod orders;
 pub mod rate;
 pub mod split;
+mod sql;
 
 pub use ids::{AppId, IdError, OutTradeNo, SubMerchantId, TradeNo};
 pub use money::{Amount, AmountError};

@@ -151,7 +151,8 @@ impl AsRef<str> for OutRefundNo {
 }
 
 /// SPEC §5: `waiting → paid → (partially_refunded →) refunded`; `waiting → closed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     Waiting,
@@ -210,6 +211,8 @@ impl OrderState {
         }
     }
 }
+
+crate::sql::text_column!(OrderState, OrderState::parse);
 
 /// What can happen to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::{Connection, OptionalExtension, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection};
 use domain::{
     calendar::BusinessCalendar,
     orders::{OrderEvent, OrderState},
@@ -11,14 +11,13 @@ use ledger::bookings::{self, PaidOrder};
 use serde_json::Value;
 use storage::{
     callbacks, notifications,
-    orders::{self as rows, OrderRow, PaidAt},
+    orders::{self as rows, PaidAt},
 };
 
 use crate::{Order, OrderError, notify, order};
 
 /// Applies an event to a locked order: the guarded update (`WHERE state = from`) and its event
-/// row in one statement, which returns the order as changed. One round trip instead of three
-/// (update, event, read back); the columns each target sets are those of `storage::orders::set_state`.
+/// row in one statement, which returns the order as changed.
 pub(crate) fn apply(
     conn: &mut PgConnection,
     order: &Order,
@@ -28,46 +27,13 @@ pub(crate) fn apply(
     refunded_fen: i64,
     paid: Option<PaidAt>,
 ) -> Result<Order, OrderError> {
-    use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamptz};
     let to = order.state.apply(event)?;
     if to == OrderState::Paid && paid.is_none() {
         return Err(guard_failed());
     }
-    // Prepared once per connection (the parameters come in through `p`, each bound once).
-    let changed: Option<OrderRow> = storage::ledger::PreparedSql::new(
-        "WITH p AS (
-             SELECT ?::bigint AS id, ?::text AS from_state, ?::text AS to_state, ?::bigint AS refunded_fen,
-                    ?::timestamptz AS paid_at, ?::date AS paid_business_date, ?::text AS cause, ?::text AS detail),
-         changed AS (
-             UPDATE orders o
-                SET state = p.to_state,
-                    paid_at = CASE WHEN p.to_state = 'paid' THEN p.paid_at ELSE o.paid_at END,
-                    paid_business_date = CASE WHEN p.to_state = 'paid' THEN p.paid_business_date
-                                              ELSE o.paid_business_date END,
-                    closed_at = CASE WHEN p.to_state = 'closed' THEN now() ELSE o.closed_at END,
-                    refunded_fen = CASE WHEN p.to_state IN ('paid', 'closed') THEN o.refunded_fen
-                                        ELSE p.refunded_fen END
-               FROM p
-              WHERE o.id = p.id AND o.state = p.from_state
-             RETURNING o.*),
-         event AS (
-             INSERT INTO order_events (order_id, from_state, to_state, cause, detail)
-             SELECT changed.id, p.from_state, p.to_state, p.cause, p.detail FROM changed, p)
-         SELECT * FROM changed",
-    )
-    .bind::<BigInt, _>(order.row.id)
-    .bind::<Text, _>(order.state.as_str())
-    .bind::<Text, _>(to.as_str())
-    .bind::<BigInt, _>(refunded_fen)
-    .bind::<Nullable<Timestamptz>, _>(paid.map(|paid| paid.at))
-    .bind::<Nullable<Date>, _>(paid.map(|paid| paid.business_date))
-    .bind::<Text, _>(cause)
-    .bind::<Nullable<Text>, _>(detail)
-    .get_result(conn)
-    .optional()
-    .map_err(storage::StorageError::from)?;
+    let change = rows::StateChange { order_id: order.row.id, from: order.state, to, refunded_fen, paid, cause, detail };
     // The row is locked, so a guard that fails means the lock was not taken.
-    Order::from_row(changed.ok_or_else(guard_failed)?)
+    Order::from_row(rows::change_state(conn, &change)?.ok_or_else(guard_failed)?)
 }
 
 /// What became of a payment callback.

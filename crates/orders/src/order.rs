@@ -21,7 +21,7 @@ impl Order {
                 what.to_string().into(),
             )))
         };
-        let state = OrderState::parse(&row.state).ok_or_else(|| corrupt("unknown order state"))?;
+        let state = row.state;
         let order_type = OrderType::from_code(row.order_type).ok_or_else(|| corrupt("unknown order type"))?;
         Ok(Order { row, state, order_type })
     }

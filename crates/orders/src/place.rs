@@ -14,11 +14,10 @@ use domain::{
 };
 use onboarding::rates::rates_of;
 use rand::{Rng, distributions::Alphanumeric};
-use rust_decimal::Decimal;
 use storage::{
     apps::AppRow,
     merchants::{self, MerchantRow, TradingRow},
-    orders::OrderRow,
+    orders::{self as rows, GuardedOrder, OrderRow},
     rates::{self as rate_rows, MerchantRatesRow, PlanVersionRow},
 };
 
@@ -309,7 +308,7 @@ pub fn place_with(
         };
         let split = FeeSplit::of_total(new.total, &in_force.rates)?;
         let (plan_id, plan_version_id) = in_force.plan_version.unzip();
-        let insert = Insert {
+        let insert = GuardedOrder {
             trade_no: new_trade_no(now).as_ref().to_string(),
             app_id: app.id,
             merchant_id: snapshot.merchant.id,
@@ -338,16 +337,16 @@ pub fn place_with(
         // One statement, atomic by itself. Inside a caller's transaction it gets a savepoint, so a
         // unique violation leaves that transaction usable.
         let inserted = if in_transaction(conn) {
-            conn.transaction(|conn| insert_if_current(conn, &insert))
+            conn.transaction(|conn| rows::insert_if_current(conn, &insert))
         } else {
             match &placer.inserts {
                 // Grouped with concurrent requests' orders; any order the group did not place (a
                 // duplicate, a stale snapshot, a failed group) is tried by itself, to learn why.
                 Some(group) => match group.insert(conn, insert.clone()) {
                     Some(row) => Ok(Some(row)),
-                    None => insert_if_current(conn, &insert),
+                    None => rows::insert_if_current(conn, &insert),
                 },
-                None => insert_if_current(conn, &insert),
+                None => rows::insert_if_current(conn, &insert),
             }
         };
         match inserted {
@@ -376,174 +375,6 @@ fn refuse(conn: &mut PgConnection, app: &AppRow, new: &NewOrder, refused: OrderE
     }
 }
 
-/// An order row to insert, with what its checks and rates were worked out from: the merchant's
-/// state and owner, the instant, and the rate versions in force then.
-#[derive(Debug, Clone)]
-struct Insert {
-    trade_no: String,
-    app_id: i64,
-    merchant_id: i64,
-    out_trade_no: String,
-    body: String,
-    total_fee_fen: i64,
-    order_type: i16,
-    notify_url: Option<String>,
-    bank_commission_rate: Decimal,
-    pay_platform_rate: Decimal,
-    liquidator_commission_rate: Decimal,
-    bank_commission_fen: i64,
-    pay_platform_fen: i64,
-    liquidator_commission_fen: i64,
-    net_receipt_fen: i64,
-    cashier_code: String,
-    content_fingerprint: String,
-    expires_at: DateTime<Utc>,
-    merchant_state: String,
-    owner_app_id: Option<i64>,
-    at: DateTime<Utc>,
-    merchant_rates_id: i64,
-    rate_plan_id: Option<i64>,
-    plan_version_id: Option<i64>,
-}
-
-/// The rows to insert (`p`), the checks each must pass, and the insert of the orders and their
-/// `created` events; `$rows` is the source of `p` and `$conflict` what a unique violation does.
-/// Every group inserts in the same order, so two groups holding the same `out_trade_no` wait for
-/// each other rather than deadlock.
-macro_rules! insert_orders_sql {
-    ($rows:literal, $conflict:literal) => {
-        concat!(
-            "WITH p AS (",
-            $rows,
-            "),
-         inserted AS (
-             INSERT INTO orders (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type,
-                 notify_url, bank_commission_rate, pay_platform_rate, liquidator_commission_rate,
-                 bank_commission_fen, pay_platform_fen, liquidator_commission_fen, net_receipt_fen,
-                 cashier_code, content_fingerprint, expires_at)
-             SELECT p.trade_no, p.app_id, p.merchant_id, p.out_trade_no, p.body, p.total_fee_fen, p.order_type,
-                    p.notify_url, p.bank_commission_rate, p.pay_platform_rate, p.liquidator_commission_rate,
-                    p.bank_commission_fen, p.pay_platform_fen, p.liquidator_commission_fen, p.net_receipt_fen,
-                    p.cashier_code, p.content_fingerprint, p.expires_at
-               FROM p
-              WHERE EXISTS (SELECT 1 FROM merchants m
-                             WHERE m.id = p.merchant_id AND m.state = p.merchant_state
-                               AND m.owner_app_id IS NOT DISTINCT FROM p.owner_app_id)
-                AND (SELECT r.id FROM merchant_rates r
-                      WHERE r.merchant_id = p.merchant_id AND r.effective_from <= p.at
-                      ORDER BY r.effective_from DESC LIMIT 1) = p.merchant_rates_id
-                AND (p.plan_version_id IS NULL
-                     OR (SELECT v.id FROM rate_plan_versions v
-                          WHERE v.rate_plan_id = p.rate_plan_id AND v.effective_from <= p.at
-                          ORDER BY v.effective_from DESC LIMIT 1) = p.plan_version_id)
-              ORDER BY p.app_id, p.out_trade_no ",
-            $conflict,
-            "
-             RETURNING *),
-         created AS (
-             INSERT INTO order_events (order_id, to_state, cause) SELECT id, state, 'created' FROM inserted)
-         SELECT * FROM inserted"
-        )
-    };
-}
-
-/// Inserts the order and its `created` event in one statement, only if the merchant's state and
-/// owner and the rate versions in force are still those the order was worked out from; `None` if
-/// they are not. Prepared once per connection.
-fn insert_if_current(conn: &mut PgConnection, order: &Insert) -> Result<Option<OrderRow>, storage::StorageError> {
-    use diesel::{
-        OptionalExtension, RunQueryDsl,
-        sql_types::{BigInt, Nullable, Numeric, SmallInt, Text, Timestamptz},
-    };
-    Ok(storage::ledger::PreparedSql::new(insert_orders_sql!(
-        "SELECT ?::text AS trade_no, ?::bigint AS app_id, ?::bigint AS merchant_id, ?::text AS out_trade_no,
-                ?::text AS body, ?::bigint AS total_fee_fen, ?::smallint AS order_type, ?::text AS notify_url,
-                ?::numeric AS bank_commission_rate, ?::numeric AS pay_platform_rate,
-                ?::numeric AS liquidator_commission_rate, ?::bigint AS bank_commission_fen,
-                ?::bigint AS pay_platform_fen, ?::bigint AS liquidator_commission_fen,
-                ?::bigint AS net_receipt_fen, ?::text AS cashier_code, ?::text AS content_fingerprint,
-                ?::timestamptz AS expires_at, ?::text AS merchant_state, ?::bigint AS owner_app_id,
-                ?::timestamptz AS at, ?::bigint AS merchant_rates_id, ?::bigint AS rate_plan_id,
-                ?::bigint AS plan_version_id",
-        ""
-    ))
-    .bind::<Text, _>(&order.trade_no)
-    .bind::<BigInt, _>(order.app_id)
-    .bind::<BigInt, _>(order.merchant_id)
-    .bind::<Text, _>(&order.out_trade_no)
-    .bind::<Text, _>(&order.body)
-    .bind::<BigInt, _>(order.total_fee_fen)
-    .bind::<SmallInt, _>(order.order_type)
-    .bind::<Nullable<Text>, _>(order.notify_url.as_deref())
-    .bind::<Numeric, _>(order.bank_commission_rate)
-    .bind::<Numeric, _>(order.pay_platform_rate)
-    .bind::<Numeric, _>(order.liquidator_commission_rate)
-    .bind::<BigInt, _>(order.bank_commission_fen)
-    .bind::<BigInt, _>(order.pay_platform_fen)
-    .bind::<BigInt, _>(order.liquidator_commission_fen)
-    .bind::<BigInt, _>(order.net_receipt_fen)
-    .bind::<Text, _>(&order.cashier_code)
-    .bind::<Text, _>(&order.content_fingerprint)
-    .bind::<Timestamptz, _>(order.expires_at)
-    .bind::<Text, _>(&order.merchant_state)
-    .bind::<Nullable<BigInt>, _>(order.owner_app_id)
-    .bind::<Timestamptz, _>(order.at)
-    .bind::<BigInt, _>(order.merchant_rates_id)
-    .bind::<Nullable<BigInt>, _>(order.rate_plan_id)
-    .bind::<Nullable<BigInt>, _>(order.plan_version_id)
-    .get_result(conn)
-    .optional()?)
-}
-
-/// Many orders in one statement, each under the checks of [`insert_if_current`]; an order that
-/// would violate a unique constraint is skipped rather than failing the others. Returns the orders
-/// placed. Prepared once per connection (the rows come in as one array per column).
-fn insert_many_if_current(conn: &mut PgConnection, orders: &[Insert]) -> Result<Vec<OrderRow>, storage::StorageError> {
-    use diesel::{
-        RunQueryDsl,
-        sql_types::{Array, BigInt, Nullable, Numeric, SmallInt, Text, Timestamptz},
-    };
-    fn column<T>(orders: &[Insert], field: impl Fn(&Insert) -> T) -> Vec<T> {
-        orders.iter().map(field).collect()
-    }
-    Ok(storage::ledger::PreparedSql::new(insert_orders_sql!(
-        "SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[],
-                              ?::smallint[], ?::text[], ?::numeric[], ?::numeric[], ?::numeric[], ?::bigint[],
-                              ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::timestamptz[],
-                              ?::text[], ?::bigint[], ?::timestamptz[], ?::bigint[], ?::bigint[], ?::bigint[])
-             AS p (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type, notify_url,
-                   bank_commission_rate, pay_platform_rate, liquidator_commission_rate, bank_commission_fen,
-                   pay_platform_fen, liquidator_commission_fen, net_receipt_fen, cashier_code, content_fingerprint,
-                   expires_at, merchant_state, owner_app_id, at, merchant_rates_id, rate_plan_id, plan_version_id)",
-        "ON CONFLICT DO NOTHING"
-    ))
-    .bind::<Array<Text>, _>(column(orders, |o| o.trade_no.clone()))
-    .bind::<Array<BigInt>, _>(column(orders, |o| o.app_id))
-    .bind::<Array<BigInt>, _>(column(orders, |o| o.merchant_id))
-    .bind::<Array<Text>, _>(column(orders, |o| o.out_trade_no.clone()))
-    .bind::<Array<Text>, _>(column(orders, |o| o.body.clone()))
-    .bind::<Array<BigInt>, _>(column(orders, |o| o.total_fee_fen))
-    .bind::<Array<SmallInt>, _>(column(orders, |o| o.order_type))
-    .bind::<Array<Nullable<Text>>, _>(column(orders, |o| o.notify_url.clone()))
-    .bind::<Array<Numeric>, _>(column(orders, |o| o.bank_commission_rate))
-    .bind::<Array<Numeric>, _>(column(orders, |o| o.pay_platform_rate))
-    .bind::<Array<Numeric>, _>(column(orders, |o| o.liquidator_commission_rate))
-    .bind::<Array<BigInt>, _>(column(orders, |o| o.bank_commission_fen))
-    .bind::<Array<BigInt>, _>(column(orders, |o| o.pay_platform_fen))
-    .bind::<Array<BigInt>, _>(column(orders, |o| o.liquidator_commission_fen))
-    .bind::<Array<BigInt>, _>(column(orders, |o| o.net_receipt_fen))
-    .bind::<Array<Text>, _>(column(orders, |o| o.cashier_code.clone()))
-    .bind::<Array<Text>, _>(column(orders, |o| o.content_fingerprint.clone()))
-    .bind::<Array<Timestamptz>, _>(column(orders, |o| o.expires_at))
-    .bind::<Array<Text>, _>(column(orders, |o| o.merchant_state.clone()))
-    .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.owner_app_id))
-    .bind::<Array<Timestamptz>, _>(column(orders, |o| o.at))
-    .bind::<Array<BigInt>, _>(column(orders, |o| o.merchant_rates_id))
-    .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.rate_plan_id))
-    .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.plan_version_id))
-    .load(conn)?)
-}
-
 /// Group commit for new orders. Requests that arrive while [`GROUPS_AT_ONCE`] inserts are running
 /// queue up; when one ends, one of them inserts the queue in one statement (and one commit) on its
 /// own connection and hands each request its row. Each order is as durable as before — its request
@@ -557,7 +388,7 @@ struct GroupInsert {
 
 #[derive(Default)]
 struct GroupState {
-    queue: Vec<(Insert, Slot)>,
+    queue: Vec<(GuardedOrder, Slot)>,
     /// Groups being inserted now.
     inserting: usize,
 }
@@ -572,7 +403,7 @@ const GROUPS_AT_ONCE: usize = 1;
 impl GroupInsert {
     /// The order's row once placed, or `None` if its group did not place it (a unique violation,
     /// a stale snapshot, or a failed statement): the caller then tries the order by itself.
-    fn insert(&self, conn: &mut PgConnection, order: Insert) -> Option<OrderRow> {
+    fn insert(&self, conn: &mut PgConnection, order: GuardedOrder) -> Option<OrderRow> {
         let slot: Slot = Arc::default();
         let mut state = self.state.lock().ok()?;
         state.queue.push((order, slot.clone()));
@@ -594,10 +425,10 @@ impl GroupInsert {
         state.inserting += 1;
         drop(state);
         let _inserting = Inserting(self);
-        let orders: Vec<Insert> = group.iter().map(|(order, _)| order.clone()).collect();
+        let orders: Vec<GuardedOrder> = group.iter().map(|(order, _)| order.clone()).collect();
         let placed = match orders.as_slice() {
-            [single] => insert_if_current(conn, single).map(|row| row.into_iter().collect()),
-            _ => insert_many_if_current(conn, &orders),
+            [single] => rows::insert_if_current(conn, single).map(|row| row.into_iter().collect()),
+            _ => rows::insert_many_if_current(conn, &orders),
         };
         let placed: HashMap<String, OrderRow> = match placed {
             Ok(rows) => rows.into_iter().map(|row| (row.trade_no.clone(), row)).collect(),

@@ -227,8 +227,11 @@ fn closing_and_expiry_follow_the_state_machine() {
         matches!(lifecycle::close(&mut conn, fresh.row.id, "app"), Err(OrderError::IllegalTransition(_))),
         "a paid order cannot be closed"
     );
-    let events: Vec<_> =
-        storage::orders::events(&mut conn, old.row.id).unwrap().into_iter().map(|e| (e.to_state, e.cause)).collect();
+    let events: Vec<_> = storage::orders::events(&mut conn, old.row.id)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.to_state.as_str().to_string(), e.cause))
+        .collect();
     assert_eq!(events, [("waiting".to_string(), "created".to_string()), ("closed".into(), "expired".into())]);
 }
 

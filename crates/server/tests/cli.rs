@@ -297,7 +297,7 @@ async fn demo_creates_its_database_seeds_an_admin_and_prints_one_json_line() {
         storage::orders::list(&mut demo_database, &Default::default(), 500)
             .unwrap()
             .into_iter()
-            .map(|o| o.state)
+            .map(|o| o.state.as_str().to_string())
             .collect();
     assert_eq!(
         states.iter().map(String::as_str).collect::<Vec<_>>(),

@@ -50,7 +50,7 @@ pub fn record_with_notifications(
     if callbacks.is_empty() && notifications.is_empty() {
         return Ok(());
     }
-    crate::ledger::PreparedSql::new(
+    crate::database::PreparedSql::new(
         "WITH notification AS (
              INSERT INTO notifications (kind, order_id, app_id, url, fields)
              SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::jsonb[]))

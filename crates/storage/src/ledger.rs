@@ -2,90 +2,15 @@
 //! days and settlements. The rules (what to post) live in the `ledger` crate; the database itself
 //! refuses an unbalanced entry or a negative merchant balance (migrations `000004_ledger` and
 //! `000007_ledger_checks`).
-use std::marker::PhantomData;
-
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::{
-    pg::Pg,
-    prelude::*,
-    query_builder::{AstPass, Query, QueryFragment, QueryId},
-    serialize::ToSql,
-    sql_types::{HasSqlType, Untyped},
-};
+use diesel::prelude::*;
 
 use crate::{
     StorageError,
     schema::{business_days, ledger_accounts, ledger_entries, ledger_postings},
 };
 
-/// Hand-written SQL that diesel keeps prepared on the connection, like its own query builder's
-/// statements: `sql_query` is parsed and planned again on every call, which cost the payment path
-/// a sixth of its database time. Parameters are written `?` and bound once each, in order (so the
-/// SQL must not use `?` otherwise, e.g. as a jsonb operator).
-pub struct PreparedSql<'a> {
-    sql: &'static str,
-    binds: Vec<Box<dyn PushBind + 'a>>,
-}
-
-trait PushBind {
-    fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
-}
-
-struct Bind<ST, T>(T, PhantomData<ST>);
-
-impl<ST, T> PushBind for Bind<ST, T>
-where
-    Pg: HasSqlType<ST>,
-    T: ToSql<ST, Pg>,
-{
-    fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_bind_param::<ST, T>(&self.0)
-    }
-}
-
-impl<'a> PreparedSql<'a> {
-    pub fn new(sql: &'static str) -> PreparedSql<'a> {
-        PreparedSql { sql, binds: Vec::new() }
-    }
-
-    /// Binds the next `?`.
-    pub fn bind<ST: 'a, T: ToSql<ST, Pg> + 'a>(mut self, value: T) -> PreparedSql<'a>
-    where
-        Pg: HasSqlType<ST>,
-    {
-        self.binds.push(Box::new(Bind(value, PhantomData::<ST>)));
-        self
-    }
-}
-
-impl QueryFragment<Pg> for PreparedSql<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let placeholders = self.sql.matches('?').count();
-        if placeholders != self.binds.len() {
-            let message = format!("{} parameters bound for {placeholders} placeholders", self.binds.len());
-            return Err(diesel::result::Error::QueryBuilderError(message.into()));
-        }
-        let mut parts = self.sql.split('?');
-        out.push_sql(parts.next().unwrap_or_default());
-        for (bind, part) in self.binds.iter().zip(parts) {
-            bind.push(&mut out)?;
-            out.push_sql(part);
-        }
-        Ok(())
-    }
-}
-
-impl QueryId for PreparedSql<'_> {
-    type QueryId = ();
-    // Cached by its SQL text (and bind types), not by a type.
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl Query for PreparedSql<'_> {
-    type SqlType = Untyped;
-}
-
-impl<Conn> RunQueryDsl<Conn> for PreparedSql<'_> {}
+pub(crate) use crate::database::PreparedSql;
 
 /// The account kinds each merchant has, in the order of SPEC §7.
 pub const ACCOUNT_KINDS: [&str; 9] = [

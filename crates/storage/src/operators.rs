@@ -225,6 +225,13 @@ pub fn set_password_hash(conn: &mut PgConnection, id: i64, password_hash: &str) 
     Ok(updated == 1)
 }
 
+/// Serialises role and status changes for the rest of the transaction, so two admins cannot
+/// demote each other at once and leave none. Sign-ins only read and are not blocked.
+pub fn lock_for_role_change(conn: &mut PgConnection) -> Result<(), StorageError> {
+    diesel::sql_query("LOCK TABLE operators IN SHARE ROW EXCLUSIVE MODE").execute(conn)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Orders, their events and refunds. State changes are guarded updates (`WHERE state = from`).
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use domain::orders::OrderState;
 use rust_decimal::Decimal;
 
 use crate::{
@@ -50,7 +51,7 @@ pub struct OrderRow {
     pub pay_platform_fen: i64,
     pub liquidator_commission_fen: i64,
     pub net_receipt_fen: i64,
-    pub state: String,
+    pub state: OrderState,
     pub refunded_fen: i64,
     pub cashier_code: String,
     pub content_fingerprint: String,
@@ -92,6 +93,168 @@ pub fn find_by_cashier_code(conn: &mut PgConnection, code: &str) -> Result<Optio
     Ok(orders::table.filter(orders::cashier_code.eq(code)).select(OrderRow::as_select()).first(conn).optional()?)
 }
 
+/// An order row to insert, with what its checks and rates were worked out from: the merchant's
+/// state and owner, the instant, and the rate versions in force then.
+#[derive(Debug, Clone)]
+pub struct GuardedOrder {
+    pub trade_no: String,
+    pub app_id: i64,
+    pub merchant_id: i64,
+    pub out_trade_no: String,
+    pub body: String,
+    pub total_fee_fen: i64,
+    pub order_type: i16,
+    pub notify_url: Option<String>,
+    pub bank_commission_rate: Decimal,
+    pub pay_platform_rate: Decimal,
+    pub liquidator_commission_rate: Decimal,
+    pub bank_commission_fen: i64,
+    pub pay_platform_fen: i64,
+    pub liquidator_commission_fen: i64,
+    pub net_receipt_fen: i64,
+    pub cashier_code: String,
+    pub content_fingerprint: String,
+    pub expires_at: DateTime<Utc>,
+    pub merchant_state: String,
+    pub owner_app_id: Option<i64>,
+    pub at: DateTime<Utc>,
+    pub merchant_rates_id: i64,
+    pub rate_plan_id: Option<i64>,
+    pub plan_version_id: Option<i64>,
+}
+
+/// The rows to insert (`p`), the checks each must pass, and the insert of the orders and their
+/// `created` events; `$rows` is the source of `p` and `$conflict` what a unique violation does.
+/// Every group inserts in the same order, so two groups holding the same `out_trade_no` wait for
+/// each other rather than deadlock.
+macro_rules! insert_orders_sql {
+    ($rows:literal, $conflict:literal) => {
+        concat!(
+            "WITH p AS (",
+            $rows,
+            "),
+         inserted AS (
+             INSERT INTO orders (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type,
+                 notify_url, bank_commission_rate, pay_platform_rate, liquidator_commission_rate,
+                 bank_commission_fen, pay_platform_fen, liquidator_commission_fen, net_receipt_fen,
+                 cashier_code, content_fingerprint, expires_at)
+             SELECT p.trade_no, p.app_id, p.merchant_id, p.out_trade_no, p.body, p.total_fee_fen, p.order_type,
+                    p.notify_url, p.bank_commission_rate, p.pay_platform_rate, p.liquidator_commission_rate,
+                    p.bank_commission_fen, p.pay_platform_fen, p.liquidator_commission_fen, p.net_receipt_fen,
+                    p.cashier_code, p.content_fingerprint, p.expires_at
+               FROM p
+              WHERE EXISTS (SELECT 1 FROM merchants m
+                             WHERE m.id = p.merchant_id AND m.state = p.merchant_state
+                               AND m.owner_app_id IS NOT DISTINCT FROM p.owner_app_id)
+                AND (SELECT r.id FROM merchant_rates r
+                      WHERE r.merchant_id = p.merchant_id AND r.effective_from <= p.at
+                      ORDER BY r.effective_from DESC LIMIT 1) = p.merchant_rates_id
+                AND (p.plan_version_id IS NULL
+                     OR (SELECT v.id FROM rate_plan_versions v
+                          WHERE v.rate_plan_id = p.rate_plan_id AND v.effective_from <= p.at
+                          ORDER BY v.effective_from DESC LIMIT 1) = p.plan_version_id)
+              ORDER BY p.app_id, p.out_trade_no ",
+            $conflict,
+            "
+             RETURNING *),
+         created AS (
+             INSERT INTO order_events (order_id, to_state, cause) SELECT id, state, 'created' FROM inserted)
+         SELECT * FROM inserted"
+        )
+    };
+}
+
+/// GuardedOrders the order and its `created` event in one statement, only if the merchant's state and
+/// owner and the rate versions in force are still those the order was worked out from; `None` if
+/// they are not. Prepared once per connection.
+pub fn insert_if_current(conn: &mut PgConnection, order: &GuardedOrder) -> Result<Option<OrderRow>, StorageError> {
+    use diesel::sql_types::{BigInt, Nullable, Numeric, SmallInt, Text, Timestamptz};
+    Ok(crate::database::PreparedSql::new(insert_orders_sql!(
+        "SELECT ?::text AS trade_no, ?::bigint AS app_id, ?::bigint AS merchant_id, ?::text AS out_trade_no,
+                ?::text AS body, ?::bigint AS total_fee_fen, ?::smallint AS order_type, ?::text AS notify_url,
+                ?::numeric AS bank_commission_rate, ?::numeric AS pay_platform_rate,
+                ?::numeric AS liquidator_commission_rate, ?::bigint AS bank_commission_fen,
+                ?::bigint AS pay_platform_fen, ?::bigint AS liquidator_commission_fen,
+                ?::bigint AS net_receipt_fen, ?::text AS cashier_code, ?::text AS content_fingerprint,
+                ?::timestamptz AS expires_at, ?::text AS merchant_state, ?::bigint AS owner_app_id,
+                ?::timestamptz AS at, ?::bigint AS merchant_rates_id, ?::bigint AS rate_plan_id,
+                ?::bigint AS plan_version_id",
+        ""
+    ))
+    .bind::<Text, _>(&order.trade_no)
+    .bind::<BigInt, _>(order.app_id)
+    .bind::<BigInt, _>(order.merchant_id)
+    .bind::<Text, _>(&order.out_trade_no)
+    .bind::<Text, _>(&order.body)
+    .bind::<BigInt, _>(order.total_fee_fen)
+    .bind::<SmallInt, _>(order.order_type)
+    .bind::<Nullable<Text>, _>(order.notify_url.as_deref())
+    .bind::<Numeric, _>(order.bank_commission_rate)
+    .bind::<Numeric, _>(order.pay_platform_rate)
+    .bind::<Numeric, _>(order.liquidator_commission_rate)
+    .bind::<BigInt, _>(order.bank_commission_fen)
+    .bind::<BigInt, _>(order.pay_platform_fen)
+    .bind::<BigInt, _>(order.liquidator_commission_fen)
+    .bind::<BigInt, _>(order.net_receipt_fen)
+    .bind::<Text, _>(&order.cashier_code)
+    .bind::<Text, _>(&order.content_fingerprint)
+    .bind::<Timestamptz, _>(order.expires_at)
+    .bind::<Text, _>(&order.merchant_state)
+    .bind::<Nullable<BigInt>, _>(order.owner_app_id)
+    .bind::<Timestamptz, _>(order.at)
+    .bind::<BigInt, _>(order.merchant_rates_id)
+    .bind::<Nullable<BigInt>, _>(order.rate_plan_id)
+    .bind::<Nullable<BigInt>, _>(order.plan_version_id)
+    .get_result(conn)
+    .optional()?)
+}
+
+/// Many orders in one statement, each under the checks of [`insert_if_current`]; an order that
+/// would violate a unique constraint is skipped rather than failing the others. Returns the orders
+/// placed. Prepared once per connection (the rows come in as one array per column).
+pub fn insert_many_if_current(conn: &mut PgConnection, orders: &[GuardedOrder]) -> Result<Vec<OrderRow>, StorageError> {
+    use diesel::sql_types::{Array, BigInt, Nullable, Numeric, SmallInt, Text, Timestamptz};
+    fn column<T>(orders: &[GuardedOrder], field: impl Fn(&GuardedOrder) -> T) -> Vec<T> {
+        orders.iter().map(field).collect()
+    }
+    Ok(crate::database::PreparedSql::new(insert_orders_sql!(
+        "SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[],
+                              ?::smallint[], ?::text[], ?::numeric[], ?::numeric[], ?::numeric[], ?::bigint[],
+                              ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::timestamptz[],
+                              ?::text[], ?::bigint[], ?::timestamptz[], ?::bigint[], ?::bigint[], ?::bigint[])
+             AS p (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type, notify_url,
+                   bank_commission_rate, pay_platform_rate, liquidator_commission_rate, bank_commission_fen,
+                   pay_platform_fen, liquidator_commission_fen, net_receipt_fen, cashier_code, content_fingerprint,
+                   expires_at, merchant_state, owner_app_id, at, merchant_rates_id, rate_plan_id, plan_version_id)",
+        "ON CONFLICT DO NOTHING"
+    ))
+    .bind::<Array<Text>, _>(column(orders, |o| o.trade_no.clone()))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.app_id))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.merchant_id))
+    .bind::<Array<Text>, _>(column(orders, |o| o.out_trade_no.clone()))
+    .bind::<Array<Text>, _>(column(orders, |o| o.body.clone()))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.total_fee_fen))
+    .bind::<Array<SmallInt>, _>(column(orders, |o| o.order_type))
+    .bind::<Array<Nullable<Text>>, _>(column(orders, |o| o.notify_url.clone()))
+    .bind::<Array<Numeric>, _>(column(orders, |o| o.bank_commission_rate))
+    .bind::<Array<Numeric>, _>(column(orders, |o| o.pay_platform_rate))
+    .bind::<Array<Numeric>, _>(column(orders, |o| o.liquidator_commission_rate))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.bank_commission_fen))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.pay_platform_fen))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.liquidator_commission_fen))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.net_receipt_fen))
+    .bind::<Array<Text>, _>(column(orders, |o| o.cashier_code.clone()))
+    .bind::<Array<Text>, _>(column(orders, |o| o.content_fingerprint.clone()))
+    .bind::<Array<Timestamptz>, _>(column(orders, |o| o.expires_at))
+    .bind::<Array<Text>, _>(column(orders, |o| o.merchant_state.clone()))
+    .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.owner_app_id))
+    .bind::<Array<Timestamptz>, _>(column(orders, |o| o.at))
+    .bind::<Array<BigInt>, _>(column(orders, |o| o.merchant_rates_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.rate_plan_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.plan_version_id))
+    .load(conn)?)
+}
+
 /// A payment to apply: the order's trade number, when it was paid (and on which business day),
 /// and the channel that reported it.
 #[derive(Debug, Clone, Copy)]
@@ -119,7 +282,7 @@ pub fn pay(conn: &mut PgConnection, payments: &[Payment<'_>]) -> Result<Vec<Paid
     if payments.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(crate::ledger::PreparedSql::new(
+    Ok(crate::database::PreparedSql::new(
         "WITH p AS (
              SELECT * FROM unnest(?::text[], ?::timestamptz[], ?::date[], ?::text[])
                       AS p (trade_no, paid_at, paid_business_date, channel)),
@@ -155,46 +318,55 @@ pub struct PaidAt {
     pub business_date: NaiveDate,
 }
 
-/// The guarded state change; `paid_at`/`closed_at` are stamped by the caller's choice of target.
-pub fn set_state(
-    conn: &mut PgConnection,
-    id: i64,
-    from: &str,
-    to: &str,
-    refunded_fen: i64,
-    paid: Option<PaidAt>,
-) -> Result<bool, StorageError> {
-    let target = orders::table.find(id).filter(orders::state.eq(from));
-    let now = crate::database::db_now();
-    let updated = match (to, paid) {
-        ("paid", Some(paid)) => diesel::update(target)
-            .set((orders::state.eq(to), orders::paid_at.eq(paid.at), orders::paid_business_date.eq(paid.business_date)))
-            .execute(conn)?,
-        ("paid", None) => return Ok(false),
-        ("closed", _) => diesel::update(target).set((orders::state.eq(to), orders::closed_at.eq(now))).execute(conn)?,
-        _ => diesel::update(target).set((orders::state.eq(to), orders::refunded_fen.eq(refunded_fen))).execute(conn)?,
-    };
-    Ok(updated == 1)
+/// One guarded change of an order's state: from what it is (the guard) to what it becomes, with
+/// its event row; `refunded_fen` is the new refunded total (kept for `paid` and `closed`), `paid`
+/// stamps a payment.
+#[derive(Debug, Clone, Copy)]
+pub struct StateChange<'a> {
+    pub order_id: i64,
+    pub from: OrderState,
+    pub to: OrderState,
+    pub refunded_fen: i64,
+    pub paid: Option<PaidAt>,
+    pub cause: &'a str,
+    pub detail: Option<&'a str>,
 }
 
-pub fn record_event(
-    conn: &mut PgConnection,
-    order_id: i64,
-    from: Option<&str>,
-    to: &str,
-    cause: &str,
-    detail: Option<&str>,
-) -> Result<(), StorageError> {
-    diesel::insert_into(order_events::table)
-        .values((
-            order_events::order_id.eq(order_id),
-            order_events::from_state.eq(from),
-            order_events::to_state.eq(to),
-            order_events::cause.eq(cause),
-            order_events::detail.eq(detail),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Applies the change (`WHERE state = from`) and writes its event in one statement, prepared
+/// once per connection; returns the order as changed, or `None` when the guard failed.
+pub fn change_state(conn: &mut PgConnection, change: &StateChange<'_>) -> Result<Option<OrderRow>, StorageError> {
+    use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamptz};
+    Ok(crate::database::PreparedSql::new(
+        "WITH p AS (
+             SELECT ?::bigint AS id, ?::text AS from_state, ?::text AS to_state, ?::bigint AS refunded_fen,
+                    ?::timestamptz AS paid_at, ?::date AS paid_business_date, ?::text AS cause, ?::text AS detail),
+         changed AS (
+             UPDATE orders o
+                SET state = p.to_state,
+                    paid_at = CASE WHEN p.to_state = 'paid' THEN p.paid_at ELSE o.paid_at END,
+                    paid_business_date = CASE WHEN p.to_state = 'paid' THEN p.paid_business_date
+                                              ELSE o.paid_business_date END,
+                    closed_at = CASE WHEN p.to_state = 'closed' THEN now() ELSE o.closed_at END,
+                    refunded_fen = CASE WHEN p.to_state IN ('paid', 'closed') THEN o.refunded_fen
+                                        ELSE p.refunded_fen END
+               FROM p
+              WHERE o.id = p.id AND o.state = p.from_state
+             RETURNING o.*),
+         event AS (
+             INSERT INTO order_events (order_id, from_state, to_state, cause, detail)
+             SELECT changed.id, p.from_state, p.to_state, p.cause, p.detail FROM changed, p)
+         SELECT * FROM changed",
+    )
+    .bind::<BigInt, _>(change.order_id)
+    .bind::<Text, _>(change.from)
+    .bind::<Text, _>(change.to)
+    .bind::<BigInt, _>(change.refunded_fen)
+    .bind::<Nullable<Timestamptz>, _>(change.paid.map(|paid| paid.at))
+    .bind::<Nullable<Date>, _>(change.paid.map(|paid| paid.business_date))
+    .bind::<Text, _>(change.cause)
+    .bind::<Nullable<Text>, _>(change.detail)
+    .get_result(conn)
+    .optional()?)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
@@ -202,8 +374,8 @@ pub fn record_event(
 pub struct EventRow {
     pub id: i64,
     pub order_id: i64,
-    pub from_state: Option<String>,
-    pub to_state: String,
+    pub from_state: Option<OrderState>,
+    pub to_state: OrderState,
     pub cause: String,
     pub detail: Option<String>,
     pub at: DateTime<Utc>,
@@ -220,7 +392,7 @@ pub fn events(conn: &mut PgConnection, order_id: i64) -> Result<Vec<EventRow>, S
 /// Unpaid orders past their expiry, oldest first, locked for closing (others skip them).
 pub fn lock_expired(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<OrderRow>, StorageError> {
     Ok(orders::table
-        .filter(orders::state.eq("waiting"))
+        .filter(orders::state.eq(OrderState::Waiting))
         .filter(orders::expires_at.le(now))
         .order(orders::expires_at.asc())
         .limit(limit)
@@ -236,7 +408,7 @@ pub struct Filter {
     /// Matches trade_no or out_trade_no exactly.
     pub number: Option<String>,
     pub merchant_id: Option<i64>,
-    pub state: Option<String>,
+    pub state: Option<OrderState>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub before_id: Option<i64>,
@@ -250,7 +422,7 @@ pub fn list(conn: &mut PgConnection, filter: &Filter, limit: i64) -> Result<Vec<
     if let Some(merchant) = filter.merchant_id {
         query = query.filter(orders::merchant_id.eq(merchant));
     }
-    if let Some(state) = &filter.state {
+    if let Some(state) = filter.state {
         query = query.filter(orders::state.eq(state));
     }
     if let Some(from) = filter.created_from {

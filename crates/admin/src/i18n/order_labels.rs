@@ -467,11 +467,6 @@ impl OrderLabels {
         }
     }
 
-    /// A stored state text; unknown text is shown as it is rather than hidden.
-    pub fn state_text<'a>(&self, text: &'a str) -> &'a str {
-        OrderState::parse(text).map(|state| self.state(state)).unwrap_or(text)
-    }
-
     pub fn cause<'a>(&self, text: &'a str) -> &'a str {
         match text {
             "created" => self.cause_created,

@@ -360,7 +360,7 @@ fn placed_orders(conn: &mut PgConnection, merchants: usize, count: i64) -> anyho
         use diesel::{ExpressionMethods, QueryDsl, TextExpressionMethods};
         dsl::orders
             .filter(dsl::out_trade_no.like("B%"))
-            .filter(dsl::state.eq("waiting"))
+            .filter(dsl::state.eq(domain::orders::OrderState::Waiting))
             .order(dsl::id)
             .select((dsl::trade_no, dsl::merchant_id))
             .load(conn)?

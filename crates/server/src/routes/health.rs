@@ -2,7 +2,6 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use diesel::RunQueryDsl;
 use serde_json::json;
 use storage::{Cache, Pool, StorageError, database::run_blocking, jobs};
 
@@ -15,10 +14,7 @@ pub async fn healthz() -> HttpResponse {
 }
 
 async fn database_up(pool: &Pool) -> bool {
-    let check = run_blocking(pool, |conn| {
-        diesel::sql_query("SELECT 1").execute(conn)?;
-        Ok::<_, StorageError>(())
-    });
+    let check = run_blocking(pool, storage::database::ping);
     matches!(tokio::time::timeout(CHECK_TIMEOUT, check).await, Ok(Ok(())))
 }
 

@@ -345,7 +345,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
         o,
         id: row.id,
         trade_no: row.trade_no.clone(),
-        state: OrderBadge::of(o, order.state.as_str()),
+        state: OrderBadge::of(o, order.state),
         notice: extras.notice,
         alert: extras.alert,
         merchant: merchant.map(|merchant| MerchantLink {
@@ -362,8 +362,8 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
             .into_iter()
             .map(|event| EventView {
                 at: china_time(event.at),
-                from: event.from_state.as_deref().map(|state| OrderBadge::of(o, state)),
-                to: OrderBadge::of(o, &event.to_state),
+                from: event.from_state.map(|state| OrderBadge::of(o, state)),
+                to: OrderBadge::of(o, event.to_state),
                 cause: o.cause(&event.cause).to_string(),
                 detail: event.detail.unwrap_or_default(),
             })

@@ -139,7 +139,7 @@ pub async fn list(
     let mut filter = order_rows::Filter {
         number: number.clone(),
         merchant_id: None,
-        state: chosen.map(|state| state.as_str().to_string()),
+        state: chosen,
         created_from: from_day.map(china_day_start),
         // The "to" day is included: orders before the start of the day after.
         created_to: to_day.and_then(|day| day.checked_add_days(Days::new(1))).map(china_day_start),
@@ -220,7 +220,7 @@ pub async fn list(
                 let merchant = names.get(&row.merchant_id);
                 Row {
                     id: row.id,
-                    state: OrderBadge::of(o, &row.state),
+                    state: OrderBadge::of(o, row.state),
                     amount: yuan(row.total_fee_fen),
                     created_at: china_time(row.created_at),
                     merchant_id: row.merchant_id,

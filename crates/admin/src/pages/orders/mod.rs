@@ -16,9 +16,8 @@ pub struct OrderBadge {
 }
 
 impl OrderBadge {
-    pub fn of(o: &OrderLabels, text: &str) -> OrderBadge {
-        let class = OrderState::parse(text).map(OrderState::as_str).unwrap_or("unknown");
-        OrderBadge { class, label: o.state_text(text).to_string() }
+    pub fn of(o: &OrderLabels, state: OrderState) -> OrderBadge {
+        OrderBadge { class: state.as_str(), label: o.state(state).to_string() }
     }
 }
 
