@@ -119,7 +119,7 @@ async fn forged_wrong_amount_and_unknown_order_callbacks_are_refused_and_kept() 
         page.contains("<code>9999999999999999999999999999</code>") && page.matches("data-callback=").count() == 3,
         "an operator sees every kept callback, the unknown order's without a link"
     );
-    assert!(kept.iter().all(|callback| callback.outcome == "rejected"));
+    assert!(kept.iter().all(|callback| callback.outcome.as_str() == "rejected"));
 
     let genuine =
         sandbox(&app).payment_callback(&trade_no, domain::Amount::from_fen(1234), true, "2026-11-22 10:00:00");
@@ -253,7 +253,7 @@ async fn paying_notifies_the_merchants_server_with_a_signed_form() {
         .unwrap()
         .unwrap();
         let notification = &storage::notifications::for_order(&mut app.database.connection(), order.id).unwrap()[0];
-        if notification.state == "delivered" {
+        if notification.state.as_str() == "delivered" {
             assert_eq!(notification.attempts, 1);
             return;
         }

@@ -240,7 +240,7 @@ async fn wrong_answers_are_retried_on_schedule_until_success() {
     assert_eq!(receiver.count(), 3);
 
     let row = notification(&app, id).await;
-    assert_eq!(row.state, "delivered");
+    assert_eq!(row.state.as_str(), "delivered");
     assert_eq!(row.attempts, 3);
     assert_eq!(row.first_attempt_at, Some(t0));
     assert_eq!(row.delivered_at, Some(t0 + minutes(3)));
@@ -304,7 +304,7 @@ async fn the_posted_form_is_signed_with_the_receiving_apps_sign_type() {
     let (trade_no, id) = paid_order(&app, &client, &sub_merchant_id, "SIGNED_1", &receiver.url).await;
     let (notifier, public_key) = notifier(app.pool.clone(), true);
     assert_eq!(notifier.deliver_due(clock_start()).await.expect("delivery runs"), 1);
-    assert_eq!(notification(&app, id).await.state, "delivered");
+    assert_eq!(notification(&app, id).await.state.as_str(), "delivered");
 
     let received = receiver.received();
     assert_eq!(received.len(), 1);
@@ -341,7 +341,7 @@ async fn send_again_makes_a_failed_notification_due_once_more() {
     for offset in [0, 1, 3, 10, 120].map(minutes) {
         assert_eq!(notifier.deliver_due(t0 + offset).await.expect("delivery runs"), 1);
     }
-    assert_eq!(notification(&app, id).await.state, "failed");
+    assert_eq!(notification(&app, id).await.state.as_str(), "failed");
 
     let pressed = t0 + TimeDelta::days(1);
     assert_eq!(notifier.deliver_due(pressed).await.expect("delivery runs"), 0, "failed stays failed");
@@ -352,7 +352,7 @@ async fn send_again_makes_a_failed_notification_due_once_more() {
     assert_eq!(receiver.count(), 6);
 
     let row = notification(&app, id).await;
-    assert_eq!(row.state, "delivered");
+    assert_eq!(row.state.as_str(), "delivered");
     assert_eq!(row.delivered_at, Some(pressed));
     assert_eq!(row.attempts, 5, "an extra send does not count toward the five");
     let history = attempts(&app, id).await;
@@ -452,8 +452,8 @@ async fn private_addresses_are_refused_without_connecting_unless_allowed() {
     let (lenient, _) = notifier(app.pool.clone(), true);
     assert_eq!(lenient.deliver_due(t0 + minutes(1)).await.expect("delivery runs"), 2);
     assert_eq!(receiver.count(), 2);
-    assert_eq!(notification(&app, literal).await.state, "delivered");
-    assert_eq!(notification(&app, named).await.state, "delivered");
+    assert_eq!(notification(&app, literal).await.state.as_str(), "delivered");
+    assert_eq!(notification(&app, named).await.state.as_str(), "delivered");
 }
 
 #[tokio::test]
@@ -481,5 +481,5 @@ async fn refused_connections_and_timeouts_are_failed_attempts_with_their_error()
     assert_eq!(history[0].http_status, None);
     assert_eq!(history[0].error.as_deref(), Some("timeout after 10 s"));
     assert!((10_000..15_000).contains(&history[0].latency_ms), "{}", history[0].latency_ms);
-    assert_eq!(notification(&app, timed_out).await.state, "pending");
+    assert_eq!(notification(&app, timed_out).await.state.as_str(), "pending");
 }

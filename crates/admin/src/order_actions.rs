@@ -7,7 +7,11 @@
 //! change never commits without its entry (as `reveal` does for a look at masked fields).
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
-use domain::{Amount, calendar::BusinessCalendar, orders::OutRefundNo};
+use domain::{
+    Amount,
+    calendar::BusinessCalendar,
+    orders::{NotificationState, OutRefundNo},
+};
 use orders::{
     OrderError,
     refund::{RefundRequest, Refunded},
@@ -96,7 +100,7 @@ pub fn send_again(
                 before: Some(
                     json!({ "order_id": order_id, "state": notification.state, "attempts": notification.attempts }),
                 ),
-                after: Some(json!({ "state": "pending" })),
+                after: Some(json!({ "state": NotificationState::Pending })),
             },
         )?;
         Ok(if notifications::send_again(conn, notification_id, now)? { SendAgain::Queued } else { SendAgain::NotFound })

@@ -151,7 +151,17 @@ impl AsRef<str> for OutRefundNo {
 }
 
 /// SPEC §5: `waiting → paid → (partially_refunded →) refunded`; `waiting → closed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, diesel::AsExpression, diesel::FromSqlRow)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
@@ -238,6 +248,48 @@ impl OrderEvent {
             OrderEvent::RefundPart => "refund",
             OrderEvent::RefundRest => "refund",
         }
+    }
+}
+
+crate::sql::text_enum! {
+    /// A refund: recorded `succeeded` when the ledger books it (the sandbox channel settles at
+    /// once); `pending` and `failed` are for channels that answer later.
+    pub enum RefundState {
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Failed = "failed",
+    }
+}
+
+crate::sql::text_enum! {
+    /// What became of a payment callback from a channel.
+    pub enum CallbackOutcome {
+        /// The order became paid.
+        Applied = "applied",
+        /// It was paid already: nothing changed.
+        Duplicate = "duplicate",
+        /// It was closed when the money came: an operator must look at it.
+        LatePayment = "late_payment",
+        /// Refused: bad signature, unknown order, wrong amount.
+        Rejected = "rejected",
+    }
+}
+
+crate::sql::text_enum! {
+    /// What a notification to a sub-merchant announces.
+    pub enum NotificationKind {
+        OrderPaid = "order_paid",
+        Refund = "refund",
+        Payout = "payout",
+    }
+}
+
+crate::sql::text_enum! {
+    /// A notification: waiting for its next send, acknowledged, or given up after the last one.
+    pub enum NotificationState {
+        Pending = "pending",
+        Delivered = "delivered",
+        Failed = "failed",
     }
 }
 

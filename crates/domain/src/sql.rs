@@ -8,7 +8,7 @@
 //! I/O.
 
 /// Maps `$type` to a `TEXT` column through its `as_str` and the given parser (`&str` →
-/// `Option<$type>`). The type also derives `diesel::AsExpression` and `diesel::FromSqlRow` with
+/// `Option<$type>`). The type also derives `diesel::expression::AsExpression` and `diesel::deserialize::FromSqlRow` with
 /// `#[diesel(sql_type = diesel::sql_types::Text)]`.
 macro_rules! text_column {
     ($type:ty, $parse:expr) => {
@@ -32,4 +32,45 @@ macro_rules! text_column {
     };
 }
 
+/// A closed set stored as text: the enum with its texts, `ALL`, `as_str`, `parse`, `Display`,
+/// serde as the text, and its column mapping, from one list of `Variant = "text"`.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        $crate::sql::text_column!($name, $name::parse);
+    };
+}
+
 pub(crate) use text_column;
+pub(crate) use text_enum;

@@ -8,7 +8,10 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use channel::{Channel, sandbox::Sandbox};
 use chrono::Utc;
-use domain::{Amount, orders::OrderState};
+use domain::{
+    Amount,
+    orders::{CallbackOutcome, OrderState},
+};
 use serde::Deserialize;
 use storage::{Pool, StorageError, callbacks, database::run_blocking, merchants};
 
@@ -172,7 +175,7 @@ pub async fn receive_callback(
             tracing::warn!(%error, channel = name, "callback refused");
             let trade_no = fields.iter().find(|(k, _)| k == "trade_no").map(|(_, v)| v.clone());
             run_blocking(pool, move |conn| {
-                callbacks::record(conn, name, trade_no.as_deref(), payload, "rejected", true)
+                callbacks::record(conn, name, trade_no.as_deref(), payload, CallbackOutcome::Rejected, true)
             })
             .await?;
             return Err(GatewayError::BadSignature);
@@ -187,12 +190,12 @@ pub async fn receive_callback(
         // is kept for an operator like any other refused one.
         let Some(order) = orders::order::find_by_trade_no(conn, &trade_no)? else {
             tracing::warn!(%trade_no, "callback for an unknown order");
-            callbacks::record(conn, name, Some(&trade_no), payload, "rejected", true)?;
+            callbacks::record(conn, name, Some(&trade_no), payload, CallbackOutcome::Rejected, true)?;
             return Err(GatewayError::OrderNotFound);
         };
         if order.total() != callback.amount {
             tracing::warn!(%trade_no, "callback amount differs from the order's");
-            callbacks::record(conn, name, Some(&trade_no), payload, "rejected", true)?;
+            callbacks::record(conn, name, Some(&trade_no), payload, CallbackOutcome::Rejected, true)?;
             return Err(GatewayError::PaymentFailed);
         }
         Ok(Report {

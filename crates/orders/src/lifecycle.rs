@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use domain::{
     calendar::BusinessCalendar,
-    orders::{OrderEvent, OrderState},
+    orders::{CallbackOutcome, NotificationKind, OrderEvent, OrderState},
 };
 use ledger::bookings::{self, PaidOrder};
 use serde_json::Value;
@@ -49,11 +49,11 @@ pub enum Payment {
 
 impl Payment {
     /// The callback's outcome as stored, and whether an operator must look at it.
-    fn outcome(self) -> (&'static str, bool) {
+    fn outcome(self) -> (CallbackOutcome, bool) {
         match self {
-            Payment::Applied => ("applied", false),
-            Payment::Duplicate => ("duplicate", false),
-            Payment::LatePayment => ("late_payment", true),
+            Payment::Applied => (CallbackOutcome::Applied, false),
+            Payment::Duplicate => (CallbackOutcome::Duplicate, false),
+            Payment::LatePayment => (CallbackOutcome::LatePayment, true),
         }
     }
 }
@@ -208,7 +208,7 @@ fn keep_callbacks(
         .iter()
         .filter_map(|order| {
             Some(notifications::NewNotification {
-                kind: "order_paid",
+                kind: NotificationKind::OrderPaid,
                 order_id: Some(order.row.id),
                 app_id: order.row.app_id,
                 url: order.row.notify_url.as_deref()?,

@@ -2,6 +2,7 @@
 //! the state change. Amounts are yuan text with two decimals, as in the gateway's replies.
 use chrono::{DateTime, FixedOffset, Utc};
 use diesel::PgConnection;
+use domain::orders::NotificationKind;
 use serde_json::{Value, json};
 use storage::{StorageError, notifications, orders::RefundRow};
 
@@ -50,7 +51,12 @@ pub fn refund_fields(order: &Order, refund: &RefundRow) -> Value {
 }
 
 /// Queues a notification when the order has a `notify_url` (none: nothing to send).
-pub fn enqueue(conn: &mut PgConnection, kind: &str, order: &Order, fields: Value) -> Result<Option<i64>, StorageError> {
+pub fn enqueue(
+    conn: &mut PgConnection,
+    kind: NotificationKind,
+    order: &Order,
+    fields: Value,
+) -> Result<Option<i64>, StorageError> {
     let Some(url) = order.row.notify_url.as_deref() else { return Ok(None) };
     let notification =
         notifications::NewNotification { kind, order_id: Some(order.row.id), app_id: order.row.app_id, url, fields };

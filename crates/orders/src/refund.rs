@@ -66,7 +66,12 @@ pub fn refund(
         let refund = insert(conn, &locked, out_refund_no, amount, &give_back, requested_by, now)?;
         book(conn, calendar, &locked, &refund, give_back, now)?;
         let order = lifecycle::apply(conn, &locked, event, "refund", Some(&refund.refund_no), refunded_fen, None)?;
-        notify::enqueue(conn, "refund", &order, notify::refund_fields(&order, &refund))?;
+        notify::enqueue(
+            conn,
+            domain::orders::NotificationKind::Refund,
+            &order,
+            notify::refund_fields(&order, &refund),
+        )?;
         Ok(Refunded::New { order, refund })
     })
 }

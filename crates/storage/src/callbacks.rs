@@ -1,6 +1,7 @@
 //! Inbound channel callbacks, each kept with what became of it.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::orders::CallbackOutcome;
 use serde_json::Value;
 
 use crate::{
@@ -15,7 +16,7 @@ pub fn record(
     channel: &str,
     trade_no: Option<&str>,
     payload: Value,
-    outcome: &str,
+    outcome: CallbackOutcome,
     needs_attention: bool,
 ) -> Result<i64, StorageError> {
     Ok(diesel::insert_into(channel_callbacks::table)
@@ -35,7 +36,7 @@ pub struct NewCallback<'a> {
     pub channel: &'a str,
     pub trade_no: Option<&'a str>,
     pub payload: &'a Value,
-    pub outcome: &'a str,
+    pub outcome: CallbackOutcome,
     pub needs_attention: bool,
 }
 
@@ -78,7 +79,7 @@ pub struct CallbackRow {
     pub channel: String,
     pub trade_no: Option<String>,
     pub payload: Value,
-    pub outcome: String,
+    pub outcome: CallbackOutcome,
     pub needs_attention: bool,
     pub resolved_by: Option<String>,
     pub resolution_note: Option<String>,

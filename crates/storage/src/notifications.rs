@@ -8,6 +8,7 @@ use diesel::{
     prelude::*,
     sql_types::{BigInt, Interval},
 };
+use domain::orders::{NotificationKind, NotificationState};
 use serde_json::Value;
 
 use crate::{
@@ -16,7 +17,7 @@ use crate::{
 };
 
 pub struct NewNotification<'a> {
-    pub kind: &'a str,
+    pub kind: NotificationKind,
     pub order_id: Option<i64>,
     pub app_id: i64,
     pub url: &'a str,
@@ -40,12 +41,12 @@ pub fn enqueue(conn: &mut PgConnection, notification: NewNotification<'_>) -> Re
 #[diesel(table_name = notifications)]
 pub struct NotificationRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub order_id: Option<i64>,
     pub app_id: i64,
     pub url: String,
     pub fields: Value,
-    pub state: String,
+    pub state: NotificationState,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub first_attempt_at: Option<DateTime<Utc>>,
@@ -100,9 +101,9 @@ pub fn record_attempt(
     conn.transaction(|conn| {
         insert_attempt(conn, id, at, &attempt)?;
         let state = match (attempt.delivered, next_attempt_at) {
-            (true, _) => "delivered",
-            (false, Some(_)) => "pending",
-            (false, None) => "failed",
+            (true, _) => NotificationState::Delivered,
+            (false, Some(_)) => NotificationState::Pending,
+            (false, None) => NotificationState::Failed,
         };
         let row = notifications::table.find(id);
         diesel::update(row)
@@ -156,7 +157,11 @@ pub fn record_extra_attempt(
         let released = (notifications::next_attempt_at.eq(at), notifications::locked_until.eq(None::<DateTime<Utc>>));
         if attempt.delivered {
             diesel::update(row)
-                .set((notifications::state.eq("delivered"), notifications::delivered_at.eq(Some(at)), released))
+                .set((
+                    notifications::state.eq(NotificationState::Delivered),
+                    notifications::delivered_at.eq(Some(at)),
+                    released,
+                ))
                 .execute(conn)?;
         } else {
             let state = diesel::dsl::sql::<diesel::sql_types::Text>(
@@ -172,7 +177,7 @@ pub fn record_extra_attempt(
 pub fn send_again(conn: &mut PgConnection, id: i64, now: DateTime<Utc>) -> Result<bool, StorageError> {
     Ok(diesel::update(notifications::table.find(id))
         .set((
-            notifications::state.eq("pending"),
+            notifications::state.eq(NotificationState::Pending),
             notifications::next_attempt_at.eq(now),
             notifications::locked_until.eq(None::<DateTime<Utc>>),
         ))
@@ -220,5 +225,5 @@ pub fn attempts(conn: &mut PgConnection, notification_id: i64) -> Result<Vec<Att
 }
 
 pub fn pending_count(conn: &mut PgConnection) -> Result<i64, StorageError> {
-    Ok(notifications::table.filter(notifications::state.eq("pending")).count().get_result(conn)?)
+    Ok(notifications::table.filter(notifications::state.eq(NotificationState::Pending)).count().get_result(conn)?)
 }

@@ -1,7 +1,7 @@
 //! Orders, their events and refunds. State changes are guarded updates (`WHERE state = from`).
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use domain::orders::OrderState;
+use domain::orders::{OrderState, RefundState};
 use rust_decimal::Decimal;
 
 use crate::{
@@ -463,7 +463,7 @@ pub struct RefundRow {
     pub pay_platform_fen: i64,
     pub liquidator_commission_fen: i64,
     pub net_receipt_fen: i64,
-    pub state: String,
+    pub state: RefundState,
     pub requested_by: String,
     pub created_at: DateTime<Utc>,
 }

@@ -1,7 +1,7 @@
 //! Labels of the order pages (orders list and page, gateway request log, channel callbacks) and of
 //! the dashboard's order tiles. Same rule as the others: each language is one value of the same
 //! struct, so a missing label does not compile.
-use domain::orders::OrderState;
+use domain::orders::{CallbackOutcome, NotificationKind, NotificationState, OrderState, RefundState};
 
 pub struct OrderLabels {
     pub orders: &'static str,
@@ -478,40 +478,36 @@ impl OrderLabels {
         }
     }
 
-    pub fn refund_state<'a>(&self, text: &'a str) -> &'a str {
-        match text {
-            "succeeded" => self.refund_succeeded,
-            "pending" => self.refund_pending,
-            "failed" => self.refund_failed,
-            other => other,
+    pub fn refund_state(&self, state: RefundState) -> &'static str {
+        match state {
+            RefundState::Succeeded => self.refund_succeeded,
+            RefundState::Pending => self.refund_pending,
+            RefundState::Failed => self.refund_failed,
         }
     }
 
-    pub fn notification_kind<'a>(&self, text: &'a str) -> &'a str {
-        match text {
-            "order_paid" => self.kind_order_paid,
-            "refund" => self.kind_refund,
-            "payout" => self.kind_payout,
-            other => other,
+    pub fn notification_kind(&self, kind: NotificationKind) -> &'static str {
+        match kind {
+            NotificationKind::OrderPaid => self.kind_order_paid,
+            NotificationKind::Refund => self.kind_refund,
+            NotificationKind::Payout => self.kind_payout,
         }
     }
 
-    pub fn notification_state<'a>(&self, text: &'a str) -> &'a str {
-        match text {
-            "pending" => self.notification_pending,
-            "delivered" => self.notification_delivered,
-            "failed" => self.notification_failed,
-            other => other,
+    pub fn notification_state(&self, state: NotificationState) -> &'static str {
+        match state {
+            NotificationState::Pending => self.notification_pending,
+            NotificationState::Delivered => self.notification_delivered,
+            NotificationState::Failed => self.notification_failed,
         }
     }
 
-    pub fn outcome<'a>(&self, text: &'a str) -> &'a str {
-        match text {
-            "applied" => self.outcome_applied,
-            "duplicate" => self.outcome_duplicate,
-            "late_payment" => self.outcome_late_payment,
-            "rejected" => self.outcome_rejected,
-            other => other,
+    pub fn outcome(&self, outcome: CallbackOutcome) -> &'static str {
+        match outcome {
+            CallbackOutcome::Applied => self.outcome_applied,
+            CallbackOutcome::Duplicate => self.outcome_duplicate,
+            CallbackOutcome::LatePayment => self.outcome_late_payment,
+            CallbackOutcome::Rejected => self.outcome_rejected,
         }
     }
 }

@@ -38,7 +38,7 @@ pub(crate) fn return_value(order: &orders::Order, refund: &RefundRow) -> ReturnV
         ("trade_no", ReplyValue::text(order.row.trade_no.clone())),
         ("out_trade_no", ReplyValue::text(order.row.out_trade_no.clone())),
         ("refund_fee", amount(refund.refund_fee_fen)),
-        ("status", ReplyValue::text(refund.state.clone())),
+        ("status", ReplyValue::text(refund.state.as_str())),
         ("bank_commission_fee", amount(refund.bank_commission_fen)),
         ("pay_platform_fee", amount(refund.pay_platform_fen)),
         ("liquidator_commission_fee", amount(refund.liquidator_commission_fen)),

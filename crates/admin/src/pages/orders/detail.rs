@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
-use domain::orders::{OrderState, OrderType};
+use domain::orders::{NotificationState, OrderState, OrderType};
 use orders::Order;
 use serde::Deserialize;
 use storage::{
@@ -112,7 +112,7 @@ struct NotificationView {
     kind: String,
     url: String,
     state: String,
-    state_class: String,
+    state_class: &'static str,
     attempts: i32,
     next_attempt: String,
     delivered_at: String,
@@ -166,7 +166,7 @@ pub struct CallbackView {
     pub channel: String,
     pub trade_no: String,
     pub outcome: String,
-    pub outcome_class: String,
+    pub outcome_class: &'static str,
     pub needs_attention: bool,
     pub resolved_at: String,
     pub resolved_by: String,
@@ -181,8 +181,8 @@ impl CallbackView {
             received_at: china_time(row.received_at),
             channel: row.channel,
             trade_no: row.trade_no.unwrap_or_default(),
-            outcome: o.outcome(&row.outcome).to_string(),
-            outcome_class: row.outcome,
+            outcome: o.outcome(row.outcome).to_string(),
+            outcome_class: row.outcome.as_str(),
             needs_attention: row.needs_attention && row.resolved_at.is_none(),
             resolved_at: row.resolved_at.map(china_time).unwrap_or_default(),
             resolved_by: row.resolved_by.unwrap_or_default(),
@@ -378,7 +378,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
                     Money::of(refund.liquidator_commission_fen),
                     Money::of(refund.net_receipt_fen),
                 ],
-                state: o.refund_state(&refund.state).to_string(),
+                state: o.refund_state(refund.state).to_string(),
                 created_at: china_time(refund.created_at),
                 refund_no: refund.refund_no,
                 out_refund_no: refund.out_refund_no,
@@ -391,14 +391,14 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
             .into_iter()
             .map(|(notification, attempts)| NotificationView {
                 id: notification.id,
-                kind: o.notification_kind(&notification.kind).to_string(),
-                state: o.notification_state(&notification.state).to_string(),
-                next_attempt: if notification.state == "pending" {
+                kind: o.notification_kind(notification.kind).to_string(),
+                state: o.notification_state(notification.state).to_string(),
+                next_attempt: if notification.state == NotificationState::Pending {
                     china_time(notification.next_attempt_at)
                 } else {
                     String::new()
                 },
-                state_class: notification.state,
+                state_class: notification.state.as_str(),
                 url: notification.url,
                 attempts: notification.attempts,
                 delivered_at: optional_time(notification.delivered_at),
