@@ -114,7 +114,7 @@ async fn accounts(app: &TestApp, merchant_id: i64) -> Vec<AccountRow> {
 }
 
 fn account(accounts: &[AccountRow], kind: &str) -> AccountRow {
-    accounts.iter().find(|account| account.kind == kind).cloned().expect("the account")
+    accounts.iter().find(|account| account.kind.as_str() == kind).cloned().expect("the account")
 }
 
 fn yuan(fen: i64) -> String {

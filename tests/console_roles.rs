@@ -92,7 +92,7 @@ impl Targets {
     async fn states(app: &TestApp) -> Vec<(i64, String)> {
         let rows =
             run_blocking(&app.pool, |conn| storage::merchants::list(conn, &Default::default(), 100)).await.unwrap();
-        rows.into_iter().map(|row| (row.id, row.state)).collect()
+        rows.into_iter().map(|row| (row.id, row.state.as_str().to_string())).collect()
     }
 }
 
@@ -131,7 +131,7 @@ async fn ledger_of(app: &TestApp, order: i64) -> (i64, String) {
     run_blocking(&app.pool, move |conn| -> Result<_, storage::StorageError> {
         let merchant_id = storage::orders::find(conn, order)?.expect("the order").merchant_id;
         let accounts = storage::ledger::accounts_of(conn, merchant_id)?;
-        let pending = accounts.iter().find(|account| account.kind == "merchant_pending").expect("booked").id;
+        let pending = accounts.iter().find(|account| account.kind.as_str() == "merchant_pending").expect("booked").id;
         let merchant = storage::merchants::find(conn, merchant_id)?.expect("the merchant");
         Ok((pending, merchant.sub_merchant_id.expect("approved")))
     })

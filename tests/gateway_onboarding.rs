@@ -82,7 +82,7 @@ async fn create_submits_the_application_and_a_retry_answers_with_the_same_mercha
 
     let merchants = storage::merchants::list(&mut app.database.connection(), &Default::default(), 10).unwrap();
     assert_eq!(merchants.len(), 1, "one merchant however often it is asked for");
-    assert_eq!(merchants[0].state, "submitted");
+    assert_eq!(merchants[0].state.as_str(), "submitted");
 
     // Once approved, a retry answers with the merchant as it is now.
     let id = merchants[0].id;

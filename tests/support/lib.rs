@@ -229,7 +229,7 @@ impl TestApp {
                 run_blocking(&self.pool, move |conn| storage::micro_deposits::for_merchant(conn, merchant_id))
                     .await
                     .expect("micro-deposits read");
-            if let Some(deposit) = deposits.into_iter().next().filter(|deposit| deposit.state != "pending") {
+            if let Some(deposit) = deposits.into_iter().next().filter(|deposit| deposit.state.as_str() != "pending") {
                 return deposit;
             }
             assert!(started.elapsed() < std::time::Duration::from_secs(5), "the micro-deposit was not sent within 5 s");
@@ -243,7 +243,7 @@ impl TestApp {
         run_blocking(&self.pool, move |conn| onboarding::verification::start(conn, &Actor::cli(), id))
             .await
             .expect("verification started");
-        assert_eq!(self.wait_for_micro_deposit(id).await.state, "sent");
+        assert_eq!(self.wait_for_micro_deposit(id).await.state.as_str(), "sent");
         id
     }
 

@@ -7,13 +7,7 @@
 use domain::Amount;
 use serde::{Deserialize, Serialize};
 
-/// A payment or a refund.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum BillKind {
-    Pay,
-    Refund,
-}
+pub use domain::ledger::BillKind;
 
 /// One line of a bill.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,20 @@ use crate::{Amount, FeeSplit};
 
 /// The accounts of SPEC §7. Each exists once per sub-merchant; the platform's accounts are the sum
 /// of their per-merchant rows.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    serde::Serialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountKind {
     UpstreamReceivable,
@@ -90,8 +103,22 @@ impl FromStr for AccountKind {
     }
 }
 
+crate::sql::text_column!(AccountKind, |text| text.parse().ok());
+
 /// What caused an entry.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Debug,
+    serde::Serialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     OrderPaid,
     Refund,
@@ -155,7 +182,24 @@ impl EntryKind {
             EntryKind::Reversal => "reversal",
         }
     }
+
+    pub const ALL: [EntryKind; 8] = [
+        EntryKind::OrderPaid,
+        EntryKind::Refund,
+        EntryKind::Settlement,
+        EntryKind::PayoutReserved,
+        EntryKind::PayoutSucceeded,
+        EntryKind::PayoutFailed,
+        EntryKind::PayoutReturned,
+        EntryKind::Reversal,
+    ];
+
+    pub fn parse(text: &str) -> Option<EntryKind> {
+        EntryKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
 }
+
+crate::sql::text_column!(EntryKind, EntryKind::parse);
 
 /// One line of an entry: signed fen, debit positive.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -388,6 +432,61 @@ pub fn reversal(of: &BalancedPostings) -> Result<BalancedPostings, BookingError>
 fn positive(amount: Amount) -> Result<(), BookingError> {
     if amount > Amount::ZERO { Ok(()) } else { Err(BookingError::NonPositiveAmount) }
 }
+
+crate::sql::text_enum! {
+    /// How a line of a channel's bill differs from the day's bookings (reconciliation, SPEC §7).
+    pub enum DifferenceKind {
+        /// In the bill, not booked by us (e.g. a payment for an order we had closed).
+        MissingOurs = "missing_ours",
+        /// Booked by us, not in the bill.
+        MissingUpstream = "missing_upstream",
+        AmountMismatch = "amount_mismatch",
+        /// The bill reports it as something other than a success.
+        StatusMismatch = "status_mismatch",
+        /// Same amount, different split.
+        FeeMismatch = "fee_mismatch",
+    }
+}
+
+/// A line of a daily bill: a payment or a refund, spelled `PAY` and `REFUND` in the bill's CSV
+/// and in the database.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum BillKind {
+    Pay,
+    Refund,
+}
+
+impl BillKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillKind::Pay => "PAY",
+            BillKind::Refund => "REFUND",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BillKind> {
+        match text {
+            "PAY" => Some(BillKind::Pay),
+            "REFUND" => Some(BillKind::Refund),
+            _ => None,
+        }
+    }
+}
+
+crate::sql::text_column!(BillKind, BillKind::parse);
 
 #[cfg(test)]
 mod tests {

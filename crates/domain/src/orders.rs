@@ -252,6 +252,17 @@ impl OrderEvent {
 }
 
 crate::sql::text_enum! {
+    /// Why an order's state changed, as its history records it.
+    pub enum EventCause {
+        Created = "created",
+        ChannelCallback = "channel_callback",
+        Closed = "closed",
+        Expired = "expired",
+        Refund = "refund",
+    }
+}
+
+crate::sql::text_enum! {
     /// A refund: recorded `succeeded` when the ledger books it (the sandbox channel settles at
     /// once); `pending` and `failed` are for channels that answer later.
     pub enum RefundState {

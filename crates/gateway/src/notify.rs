@@ -245,14 +245,13 @@ fn claim(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<(Notificatio
     Ok(claimed)
 }
 
-/// The app's sign type; the default (RSA2) for an app that cannot say, which the database's own
-/// checks make impossible — the notification is still worth sending.
+/// The app's sign type; the default (RSA2) for an app that is gone, which the database's own
+/// references make impossible — the notification is still worth sending.
 fn app_sign_type(conn: &mut PgConnection, app_id: i64) -> Result<SignType, StorageError> {
-    let stored = storage::apps::find(conn, app_id)?.map(|app| SignType::parse(&app.sign_type));
-    Ok(match stored {
-        Some(Ok(sign_type)) => sign_type,
-        _ => {
-            tracing::warn!(app_id, "the notified app has no valid sign type; signing RSA2");
+    Ok(match storage::apps::find(conn, app_id)? {
+        Some(app) => app.sign_type,
+        None => {
+            tracing::warn!(app_id, "the notified app does not exist; signing RSA2");
             SignType::default()
         }
     })

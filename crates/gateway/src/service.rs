@@ -199,9 +199,7 @@ impl Gateway {
         if app.disabled_at.is_some() {
             return Err(Box::new(Refusal { envelope, app: None, error: GatewayError::InvalidApp }));
         }
-        let Ok(sign_type) = SignType::parse(&app.sign_type) else {
-            return Err(Box::new(Refusal { envelope, app: Some(app), error: GatewayError::ServerError }));
-        };
+        let sign_type = app.sign_type;
         // The sign_type field is not signed, so it can only agree with the app's, never choose.
         if envelope.sign_type().is_some_and(|claimed| claimed != sign_type.as_str()) {
             return Err(Box::new(Refusal { envelope, app: Some(app), error: GatewayError::BadSignature }));
@@ -239,7 +237,7 @@ impl Gateway {
 
     /// The signed reply body, with the app's sign type (RSA2 when the app is unknown).
     fn reply(&self, app: Option<&AppRow>, outcome: &Result<methods::ReturnValue, GatewayError>) -> Reply {
-        let sign_type = app.and_then(|app| SignType::parse(&app.sign_type).ok()).unwrap_or_default();
+        let sign_type = app.map(|app| app.sign_type).unwrap_or_default();
         match outcome {
             Ok(value) => Reply {
                 body: reply::success(&self.signer, sign_type, value),

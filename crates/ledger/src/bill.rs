@@ -3,6 +3,7 @@
 use channel::bill::{BillKind, BillLine};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
+use domain::ledger::EntryKind;
 use domain::{Amount, calendar::china};
 use storage::ledger::{BillRow, BillScope};
 
@@ -16,7 +17,7 @@ pub fn lines(conn: &mut PgConnection, date: NaiveDate, scope: Option<BillScope>)
 /// A booking, or a channel's record of the same shape, as a bill line.
 pub(crate) fn line(row: BillRow) -> BillLine {
     BillLine {
-        bill_type: if row.kind == "refund" { BillKind::Refund } else { BillKind::Pay },
+        bill_type: if row.kind == EntryKind::Refund { BillKind::Refund } else { BillKind::Pay },
         trade_no: row.trade_no,
         out_trade_no: row.out_trade_no,
         refund_no: row.refund_no.unwrap_or_default(),

@@ -50,7 +50,7 @@ impl Cause {
     fn row(&self) -> NewEntryRow<'_> {
         NewEntryRow {
             idempotency_key: &self.key,
-            kind: self.kind.as_str(),
+            kind: self.kind,
             merchant_id: self.merchant_id,
             order_id: self.order_id,
             refund_id: self.refund_id,
@@ -189,8 +189,8 @@ fn built_from_zero(cause: &Cause, build: Build<'_>) -> Result<BalancedPostings, 
     Ok(postings)
 }
 
-fn lines(postings: &BalancedPostings) -> Vec<(&'static str, i64)> {
-    postings.lines().iter().map(|line| (line.account.as_str(), line.amount_fen)).collect()
+fn lines(postings: &BalancedPostings) -> Vec<(AccountKind, i64)> {
+    postings.lines().iter().map(|line| (line.account, line.amount_fen)).collect()
 }
 
 /// Books a batch in one pass: every merchant's accounts locked at once (id order) and read, the
@@ -256,7 +256,7 @@ fn by_key(entries: Vec<EntryRow>) -> HashMap<String, EntryRow> {
 
 /// The entry an earlier booking of the same key made, if it was for the same cause.
 fn replayed(entry: EntryRow, cause: &Cause) -> Result<Booked, LedgerError> {
-    if entry.kind != cause.kind.as_str() || entry.merchant_id != cause.merchant_id {
+    if entry.kind != cause.kind || entry.merchant_id != cause.merchant_id {
         return Err(LedgerError::KeyReused(cause.key.clone()));
     }
     Ok(Booked::Replay(entry))
@@ -278,7 +278,7 @@ impl Accounts {
         kinds: &BTreeSet<AccountKind>,
         lock: bool,
     ) -> Result<Accounts, LedgerError> {
-        let kinds: Vec<&str> = kinds.iter().map(|kind| kind.as_str()).collect();
+        let kinds: Vec<AccountKind> = kinds.iter().copied().collect();
         let mut rows = rows::accounts_of_kinds(conn, merchant_ids, &kinds, lock)?;
         if rows.len() < merchant_ids.len() * kinds.len() {
             for merchant_id in merchant_ids {
@@ -289,8 +289,7 @@ impl Accounts {
         let mut open = BTreeSet::new();
         let mut by_merchant: HashMap<i64, Vec<(AccountKind, i64)>> = HashMap::new();
         for row in rows {
-            // The database's CHECK admits only the known kinds.
-            let Ok(kind) = row.kind.parse::<AccountKind>() else { continue };
+            let kind = row.kind;
             open.insert((row.merchant_id, kind));
             by_merchant.entry(row.merchant_id).or_default().push((kind, row.balance_fen));
         }
@@ -301,7 +300,7 @@ impl Accounts {
     /// Builds the cause's postings from its merchant's running balances and checks them (the same
     /// rules the database enforces at the end of the statement, checked first for a clear error); on success the
     /// running balances move and the lines to write come back.
-    fn apply(&mut self, cause: &Cause, build: Build<'_>) -> Result<Vec<(&'static str, i64)>, LedgerError> {
+    fn apply(&mut self, cause: &Cause, build: Build<'_>) -> Result<Vec<(AccountKind, i64)>, LedgerError> {
         let balances = self.balances.get(&cause.merchant_id).ok_or(LedgerError::MissingAccount("any"))?;
         let postings = build(balances)?;
         let after = balances.after(&postings)?;

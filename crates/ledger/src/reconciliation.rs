@@ -15,30 +15,7 @@ use storage::reconciliation::{self as rows, NewDifference, NewRun, RunRow};
 
 use crate::{LedgerError, bill};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DifferenceKind {
-    /// In the bill, not booked by us (e.g. a payment for an order we had closed).
-    MissingOurs,
-    /// Booked by us, not in the bill.
-    MissingUpstream,
-    AmountMismatch,
-    /// The bill reports it as something other than a success.
-    StatusMismatch,
-    /// Same amount, different split.
-    FeeMismatch,
-}
-
-impl DifferenceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DifferenceKind::MissingOurs => "missing_ours",
-            DifferenceKind::MissingUpstream => "missing_upstream",
-            DifferenceKind::AmountMismatch => "amount_mismatch",
-            DifferenceKind::StatusMismatch => "status_mismatch",
-            DifferenceKind::FeeMismatch => "fee_mismatch",
-        }
-    }
-}
+pub use domain::ledger::DifferenceKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
@@ -146,11 +123,9 @@ fn new_difference(run_id: i64, difference: &Difference) -> NewDifference {
     let line = difference.line();
     NewDifference {
         run_id,
-        kind: difference.kind.as_str(),
-        bill_type: match line.map(|l| l.bill_type) {
-            Some(BillKind::Refund) => "REFUND",
-            _ => "PAY",
-        },
+        kind: difference.kind,
+        // A difference without a line of either side is a payment's.
+        bill_type: line.map_or(BillKind::Pay, |l| l.bill_type),
         trade_no: line.map(|l| l.trade_no.clone()).unwrap_or_default(),
         refund_no: line.map(|l| l.refund_no.clone()).filter(|no| !no.is_empty()),
         ours: difference.ours.as_ref().and_then(|l| serde_json::to_value(l).ok()),

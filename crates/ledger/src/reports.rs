@@ -62,7 +62,7 @@ pub fn trial_balance(conn: &mut PgConnection) -> Result<TrialBalance, LedgerErro
         .map(|kind| (kind, TrialLine { kind, debit_fen: 0, credit_fen: 0, matches_postings: true }))
         .collect();
     for total in rows::kind_totals(conn)? {
-        let Ok(kind) = total.kind.parse::<AccountKind>() else { continue };
+        let kind = total.kind;
         let normal_postings_fen = if total.debit_normal { total.postings_fen } else { -total.postings_fen };
         let line =
             by_kind.entry(kind).or_insert(TrialLine { kind, debit_fen: 0, credit_fen: 0, matches_postings: true });
@@ -83,9 +83,7 @@ pub fn trial_balance(conn: &mut PgConnection) -> Result<TrialBalance, LedgerErro
 pub fn merchant_balances(conn: &mut PgConnection, merchant_id: i64) -> Result<BTreeMap<AccountKind, i64>, LedgerError> {
     let mut balances: BTreeMap<AccountKind, i64> = AccountKind::ALL.into_iter().map(|kind| (kind, 0)).collect();
     for account in rows::accounts_of(conn, merchant_id)? {
-        if let Ok(kind) = account.kind.parse::<AccountKind>() {
-            balances.insert(kind, account.balance_fen);
-        }
+        balances.insert(account.kind, account.balance_fen);
     }
     Ok(balances)
 }

@@ -102,10 +102,10 @@ pub fn settle_merchants(
 
 /// The merchants' pending balances, their pending and available accounts locked.
 fn pending_balances(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<HashMap<i64, i64>, LedgerError> {
-    let kinds = EntryKind::Settlement.accounts().iter().map(|kind| kind.as_str()).collect::<Vec<_>>();
-    Ok(storage::ledger::accounts_of_kinds(conn, merchant_ids, &kinds, true)?
+    let kinds = EntryKind::Settlement.accounts();
+    Ok(storage::ledger::accounts_of_kinds(conn, merchant_ids, kinds, true)?
         .into_iter()
-        .filter(|account| account.kind == AccountKind::MerchantPending.as_str())
+        .filter(|account| account.kind == AccountKind::MerchantPending)
         .map(|account| (account.merchant_id, account.balance_fen))
         .collect())
 }

@@ -4,7 +4,7 @@ use chrono::{FixedOffset, NaiveDateTime, Utc};
 use diesel::{Connection, PgConnection};
 use domain::{
     AppId, SubMerchantId,
-    onboarding::{Application, ApplicationState, RateChoice, RawApplication, Transition},
+    onboarding::{Application, ApplicationState, HistoryStep, RateChoice, RawApplication, Transition},
 };
 use rand::Rng;
 use serde_json::json;
@@ -34,12 +34,7 @@ pub struct Merchant {
 
 impl Merchant {
     pub(crate) fn from_row(row: MerchantRow) -> Result<Merchant, OnboardingError> {
-        let state = ApplicationState::parse(&row.state).ok_or_else(|| {
-            OnboardingError::Storage(StorageError::Query(diesel::result::Error::DeserializationError(
-                format!("unknown merchant state {:?}", row.state).into(),
-            )))
-        })?;
-        Ok(Merchant { row, state })
+        Ok(Merchant { state: row.state, row })
     }
 
     pub fn id(&self) -> i64 {
@@ -69,7 +64,7 @@ fn fields_of(application: &Application) -> MerchantFields {
         business_category: raw.business_category.unwrap_or_default(),
         site_name: raw.site_name.unwrap_or_default(),
         icp_filing_number: raw.icp_filing_number.unwrap_or_default(),
-        account_type: raw.account_type.unwrap_or_default(),
+        account_type: application.settlement_account.account_type(),
         account_holder: raw.account_holder.unwrap_or_default(),
         account_number: raw.account_number.unwrap_or_default(),
         bank_code: raw.bank_code.unwrap_or_default(),
@@ -117,13 +112,13 @@ pub fn create(
     let application = parse(raw)?;
     conn.transaction(|conn| {
         let source = rate_source(conn, &application.rates)?;
-        let row = merchants::insert(conn, &fields_of(&application), owner_app_id, ApplicationState::Draft.as_str()).map_err(duplicate_external_id)?;
+        let row = merchants::insert(conn, &fields_of(&application), owner_app_id, ApplicationState::Draft).map_err(duplicate_external_id)?;
         rate_rows::insert_merchant_rates(conn, row.id, &source, Utc::now(), &actor.name)?;
         merchants::record_history(conn, HistoryEntry {
             merchant_id: row.id,
             from_state: None,
-            to_state: ApplicationState::Draft.as_str(),
-            transition: "create",
+            to_state: ApplicationState::Draft,
+            step: HistoryStep::Create,
             actor: &actor.name,
             reason: None,
         })?;
@@ -155,7 +150,7 @@ pub fn update_draft(
             });
         }
         let source = rate_source(conn, &application.rates)?;
-        if !merchants::update_fields(conn, id, ApplicationState::Draft.as_str(), &fields_of(&application))
+        if !merchants::update_fields(conn, id, ApplicationState::Draft, &fields_of(&application))
             .map_err(duplicate_external_id)?
         {
             return Err(OnboardingError::ConcurrentChange);
@@ -225,7 +220,7 @@ pub(crate) fn apply(
 ) -> Result<Merchant, OnboardingError> {
     let from = merchant.state;
     let to = from.apply(transition)?;
-    if !merchants::set_state(conn, merchant.id(), from.as_str(), to.as_str())? {
+    if !merchants::set_state(conn, merchant.id(), from, to)? {
         return Err(OnboardingError::ConcurrentChange);
     }
     record_transition(conn, actor, merchant.id(), from, to, transition, reason)?;
@@ -245,9 +240,9 @@ fn record_transition(
         conn,
         HistoryEntry {
             merchant_id: id,
-            from_state: Some(from.as_str()),
-            to_state: to.as_str(),
-            transition: transition.as_str(),
+            from_state: Some(from),
+            to_state: to,
+            step: HistoryStep::Transition(transition),
             actor: &actor.name,
             reason,
         },
@@ -300,7 +295,7 @@ pub fn approve(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Approv
         let mut approved = false;
         let sub_merchant_id = with_unique_id(conn, |conn| {
             let candidate = SubMerchantId::generate(china_now(), rand::thread_rng().gen_range(0..1_000_000));
-            approved = merchants::approve(conn, id, from.as_str(), candidate.as_ref())?;
+            approved = merchants::approve(conn, id, from, candidate.as_ref())?;
             Ok(candidate)
         })?;
         if !approved {
@@ -313,10 +308,10 @@ pub fn approve(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Approv
                 conn,
                 apps::NewApp {
                     app_id: app_id.as_ref(),
-                    kind: "merchant",
+                    kind: domain::onboarding::AppKind::Merchant,
                     merchant_id: Some(id),
                     name: &name,
-                    sign_type: "RSA2",
+                    sign_type: domain::onboarding::SignType::Rsa2,
                 },
             )
         })?;

@@ -74,7 +74,7 @@ fn check<T, E: std::fmt::Display>(field: &'static str, result: Result<T, E>) -> 
 /// The account columns exactly as the onboarding crate stores them.
 #[derive(PartialEq, Eq, Debug)]
 struct AccountColumns {
-    account_type: String,
+    account_type: AccountType,
     account_holder: String,
     account_number: String,
     bank_code: String,
@@ -85,7 +85,7 @@ struct AccountColumns {
 impl AccountColumns {
     fn of(account: &SettlementAccount) -> AccountColumns {
         AccountColumns {
-            account_type: account.account_type().as_str().to_owned(),
+            account_type: account.account_type(),
             account_holder: account.holder().to_string(),
             account_number: account.number().to_string(),
             bank_code: account.bank_code().to_string(),
@@ -96,7 +96,7 @@ impl AccountColumns {
 
     fn stored(row: &MerchantRow) -> AccountColumns {
         AccountColumns {
-            account_type: row.account_type.clone(),
+            account_type: row.account_type,
             account_holder: row.account_holder.clone(),
             account_number: row.account_number.clone(),
             bank_code: row.bank_code.clone(),
@@ -107,10 +107,8 @@ impl AccountColumns {
 
     /// For the audit log: the number masked, as everywhere it is shown.
     fn audited(&self) -> serde_json::Value {
-        let masked = AccountType::parse(&self.account_type)
-            .ok()
-            .and_then(|account_type| BankAccountNumber::parse(&self.account_number, account_type).ok())
-            .map_or_else(|| "****".to_owned(), |number| number.masked());
+        let masked = BankAccountNumber::parse(&self.account_number, self.account_type)
+            .map_or_else(|_| "****".to_owned(), |number| number.masked());
         json!({
             "account_type": self.account_type,
             "account_holder": self.account_holder,
@@ -184,7 +182,7 @@ pub fn bind(
             business_category: row.business_category.clone(),
             site_name: row.site_name.clone(),
             icp_filing_number: row.icp_filing_number.clone(),
-            account_type: new.account_type.clone(),
+            account_type: new.account_type,
             account_holder: new.account_holder.clone(),
             account_number: new.account_number.clone(),
             bank_code: new.bank_code.clone(),
@@ -195,7 +193,7 @@ pub fn bind(
             payout_cutoff: row.payout_cutoff.clone(),
         };
         // Guarded by the state the lock saw, like every other change of a merchant.
-        if !merchants::update_fields(conn, merchant_id, merchant.state.as_str(), &fields)? {
+        if !merchants::update_fields(conn, merchant_id, merchant.state, &fields)? {
             return Err(OnboardingError::ConcurrentChange);
         }
         audit::record(

@@ -48,10 +48,10 @@ fn insert_with_fresh_id(conn: &mut PgConnection, name: &str, sign_type: SignType
                 conn,
                 apps::NewApp {
                     app_id: app_id.as_ref(),
-                    kind: "isv",
+                    kind: domain::onboarding::AppKind::Isv,
                     merchant_id: None,
                     name,
-                    sign_type: sign_type.as_str(),
+                    sign_type,
                 },
             )
         });
@@ -133,7 +133,7 @@ pub fn set_sign_type(
 ) -> Result<AppRow, OnboardingError> {
     conn.transaction(|conn| {
         let app = apps::find_for_update(conn, app_id)?.ok_or(OnboardingError::AppNotFound)?;
-        apps::set_sign_type(conn, app.id, sign_type.as_str())?;
+        apps::set_sign_type(conn, app.id, sign_type)?;
         audit::record(
             conn,
             actor,

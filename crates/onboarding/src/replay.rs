@@ -92,7 +92,7 @@ fn as_created(conn: &mut PgConnection, row: &MerchantRow) -> Result<RawApplicati
         business_category: text(&row.business_category),
         site_name: text(&row.site_name),
         icp_filing_number: text(&row.icp_filing_number),
-        account_type: text(&row.account_type),
+        account_type: Some(row.account_type.as_str().to_owned()),
         account_holder: text(&row.account_holder),
         account_number: text(&row.account_number),
         bank_code: text(&row.bank_code),

@@ -7,7 +7,7 @@
 use diesel::{Connection, PgConnection};
 use domain::{
     Amount,
-    onboarding::{AccountType, ApplicationState, Transition},
+    onboarding::{ApplicationState, DepositEvent, DepositState, Transition},
 };
 use rand::Rng;
 use serde_json::json;
@@ -77,7 +77,7 @@ pub async fn send(
     let Some((deposit, merchant)) = loaded else {
         return Ok(SendOutcome::AlreadyHandled);
     };
-    if deposit.state != "pending" {
+    if deposit.state != DepositState::Pending {
         return Ok(SendOutcome::AlreadyHandled);
     }
     let request = payout_request(&deposit, &merchant)?;
@@ -86,10 +86,7 @@ pub async fn send(
 }
 
 fn payout_request(deposit: &MicroDepositRow, merchant: &Merchant) -> Result<channel::PayoutRequest, OnboardingError> {
-    let account_type = AccountType::parse(&merchant.row.account_type).map_err(|_| OnboardingError::InvalidField {
-        field: "account_type",
-        message: "stored account type is invalid".into(),
-    })?;
+    let account_type = merchant.row.account_type;
     Ok(channel::PayoutRequest {
         out_trade_no: deposit.out_trade_no.clone(),
         amount: Amount::from_fen(deposit.amount_fen),
@@ -112,11 +109,11 @@ fn record_send(
     use channel::PayoutStatus::*;
     conn.transaction(|conn| match status {
         Pending { channel_reference } | Succeeded { channel_reference } => {
-            let sent = micro_deposits::set_state(conn, deposit.id, "pending", "sent", Some(&channel_reference), None)?;
+            let sent = micro_deposits::apply(conn, deposit.id, DepositEvent::Sent, Some(&channel_reference), None)?;
             Ok(if sent { SendOutcome::Sent } else { SendOutcome::AlreadyHandled })
         }
         Failed { reason } | Returned { reason } => {
-            if !micro_deposits::set_state(conn, deposit.id, "pending", "send_failed", None, Some(&reason))? {
+            if !micro_deposits::apply(conn, deposit.id, DepositEvent::SendFailed, None, Some(&reason))? {
                 return Ok(SendOutcome::AlreadyHandled);
             }
             let merchant = applications::lock(conn, deposit.merchant_id)?;
@@ -157,14 +154,13 @@ pub fn answer(
             .into());
         }
         let deposit = micro_deposits::open_for_update(conn, merchant_id)?
-            .filter(|d| d.state == "sent")
+            .filter(|d| d.state == DepositState::Sent)
             .ok_or(OnboardingError::MicroDepositNotSent)?;
         if amount.fen() == deposit.amount_fen {
-            micro_deposits::set_state(
+            micro_deposits::apply(
                 conn,
                 deposit.id,
-                "sent",
-                "verified",
+                DepositEvent::Verified,
                 deposit.channel_reference.as_deref(),
                 None,
             )?;
@@ -175,11 +171,10 @@ pub fn answer(
         if wrong < MAX_WRONG_ANSWERS {
             return Ok(Answer::Wrong { remaining: MAX_WRONG_ANSWERS - wrong });
         }
-        micro_deposits::set_state(
+        micro_deposits::apply(
             conn,
             deposit.id,
-            "sent",
-            "exhausted",
+            DepositEvent::Exhausted,
             deposit.channel_reference.as_deref(),
             Some("three wrong answers"),
         )?;

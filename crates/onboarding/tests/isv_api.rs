@@ -201,7 +201,7 @@ fn an_approved_merchants_account_is_refused_but_its_own_account_binds() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(applications::find(conn, id).unwrap().row.account_type, "personal");
+    assert_eq!(applications::find(conn, id).unwrap().row.account_type.as_str(), "personal");
     // A future rate version does not disturb a replay of the create either.
     let rates = Rates::new(Rate::ZERO, Rate::ZERO, Rate::ZERO).unwrap();
     rates::set_merchant_rates(conn, &actor(), id, NewRates::Own(rates), Utc::now() + Duration::hours(1)).unwrap();

@@ -57,14 +57,15 @@ async fn an_application_goes_from_submission_through_verification_to_approval() 
     assert_eq!(approval.merchant.state, ApplicationState::Approved);
     assert_eq!(approval.sub_merchant_id.as_ref().len(), 20);
     let deposit = &verification::history(&mut conn, id).unwrap()[0];
-    assert_eq!(deposit.state, "verified");
+    assert_eq!(deposit.state.as_str(), "verified");
     assert!(deposit.sent_at.is_some() && deposit.finished_at.is_some(), "the send time survives the verification");
     assert_eq!(approval.merchant.row.sub_merchant_id.as_deref(), Some(approval.sub_merchant_id.as_ref()));
     assert_eq!(
         (approval.app.kind.as_str(), approval.app.app_id.len(), approval.app.sign_type.as_str()),
         ("merchant", 16, "RSA2")
     );
-    let history: Vec<_> = storage::merchants::history(&mut conn, id).unwrap().into_iter().map(|h| h.to_state).collect();
+    let history: Vec<_> =
+        storage::merchants::history(&mut conn, id).unwrap().into_iter().map(|h| h.to_state.as_str()).collect();
     assert_eq!(history, ["draft", "submitted", "verifying_account", "in_review", "approved"]);
 }
 
@@ -177,7 +178,7 @@ async fn concurrent_approvals_assign_exactly_one_sub_merchant_id() {
     assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(OnboardingError::IllegalTransition(_)))));
     let mut conn = pool.get().unwrap();
     assert_eq!(applications::find(&mut conn, id).unwrap().row.sub_merchant_id.as_deref(), Some(winners[0].as_str()));
-    assert_eq!(storage::apps::list(&mut conn, Some("merchant")).unwrap().len(), 1);
+    assert_eq!(storage::apps::list(&mut conn, Some(domain::onboarding::AppKind::Merchant)).unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -242,7 +243,7 @@ fn apps_hold_at_most_two_active_keys_and_rotate() {
     let database = TestDatabase::new();
     let mut conn = database.connection();
     let app = credentials::create_isv_app(&mut conn, &actor(), "Example ISV", SignType::Rsa).unwrap();
-    assert_eq!(app.sign_type, "RSA");
+    assert_eq!(app.sign_type.as_str(), "RSA");
     let first = credentials::add_key(&mut conn, &actor(), app.id, &public_pem(2048)).unwrap();
     let second_pem = public_pem(2048);
     credentials::add_key(&mut conn, &actor(), app.id, &second_pem).unwrap();

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use domain::{
     calendar::BusinessCalendar,
-    orders::{CallbackOutcome, NotificationKind, OrderEvent, OrderState},
+    orders::{CallbackOutcome, EventCause, NotificationKind, OrderEvent, OrderState},
 };
 use ledger::bookings::{self, PaidOrder};
 use serde_json::Value;
@@ -22,7 +22,7 @@ pub(crate) fn apply(
     conn: &mut PgConnection,
     order: &Order,
     event: OrderEvent,
-    cause: &str,
+    cause: EventCause,
     detail: Option<&str>,
     refunded_fen: i64,
     paid: Option<PaidAt>,
@@ -224,7 +224,7 @@ fn keep_callbacks(
 pub fn close(conn: &mut PgConnection, order_id: i64, by: &str) -> Result<Order, OrderError> {
     conn.transaction(|conn| {
         let locked = order::lock(conn, order_id)?;
-        apply(conn, &locked, OrderEvent::Close, "closed", Some(by), 0, None)
+        apply(conn, &locked, OrderEvent::Close, EventCause::Closed, Some(by), 0, None)
     })
 }
 
@@ -234,7 +234,7 @@ pub fn expire_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Re
     conn.transaction(|conn| {
         let due = rows::lock_expired(conn, now, limit)?;
         for row in &due {
-            apply(conn, &Order::from_row(row.clone())?, OrderEvent::Expire, "expired", None, 0, None)?;
+            apply(conn, &Order::from_row(row.clone())?, OrderEvent::Expire, EventCause::Expired, None, 0, None)?;
         }
         Ok(due.len())
     })

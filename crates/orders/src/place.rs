@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use diesel::{Connection, PgConnection};
 use domain::{
     Amount, FeeSplit, OutTradeNo, Rates, SubMerchantId, TradeNo,
-    onboarding::ApplicationState,
+    onboarding::AppKind,
     orders::{NotifyUrl, OrderBody, OrderType},
 };
 use onboarding::rates::rates_of;
@@ -58,10 +58,9 @@ pub fn may_act_for(app: &AppRow, merchant: &MerchantRow) -> bool {
 }
 
 fn may_act_for_merchant(app: &AppRow, merchant_id: i64, owner_app_id: Option<i64>) -> bool {
-    match app.kind.as_str() {
-        "merchant" => app.merchant_id == Some(merchant_id),
-        "isv" => owner_app_id == Some(app.id),
-        _ => false,
+    match app.kind {
+        AppKind::Merchant => app.merchant_id == Some(merchant_id),
+        AppKind::Isv => owner_app_id == Some(app.id),
     }
 }
 
@@ -76,7 +75,7 @@ pub fn tradable_merchant(
     if !may_act_for(app, &merchant) {
         return Err(OrderError::NotYourMerchant);
     }
-    if ApplicationState::parse(&merchant.state).is_none_or(|state| !state.can_transact()) {
+    if !merchant.state.can_transact() {
         return Err(OrderError::MerchantNotApproved);
     }
     Ok(merchant)
@@ -179,7 +178,7 @@ impl MerchantSnapshot {
         if !may_act_for_merchant(app, self.merchant.id, self.merchant.owner_app_id) {
             return Err(OrderError::NotYourMerchant);
         }
-        if ApplicationState::parse(&self.merchant.state).is_none_or(|state| !state.can_transact()) {
+        if !self.merchant.state.can_transact() {
             return Err(OrderError::MerchantNotApproved);
         }
         Ok(())
@@ -327,7 +326,7 @@ pub fn place_with(
             cashier_code: new_cashier_code(),
             content_fingerprint: new.content_fingerprint.clone(),
             expires_at: now + Duration::minutes(ORDER_LIFETIME_MINUTES),
-            merchant_state: snapshot.merchant.state.clone(),
+            merchant_state: snapshot.merchant.state,
             owner_app_id: snapshot.merchant.owner_app_id,
             at: now,
             merchant_rates_id: in_force.merchant_rates_id,

@@ -65,7 +65,15 @@ pub fn refund(
         let refunded_fen = locked.row.refunded_fen.checked_add(amount.fen()).ok_or(OrderError::RefundTooLarge)?;
         let refund = insert(conn, &locked, out_refund_no, amount, &give_back, requested_by, now)?;
         book(conn, calendar, &locked, &refund, give_back, now)?;
-        let order = lifecycle::apply(conn, &locked, event, "refund", Some(&refund.refund_no), refunded_fen, None)?;
+        let order = lifecycle::apply(
+            conn,
+            &locked,
+            event,
+            domain::orders::EventCause::Refund,
+            Some(&refund.refund_no),
+            refunded_fen,
+            None,
+        )?;
         notify::enqueue(
             conn,
             domain::orders::NotificationKind::Refund,

@@ -230,7 +230,7 @@ fn closing_and_expiry_follow_the_state_machine() {
     let events: Vec<_> = storage::orders::events(&mut conn, old.row.id)
         .unwrap()
         .into_iter()
-        .map(|e| (e.to_state.as_str().to_string(), e.cause))
+        .map(|e| (e.to_state.as_str().to_string(), e.cause.as_str().to_string()))
         .collect();
     assert_eq!(events, [("waiting".to_string(), "created".to_string()), ("closed".into(), "expired".into())]);
 }

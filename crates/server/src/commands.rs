@@ -139,7 +139,7 @@ pub async fn create_app(settings: Settings, arguments: AppArguments) -> anyhow::
             "app {} ({}, {}){}",
             app.app_id,
             app.kind,
-            app.sign_type,
+            app.sign_type.as_str(),
             fingerprint.map(|f| format!(" key {f}")).unwrap_or_default()
         );
     }

@@ -1,6 +1,7 @@
 //! Apps (who may call the gateway) and their public keys.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::onboarding::{AppKind, SignType};
 
 use crate::{
     StorageError,
@@ -12,20 +13,20 @@ use crate::{
 pub struct AppRow {
     pub id: i64,
     pub app_id: String,
-    pub kind: String,
+    pub kind: AppKind,
     pub merchant_id: Option<i64>,
     pub name: String,
-    pub sign_type: String,
+    pub sign_type: SignType,
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
 pub struct NewApp<'a> {
     pub app_id: &'a str,
-    pub kind: &'a str,
+    pub kind: AppKind,
     pub merchant_id: Option<i64>,
     pub name: &'a str,
-    pub sign_type: &'a str,
+    pub sign_type: SignType,
 }
 
 pub fn insert(conn: &mut PgConnection, app: NewApp<'_>) -> Result<AppRow, StorageError> {
@@ -57,7 +58,7 @@ pub fn find_by_merchant(conn: &mut PgConnection, merchant_id: i64) -> Result<Opt
     Ok(apps::table.filter(apps::merchant_id.eq(merchant_id)).select(AppRow::as_select()).first(conn).optional()?)
 }
 
-pub fn list(conn: &mut PgConnection, kind: Option<&str>) -> Result<Vec<AppRow>, StorageError> {
+pub fn list(conn: &mut PgConnection, kind: Option<AppKind>) -> Result<Vec<AppRow>, StorageError> {
     let mut query = apps::table.select(AppRow::as_select()).into_boxed();
     if let Some(kind) = kind {
         query = query.filter(apps::kind.eq(kind));
@@ -65,7 +66,7 @@ pub fn list(conn: &mut PgConnection, kind: Option<&str>) -> Result<Vec<AppRow>, 
     Ok(query.order(apps::id.asc()).load(conn)?)
 }
 
-pub fn set_sign_type(conn: &mut PgConnection, id: i64, sign_type: &str) -> Result<bool, StorageError> {
+pub fn set_sign_type(conn: &mut PgConnection, id: i64, sign_type: SignType) -> Result<bool, StorageError> {
     Ok(diesel::update(apps::table.find(id)).set(apps::sign_type.eq(sign_type)).execute(conn)? == 1)
 }
 

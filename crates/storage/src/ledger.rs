@@ -4,6 +4,7 @@
 //! `000007_ledger_checks`).
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use domain::ledger::{AccountKind, EntryKind};
 
 use crate::{
     StorageError,
@@ -12,25 +13,12 @@ use crate::{
 
 pub(crate) use crate::database::PreparedSql;
 
-/// The account kinds each merchant has, in the order of SPEC §7.
-pub const ACCOUNT_KINDS: [&str; 9] = [
-    "upstream_receivable",
-    "merchant_pending",
-    "merchant_available",
-    "merchant_payout_in_transit",
-    "bank_commission_payable",
-    "pay_platform_fee_payable",
-    "liquidator_commission_revenue",
-    "payout_fee_revenue",
-    "payout_clearing",
-];
-
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = ledger_accounts)]
 pub struct AccountRow {
     pub id: i64,
     pub merchant_id: i64,
-    pub kind: String,
+    pub kind: AccountKind,
     pub debit_normal: bool,
     pub balance_fen: i64,
 }
@@ -39,7 +27,7 @@ pub struct AccountRow {
 #[diesel(table_name = ledger_entries)]
 pub struct NewEntryRow<'a> {
     pub idempotency_key: &'a str,
-    pub kind: &'a str,
+    pub kind: EntryKind,
     pub merchant_id: i64,
     pub order_id: Option<i64>,
     pub refund_id: Option<i64>,
@@ -54,7 +42,7 @@ pub struct NewEntryRow<'a> {
 pub struct EntryRow {
     pub id: i64,
     pub idempotency_key: String,
-    pub kind: String,
+    pub kind: EntryKind,
     pub merchant_id: i64,
     pub order_id: Option<i64>,
     pub refund_id: Option<i64>,
@@ -79,7 +67,7 @@ pub struct PostingRow {
 pub fn accounts_of_kinds(
     conn: &mut PgConnection,
     merchant_ids: &[i64],
-    kinds: &[&str],
+    kinds: &[AccountKind],
     lock: bool,
 ) -> Result<Vec<AccountRow>, StorageError> {
     let query = ledger_accounts::table
@@ -92,13 +80,13 @@ pub fn accounts_of_kinds(
 
 /// Opens the merchant's accounts that do not exist yet (concurrent callers are harmless).
 pub fn open_accounts(conn: &mut PgConnection, merchant_id: i64) -> Result<(), StorageError> {
-    let rows: Vec<_> = ACCOUNT_KINDS
-        .iter()
+    let rows: Vec<_> = AccountKind::ALL
+        .into_iter()
         .map(|kind| {
             (
                 ledger_accounts::merchant_id.eq(merchant_id),
-                ledger_accounts::kind.eq(*kind),
-                ledger_accounts::debit_normal.eq(*kind == "upstream_receivable"),
+                ledger_accounts::kind.eq(kind),
+                ledger_accounts::debit_normal.eq(kind.is_debit_normal()),
             )
         })
         .collect();
@@ -110,7 +98,7 @@ pub fn open_accounts(conn: &mut PgConnection, merchant_id: i64) -> Result<(), St
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {
     pub row: NewEntryRow<'a>,
-    pub postings: Vec<(&'a str, i64)>,
+    pub postings: Vec<(AccountKind, i64)>,
 }
 
 /// Inserts many entries and their postings in one statement, each posting on the account of its
@@ -269,7 +257,7 @@ pub fn recent_business_days(conn: &mut PgConnection, limit: i64) -> Result<Vec<B
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
 pub struct KindTotal {
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub kind: String,
+    pub kind: AccountKind,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     pub debit_normal: bool,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -298,7 +286,7 @@ pub fn kind_totals(conn: &mut PgConnection) -> Result<Vec<KindTotal>, StorageErr
 #[derive(Debug, Clone, QueryableByName)]
 pub struct BillRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub kind: String,
+    pub kind: EntryKind,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub trade_no: String,
     #[diesel(sql_type = diesel::sql_types::Text)]

@@ -12,6 +12,7 @@ use diesel::{
     prelude::*,
     sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz},
 };
+use domain::ledger::{AccountKind, EntryKind};
 
 use crate::{
     StorageError,
@@ -32,7 +33,7 @@ pub struct AccountListRow {
 pub struct AccountFilter {
     /// Only the accounts of these merchants (`None`: every merchant).
     pub merchant_ids: Option<Vec<i64>>,
-    pub kind: Option<String>,
+    pub kind: Option<AccountKind>,
     pub after_id: Option<i64>,
 }
 
@@ -48,7 +49,7 @@ pub fn list_accounts(
     if let Some(merchant_ids) = &filter.merchant_ids {
         query = query.filter(ledger_accounts::merchant_id.eq_any(merchant_ids));
     }
-    if let Some(kind) = &filter.kind {
+    if let Some(kind) = filter.kind {
         query = query.filter(ledger_accounts::kind.eq(kind));
     }
     if let Some(after_id) = filter.after_id {
@@ -73,7 +74,7 @@ pub struct EntryCauseRow {
     #[diesel(sql_type = BigInt)]
     pub entry_id: i64,
     #[diesel(sql_type = Text)]
-    pub entry_kind: String,
+    pub entry_kind: EntryKind,
     #[diesel(sql_type = Date)]
     pub business_date: NaiveDate,
     #[diesel(sql_type = Timestamptz)]
@@ -171,7 +172,7 @@ pub struct AccountPositionRow {
     #[diesel(sql_type = BigInt)]
     pub account_id: i64,
     #[diesel(sql_type = Text)]
-    pub kind: String,
+    pub kind: AccountKind,
     #[diesel(sql_type = BigInt)]
     pub balance_fen: i64,
     #[diesel(sql_type = BigInt)]
@@ -183,7 +184,7 @@ pub struct AccountPositionRow {
 pub fn account_positions(
     conn: &mut PgConnection,
     merchant_id: i64,
-    kinds: &[&str],
+    kinds: &[AccountKind],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<AccountPositionRow>, StorageError> {
@@ -296,7 +297,7 @@ pub struct DayKindTotalRow {
 /// The postings to accounts of `kind`, summed per business day within `[from, to]`.
 pub fn kind_totals_by_day(
     conn: &mut PgConnection,
-    kind: &str,
+    kind: AccountKind,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<DayKindTotalRow>, StorageError> {
@@ -335,7 +336,7 @@ pub struct MerchantKindTotalRow {
 /// the merchants with the largest net credit first, at most `limit`.
 pub fn kind_totals_by_merchant(
     conn: &mut PgConnection,
-    kind: &str,
+    kind: AccountKind,
     from: NaiveDate,
     to: NaiveDate,
     limit: i64,

@@ -2,6 +2,7 @@
 //! updates (`WHERE state = from`) recorded in `merchant_state_history`.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::onboarding::{AccountType, ApplicationState, HistoryStep};
 
 use crate::{
     StorageError,
@@ -9,7 +10,7 @@ use crate::{
 };
 
 /// The application's fields as stored: canonical strings written by the onboarding crate.
-#[derive(Debug, Clone, Default, Insertable, AsChangeset, serde::Serialize)]
+#[derive(Debug, Clone, Insertable, AsChangeset, serde::Serialize)]
 #[diesel(table_name = merchants, treat_none_as_null = true)]
 pub struct MerchantFields {
     pub external_id: Option<String>,
@@ -23,7 +24,7 @@ pub struct MerchantFields {
     pub business_category: String,
     pub site_name: String,
     pub icp_filing_number: String,
-    pub account_type: String,
+    pub account_type: AccountType,
     pub account_holder: String,
     pub account_number: String,
     pub bank_code: String,
@@ -38,7 +39,7 @@ pub struct MerchantFields {
 #[diesel(table_name = merchants)]
 pub struct MerchantRow {
     pub id: i64,
-    pub state: String,
+    pub state: ApplicationState,
     pub sub_merchant_id: Option<String>,
     pub owner_app_id: Option<i64>,
     pub external_id: Option<String>,
@@ -52,7 +53,7 @@ pub struct MerchantRow {
     pub business_category: String,
     pub site_name: String,
     pub icp_filing_number: String,
-    pub account_type: String,
+    pub account_type: AccountType,
     pub account_holder: String,
     pub account_number: String,
     pub bank_code: String,
@@ -72,7 +73,7 @@ pub fn insert(
     conn: &mut PgConnection,
     fields: &MerchantFields,
     owner_app_id: Option<i64>,
-    state: &str,
+    state: ApplicationState,
 ) -> Result<MerchantRow, StorageError> {
     Ok(diesel::insert_into(merchants::table)
         .values((fields, merchants::owner_app_id.eq(owner_app_id), merchants::state.eq(state)))
@@ -106,7 +107,7 @@ pub fn find_by_sub_merchant_id(
 #[diesel(table_name = merchants)]
 pub struct TradingRow {
     pub id: i64,
-    pub state: String,
+    pub state: ApplicationState,
     pub owner_app_id: Option<i64>,
 }
 
@@ -137,7 +138,12 @@ pub fn find_by_external_id(
 
 /// Moves `id` from `from` to `to` only if it is still in `from`. Returns false when another
 /// transaction changed it first.
-pub fn set_state(conn: &mut PgConnection, id: i64, from: &str, to: &str) -> Result<bool, StorageError> {
+pub fn set_state(
+    conn: &mut PgConnection,
+    id: i64,
+    from: ApplicationState,
+    to: ApplicationState,
+) -> Result<bool, StorageError> {
     let updated = diesel::update(merchants::table.find(id).filter(merchants::state.eq(from)))
         .set(merchants::state.eq(to))
         .execute(conn)?;
@@ -145,10 +151,15 @@ pub fn set_state(conn: &mut PgConnection, id: i64, from: &str, to: &str) -> Resu
 }
 
 /// The approval itself: state and the new sub-merchant id in one guarded update.
-pub fn approve(conn: &mut PgConnection, id: i64, from: &str, sub_merchant_id: &str) -> Result<bool, StorageError> {
+pub fn approve(
+    conn: &mut PgConnection,
+    id: i64,
+    from: ApplicationState,
+    sub_merchant_id: &str,
+) -> Result<bool, StorageError> {
     let updated = diesel::update(merchants::table.find(id).filter(merchants::state.eq(from)))
         .set((
-            merchants::state.eq("approved"),
+            merchants::state.eq(ApplicationState::Approved),
             merchants::sub_merchant_id.eq(sub_merchant_id),
             merchants::approved_at.eq(crate::database::db_now()),
         ))
@@ -160,7 +171,7 @@ pub fn approve(conn: &mut PgConnection, id: i64, from: &str, sub_merchant_id: &s
 pub fn update_fields(
     conn: &mut PgConnection,
     id: i64,
-    state: &str,
+    state: ApplicationState,
     fields: &MerchantFields,
 ) -> Result<bool, StorageError> {
     let updated =
@@ -170,9 +181,9 @@ pub fn update_fields(
 
 pub struct HistoryEntry<'a> {
     pub merchant_id: i64,
-    pub from_state: Option<&'a str>,
-    pub to_state: &'a str,
-    pub transition: &'a str,
+    pub from_state: Option<ApplicationState>,
+    pub to_state: ApplicationState,
+    pub step: HistoryStep,
     pub actor: &'a str,
     pub reason: Option<&'a str>,
 }
@@ -183,7 +194,7 @@ pub fn record_history(conn: &mut PgConnection, entry: HistoryEntry<'_>) -> Resul
             merchant_state_history::merchant_id.eq(entry.merchant_id),
             merchant_state_history::from_state.eq(entry.from_state),
             merchant_state_history::to_state.eq(entry.to_state),
-            merchant_state_history::transition.eq(entry.transition),
+            merchant_state_history::transition.eq(entry.step),
             merchant_state_history::actor.eq(entry.actor),
             merchant_state_history::reason.eq(entry.reason),
         ))
@@ -196,9 +207,9 @@ pub fn record_history(conn: &mut PgConnection, entry: HistoryEntry<'_>) -> Resul
 pub struct HistoryRow {
     pub id: i64,
     pub merchant_id: i64,
-    pub from_state: Option<String>,
-    pub to_state: String,
-    pub transition: String,
+    pub from_state: Option<ApplicationState>,
+    pub to_state: ApplicationState,
+    pub transition: HistoryStep,
     pub actor: String,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
@@ -215,7 +226,7 @@ pub fn history(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<HistoryR
 /// Filters of the applications list; `before_id` is the keyset cursor (newest first).
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub state: Option<String>,
+    pub state: Option<ApplicationState>,
     /// Matches legal or short name, sub-merchant id, external id or credit code.
     pub search: Option<String>,
     pub owner_app_id: Option<i64>,
@@ -224,7 +235,7 @@ pub struct Filter {
 
 pub fn list(conn: &mut PgConnection, filter: &Filter, limit: i64) -> Result<Vec<MerchantRow>, StorageError> {
     let mut query = merchants::table.select(MerchantRow::as_select()).into_boxed();
-    if let Some(state) = &filter.state {
+    if let Some(state) = filter.state {
         query = query.filter(merchants::state.eq(state));
     }
     if let Some(owner) = filter.owner_app_id {
@@ -248,7 +259,7 @@ pub fn list(conn: &mut PgConnection, filter: &Filter, limit: i64) -> Result<Vec<
 }
 
 /// How many merchants are in each state (dashboard and list tabs).
-pub fn count_by_state(conn: &mut PgConnection) -> Result<Vec<(String, i64)>, StorageError> {
+pub fn count_by_state(conn: &mut PgConnection) -> Result<Vec<(ApplicationState, i64)>, StorageError> {
     Ok(merchants::table.group_by(merchants::state).select((merchants::state, diesel::dsl::count_star())).load(conn)?)
 }
 

@@ -1,6 +1,7 @@
 //! Micro-deposit verifications of settlement accounts.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::onboarding::{DepositEvent, DepositState};
 
 use crate::{StorageError, schema::micro_deposits};
 
@@ -11,7 +12,7 @@ pub struct MicroDepositRow {
     pub merchant_id: i64,
     pub amount_fen: i64,
     pub out_trade_no: String,
-    pub state: String,
+    pub state: DepositState,
     pub wrong_answers: i32,
     pub channel_reference: Option<String>,
     pub failure_reason: Option<String>,
@@ -44,7 +45,7 @@ pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<MicroD
 pub fn open_for_update(conn: &mut PgConnection, merchant_id: i64) -> Result<Option<MicroDepositRow>, StorageError> {
     Ok(micro_deposits::table
         .filter(micro_deposits::merchant_id.eq(merchant_id))
-        .filter(micro_deposits::state.eq_any(["pending", "sent"]))
+        .filter(micro_deposits::state.eq_any([DepositState::Pending, DepositState::Sent]))
         .select(MicroDepositRow::as_select())
         .for_update()
         .first(conn)
@@ -60,31 +61,30 @@ pub fn for_merchant(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<Mic
         .load(conn)?)
 }
 
-/// Guarded state change with the fields that go with it: `sent_at` is stamped when it is sent and
-/// kept afterwards; `finished_at` when it reaches a final state.
-pub fn set_state(
+/// Applies `event` as one guarded update (`WHERE state = event.from()`), with the fields that go
+/// with it: `sent_at` is stamped when it is sent and kept afterwards; `finished_at` when it reaches
+/// a final state. False when the deposit was no longer in the event's starting state.
+pub fn apply(
     conn: &mut PgConnection,
     id: i64,
-    from: &str,
-    to: &str,
+    event: DepositEvent,
     channel_reference: Option<&str>,
     failure_reason: Option<&str>,
 ) -> Result<bool, StorageError> {
-    let finished = matches!(to, "verified" | "exhausted" | "send_failed" | "cancelled");
-    let target = micro_deposits::table.find(id).filter(micro_deposits::state.eq(from));
+    let to = event.to();
+    let target = micro_deposits::table.find(id).filter(micro_deposits::state.eq(event.from()));
     let fields = (
         micro_deposits::state.eq(to),
         micro_deposits::channel_reference.eq(channel_reference),
         micro_deposits::failure_reason.eq(failure_reason),
     );
-    let updated = match (to, finished) {
-        ("sent", _) => {
-            diesel::update(target).set((fields, micro_deposits::sent_at.eq(crate::database::db_now()))).execute(conn)?
-        }
-        (_, true) => diesel::update(target)
-            .set((fields, micro_deposits::finished_at.eq(crate::database::db_now())))
-            .execute(conn)?,
-        _ => diesel::update(target).set(fields).execute(conn)?,
+    let now = crate::database::db_now();
+    let updated = if to == DepositState::Sent {
+        diesel::update(target).set((fields, micro_deposits::sent_at.eq(now))).execute(conn)?
+    } else if to.is_final() {
+        diesel::update(target).set((fields, micro_deposits::finished_at.eq(now))).execute(conn)?
+    } else {
+        diesel::update(target).set(fields).execute(conn)?
     };
     Ok(updated == 1)
 }

@@ -1,7 +1,7 @@
 //! Orders, their events and refunds. State changes are guarded updates (`WHERE state = from`).
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use domain::orders::{OrderState, RefundState};
+use domain::orders::{EventCause, OrderState, RefundState};
 use rust_decimal::Decimal;
 
 use crate::{
@@ -115,7 +115,7 @@ pub struct GuardedOrder {
     pub cashier_code: String,
     pub content_fingerprint: String,
     pub expires_at: DateTime<Utc>,
-    pub merchant_state: String,
+    pub merchant_state: domain::onboarding::ApplicationState,
     pub owner_app_id: Option<i64>,
     pub at: DateTime<Utc>,
     pub merchant_rates_id: i64,
@@ -199,7 +199,7 @@ pub fn insert_if_current(conn: &mut PgConnection, order: &GuardedOrder) -> Resul
     .bind::<Text, _>(&order.cashier_code)
     .bind::<Text, _>(&order.content_fingerprint)
     .bind::<Timestamptz, _>(order.expires_at)
-    .bind::<Text, _>(&order.merchant_state)
+    .bind::<Text, _>(order.merchant_state)
     .bind::<Nullable<BigInt>, _>(order.owner_app_id)
     .bind::<Timestamptz, _>(order.at)
     .bind::<BigInt, _>(order.merchant_rates_id)
@@ -246,7 +246,7 @@ pub fn insert_many_if_current(conn: &mut PgConnection, orders: &[GuardedOrder]) 
     .bind::<Array<Text>, _>(column(orders, |o| o.cashier_code.clone()))
     .bind::<Array<Text>, _>(column(orders, |o| o.content_fingerprint.clone()))
     .bind::<Array<Timestamptz>, _>(column(orders, |o| o.expires_at))
-    .bind::<Array<Text>, _>(column(orders, |o| o.merchant_state.clone()))
+    .bind::<Array<Text>, _>(column(orders, |o| o.merchant_state))
     .bind::<Array<Nullable<BigInt>>, _>(column(orders, |o| o.owner_app_id))
     .bind::<Array<Timestamptz>, _>(column(orders, |o| o.at))
     .bind::<Array<BigInt>, _>(column(orders, |o| o.merchant_rates_id))
@@ -328,7 +328,7 @@ pub struct StateChange<'a> {
     pub to: OrderState,
     pub refunded_fen: i64,
     pub paid: Option<PaidAt>,
-    pub cause: &'a str,
+    pub cause: EventCause,
     pub detail: Option<&'a str>,
 }
 
@@ -376,7 +376,7 @@ pub struct EventRow {
     pub order_id: i64,
     pub from_state: Option<OrderState>,
     pub to_state: OrderState,
-    pub cause: String,
+    pub cause: EventCause,
     pub detail: Option<String>,
     pub at: DateTime<Utc>,
 }

@@ -2,6 +2,7 @@
 //! channel's record of what it processed, from which it writes its daily bill.
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use domain::ledger::{BillKind, DifferenceKind};
 use serde_json::Value;
 
 use crate::{
@@ -43,8 +44,8 @@ pub struct NewRun<'a> {
 pub struct DifferenceRow {
     pub id: i64,
     pub run_id: i64,
-    pub kind: String,
-    pub bill_type: String,
+    pub kind: DifferenceKind,
+    pub bill_type: BillKind,
     pub trade_no: String,
     pub refund_no: Option<String>,
     pub ours: Option<Value>,
@@ -58,8 +59,8 @@ pub struct DifferenceRow {
 #[diesel(table_name = reconciliation_differences)]
 pub struct NewDifference {
     pub run_id: i64,
-    pub kind: &'static str,
-    pub bill_type: &'static str,
+    pub kind: DifferenceKind,
+    pub bill_type: BillKind,
     pub trade_no: String,
     pub refund_no: Option<String>,
     pub ours: Option<Value>,

@@ -1,7 +1,7 @@
 //! Labels of the sub-merchant pages (applications, review, credentials, rates, settings), kept
 //! apart from the general ones because there are many. Same rule: each language is one value of
 //! the same struct, so a missing label does not compile.
-use domain::onboarding::{AccountType, ApplicationState, Transition};
+use domain::onboarding::{AccountType, ApplicationState, DepositState, HistoryStep, Transition};
 
 pub struct MerchantLabels {
     pub new_application: &'static str,
@@ -519,11 +519,6 @@ impl MerchantLabels {
         }
     }
 
-    /// A stored state text; unknown text is shown as it is rather than hidden.
-    pub fn state_text<'a>(&self, text: &'a str) -> &'a str {
-        ApplicationState::parse(text).map(|state| self.state(state)).unwrap_or(text)
-    }
-
     pub fn transition(&self, transition: Transition) -> &'static str {
         use Transition::*;
         match transition {
@@ -540,12 +535,11 @@ impl MerchantLabels {
         }
     }
 
-    /// A stored transition text ("create" is the first history row).
-    pub fn transition_text<'a>(&self, text: &'a str) -> &'a str {
-        match Transition::parse(text) {
-            Some(transition) => self.transition(transition),
-            None if text == "create" => self.do_create,
-            None => text,
+    /// A line of the history: the creation (its first line) or a transition.
+    pub fn history_step(&self, step: HistoryStep) -> &'static str {
+        match step {
+            HistoryStep::Create => self.do_create,
+            HistoryStep::Transition(transition) => self.transition(transition),
         }
     }
 
@@ -556,15 +550,14 @@ impl MerchantLabels {
         }
     }
 
-    pub fn deposit_state<'a>(&self, text: &'a str) -> &'a str {
-        match text {
-            "pending" => self.deposit_pending_state,
-            "sent" => self.deposit_sent,
-            "verified" => self.deposit_verified,
-            "exhausted" => self.deposit_exhausted,
-            "send_failed" => self.deposit_send_failed,
-            "cancelled" => self.deposit_cancelled,
-            other => other,
+    pub fn deposit_state(&self, state: DepositState) -> &'static str {
+        match state {
+            DepositState::Pending => self.deposit_pending_state,
+            DepositState::Sent => self.deposit_sent,
+            DepositState::Verified => self.deposit_verified,
+            DepositState::Exhausted => self.deposit_exhausted,
+            DepositState::SendFailed => self.deposit_send_failed,
+            DepositState::Cancelled => self.deposit_cancelled,
         }
     }
 

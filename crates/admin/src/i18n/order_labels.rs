@@ -1,7 +1,7 @@
 //! Labels of the order pages (orders list and page, gateway request log, channel callbacks) and of
 //! the dashboard's order tiles. Same rule as the others: each language is one value of the same
 //! struct, so a missing label does not compile.
-use domain::orders::{CallbackOutcome, NotificationKind, NotificationState, OrderState, RefundState};
+use domain::orders::{CallbackOutcome, EventCause, NotificationKind, NotificationState, OrderState, RefundState};
 
 pub struct OrderLabels {
     pub orders: &'static str,
@@ -467,14 +467,13 @@ impl OrderLabels {
         }
     }
 
-    pub fn cause<'a>(&self, text: &'a str) -> &'a str {
-        match text {
-            "created" => self.cause_created,
-            "channel_callback" => self.cause_channel_callback,
-            "closed" => self.cause_closed,
-            "expired" => self.cause_expired,
-            "refund" => self.cause_refund,
-            other => other,
+    pub fn cause(&self, cause: EventCause) -> &'static str {
+        match cause {
+            EventCause::Created => self.cause_created,
+            EventCause::ChannelCallback => self.cause_channel_callback,
+            EventCause::Closed => self.cause_closed,
+            EventCause::Expired => self.cause_expired,
+            EventCause::Refund => self.cause_refund,
         }
     }
 

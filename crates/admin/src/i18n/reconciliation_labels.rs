@@ -1,5 +1,6 @@
 //! Labels of the reconciliation pages (对账).
 use super::Lang;
+use domain::ledger::DifferenceKind;
 
 pub struct ReconciliationLabels {
     pub reconciliation: &'static str,
@@ -65,13 +66,13 @@ impl ReconciliationLabels {
         }
     }
 
-    pub fn kind(&self, kind: &str) -> &'static str {
+    pub fn kind(&self, kind: DifferenceKind) -> &'static str {
         match kind {
-            "missing_ours" => self.missing_ours,
-            "missing_upstream" => self.missing_upstream,
-            "amount_mismatch" => self.amount_mismatch,
-            "status_mismatch" => self.status_mismatch,
-            _ => self.fee_mismatch,
+            DifferenceKind::MissingOurs => self.missing_ours,
+            DifferenceKind::MissingUpstream => self.missing_upstream,
+            DifferenceKind::AmountMismatch => self.amount_mismatch,
+            DifferenceKind::StatusMismatch => self.status_mismatch,
+            DifferenceKind::FeeMismatch => self.fee_mismatch,
         }
     }
 }

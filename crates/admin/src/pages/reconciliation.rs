@@ -89,7 +89,7 @@ struct DifferenceView {
     id: i64,
     kind: &'static str,
     kind_class: String,
-    bill_type: String,
+    bill_type: &'static str,
     trade_no: String,
     order_id: Option<i64>,
     refund_no: String,
@@ -353,9 +353,9 @@ async fn render_run(
 fn difference_view(r: &ReconciliationLabels, row: DifferenceRow, order_id: Option<i64>) -> DifferenceView {
     DifferenceView {
         id: row.id,
-        kind: r.kind(&row.kind),
-        kind_class: row.kind.replace('_', "-"),
-        bill_type: row.bill_type,
+        kind: r.kind(row.kind),
+        kind_class: row.kind.as_str().replace('_', "-"),
+        bill_type: row.bill_type.as_str(),
         trade_no: row.trade_no,
         order_id,
         refund_no: row.refund_no.unwrap_or_default(),

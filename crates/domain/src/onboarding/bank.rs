@@ -8,11 +8,16 @@ use serde::Serialize;
 use super::text::{AccountHolder, BranchName, mask};
 
 /// Whether payouts go to a company's account (对公) or a person's bank card (对私).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum AccountType {
     Corporate,
     Personal,
 }
+
+crate::sql::text_column!(AccountType, |text| AccountType::parse(text).ok());
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
 pub enum AccountTypeError {

@@ -55,7 +55,10 @@ fn parse_code(text: &str, max: usize, allowed: impl Fn(u8) -> bool) -> Result<St
 
 /// How an app signs its requests (SPEC §4): RSA2 is SHA256withRSA, the default; RSA is
 /// SHA1withRSA, kept only for fshows-compatible clients.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Default, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum SignType {
     #[default]
     Rsa2,
@@ -90,3 +93,12 @@ impl SignType {
 }
 
 serialize_as_code!(SignType => as_str);
+crate::sql::text_column!(SignType, |text| SignType::parse(text).ok());
+
+crate::sql::text_enum! {
+    /// Whose app it is: one merchant's own, or an ISV's that onboards and acts for merchants.
+    pub enum AppKind {
+        Merchant = "merchant",
+        Isv = "isv",
+    }
+}

@@ -42,6 +42,7 @@ mod category;
 mod codes;
 mod contact;
 mod credit_code;
+mod deposit;
 mod field_errors;
 mod icp;
 mod raw;
@@ -55,12 +56,13 @@ pub use bank::{
     CnapsError, SettlementAccount, SettlementAccountError,
 };
 pub use category::{BusinessCategory, CategoryError, ProhibitedCategory};
-pub use codes::{ExternalId, RatePlanCode, SignType, SignTypeError};
+pub use codes::{AppKind, ExternalId, RatePlanCode, SignType, SignTypeError};
 pub use contact::{Email, EmailError, MainlandMobile, MobileError};
 pub use credit_code::{CreditCodeError, UnifiedSocialCreditCode};
+pub use deposit::{DepositEvent, DepositState};
 pub use field_errors::{ApplicationErrors, FieldError};
 pub use icp::{IcpError, IcpFilingNumber};
 pub use raw::RawApplication;
 pub use schedule::{PayoutSchedule, ScheduleError};
-pub use state::{ApplicationState, IllegalTransition, Transition};
+pub use state::{ApplicationState, HistoryStep, IllegalTransition, Transition};
 pub use text::{AccountHolder, BranchName, LegalName, PersonName, ShortName, SiteName, TextError};

@@ -9,7 +9,10 @@
 
 use std::fmt;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum ApplicationState {
     Draft,
     Submitted,
@@ -21,7 +24,10 @@ pub enum ApplicationState {
     Closed,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Transition {
     /// draft → submitted
     Submit,
@@ -198,6 +204,37 @@ impl Transition {
     }
 }
 
+crate::sql::text_column!(ApplicationState, ApplicationState::parse);
+crate::sql::text_column!(Transition, Transition::parse);
+
+/// What a line of a merchant's history records: its creation, or a transition.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum HistoryStep {
+    Create,
+    Transition(Transition),
+}
+
+impl HistoryStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryStep::Create => "create",
+            HistoryStep::Transition(transition) => transition.as_str(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<HistoryStep> {
+        match text {
+            "create" => Some(HistoryStep::Create),
+            other => Transition::parse(other).map(HistoryStep::Transition),
+        }
+    }
+}
+
+crate::sql::text_column!(HistoryStep, HistoryStep::parse);
+
 impl fmt::Display for ApplicationState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -210,4 +247,4 @@ impl fmt::Display for Transition {
     }
 }
 
-serialize_as_code!(ApplicationState => as_str, Transition => as_str);
+serialize_as_code!(ApplicationState => as_str, Transition => as_str, HistoryStep => as_str);

@@ -8,7 +8,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use domain::{
     SubMerchantId,
-    onboarding::{AccountType, BankAccountNumber, ExternalId},
+    onboarding::{BankAccountNumber, ExternalId},
 };
 use onboarding::OnboardingError;
 use storage::{apps::AppRow, audit::Actor, merchants::MerchantRow};
@@ -23,7 +23,7 @@ const CHINA_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// `-102` unless the calling app is an ISV's.
 pub(super) fn require_isv(app: &AppRow) -> Result<(), GatewayError> {
-    if app.kind == "isv" {
+    if app.kind == domain::onboarding::AppKind::Isv {
         Ok(())
     } else {
         Err(GatewayError::PermissionDenied("only an ISV app may call the submerchant methods".into()))
@@ -86,10 +86,8 @@ pub(super) fn merchant_app_id(call: &mut Call<'_>, merchant: &MerchantRow) -> Re
 
 /// The settlement account number as shown anywhere: first 4 and last 4 digits.
 pub(super) fn masked_account_number(merchant: &MerchantRow) -> String {
-    AccountType::parse(&merchant.account_type)
-        .ok()
-        .and_then(|account_type| BankAccountNumber::parse(&merchant.account_number, account_type).ok())
-        .map_or_else(|| redact::mask(&merchant.account_number), |number| number.masked())
+    BankAccountNumber::parse(&merchant.account_number, merchant.account_type)
+        .map_or_else(|_| redact::mask(&merchant.account_number), |number| number.masked())
 }
 
 /// Onboarding's errors as gateway codes. A refusal because of the merchant's state is `-220`; an

@@ -44,8 +44,8 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     Ok(vec![
         ("external_id", text_or_empty(merchant.external_id.clone())),
         ("sub_merchant_id", text_or_empty(merchant.sub_merchant_id.clone())),
-        ("state", ReplyValue::text(merchant.state.clone())),
-        ("account_type", ReplyValue::text(merchant.account_type.clone())),
+        ("state", ReplyValue::text(merchant.state.as_str())),
+        ("account_type", ReplyValue::text(merchant.account_type.as_str())),
         ("account_number", ReplyValue::text(masked_account_number(merchant))),
         ("bank_code", ReplyValue::text(merchant.bank_code.clone())),
     ])

@@ -70,7 +70,7 @@ fn raw_application(content: &Content) -> Result<RawApplication, GatewayError> {
 fn return_value(call: &mut Call<'_>, merchant: &MerchantRow) -> Result<ReturnValue, GatewayError> {
     Ok(vec![
         ("external_id", text_or_empty(merchant.external_id.clone())),
-        ("state", ReplyValue::text(merchant.state.clone())),
+        ("state", ReplyValue::text(merchant.state.as_str())),
         ("sub_merchant_id", text_or_empty(merchant.sub_merchant_id.clone())),
         ("app_id", merchant_app_id(call, merchant)?),
     ])

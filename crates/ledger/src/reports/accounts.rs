@@ -3,7 +3,7 @@ use diesel::PgConnection;
 use domain::ledger::AccountKind;
 use storage::ledger_reports::{self as rows, AccountListRow};
 
-use super::entries::{EntryInfo, account_kind};
+use super::entries::EntryInfo;
 use crate::LedgerError;
 
 /// An account, its merchant, and its balance on its normal side.
@@ -24,7 +24,7 @@ impl TryFrom<AccountListRow> for AccountSummary {
         Ok(AccountSummary {
             id: row.account.id,
             merchant_id: row.account.merchant_id,
-            kind: account_kind(&row.account.kind)?,
+            kind: row.account.kind,
             balance_fen: row.account.balance_fen,
             short_name: row.short_name,
             sub_merchant_id: row.sub_merchant_id,
@@ -42,11 +42,8 @@ pub struct AccountQuery {
 }
 
 pub fn accounts(conn: &mut PgConnection, query: &AccountQuery, limit: i64) -> Result<Vec<AccountSummary>, LedgerError> {
-    let filter = rows::AccountFilter {
-        merchant_ids: query.merchant_ids.clone(),
-        kind: query.kind.map(|kind| kind.as_str().to_string()),
-        after_id: query.after_id,
-    };
+    let filter =
+        rows::AccountFilter { merchant_ids: query.merchant_ids.clone(), kind: query.kind, after_id: query.after_id };
     rows::list_accounts(conn, &filter, limit)?.into_iter().map(AccountSummary::try_from).collect()
 }
 

@@ -67,7 +67,7 @@ impl Commission {
 
 /// Commission in `range`, by day and by up to `merchant_limit` merchants, from one snapshot.
 pub fn commission(conn: &mut PgConnection, range: DateRange, merchant_limit: i64) -> Result<Commission, LedgerError> {
-    let kind = AccountKind::LiquidatorCommissionRevenue.as_str();
+    let kind = AccountKind::LiquidatorCommissionRevenue;
     super::in_snapshot(conn, |conn| {
         let by_day: Vec<DayCommission> = rows::kind_totals_by_day(conn, kind, range.from(), range.to())?
             .into_iter()

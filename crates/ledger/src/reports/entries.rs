@@ -1,21 +1,9 @@
 //! An entry as the reports show it: its kind, dates and what caused it.
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::ledger::{AccountKind, EntryKind};
-use storage::{StorageError, ledger_reports::EntryCauseRow};
+use domain::ledger::EntryKind;
+use storage::ledger_reports::EntryCauseRow;
 
 use crate::LedgerError;
-
-/// Every entry kind, to read the stored text back (the database's CHECK lists the same).
-const ENTRY_KINDS: [EntryKind; 8] = [
-    EntryKind::OrderPaid,
-    EntryKind::Refund,
-    EntryKind::Settlement,
-    EntryKind::PayoutReserved,
-    EntryKind::PayoutSucceeded,
-    EntryKind::PayoutFailed,
-    EntryKind::PayoutReturned,
-    EntryKind::Reversal,
-];
 
 /// What caused an entry, as far as the reports can link to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +54,7 @@ impl TryFrom<EntryCauseRow> for EntryInfo {
     type Error = LedgerError;
 
     fn try_from(row: EntryCauseRow) -> Result<Self, Self::Error> {
-        let kind = entry_kind(&row.entry_kind)?;
+        let kind = row.entry_kind;
         // A reversal names the entry it reverses first: it may carry the same order as that entry.
         let cause = if let Some(entry_id) = row.reverses_entry_id {
             EntryCause::Reversal { entry_id }
@@ -92,21 +80,6 @@ impl TryFrom<EntryCauseRow> for EntryInfo {
     }
 }
 
-pub(crate) fn entry_kind(text: &str) -> Result<EntryKind, LedgerError> {
-    ENTRY_KINDS.into_iter().find(|kind| kind.as_str() == text).ok_or_else(|| unknown("entry kind", text))
-}
-
-pub(crate) fn account_kind(text: &str) -> Result<AccountKind, LedgerError> {
-    text.parse().map_err(|_| unknown("account kind", text))
-}
-
-/// A stored value this code does not know: the schema and the code are out of step. Reported as a
-/// storage fault rather than skipped, so a report never silently leaves rows out.
-fn unknown(what: &str, text: &str) -> LedgerError {
-    let message = format!("unknown {what} {text:?} in the ledger");
-    LedgerError::Storage(StorageError::Query(diesel::result::Error::DeserializationError(message.into())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,7 +87,7 @@ mod tests {
     fn row() -> EntryCauseRow {
         EntryCauseRow {
             entry_id: 7,
-            entry_kind: "refund".into(),
+            entry_kind: EntryKind::Refund,
             business_date: NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"),
             booked_at: Utc::now(),
             memo: None,
@@ -134,16 +107,17 @@ mod tests {
         assert_eq!(refund.kind, EntryKind::Refund);
         assert_eq!(refund.cause, EntryCause::Refund { order_id: Some(3), refund_no: "R1".into() });
         assert_eq!(refund.cause.order_id(), Some(3));
-        let paid = EntryCauseRow { entry_kind: "order_paid".into(), refund_id: None, refund_no: None, ..row() };
+        let paid = EntryCauseRow { entry_kind: EntryKind::OrderPaid, refund_id: None, refund_no: None, ..row() };
         assert_eq!(
             EntryInfo::try_from(paid).expect("entry").cause,
             EntryCause::Order { order_id: 3, trade_no: "T1".into() }
         );
-        let reversal = EntryCauseRow { entry_kind: "reversal".into(), reverses_entry_id: Some(5), ..row() };
+        let reversal = EntryCauseRow { entry_kind: EntryKind::Reversal, reverses_entry_id: Some(5), ..row() };
         assert_eq!(EntryInfo::try_from(reversal).expect("entry").cause, EntryCause::Reversal { entry_id: 5 });
-        for kind in ENTRY_KINDS {
-            assert_eq!(entry_kind(kind.as_str()).ok(), Some(kind));
+        // Reading a kind back from its text (and refusing an unknown one) is the column's mapping.
+        for kind in EntryKind::ALL {
+            assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
         }
-        assert!(EntryInfo::try_from(EntryCauseRow { entry_kind: "bogus".into(), ..row() }).is_err());
+        assert_eq!(EntryKind::parse("bogus"), None);
     }
 }

@@ -14,7 +14,7 @@ use storage::ledger_reports::{self as rows, MovementTotalRow};
 use super::{
     DateRange,
     accounts::{normal, overflow},
-    entries::{EntryInfo, account_kind},
+    entries::EntryInfo,
 };
 use crate::LedgerError;
 
@@ -124,18 +124,17 @@ pub fn statement(
     page: MovementPage,
 ) -> Result<Statement, LedgerError> {
     let (from, to) = range.booked_between(calendar);
-    let kinds = STATEMENT_KINDS.map(AccountKind::as_str);
     super::in_snapshot(conn, |conn| {
-        let positions = rows::account_positions(conn, merchant_id, &kinds, from, to)?;
+        let positions = rows::account_positions(conn, merchant_id, &STATEMENT_KINDS, from, to)?;
         let account_ids: Vec<i64> = positions.iter().map(|position| position.account_id).collect();
         let kind_of = positions
             .iter()
-            .map(|position| Ok((position.account_id, account_kind(&position.kind)?)))
+            .map(|position| Ok((position.account_id, position.kind)))
             .collect::<Result<BTreeMap<i64, AccountKind>, LedgerError>>()?;
         let totals = rows::movement_totals(conn, merchant_id, &account_ids, from, to, None)?;
         let mut accounts = Vec::with_capacity(STATEMENT_KINDS.len());
         for kind in STATEMENT_KINDS {
-            let position = positions.iter().find(|position| position.kind == kind.as_str());
+            let position = positions.iter().find(|position| position.kind == kind);
             accounts.push(match position {
                 Some(position) => {
                     let closing_fen = less(kind, position.balance_fen, position.since_to_fen)?;

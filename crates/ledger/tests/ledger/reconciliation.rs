@@ -46,7 +46,8 @@ fn a_bill_is_matched_differences_are_resolved_and_the_day_then_settles() {
     doctored[3].pay_platform_fee = Amount::from_fen(doctored[3].pay_platform_fee.fen() + 1);
     doctored.pop();
     let run = reconciliation::import(conn, &import, &doctored).expect("imported");
-    let kinds: Vec<String> = rows::differences_of(conn, run.id).unwrap().into_iter().map(|d| d.kind).collect();
+    let kinds: Vec<String> =
+        rows::differences_of(conn, run.id).unwrap().into_iter().map(|d| d.kind.as_str().to_string()).collect();
     assert_eq!(kinds, ["amount_mismatch", "status_mismatch", "fee_mismatch", "missing_upstream"]);
 
     // Settlement waits for the day: nothing settles until every difference is resolved.

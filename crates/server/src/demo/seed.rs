@@ -163,10 +163,11 @@ fn seed_business(
         )?;
         rates::create_plan(conn, &actor(), &plan, "标准费率 Standard", &standard, Utc::now())?;
     }
-    let isv = match apps::list(conn, Some("isv"))?.into_iter().find(|app| app.name == ISV_NAME) {
-        Some(app) => app,
-        None => credentials::create_isv_app(conn, &actor(), ISV_NAME, SignType::Rsa2)?,
-    };
+    let isv =
+        match apps::list(conn, Some(domain::onboarding::AppKind::Isv))?.into_iter().find(|app| app.name == ISV_NAME) {
+            Some(app) => app,
+            None => credentials::create_isv_app(conn, &actor(), ISV_NAME, SignType::Rsa2)?,
+        };
     ensure_key(conn, &isv, &isv_key.1)?;
     let mut seeded = Vec::new();
     for (merchant, (private_path, public_pem)) in merchants_to_seed().into_iter().zip(merchant_keys) {
@@ -184,7 +185,7 @@ fn seed_business(
             sub_merchant_id: row.sub_merchant_id.unwrap_or_default(),
             app_id: app.app_id,
             private_key_pem_path: private_path,
-            sign_type: app.sign_type,
+            sign_type: app.sign_type.as_str().to_string(),
             rates: Rates {
                 bank_commission_rate: in_force.rates.bank_commission().to_string(),
                 pay_platform_rate: in_force.rates.pay_platform().to_string(),
@@ -193,7 +194,8 @@ fn seed_business(
         });
     }
     super::orders::seed(conn, policy, &isv, &seeded)?;
-    let isv_app = AppKeys { app_id: isv.app_id, private_key_pem_path: isv_key.0, sign_type: isv.sign_type };
+    let isv_app =
+        AppKeys { app_id: isv.app_id, private_key_pem_path: isv_key.0, sign_type: isv.sign_type.as_str().to_string() };
     Ok((isv_app, seeded))
 }
 

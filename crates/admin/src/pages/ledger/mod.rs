@@ -221,8 +221,7 @@ impl MerchantBalances {
     pub fn of(sub_merchant_id: Option<&str>, accounts: &[AccountRow]) -> Option<MerchantBalances> {
         let sub_merchant_id = sub_merchant_id?;
         let balance = |kind: AccountKind| {
-            let fen =
-                accounts.iter().find(|account| account.kind == kind.as_str()).map_or(0, |account| account.balance_fen);
+            let fen = accounts.iter().find(|account| account.kind == kind).map_or(0, |account| account.balance_fen);
             yuan(fen)
         };
         let merchant = query_string(&[("merchant", sub_merchant_id)]).ok()?;

@@ -8,7 +8,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
-use domain::onboarding::{ApplicationState, SignType, Transition};
+use domain::onboarding::{ApplicationState, DepositState, SignType, Transition};
 use onboarding::{
     OnboardingError,
     applications::{self, Merchant},
@@ -115,7 +115,7 @@ struct DepositView {
 
 struct CredentialsView {
     app_id: String,
-    sign_type: String,
+    sign_type: &'static str,
     sign_types: [&'static str; 2],
     keys: Vec<KeyView>,
     key_text: String,
@@ -259,9 +259,9 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> MerchantPage {
     let id = merchant.id();
     let current = merchant.state;
     let can_manage = session.can(Permission::ManageMerchants);
-    let latest_deposit = deposits.first().map(|deposit| deposit.state.clone());
+    let latest_deposit = deposits.first().map(|deposit| deposit.state);
     let verifying = current == ApplicationState::VerifyingAccount;
-    let pending = verifying && latest_deposit.as_deref() == Some("pending");
+    let pending = verifying && latest_deposit == Some(DepositState::Pending);
     let mut chrome = Chrome::titled(session, Section::Merchants, format!("{} · #{id}", merchant.row.short_name));
     if pending {
         chrome.refresh_seconds = Some(PENDING_REFRESH_SECONDS);
@@ -271,7 +271,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> MerchantPage {
         chrome,
         m,
         id,
-        state: StateBadge::of(m, current.as_str()),
+        state: StateBadge::of(m, current),
         notice: extras.notice,
         alert: extras.alert,
         revealed,
@@ -282,11 +282,11 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> MerchantPage {
             show_amounts: session.can(Permission::Administer),
             attempts: deposits.into_iter().map(|deposit| deposit_view(session, m, deposit)).collect(),
             pending,
-            can_answer: verifying && can_manage && latest_deposit.as_deref() == Some("sent"),
+            can_answer: verifying && can_manage && latest_deposit == Some(DepositState::Sent),
         },
         credentials: app.map(|app| CredentialsView {
             app_id: app.app_id,
-            sign_type: app.sign_type,
+            sign_type: app.sign_type.as_str(),
             sign_types: SignType::ALL.map(SignType::as_str),
             keys: keys.into_iter().map(key_view).collect(),
             key_text: extras.key_text,
@@ -335,9 +335,9 @@ fn actions(session: &SignedIn, m: &MerchantLabels, id: i64, current: Application
 fn history_view(m: &MerchantLabels, entry: HistoryRow) -> HistoryView {
     HistoryView {
         at: china_time(entry.at),
-        transition: m.transition_text(&entry.transition).to_string(),
-        from: entry.from_state.as_deref().map(|state| StateBadge::of(m, state)),
-        to: StateBadge::of(m, &entry.to_state),
+        transition: m.history_step(entry.transition).to_string(),
+        from: entry.from_state.map(|state| StateBadge::of(m, state)),
+        to: StateBadge::of(m, entry.to_state),
         actor: entry.actor,
         reason: entry.reason.unwrap_or_default(),
     }
@@ -346,7 +346,7 @@ fn history_view(m: &MerchantLabels, entry: HistoryRow) -> HistoryView {
 fn deposit_view(session: &SignedIn, m: &MerchantLabels, deposit: MicroDepositRow) -> DepositView {
     DepositView {
         created_at: china_time(deposit.created_at),
-        state: m.deposit_state(&deposit.state).to_string(),
+        state: m.deposit_state(deposit.state).to_string(),
         wrong_answers: deposit.wrong_answers,
         sent_at: deposit.sent_at.map(china_time).unwrap_or_default(),
         failure_reason: deposit.failure_reason.unwrap_or_default(),

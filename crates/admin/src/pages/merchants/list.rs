@@ -73,7 +73,7 @@ pub async fn list(
         None => None,
     };
     let filter = merchants::Filter {
-        state: chosen.map(|state| state.as_str().to_string()),
+        state: chosen,
         search: present("q", query.q, 100)?,
         owner_app_id: None,
         before_id: query.before,
@@ -90,7 +90,7 @@ pub async fn list(
     let state_code = chosen.map(ApplicationState::as_str).unwrap_or_default();
     let search = filter.search.clone().unwrap_or_default();
     let count_of = |state: Option<ApplicationState>| -> i64 {
-        counts.iter().filter(|(code, _)| state.is_none_or(|state| state.as_str() == code)).map(|(_, n)| n).sum()
+        counts.iter().filter(|(counted, _)| state.is_none_or(|state| state == *counted)).map(|(_, n)| n).sum()
     };
     let mut tabs = vec![Tab {
         href: format!("/admin/merchants?{}", query_string(&[("q", &search)])?),
@@ -122,7 +122,7 @@ pub async fn list(
             .into_iter()
             .map(|row| Row {
                 id: row.id,
-                state: StateBadge::of(m, &row.state),
+                state: StateBadge::of(m, row.state),
                 short_name: row.short_name,
                 legal_name: row.legal_name,
                 sub_merchant_id: row.sub_merchant_id.unwrap_or_default(),

@@ -21,9 +21,8 @@ pub struct StateBadge {
 }
 
 impl StateBadge {
-    pub fn of(m: &MerchantLabels, text: &str) -> StateBadge {
-        let class = ApplicationState::parse(text).map(ApplicationState::as_str).unwrap_or("unknown");
-        StateBadge { class, label: m.state_text(text).to_string() }
+    pub fn of(m: &MerchantLabels, state: ApplicationState) -> StateBadge {
+        StateBadge { class: state.as_str(), label: m.state(state).to_string() }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The application's fields as the merchant's page shows them: the account number, credit code
 //! and mobile masked for everyone, unless an admin has just revealed them.
-use domain::onboarding::{AccountType, BankAccountNumber, BusinessCategory, MainlandMobile, UnifiedSocialCreditCode};
+use domain::onboarding::{BankAccountNumber, BusinessCategory, MainlandMobile, UnifiedSocialCreditCode};
 use storage::merchants::MerchantRow;
 
 use crate::{
@@ -19,9 +19,8 @@ pub struct Detail {
 /// Masks that do not depend on the stored text being valid: if it somehow is not, nothing of it
 /// is shown.
 fn masked_account(row: &MerchantRow) -> String {
-    AccountType::parse(&row.account_type)
+    BankAccountNumber::parse(&row.account_number, row.account_type)
         .ok()
-        .and_then(|kind| BankAccountNumber::parse(&row.account_number, kind).ok())
         .map(|number| number.masked())
         .unwrap_or_else(|| "********".into())
 }
@@ -56,8 +55,7 @@ pub fn details(lang: Lang, row: MerchantRow, revealed: Option<Revealed>) -> Vec<
         .map(|category| if lang == Lang::Zh { category.label_zh() } else { category.label_en() })
         .unwrap_or(&row.business_category)
         .to_string();
-    let account_type =
-        AccountType::parse(&row.account_type).map(|kind| m.account_type(kind).to_string()).unwrap_or_default();
+    let account_type = m.account_type(row.account_type).to_string();
     let (account_number, credit_code, mobile) = match revealed {
         Some(full) => (full.account_number, full.credit_code, full.contact_mobile),
         None => (masked_account(&row), masked_credit_code(&row), masked_mobile(&row)),

@@ -364,7 +364,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
                 at: china_time(event.at),
                 from: event.from_state.map(|state| OrderBadge::of(o, state)),
                 to: OrderBadge::of(o, event.to_state),
-                cause: o.cause(&event.cause).to_string(),
+                cause: o.cause(event.cause).to_string(),
                 detail: event.detail.unwrap_or_default(),
             })
             .collect(),
