@@ -163,7 +163,7 @@ async fn the_settlement_worker_makes_released_days_available() {
     let date = BusinessCalendar::default().date_of(paid_at);
     run_blocking(&app.pool, move |conn| -> Result<(), storage::StorageError> {
         storage::ledger::release_day(conn, date, "tester", "checked by hand")?;
-        let job = storage::jobs::NewJob::now(server::worker::SETTLE, Value::Null);
+        let job = storage::jobs::Job::now(&ledger::jobs::Settle)?;
         storage::jobs::enqueue(conn, job)?;
         Ok(())
     })

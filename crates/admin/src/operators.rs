@@ -1,7 +1,7 @@
 //! Managing operators: create, change role, disable, enable. Shared by the console and the CLI;
 //! each change and its audit row commit together, and no change may leave the platform without an
 //! active admin.
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use serde_json::json;
 use storage::{
     StorageError,
@@ -25,12 +25,6 @@ pub enum OperatorError {
     Storage(#[from] StorageError),
 }
 
-impl From<diesel::result::Error> for OperatorError {
-    fn from(error: diesel::result::Error) -> Self {
-        OperatorError::Storage(error.into())
-    }
-}
-
 pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -38,7 +32,7 @@ pub fn create(
     role: Role,
     password_hash: &str,
 ) -> Result<Operator, OperatorError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let operator = operators::insert(conn, username, password_hash, role)
             .map_err(|error| if error.is_unique_violation() { OperatorError::UsernameTaken } else { error.into() })?;
         audit::record(
@@ -67,7 +61,7 @@ fn lock_and_check(conn: &mut PgConnection, id: i64, stays_active_admin: bool) ->
 }
 
 pub fn change_role(conn: &mut PgConnection, actor: &Actor, id: i64, role: Role) -> Result<Operator, OperatorError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let before = lock_and_check(conn, id, role == Role::Admin)?;
         if before.role == role {
             return Err(OperatorError::Unchanged);
@@ -96,7 +90,7 @@ pub fn set_disabled(
     if disabled && actor.operator_id == Some(id) {
         return Err(OperatorError::SelfDisable);
     }
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let before = lock_and_check(conn, id, !disabled)?;
         if !operators::set_disabled(conn, id, disabled)? {
             return Err(OperatorError::Unchanged);
@@ -122,7 +116,7 @@ pub fn reset_password(
     id: i64,
     password_hash: &str,
 ) -> Result<(), OperatorError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let operator = operators::find_for_update(conn, id)?.ok_or(OperatorError::NotFound)?;
         operators::set_password_hash(conn, id, password_hash)?;
         audit::record(

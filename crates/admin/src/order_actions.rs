@@ -6,7 +6,7 @@
 //! as the requester and an audit row is written in the same transaction as the change, so the
 //! change never commits without its entry (as `reveal` does for a look at masked fields).
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::{
     Amount,
     calendar::BusinessCalendar,
@@ -37,7 +37,7 @@ pub fn refund(
     amount: Amount,
     now: DateTime<Utc>,
 ) -> Result<Refunded, OrderError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let requested_by = format!("operator:{}", actor.name);
         let request = RefundRequest { order_id, out_refund_no, amount, requested_by: &requested_by, at: now };
         let outcome = orders::refund::refund(conn, calendar, &request)?;
@@ -82,7 +82,7 @@ pub fn send_again(
     notification_id: i64,
     now: DateTime<Utc>,
 ) -> Result<SendAgain, StorageError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let Some(notification) =
             notifications::find_for_update(conn, notification_id)?.filter(|row| row.order_id == Some(order_id))
         else {
@@ -123,7 +123,7 @@ pub fn resolve_callback(
     note: &str,
     now: DateTime<Utc>,
 ) -> Result<Resolution, StorageError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let Some(callback) = callbacks::find(conn, callback_id)? else {
             return Ok(Resolution::NotFound);
         };

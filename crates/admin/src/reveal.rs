@@ -3,7 +3,7 @@
 //! This is the one place the console writes the audit log itself: looking is not an onboarding
 //! action, but who saw a full account number, and when, must be on record. The read and its audit
 //! row commit together, so a value is never shown without its entry.
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use onboarding::{OnboardingError, applications};
 use serde_json::json;
 use storage::audit::{self, Actor, NewEntry};
@@ -16,7 +16,7 @@ pub struct Revealed {
 }
 
 pub fn reveal(conn: &mut PgConnection, actor: &Actor, merchant_id: i64) -> Result<Revealed, OnboardingError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let merchant = applications::find(conn, merchant_id)?;
         audit::record(
             conn,

@@ -1,11 +1,9 @@
 //! Values as the console shows them. Times are shown in China Standard Time (UTC+8), where the
 //! provider's operators work.
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use storage::audit;
 
-fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
-}
+use domain::calendar::china;
 
 pub fn china_time(at: DateTime<Utc>) -> String {
     at.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string()
@@ -72,7 +70,7 @@ pub fn parse_china_time(text: Option<&str>) -> Result<DateTime<Utc>, String> {
     let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
         return Ok(Utc::now());
     };
-    let offset = FixedOffset::east_opt(8 * 3600).ok_or_else(|| "time zone".to_string())?;
+    let offset = china();
     ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
         .iter()
         .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())

@@ -78,7 +78,7 @@ impl Sandbox {
         let result = if paid { "SUCCESS" } else { "FAIL" };
         let fields =
             [("trade_no", trade_no), ("total_fee", total_fee.as_str()), ("result", result), ("paid_at", paid_at)];
-        let sign: String = self.mac(&fields).finalize().into_bytes().iter().map(|byte| format!("{byte:02x}")).collect();
+        let sign: String = hex::encode(self.mac(&fields).finalize().into_bytes());
         fields
             .iter()
             .map(|(key, value)| (key.to_string(), value.to_string()))

@@ -32,9 +32,3 @@ impl From<BookingError> for LedgerError {
         }
     }
 }
-
-impl From<diesel::result::Error> for LedgerError {
-    fn from(error: diesel::result::Error) -> Self {
-        LedgerError::Storage(error.into())
-    }
-}

@@ -14,6 +14,7 @@
 pub mod bill;
 pub mod bookings;
 mod error;
+pub mod jobs;
 mod post;
 pub mod reconciliation;
 pub mod reports;

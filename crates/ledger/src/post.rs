@@ -8,10 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use diesel::{
-    Connection, PgConnection,
-    connection::{AnsiTransactionManager, TransactionManager},
-};
+use diesel::PgConnection;
 use domain::ledger::{AccountKind, BalancedPostings, Balances, BookingError, EntryKind};
 use storage::ledger::{self as rows, EntryRow, NewEntry, NewEntryRow};
 
@@ -115,13 +112,7 @@ pub fn post_many(
             write_adding(conn, bookings)
         }
     };
-    if in_transaction(conn) { write(conn) } else { conn.transaction(write) }
-}
-
-fn in_transaction(conn: &mut PgConnection) -> bool {
-    AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_or(true, |depth| depth.is_some())
+    if storage::database::in_transaction(conn) { write(conn) } else { storage::database::transaction(conn, write) }
 }
 
 /// What became of one booking before the write: answered already, or to be written.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use channel::bill::{BillKind, BillLine};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::{Amount, calendar::BusinessCalendar};
 use storage::reconciliation::{self as rows, NewDifference, NewRun, RunRow};
 
@@ -94,7 +94,7 @@ pub struct Import<'a> {
 /// Imports a bill: matches it against the day's bookings, stores the run and its differences, and
 /// marks the day reconciled when nothing differs. One transaction.
 pub fn import(conn: &mut PgConnection, import: &Import<'_>, theirs: &[BillLine]) -> Result<RunRow, LedgerError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let ours = bill::lines(conn, import.business_date, None)?;
         let matching = compare(&ours, theirs);
         let run = rows::insert_run(

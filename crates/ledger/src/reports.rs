@@ -4,10 +4,7 @@
 //! reads one snapshot, so its figures add up with each other.
 use std::collections::BTreeMap;
 
-use diesel::{
-    PgConnection,
-    connection::{AnsiTransactionManager, TransactionManager},
-};
+use diesel::PgConnection;
 use domain::ledger::AccountKind;
 use storage::ledger as rows;
 
@@ -94,9 +91,5 @@ pub(crate) fn in_snapshot<T>(
     conn: &mut PgConnection,
     read: impl FnOnce(&mut PgConnection) -> Result<T, LedgerError>,
 ) -> Result<T, LedgerError> {
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
-    if depth.is_some() {
-        return read(conn);
-    }
-    conn.build_transaction().read_only().repeatable_read().run(read)
+    storage::database::snapshot(conn, read)
 }

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::{
     Amount,
     calendar::BusinessCalendar,
@@ -75,7 +75,7 @@ pub fn settle_merchants(
     date: NaiveDate,
     merchant_ids: &[i64],
 ) -> Result<Vec<SettlementRow>, LedgerError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         // Locked first: what is read below cannot change (a refund waits) until the commit.
         let pending = pending_balances(conn, merchant_ids)?;
         let settled_before = rows::settled_merchants(conn, date, merchant_ids)?;

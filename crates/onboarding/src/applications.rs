@@ -1,7 +1,7 @@
 //! Applications and their life cycle: create (optionally submitting), edit while a draft, the
 //! simple transitions, and approval, which assigns the `sub_merchant_id` and the merchant's app.
-use chrono::{FixedOffset, NaiveDateTime, Utc};
-use diesel::{Connection, PgConnection};
+use chrono::{NaiveDateTime, Utc};
+use diesel::PgConnection;
 use domain::{
     AppId, SubMerchantId,
     onboarding::{Application, ApplicationState, HistoryStep, RateChoice, RawApplication, Transition},
@@ -19,8 +19,7 @@ use crate::OnboardingError;
 
 /// Ids embed the time in China Standard Time, where the provider operates.
 pub(crate) fn china_now() -> NaiveDateTime {
-    let offset = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
-    Utc::now().with_timezone(&offset).naive_local()
+    Utc::now().with_timezone(&domain::calendar::china()).naive_local()
 }
 
 /// A merchant as loaded: its stored fields and its typed state.
@@ -110,24 +109,34 @@ pub fn create(
     submit: bool,
 ) -> Result<Merchant, OnboardingError> {
     let application = parse(raw)?;
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let source = rate_source(conn, &application.rates)?;
-        let row = merchants::insert(conn, &fields_of(&application), owner_app_id, ApplicationState::Draft).map_err(duplicate_external_id)?;
+        let row = merchants::insert(conn, &fields_of(&application), owner_app_id, ApplicationState::Draft)
+            .map_err(duplicate_external_id)?;
         rate_rows::insert_merchant_rates(conn, row.id, &source, Utc::now(), &actor.name)?;
-        merchants::record_history(conn, HistoryEntry {
-            merchant_id: row.id,
-            from_state: None,
-            to_state: ApplicationState::Draft,
-            step: HistoryStep::Create,
-            actor: &actor.name,
-            reason: None,
-        })?;
-        audit::record(conn, actor, NewEntry {
-            action: "merchant.create",
-            target: format!("merchant:{}", row.id),
-            before: None,
-            after: Some(json!({ "legal_name": row.legal_name, "short_name": row.short_name, "external_id": row.external_id })),
-        })?;
+        merchants::record_history(
+            conn,
+            HistoryEntry {
+                merchant_id: row.id,
+                from_state: None,
+                to_state: ApplicationState::Draft,
+                step: HistoryStep::Create,
+                actor: &actor.name,
+                reason: None,
+            },
+        )?;
+        audit::record(
+            conn,
+            actor,
+            NewEntry {
+                action: "merchant.create",
+                target: format!("merchant:{}", row.id),
+                before: None,
+                after: Some(
+                    json!({ "legal_name": row.legal_name, "short_name": row.short_name, "external_id": row.external_id }),
+                ),
+            },
+        )?;
         let merchant = Merchant::from_row(row)?;
         if submit { apply(conn, actor, merchant, Transition::Submit, None) } else { Ok(merchant) }
     })
@@ -141,7 +150,7 @@ pub fn update_draft(
     raw: &RawApplication,
 ) -> Result<Merchant, OnboardingError> {
     let application = parse(raw)?;
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let merchant = lock(conn, id)?;
         if merchant.state != ApplicationState::Draft {
             return Err(OnboardingError::InvalidField {
@@ -203,7 +212,7 @@ pub fn transition(
             message: format!("{} is not a direct action", transition.as_str()),
         });
     }
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let merchant = lock(conn, id)?;
         apply(conn, actor, merchant, transition, reason)
     })
@@ -268,7 +277,7 @@ fn with_unique_id<T>(
 ) -> Result<T, OnboardingError> {
     const ATTEMPTS: usize = 8;
     for _ in 0..ATTEMPTS {
-        match conn.transaction(|conn| attempt(conn)) {
+        match storage::database::transaction(conn, |conn| attempt(conn)) {
             Ok(value) => return Ok(value),
             Err(error) if error.is_unique_violation() => continue,
             Err(error) => return Err(error.into()),
@@ -288,7 +297,7 @@ pub struct Approval {
 /// transaction. Concurrent approvals of one application produce exactly one id: the row lock
 /// serialises them, and the loser finds the application already approved.
 pub fn approve(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Approval, OnboardingError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let merchant = lock(conn, id)?;
         let from = merchant.state;
         let to = from.apply(Transition::Approve)?;
@@ -342,7 +351,7 @@ pub fn import_approved(
     raw: &RawApplication,
     owner_app_id: Option<i64>,
 ) -> Result<Approval, OnboardingError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let merchant = create(conn, actor, raw, owner_app_id, true)?;
         let id = merchant.id();
         let merchant = apply(conn, actor, merchant, Transition::StartVerification, Some(IMPORT_REASON))?;

@@ -7,7 +7,7 @@
 //! approved merchant would need a second, pending account beside the one payouts use now, which
 //! does not exist yet. Binding the account a merchant already has always succeeds and changes
 //! nothing, in any state, so a retried call gets the same answer.
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::onboarding::{
     AccountHolder, AccountType, ApplicationState, BankAccountNumber, BankCode, BranchName, CnapsCode, FieldError,
     SettlementAccount, SettlementAccountError,
@@ -159,7 +159,7 @@ pub fn bind(
     merchant_id: i64,
     account: &SettlementAccount,
 ) -> Result<Bound, OnboardingError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let merchant = applications::lock(conn, merchant_id)?;
         let new = AccountColumns::of(account);
         let old = AccountColumns::stored(&merchant.row);

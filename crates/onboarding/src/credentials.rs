@@ -1,6 +1,6 @@
 //! Apps and their keys: ISV apps, each merchant's own app (created at approval), the sign type,
 //! and up to two active RSA public keys per app so clients rotate keys without downtime.
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::{AppId, onboarding::SignType};
 use rand::Rng;
 use serde_json::json;
@@ -24,7 +24,7 @@ pub fn create_isv_app(
     if name.is_empty() || name.chars().count() > 128 {
         return Err(OnboardingError::InvalidField { field: "name", message: "1 to 128 characters".into() });
     }
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let app = insert_with_fresh_id(conn, name, sign_type)?;
         audit::record(
             conn,
@@ -43,7 +43,7 @@ pub fn create_isv_app(
 fn insert_with_fresh_id(conn: &mut PgConnection, name: &str, sign_type: SignType) -> Result<AppRow, OnboardingError> {
     for _ in 0..8 {
         let app_id = AppId::generate(china_now().date(), rand::thread_rng().gen_range(0..100_000_000));
-        let inserted = conn.transaction(|conn| {
+        let inserted = storage::database::transaction(conn, |conn| {
             apps::insert(
                 conn,
                 apps::NewApp {
@@ -71,7 +71,7 @@ pub fn find_app(conn: &mut PgConnection, app_id: &str) -> Result<AppRow, Onboard
 /// 2048 bits, when it is already registered, or when two keys are already active.
 pub fn add_key(conn: &mut PgConnection, actor: &Actor, app_id: i64, key_text: &str) -> Result<KeyRow, OnboardingError> {
     let parsed = parse_public_key(key_text)?;
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         // The app row lock serialises concurrent uploads, so the two-key limit holds.
         let app = apps::find_for_update(conn, app_id)?.ok_or(OnboardingError::AppNotFound)?;
         if apps::active_keys(conn, app.id)?.len() >= MAX_ACTIVE_KEYS {
@@ -104,7 +104,7 @@ pub fn add_key(conn: &mut PgConnection, actor: &Actor, app_id: i64, key_text: &s
 }
 
 pub fn revoke_key(conn: &mut PgConnection, actor: &Actor, app_id: i64, key_id: i64) -> Result<(), OnboardingError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let app = apps::find_for_update(conn, app_id)?.ok_or(OnboardingError::AppNotFound)?;
         let key =
             apps::keys(conn, app.id)?.into_iter().find(|key| key.id == key_id).ok_or(OnboardingError::AppNotFound)?;
@@ -131,7 +131,7 @@ pub fn set_sign_type(
     app_id: i64,
     sign_type: SignType,
 ) -> Result<AppRow, OnboardingError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let app = apps::find_for_update(conn, app_id)?.ok_or(OnboardingError::AppNotFound)?;
         apps::set_sign_type(conn, app.id, sign_type)?;
         audit::record(

@@ -45,9 +45,3 @@ pub enum OnboardingError {
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
 }
-
-impl From<diesel::result::Error> for OnboardingError {
-    fn from(error: diesel::result::Error) -> Self {
-        OnboardingError::Storage(error.into())
-    }
-}

@@ -63,7 +63,7 @@ pub fn parse_public_key(text: &str) -> Result<ParsedKey, KeyError> {
     }
     let der = key.to_public_key_der().map_err(|_| KeyError::Malformed)?;
     let pem = key.to_public_key_pem(LineEnding::LF).map_err(|_| KeyError::Malformed)?;
-    let fingerprint = Sha256::digest(der.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
+    let fingerprint = hex::encode(Sha256::digest(der.as_bytes()));
     Ok(ParsedKey { key, bits, fingerprint, pem })
 }
 

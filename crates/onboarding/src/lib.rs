@@ -5,6 +5,7 @@
 //! Every function that changes state takes a connection, runs one transaction, guards the update
 //! (`WHERE state = from`), and writes the state history and the audit log in it. Nothing here
 //! speaks HTTP; the console, the CLI and the gateway all call these same functions.
+pub mod access;
 pub mod applications;
 pub mod bank_account;
 pub mod credentials;

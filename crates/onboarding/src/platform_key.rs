@@ -79,7 +79,7 @@ impl std::fmt::Debug for PlatformKey {
 
 fn fingerprint(public_key: &RsaPublicKey) -> Result<String, OnboardingError> {
     let der = public_key.to_public_key_der().map_err(|error| OnboardingError::PlatformKey(error.to_string()))?;
-    Ok(Sha256::digest(der.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect())
+    Ok(hex::encode(Sha256::digest(der.as_bytes())))
 }
 
 /// Loads the active platform key, generating and storing one first if there is none. Slow the

@@ -2,7 +2,7 @@
 //! effect; history is kept, and the rates in force at any instant can be asked for. Orders
 //! snapshot the rates in force when they are created, so a change never touches an existing order.
 use chrono::{DateTime, Duration, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::{Rate, Rates, onboarding::RatePlanCode};
 use serde_json::json;
 use storage::{
@@ -55,7 +55,7 @@ pub fn create_plan(
         return Err(OnboardingError::InvalidField { field: "name", message: "1 to 64 characters".into() });
     }
     check_effective(effective_from)?;
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let plan = rows::insert_plan(conn, code.as_ref(), name).map_err(|error| {
             if error.is_unique_violation() { OnboardingError::DuplicateRatePlan } else { error.into() }
         })?;
@@ -83,7 +83,7 @@ pub fn add_plan_version(
     effective_from: DateTime<Utc>,
 ) -> Result<(), OnboardingError> {
     check_effective(effective_from)?;
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let plan = rows::find_plan_by_code(conn, code.as_ref())?
             .ok_or_else(|| OnboardingError::UnknownRatePlan(code.to_string()))?;
         rows::insert_plan_version(conn, plan.id, stored(rates), effective_from, &actor.name).map_err(|error| {
@@ -124,7 +124,7 @@ pub fn set_merchant_rates(
     effective_from: DateTime<Utc>,
 ) -> Result<(), OnboardingError> {
     check_effective(effective_from)?;
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let merchant = applications::lock(conn, merchant_id)?;
         let (source, described) = match new_rates {
             NewRates::Plan(code) => {

@@ -4,18 +4,17 @@
 //! transaction; the job calls the payout channel with no transaction open and records what the
 //! channel said. The merchant (or an operator for it) then names the amount: right moves the
 //! application to review, three wrong answers send it back to `submitted`.
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::{
     Amount,
     onboarding::{ApplicationState, DepositEvent, DepositState, Transition},
 };
 use rand::Rng;
-use serde_json::json;
 use storage::{
     Pool, StorageError,
     audit::Actor,
     database::run_blocking,
-    jobs::{self, NewJob},
+    jobs::{self, Job},
     micro_deposits::{self, MicroDepositRow},
 };
 
@@ -24,8 +23,23 @@ use crate::{
     applications::{self, Merchant, china_now},
 };
 
-/// The job that sends a micro-deposit; its payload is `{"micro_deposit_id": N}`.
-pub const SEND_JOB: &str = "onboarding.send_micro_deposit";
+/// Sends a micro-deposit through the payout channel; enqueued with the deposit by [`start`].
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct SendMicroDeposit {
+    pub micro_deposit_id: i64,
+}
+
+impl Job for SendMicroDeposit {
+    const KIND: &'static str = "onboarding.send_micro_deposit";
+}
+
+impl SendMicroDeposit {
+    pub async fn run(self, pool: &Pool, channel: &dyn channel::Channel) -> Result<SendOutcome, OnboardingError> {
+        let outcome = send(pool, channel, self.micro_deposit_id).await?;
+        tracing::info!(micro_deposit_id = self.micro_deposit_id, ?outcome, "micro-deposit handled");
+        Ok(outcome)
+    }
+}
 pub const MAX_WRONG_ANSWERS: i32 = 3;
 
 /// Moves a submitted application to `verifying_account` and schedules the micro-deposit.
@@ -34,7 +48,7 @@ pub fn start(
     actor: &Actor,
     merchant_id: i64,
 ) -> Result<(Merchant, MicroDepositRow), OnboardingError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let merchant = applications::lock(conn, merchant_id)?;
         let merchant = applications::apply(conn, actor, merchant, Transition::StartVerification, None)?;
         let amount_fen = rand::thread_rng().gen_range(1..=99);
@@ -44,7 +58,7 @@ pub fn start(
             rand::thread_rng().gen_range(0..10_000)
         );
         let deposit = micro_deposits::insert(conn, merchant_id, amount_fen, &out_trade_no)?;
-        jobs::enqueue(conn, NewJob::now(SEND_JOB, json!({ "micro_deposit_id": deposit.id })))?;
+        jobs::enqueue(conn, SendMicroDeposit { micro_deposit_id: deposit.id }.now()?)?;
         Ok((merchant, deposit))
     })
 }
@@ -107,7 +121,7 @@ fn record_send(
     status: channel::PayoutStatus,
 ) -> Result<SendOutcome, OnboardingError> {
     use channel::PayoutStatus::*;
-    conn.transaction(|conn| match status {
+    storage::database::transaction(conn, |conn| match status {
         Pending { channel_reference } | Succeeded { channel_reference } => {
             let sent = micro_deposits::apply(conn, deposit.id, DepositEvent::Sent, Some(&channel_reference), None)?;
             Ok(if sent { SendOutcome::Sent } else { SendOutcome::AlreadyHandled })
@@ -144,7 +158,7 @@ pub fn answer(
     merchant_id: i64,
     amount: Amount,
 ) -> Result<Answer, OnboardingError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let merchant = applications::lock(conn, merchant_id)?;
         if merchant.state != ApplicationState::VerifyingAccount {
             return Err(domain::onboarding::IllegalTransition {

@@ -36,9 +36,3 @@ pub enum OrderError {
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
 }
-
-impl From<diesel::result::Error> for OrderError {
-    fn from(error: diesel::result::Error) -> Self {
-        OrderError::Storage(error.into())
-    }
-}

@@ -5,6 +5,7 @@
 //! Shared by the gateway (the sub-merchants' API) and the console; it knows no HTTP and calls no
 //! outside system.
 mod error;
+pub mod jobs;
 pub mod lifecycle;
 pub mod notify;
 pub mod order;

@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::{
     calendar::BusinessCalendar,
     orders::{CallbackOutcome, EventCause, NotificationKind, OrderEvent, OrderState},
@@ -222,7 +222,7 @@ fn keep_callbacks(
 
 /// Closes an unpaid order at the caller's request.
 pub fn close(conn: &mut PgConnection, order_id: i64, by: &str) -> Result<Order, OrderError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let locked = order::lock(conn, order_id)?;
         apply(conn, &locked, OrderEvent::Close, EventCause::Closed, Some(by), 0, None)
     })
@@ -231,7 +231,7 @@ pub fn close(conn: &mut PgConnection, order_id: i64, by: &str) -> Result<Order, 
 /// Closes up to `limit` unpaid orders past their two hours (the expiry worker). Safe on several
 /// nodes: each run locks a disjoint batch with SKIP LOCKED.
 pub fn expire_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Result<usize, OrderError> {
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let due = rows::lock_expired(conn, now, limit)?;
         for row in &due {
             apply(conn, &Order::from_row(row.clone())?, OrderEvent::Expire, EventCause::Expired, None, 0, None)?;

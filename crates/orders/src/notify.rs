@@ -1,6 +1,6 @@
 //! What a sub-merchant's server is told (seed 001): the outbox rows, written in the transaction of
 //! the state change. Amounts are yuan text with two decimals, as in the gateway's replies.
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use domain::orders::NotificationKind;
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ fn yuan(fen: i64) -> String {
 
 /// `yyyy-MM-dd HH:mm:ss` in China Standard Time.
 pub fn china_time(at: DateTime<Utc>) -> String {
-    let offset = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    let offset = domain::calendar::china();
     at.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 

@@ -5,14 +5,13 @@ use std::{
     time::Instant,
 };
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
-use diesel::{Connection, PgConnection};
+use chrono::{DateTime, Duration, Utc};
+use diesel::PgConnection;
 use domain::{
     Amount, FeeSplit, OutTradeNo, Rates, SubMerchantId, TradeNo,
-    onboarding::AppKind,
     orders::{NotifyUrl, OrderBody, OrderType},
 };
-use onboarding::rates::rates_of;
+use onboarding::{access::may_act_for, rates::rates_of};
 use rand::{Rng, distributions::Alphanumeric};
 use storage::{
     apps::AppRow,
@@ -52,18 +51,6 @@ impl Placed {
     }
 }
 
-/// Whether `app` may act for `merchant`: its own app, or the ISV app that onboarded it.
-pub fn may_act_for(app: &AppRow, merchant: &MerchantRow) -> bool {
-    may_act_for_merchant(app, merchant.id, merchant.owner_app_id)
-}
-
-fn may_act_for_merchant(app: &AppRow, merchant_id: i64, owner_app_id: Option<i64>) -> bool {
-    match app.kind {
-        AppKind::Merchant => app.merchant_id == Some(merchant_id),
-        AppKind::Isv => owner_app_id == Some(app.id),
-    }
-}
-
 /// Finds the sub-merchant an app names and checks the app may use it and it may trade.
 pub fn tradable_merchant(
     conn: &mut PgConnection,
@@ -72,7 +59,7 @@ pub fn tradable_merchant(
 ) -> Result<MerchantRow, OrderError> {
     let merchant =
         merchants::find_by_sub_merchant_id(conn, sub_merchant_id.as_ref())?.ok_or(OrderError::UnknownSubMerchant)?;
-    if !may_act_for(app, &merchant) {
+    if !may_act_for(app, merchant.id, merchant.owner_app_id) {
         return Err(OrderError::NotYourMerchant);
     }
     if !merchant.state.can_transact() {
@@ -82,19 +69,12 @@ pub fn tradable_merchant(
 }
 
 fn china_now(now: DateTime<Utc>) -> chrono::NaiveDateTime {
-    let offset = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    let offset = domain::calendar::china();
     now.with_timezone(&offset).naive_local()
 }
 
 pub fn new_trade_no(now: DateTime<Utc>) -> TradeNo {
     TradeNo::generate(china_now(now), rand::thread_rng().gen_range(0..100_000_000_000_000))
-}
-
-fn in_transaction(conn: &mut PgConnection) -> bool {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    AnsiTransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .map_or(true, |depth| depth.is_some())
 }
 
 fn new_cashier_code() -> String {
@@ -175,7 +155,7 @@ impl MerchantSnapshot {
 
     /// Whether `app` may place orders for the merchant now, as [`tradable_merchant`] decides.
     fn check(&self, app: &AppRow) -> Result<(), OrderError> {
-        if !may_act_for_merchant(app, self.merchant.id, self.merchant.owner_app_id) {
+        if !may_act_for(app, self.merchant.id, self.merchant.owner_app_id) {
             return Err(OrderError::NotYourMerchant);
         }
         if !self.merchant.state.can_transact() {
@@ -335,8 +315,8 @@ pub fn place_with(
         };
         // One statement, atomic by itself. Inside a caller's transaction it gets a savepoint, so a
         // unique violation leaves that transaction usable.
-        let inserted = if in_transaction(conn) {
-            conn.transaction(|conn| rows::insert_if_current(conn, &insert))
+        let inserted = if storage::database::in_transaction(conn) {
+            storage::database::transaction(conn, |conn| rows::insert_if_current(conn, &insert))
         } else {
             match &placer.inserts {
                 // Grouped with concurrent requests' orders; any order the group did not place (a

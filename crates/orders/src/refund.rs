@@ -1,7 +1,7 @@
 //! Refunds (SPEC §3, §5): partial refunds up to the unrefunded amount, each giving back its own
 //! split; idempotent on `out_refund_no`.
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::{
     Amount, FeeSplit,
     calendar::BusinessCalendar,
@@ -45,7 +45,7 @@ pub fn refund(
     request: &RefundRequest<'_>,
 ) -> Result<Refunded, OrderError> {
     let RefundRequest { order_id, out_refund_no, amount, requested_by, at: now } = *request;
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         let locked = order::lock(conn, order_id)?;
         if let Some(existing) = rows::find_refund(conn, order_id, out_refund_no.as_ref())? {
             return if existing.refund_fee_fen == amount.fen() {
@@ -129,7 +129,7 @@ fn insert(
             net_receipt_fen: give_back.net_receipt.fen(),
             requested_by,
         };
-        match conn.transaction(|conn| rows::insert_refund(conn, &row)) {
+        match storage::database::transaction(conn, |conn| rows::insert_refund(conn, &row)) {
             Ok(refund) => return Ok(refund),
             Err(error) if error.is_unique_violation() => continue,
             Err(error) => return Err(error.into()),

@@ -7,11 +7,14 @@
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use chrono::{DurationRound, Utc};
+use ledger::jobs::{ImportBills, Settle};
+use onboarding::verification::SendMicroDeposit;
+use orders::jobs::ExpireOrders;
 use serde_json::Value;
 use storage::{
     Cache, Pool, StorageError,
     database::run_blocking,
-    jobs::{self, ClaimedJob, NewJob},
+    jobs::{self, ClaimedJob, Job},
     login_attempts,
 };
 use tokio::task::JoinSet;
@@ -36,92 +39,64 @@ pub struct JobContext {
 pub type JobResult = Result<(), anyhow::Error>;
 type Handler = Arc<dyn Fn(JobContext, Value) -> Pin<Box<dyn Future<Output = JobResult> + Send>> + Send + Sync>;
 
-/// Job kinds and their handlers. Each business crate's jobs are registered here.
+/// Job kinds and their handlers. Each business crate defines its jobs (a payload type per kind)
+/// and the function that runs one; this only says which context each gets.
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<&'static str, Handler>,
 }
 
 impl Registry {
-    pub fn register<F, Fut>(&mut self, kind: &'static str, handler: F)
+    /// Runs jobs of kind `J` with `handler`, their payload read back as a `J` first.
+    pub fn register<J, F, Fut>(&mut self, handler: F)
     where
-        F: Fn(JobContext, Value) -> Fut + Send + Sync + 'static,
+        J: Job,
+        F: Fn(JobContext, J) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = JobResult> + Send + 'static,
     {
-        self.handlers.insert(kind, Arc::new(move |context, payload| Box::pin(handler(context, payload))));
+        let handler = Arc::new(handler);
+        self.handlers.insert(
+            J::KIND,
+            Arc::new(move |context, payload| {
+                let handler = Arc::clone(&handler);
+                Box::pin(async move { handler(context, J::from_payload(payload)?).await })
+            }),
+        );
     }
 
     /// Every job kind the platform knows.
     pub fn standard() -> Registry {
         let mut registry = Registry::default();
-        registry.register(HOUSEKEEPING, housekeeping);
-        registry.register(onboarding::verification::SEND_JOB, send_micro_deposit);
-        registry.register(EXPIRE_ORDERS, expire_orders);
-        registry.register(SETTLE, settle);
-        registry.register(RECONCILE, reconcile);
+        registry.register(|context, _: Housekeeping| housekeeping(context));
+        registry.register(|context: JobContext, job: SendMicroDeposit| async move {
+            job.run(&context.pool, context.channel.as_ref()).await?;
+            Ok(())
+        });
+        registry.register(|context: JobContext, job: ExpireOrders| async move {
+            job.run(&context.pool).await?;
+            Ok(())
+        });
+        registry.register(|context: JobContext, job: Settle| async move {
+            job.run(&context.pool, context.ledger).await?;
+            Ok(())
+        });
+        registry.register(|context: JobContext, job: ImportBills| async move {
+            job.run(&context.pool, context.ledger.calendar).await?;
+            Ok(())
+        });
         registry
     }
 }
 
-pub const HOUSEKEEPING: &str = "housekeeping";
-/// Closes unpaid orders past their two hours; enqueued once a minute.
-pub const EXPIRE_ORDERS: &str = "orders.expire";
+/// Forgets sign-in attempts older than 90 days and finished jobs older than 7 days; hourly.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Housekeeping;
 
-async fn expire_orders(context: JobContext, _: Value) -> JobResult {
-    const BATCH: i64 = 500;
-    loop {
-        let closed = run_blocking(&context.pool, |conn| orders::lifecycle::expire_due(conn, Utc::now(), BATCH)).await?;
-        if closed > 0 {
-            tracing::info!(closed, "expired unpaid orders");
-        }
-        if closed < BATCH as usize {
-            return Ok(());
-        }
-    }
+impl Job for Housekeeping {
+    const KIND: &'static str = "housekeeping";
 }
 
-/// Moves the paid orders of due business days from pending to available (T+N); enqueued every
-/// five minutes. Safe on several nodes: each (merchant, day) settles once.
-pub const SETTLE: &str = "ledger.settle";
-
-/// (merchant, day) pairs a settlement run takes at a time (in transactions of
-/// `ledger::settlement::BATCH_MERCHANTS`).
-pub const SETTLE_BATCH: i64 = 1_000;
-
-async fn settle(context: JobContext, _: Value) -> JobResult {
-    const BATCH: i64 = SETTLE_BATCH;
-    let policy = context.ledger;
-    loop {
-        let settled =
-            run_blocking(&context.pool, move |conn| ledger::settlement::settle_due(conn, &policy, Utc::now(), BATCH))
-                .await?;
-        for row in &settled {
-            tracing::info!(merchant_id = row.merchant_id, date = %row.business_date, amount_fen = row.amount_fen, "settled");
-        }
-        if settled.len() < BATCH as usize {
-            return Ok(());
-        }
-    }
-}
-
-/// Imports the sandbox channel's bill of each closed day not yet reconciled (the last 7 days);
-/// enqueued hourly. Two nodes importing one day at once would make two runs; the newer decides.
-pub const RECONCILE: &str = "reconciliation.import";
-
-async fn reconcile(context: JobContext, _: Value) -> JobResult {
-    let calendar = context.ledger.calendar;
-    let runs = run_blocking(&context.pool, move |conn| {
-        ledger::reconciliation::import_sandbox_days(conn, &calendar, Utc::now(), 7)
-    })
-    .await?;
-    for run in &runs {
-        tracing::info!(date = %run.business_date, matched = run.matched_count, differences = run.difference_count, "bill imported");
-    }
-    Ok(())
-}
-
-/// Forgets sign-in attempts older than 90 days and finished jobs older than 7 days.
-async fn housekeeping(context: JobContext, _: Value) -> JobResult {
+async fn housekeeping(context: JobContext) -> JobResult {
     let (attempts, finished) = run_blocking(&context.pool, |conn| {
         let attempts = login_attempts::purge_older_than(conn, Utc::now() - chrono::Duration::days(90))?;
         let finished = jobs::purge_completed_before(conn, Utc::now() - chrono::Duration::days(7))?;
@@ -129,18 +104,6 @@ async fn housekeeping(context: JobContext, _: Value) -> JobResult {
     })
     .await?;
     tracing::info!(attempts, finished, "housekeeping done");
-    Ok(())
-}
-
-#[derive(serde::Deserialize)]
-struct MicroDepositJob {
-    micro_deposit_id: i64,
-}
-
-async fn send_micro_deposit(context: JobContext, payload: Value) -> JobResult {
-    let job: MicroDepositJob = serde_json::from_value(payload)?;
-    let outcome = onboarding::verification::send(&context.pool, context.channel.as_ref(), job.micro_deposit_id).await?;
-    tracing::info!(micro_deposit_id = job.micro_deposit_id, ?outcome, "micro-deposit handled");
     Ok(())
 }
 
@@ -155,15 +118,14 @@ pub fn backoff(attempt: i32) -> Duration {
 fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError> {
     let now = Utc::now();
     let periodic = [
-        (HOUSEKEEPING, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
-        (EXPIRE_ORDERS, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
-        (SETTLE, chrono::Duration::minutes(5), "%Y-%m-%dT%H:%M"),
-        (RECONCILE, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
+        (Housekeeping.now()?, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
+        (ExpireOrders.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
+        (Settle.now()?, chrono::Duration::minutes(5), "%Y-%m-%dT%H:%M"),
+        (ImportBills.now()?, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
     ];
-    for (kind, every, slot_format) in periodic {
+    for (mut job, every, slot_format) in periodic {
         let slot = now.duration_trunc(every).unwrap_or(now);
-        let mut job = NewJob::now(kind, Value::Null);
-        job.unique_key = Some(format!("{kind}:{}", slot.format(slot_format)));
+        job.unique_key = Some(format!("{}:{}", job.kind, slot.format(slot_format)));
         jobs::enqueue(conn, job)?;
     }
     Ok(())

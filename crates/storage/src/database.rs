@@ -31,6 +31,8 @@ pub enum StorageError {
     Connection(#[from] diesel::ConnectionError),
     #[error("database migration failed: {0}")]
     Migration(String),
+    #[error("a job's payload does not fit its kind: {0}")]
+    Payload(String),
     #[error("invalid database url: {0}")]
     InvalidUrl(String),
     #[error("database task did not finish")]
@@ -73,39 +75,93 @@ pub fn connect(database_url: &str, max_size: u32) -> Result<Pool, StorageError> 
 /// per run against 10 ms of execution; nothing here scans enough rows for JIT to pay.
 pub const SESSION_SETTINGS: &str = "SET jit = off";
 
+/// Runs `f` in a transaction (a savepoint inside a caller's): committed if `f` succeeds, rolled
+/// back otherwise. `f` fails with the caller's own error type; a failure of the transaction itself
+/// (begin, commit, rollback) reaches the caller as a [`StorageError`] in it, so no business error
+/// type needs to know diesel's.
+pub fn transaction<T, E: From<StorageError>>(
+    conn: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    use diesel::Connection;
+    conn.transaction::<T, Failure<E>, _>(|conn| f(conn).map_err(Failure::Caller)).map_err(Failure::into_caller)
+}
+
 /// Runs `f` in a transaction with `settings` local to it (`SET LOCAL …`). A new transaction is
 /// opened with `BEGIN` and the settings sent together, one round trip instead of two; inside a
 /// caller's transaction it is a savepoint, the settings then lasting until the caller's ends.
-/// Committed if `f` succeeds, rolled back otherwise (as diesel's own transactions are).
-pub fn transaction_with_settings<T, E>(
+/// Committed if `f` succeeds, rolled back otherwise (as [`transaction`] is).
+pub fn transaction_with_settings<T, E: From<StorageError>>(
     conn: &mut PgConnection,
     settings: &str,
     f: impl FnOnce(&mut PgConnection) -> Result<T, E>,
-) -> Result<T, E>
-where
-    E: From<diesel::result::Error>,
-{
-    use diesel::{
-        Connection,
-        connection::{AnsiTransactionManager, TransactionManager},
-    };
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
+) -> Result<T, E> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let storage = |error: diesel::result::Error| E::from(StorageError::from(error));
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth().map_err(storage)?;
     if depth.is_some() {
-        return conn.transaction(|conn| {
-            conn.batch_execute(settings)?;
+        return transaction(conn, |conn| {
+            conn.batch_execute(settings).map_err(storage)?;
             f(conn)
         });
     }
-    AnsiTransactionManager::begin_transaction_sql(conn, &format!("BEGIN; {settings}"))?;
+    AnsiTransactionManager::begin_transaction_sql(conn, &format!("BEGIN; {settings}")).map_err(storage)?;
     match f(conn) {
         Ok(value) => {
-            AnsiTransactionManager::commit_transaction(conn)?;
+            AnsiTransactionManager::commit_transaction(conn).map_err(storage)?;
             Ok(value)
         }
         Err(error) => match AnsiTransactionManager::rollback_transaction(conn) {
             Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-            Err(rollback) => Err(rollback.into()),
+            Err(rollback) => Err(storage(rollback)),
         },
+    }
+}
+
+/// Whether a transaction is open on `conn` (a caller's, which a new one would join as a
+/// savepoint). An unknown state counts as open: the safe answer for callers that would otherwise
+/// open their own.
+pub fn in_transaction(conn: &mut PgConnection) -> bool {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    AnsiTransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_or(true, |depth| depth.is_some())
+}
+
+/// Runs `read` in one read-only, repeatable-read snapshot, so a report's queries agree with each
+/// other; inside a caller's transaction the reads simply join it.
+pub fn snapshot<T, E: From<StorageError>>(
+    conn: &mut PgConnection,
+    read: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    if in_transaction(conn) {
+        return read(conn);
+    }
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<T, Failure<E>, _>(|conn| read(conn).map_err(Failure::Caller))
+        .map_err(Failure::into_caller)
+}
+
+/// An error of a transaction's body, or of the transaction around it.
+enum Failure<E> {
+    Database(diesel::result::Error),
+    Caller(E),
+}
+
+impl<E> From<diesel::result::Error> for Failure<E> {
+    fn from(error: diesel::result::Error) -> Self {
+        Failure::Database(error)
+    }
+}
+
+impl<E: From<StorageError>> Failure<E> {
+    fn into_caller(self) -> E {
+        match self {
+            Failure::Database(error) => E::from(StorageError::from(error)),
+            Failure::Caller(error) => error,
+        }
     }
 }
 

@@ -19,6 +19,25 @@ use crate::{StorageError, schema::jobs};
 /// Longest error text kept per job; the full chain goes to the log.
 const MAX_ERROR_LENGTH: usize = 2_000;
 
+/// A kind of background job: its payload is the type itself, stored as JSON under [`Job::KIND`].
+/// Business crates define their jobs and the functions that run them; the server only registers
+/// each kind with its handler (crates.io's `BackgroundJob` shape).
+pub trait Job: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {
+    /// The stored name of the kind; never changes once jobs of it exist.
+    const KIND: &'static str;
+
+    /// A job to run now, once.
+    fn now(&self) -> Result<NewJob, StorageError> {
+        let payload = serde_json::to_value(self).map_err(|error| StorageError::Payload(error.to_string()))?;
+        Ok(NewJob::now(Self::KIND, payload))
+    }
+
+    /// Reads a claimed job's payload back.
+    fn from_payload(payload: Value) -> Result<Self, StorageError> {
+        serde_json::from_value(payload).map_err(|error| StorageError::Payload(error.to_string()))
+    }
+}
+
 pub struct NewJob {
     pub kind: &'static str,
     pub payload: Value,

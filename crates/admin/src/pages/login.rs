@@ -173,7 +173,7 @@ pub async fn logout(form: ConsoleForm<Empty>, state: web::Data<ConsoleState>) ->
     let actor = session.actor();
     let id = session.operator.id;
     run_blocking(&state.pool, move |conn| {
-        diesel::Connection::transaction(conn, |conn| {
+        storage::database::transaction(conn, |conn| {
             operators::bump_session_epoch(conn, id)?;
             audit::record(
                 conn,
@@ -193,12 +193,6 @@ pub async fn logout(form: ConsoleForm<Empty>, state: web::Data<ConsoleState>) ->
         .insert_header(("Location", "/admin/login"))
         .cookie(session::removal_cookie(state.secure_cookies))
         .finish())
-}
-
-impl From<diesel::result::Error> for ConsoleError {
-    fn from(error: diesel::result::Error) -> Self {
-        ConsoleError::Storage(error.into())
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::{NaiveDate, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use ledger::reconciliation::{self as recon, Import, ResolveError, SANDBOX};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -240,7 +240,7 @@ pub async fn import(
     };
     let (actor, calendar) = (session.actor(), state.calendar);
     let run = run_blocking(&state.pool, move |conn| {
-        conn.transaction(|conn| -> Result<RunRow, ConsoleError> {
+        storage::database::transaction(conn, |conn| -> Result<RunRow, ConsoleError> {
             // Brought by an operator either way: pasted, or the sandbox's own bill fetched on request.
             let lines = match bill {
                 Some(lines) => lines,
@@ -387,7 +387,7 @@ pub async fn resolve(
     };
     let (actor, text) = (session.actor(), note.clone());
     let outcome = run_blocking(&state.pool, move |conn| {
-        conn.transaction(|conn| -> Result<Result<(), ResolveError>, ConsoleError> {
+        storage::database::transaction(conn, |conn| -> Result<Result<(), ResolveError>, ConsoleError> {
             match recon::resolve(conn, id, &actor.name, &text) {
                 Ok(run) => {
                     let after = json!({ "note": text, "business_date": run.business_date.to_string() });

@@ -856,7 +856,7 @@ fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
     let conn = &mut product_db.connect()?;
     conn.batch_execute("CHECKPOINT")?;
     // What the settlement worker does (server::worker::settle): batches until one comes back short.
-    const BATCH: i64 = server::worker::SETTLE_BATCH;
+    const BATCH: i64 = ledger::jobs::SETTLE_BATCH;
     let policy = Policy { calendar, require_reconciliation: true };
     let started = Instant::now();
     let mut settlements = 0;

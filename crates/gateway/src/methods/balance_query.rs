@@ -16,7 +16,7 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         .map_err(|e| GatewayError::invalid("sub_merchant_id", e))?;
     let merchant = storage::merchants::find_by_sub_merchant_id(call.conn, sub_merchant_id.as_ref())?
         .ok_or(GatewayError::SubMerchantInvalid)?;
-    if !orders::place::may_act_for(call.app, &merchant) {
+    if !onboarding::access::may_act_for(call.app, merchant.id, merchant.owner_app_id) {
         return Err(GatewayError::PermissionDenied("this app may not act for this sub-merchant".into()));
     }
     let balances = ledger::reports::merchant_balances(call.conn, merchant.id).map_err(ledger_error)?;

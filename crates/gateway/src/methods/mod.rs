@@ -89,7 +89,11 @@ pub(crate) fn visible_to(
         return Ok(order);
     }
     let merchant = storage::merchants::find(conn, order.row.merchant_id)?.ok_or(GatewayError::OrderNotFound)?;
-    if orders::place::may_act_for(app, &merchant) { Ok(order) } else { Err(GatewayError::OrderNotFound) }
+    if onboarding::access::may_act_for(app, merchant.id, merchant.owner_app_id) {
+        Ok(order)
+    } else {
+        Err(GatewayError::OrderNotFound)
+    }
 }
 
 fn amount(fen: i64) -> ReplyValue {

@@ -5,7 +5,7 @@
 //! exist, so an ISV cannot learn which ids other ISVs use. A merchant is named by
 //! `sub_merchant_id` (once approved) or by the ISV's own `external_id` (at any time); when both
 //! are given they must name the same merchant.
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use domain::{
     SubMerchantId,
     onboarding::{BankAccountNumber, ExternalId},
@@ -37,6 +37,7 @@ pub(super) fn actor(app: &AppRow) -> Actor {
 
 /// The calling ISV's merchant that the content names by `sub_merchant_id` or `external_id`.
 pub(super) fn owned_merchant(call: &mut Call<'_>) -> Result<MerchantRow, GatewayError> {
+    require_isv(call.app)?;
     let sub_merchant_id = match call.content.text("sub_merchant_id")? {
         Some(text) => Some(SubMerchantId::parse(&text).map_err(|e| GatewayError::invalid("sub_merchant_id", e))?),
         None => None,
@@ -52,7 +53,9 @@ pub(super) fn owned_merchant(call: &mut Call<'_>) -> Result<MerchantRow, Gateway
             return Err(GatewayError::invalid("sub_merchant_id", "sub_merchant_id or external_id is required"));
         }
     };
-    let merchant = found.filter(|merchant| merchant.owner_app_id == Some(call.app.id));
+    // An ISV may act only for the merchants it onboarded.
+    let merchant =
+        found.filter(|merchant| onboarding::access::may_act_for(call.app, merchant.id, merchant.owner_app_id));
     let merchant = merchant.ok_or(GatewayError::SubMerchantInvalid)?;
     if external_id.is_some_and(|id| merchant.external_id.as_deref() != Some(id.as_ref())) {
         return Err(GatewayError::SubMerchantInvalid);
@@ -65,12 +68,8 @@ pub(super) fn china_time_param(call: &Call<'_>, field: &'static str) -> Result<O
     let Some(text) = call.content.text(field)? else { return Ok(None) };
     let invalid = || GatewayError::invalid(field, "must be yyyy-MM-dd HH:mm:ss (China Standard Time)");
     let local = NaiveDateTime::parse_from_str(text.trim(), CHINA_TIME_FORMAT).map_err(|_| invalid())?;
-    let at = china_offset().from_local_datetime(&local).single().ok_or_else(invalid)?;
+    let at = domain::calendar::china().from_local_datetime(&local).single().ok_or_else(invalid)?;
     Ok(Some(at.with_timezone(&Utc)))
-}
-
-fn china_offset() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
 }
 
 /// A stored text that is empty until it exists (`sub_merchant_id`, `app_id` before approval).

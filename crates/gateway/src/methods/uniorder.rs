@@ -72,7 +72,7 @@ fn fingerprint(parts: &[&str]) -> String {
         hasher.update(part.len().to_be_bytes());
         hasher.update(part.as_bytes());
     }
-    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(hasher.finalize())
 }
 
 /// The reply fields in seed 003's order.

@@ -6,7 +6,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::calendar::BusinessCalendar;
 use ledger::reports::{self, BusinessDay, DateRange, DayState};
 use serde::Deserialize;
@@ -217,7 +217,7 @@ fn release_day(
     if !calendar.is_closed(date, now) {
         return Ok(Release::NotOver);
     }
-    conn.transaction(|conn| {
+    storage::database::transaction(conn, |conn| {
         if let Some(day) = ledger_rows::business_day(conn, date)? {
             if day.reconciled_at.is_some() {
                 return Ok(Release::AlreadyReconciled);

@@ -1,7 +1,6 @@
 //! `POST /admin/merchants/{id}/settlement-days`: a merchant's T+N (finance or admin), audited in
 //! the same transaction. Orders already paid settle by the new N from the next settlement run.
 use actix_web::{HttpResponse, http::StatusCode, web};
-use diesel::Connection;
 use domain::calendar::SettlementDays;
 use serde::Deserialize;
 use serde_json::json;
@@ -38,7 +37,7 @@ pub async fn set(
     };
     let actor = session.actor();
     let changed = run_blocking(&state.pool, move |conn| {
-        conn.transaction(|conn| -> Result<bool, ConsoleError> {
+        storage::database::transaction(conn, |conn| -> Result<bool, ConsoleError> {
             let new = i16::try_from(days.get()).unwrap_or(i16::MAX);
             let Some(before) = merchants::set_settlement_days(conn, id, new)? else { return Ok(false) };
             let entry = NewEntry {
