@@ -6,18 +6,12 @@ use std::sync::Arc;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
-use channel::{Channel, sandbox::Sandbox};
+use channel::sandbox::Sandbox;
 use chrono::Utc;
-use domain::{
-    Amount,
-    orders::{CallbackOutcome, OrderState},
-};
+use domain::{Amount, orders::OrderState};
+use orders::{callbacks::CallbackError, recorder::PaymentRecorder};
 use serde::Deserialize;
-use storage::{Pool, StorageError, callbacks, database::run_blocking, merchants};
-
-use orders::recorder::{PaymentRecorder, Report};
-
-use crate::error::GatewayError;
+use storage::{Pool, StorageError, database::run_blocking, merchants};
 
 #[derive(Template)]
 #[template(path = "cashier/code.html")]
@@ -130,7 +124,7 @@ pub async fn pay(
     }
     let fields =
         sandbox.payment_callback(&order.row.trade_no, order.total(), paid, &orders::notify::china_time(Utc::now()));
-    match receive_callback(&pool, &payments, sandbox.as_ref().as_ref(), fields).await {
+    match orders::callbacks::receive(&pool, &payments, sandbox.as_ref().as_ref(), fields).await {
         Ok(_) if paid => result(StatusCode::OK, "支付成功", "Paid. The merchant is being notified.", true),
         Ok(_) => result(
             StatusCode::OK,
@@ -149,71 +143,11 @@ pub async fn notify(
     payments: web::Data<PaymentRecorder>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    match receive_callback(&pool, &payments, sandbox.as_ref().as_ref(), form.into_inner()).await {
+    match orders::callbacks::receive(&pool, &payments, sandbox.as_ref().as_ref(), form.into_inner()).await {
         Ok(_) => HttpResponse::Ok().content_type("text/plain").body("success"),
-        Err(GatewayError::BadSignature) => HttpResponse::BadRequest().content_type("text/plain").body("bad signature"),
+        Err(CallbackError::BadSignature(_)) => {
+            HttpResponse::BadRequest().content_type("text/plain").body("bad signature")
+        }
         Err(_) => HttpResponse::UnprocessableEntity().content_type("text/plain").body("not applied"),
     }
-}
-
-/// The one inbound path for payment callbacks: verify, check the amount against the order, then
-/// apply through the payment recorder (batched with concurrent callbacks). A payment failure
-/// changes nothing. Rejected callbacks are kept for an operator.
-pub async fn receive_callback(
-    pool: &Pool,
-    payments: &PaymentRecorder,
-    channel: &dyn Channel,
-    fields: Vec<(String, String)>,
-) -> Result<Option<orders::lifecycle::Payment>, GatewayError> {
-    let payload = serde_json::Value::Object(
-        fields.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
-    );
-    let name = channel.name();
-    let callback = match channel.parse_callback(&fields) {
-        Ok(callback) => callback,
-        Err(error) => {
-            tracing::warn!(%error, channel = name, "callback refused");
-            let trade_no = fields.iter().find(|(k, _)| k == "trade_no").map(|(_, v)| v.clone());
-            run_blocking(pool, move |conn| {
-                callbacks::record(conn, name, trade_no.as_deref(), payload, CallbackOutcome::Rejected, true)
-            })
-            .await?;
-            return Err(GatewayError::BadSignature);
-        }
-    };
-    if !callback.paid {
-        return Ok(None);
-    }
-    let trade_no = callback.trade_no.clone();
-    let report = run_blocking(pool, move |conn| {
-        // A signed callback for an order we do not have (misrouted, or from another deployment)
-        // is kept for an operator like any other refused one.
-        let Some(order) = orders::order::find_by_trade_no(conn, &trade_no)? else {
-            tracing::warn!(%trade_no, "callback for an unknown order");
-            callbacks::record(conn, name, Some(&trade_no), payload, CallbackOutcome::Rejected, true)?;
-            return Err(GatewayError::OrderNotFound);
-        };
-        if order.total() != callback.amount {
-            tracing::warn!(%trade_no, "callback amount differs from the order's");
-            callbacks::record(conn, name, Some(&trade_no), payload, CallbackOutcome::Rejected, true)?;
-            return Err(GatewayError::PaymentFailed);
-        }
-        Ok(Report {
-            merchant_id: Some(order.row.merchant_id),
-            channel: name.to_owned(),
-            trade_no,
-            payload,
-            at: Utc::now(),
-        })
-    })
-    .await?;
-    // Waited for off the async runtime, holding no connection (the recorder takes its own).
-    let payments = payments.clone();
-    let outcome =
-        web::block(move || payments.record(report)).await.map_err(|_| GatewayError::from(StorageError::TaskFailed))?;
-    let outcome = outcome.map_err(|stopped| {
-        tracing::error!(%stopped, "payment callback not recorded");
-        GatewayError::from(StorageError::TaskFailed)
-    })?;
-    Ok(Some(outcome?))
 }

@@ -4,6 +4,7 @@
 //!
 //! Shared by the gateway (the sub-merchants' API) and the console; it knows no HTTP and calls no
 //! outside system.
+pub mod callbacks;
 mod error;
 pub mod jobs;
 pub mod lifecycle;
