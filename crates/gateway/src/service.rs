@@ -3,11 +3,7 @@
 //!
 //! A body that is not an envelope gets an HTTP 4xx with an unsigned explanation. Everything after
 //! that is HTTP 200 with a signed `success: false` reply, as the protocol does.
-use std::{
-    collections::HashMap,
-    sync::{Arc, RwLock},
-    time::Instant,
-};
+use std::{sync::Arc, time::Instant};
 
 use chrono::Utc;
 use diesel::PgConnection;
@@ -31,29 +27,35 @@ use crate::{
 /// Apps with their parsed active keys, kept for [`CREDENTIALS_TTL`]: a call from a known app is
 /// verified without touching the database, and each key is parsed once per refresh, never per
 /// request. Disabling an app or revoking a key therefore takes effect on every node within the TTL.
-#[derive(Default)]
 struct Credentials {
-    apps: RwLock<HashMap<String, CachedApp>>,
+    apps: moka::sync::Cache<String, CachedApp>,
 }
 
 #[derive(Clone)]
 struct CachedApp {
     app: AppRow,
     keys: Vec<Arc<RsaPublicKey>>,
-    fetched: Instant,
 }
 
 const CREDENTIALS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Merchant snapshots are checked by the statement that uses them, so this only bounds how long an
 /// unused one is kept (see [`orders::place::Placer`]).
 const MERCHANTS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
-/// Bounds memory if many apps call at once; unknown app ids are never cached.
-const CREDENTIALS_LIMIT: usize = 10_000;
+/// Bounds memory if many apps call at once (the least used go first); unknown app ids are never
+/// cached.
+const CREDENTIALS_LIMIT: u64 = 10_000;
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Credentials {
+            apps: moka::sync::Cache::builder().max_capacity(CREDENTIALS_LIMIT).time_to_live(CREDENTIALS_TTL).build(),
+        }
+    }
+}
 
 impl Credentials {
     fn cached(&self, app_id: &str) -> Option<CachedApp> {
-        let apps = self.apps.read().ok()?;
-        apps.get(app_id).filter(|cached| cached.fetched.elapsed() < CREDENTIALS_TTL).cloned()
+        self.apps.get(app_id)
     }
 
     /// The app and its active keys, from the cache or the database; `None` if there is no such app.
@@ -67,13 +69,8 @@ impl Credentials {
             .iter()
             .filter_map(|row| RsaPublicKey::from_public_key_pem(&row.public_key_pem).ok().map(Arc::new))
             .collect();
-        let cached = CachedApp { app, keys, fetched: Instant::now() };
-        if let Ok(mut apps) = self.apps.write() {
-            if apps.len() >= CREDENTIALS_LIMIT {
-                apps.clear();
-            }
-            apps.insert(app_id.to_string(), cached.clone());
-        }
+        let cached = CachedApp { app, keys };
+        self.apps.insert(app_id.to_string(), cached.clone());
         Ok(Some(cached))
     }
 }

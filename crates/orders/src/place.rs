@@ -1,8 +1,7 @@
 //! Placing an order (uniorder): who may, at which rates, and idempotently on `out_trade_no`.
 use std::{
     collections::HashMap,
-    sync::{Arc, Condvar, Mutex, RwLock},
-    time::Instant,
+    sync::{Arc, Condvar, Mutex},
 };
 
 use chrono::{DateTime, Duration, Utc};
@@ -172,41 +171,33 @@ impl MerchantSnapshot {
 /// new rates, on any node is seen by the very next order. The time to live only bounds how long an
 /// unused snapshot is kept.
 struct MerchantCache {
-    entries: RwLock<HashMap<String, (Arc<MerchantSnapshot>, Instant)>>,
-    ttl: std::time::Duration,
+    /// `None` when caching is off (a zero time to live): every order reads its merchant.
+    entries: Option<moka::sync::Cache<String, Arc<MerchantSnapshot>>>,
 }
 
-/// Bounds memory if very many merchants trade at once.
-const MERCHANT_CACHE_LIMIT: usize = 10_000;
+/// Bounds memory if very many merchants trade at once (the least used go first).
+const MERCHANT_CACHE_LIMIT: u64 = 10_000;
 
 impl MerchantCache {
     fn new(ttl: std::time::Duration) -> MerchantCache {
-        MerchantCache { entries: RwLock::default(), ttl }
+        let entries = (!ttl.is_zero())
+            .then(|| moka::sync::Cache::builder().max_capacity(MERCHANT_CACHE_LIMIT).time_to_live(ttl).build());
+        MerchantCache { entries }
     }
 
     fn get(&self, sub_merchant_id: &str) -> Option<Arc<MerchantSnapshot>> {
-        let entries = self.entries.read().ok()?;
-        entries
-            .get(sub_merchant_id)
-            .filter(|(_, fetched)| fetched.elapsed() < self.ttl)
-            .map(|(snapshot, _)| snapshot.clone())
+        self.entries.as_ref()?.get(sub_merchant_id)
     }
 
     fn put(&self, sub_merchant_id: &str, snapshot: Arc<MerchantSnapshot>) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= MERCHANT_CACHE_LIMIT {
-                entries.clear();
-            }
-            entries.insert(sub_merchant_id.to_string(), (snapshot, Instant::now()));
+        if let Some(entries) = &self.entries {
+            entries.insert(sub_merchant_id.to_string(), snapshot);
         }
     }
 
     fn forget(&self, sub_merchant_id: &str) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.remove(sub_merchant_id);
+        if let Some(entries) = &self.entries {
+            entries.invalidate(sub_merchant_id);
         }
     }
 

@@ -18,6 +18,7 @@ pub mod micro_deposits;
 pub mod notifications;
 pub mod operators;
 pub mod orders;
+pub mod page;
 pub mod platform_keys;
 pub mod rates;
 pub mod reconciliation;

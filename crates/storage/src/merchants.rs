@@ -85,6 +85,11 @@ pub fn find(conn: &mut PgConnection, id: i64) -> Result<Option<MerchantRow>, Sto
     Ok(merchants::table.find(id).select(MerchantRow::as_select()).first(conn).optional()?)
 }
 
+/// The merchants with these ids (those that exist), in one query.
+pub fn find_many(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<MerchantRow>, StorageError> {
+    Ok(merchants::table.filter(merchants::id.eq_any(ids)).select(MerchantRow::as_select()).load(conn)?)
+}
+
 /// Locks the row until the transaction ends: every state change reads what it then updates.
 pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<MerchantRow>, StorageError> {
     Ok(merchants::table.find(id).select(MerchantRow::as_select()).for_update().first(conn).optional()?)

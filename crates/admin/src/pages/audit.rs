@@ -2,7 +2,11 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use storage::{audit, database::run_blocking};
+use storage::{
+    audit,
+    database::run_blocking,
+    page::{self, Page},
+};
 
 use super::{
     Pager,
@@ -53,11 +57,11 @@ pub async fn list(
         before_id: query.before,
     };
     let lookup = filter.clone();
-    let mut entries =
-        run_blocking(&state.pool, move |conn| Ok::<_, ConsoleError>(audit::list(conn, &lookup, PAGE_SIZE + 1)?))
-            .await?;
-    let has_more = entries.len() > PAGE_SIZE as usize;
-    entries.truncate(PAGE_SIZE as usize);
+    let entries = run_blocking(&state.pool, move |conn| {
+        Ok::<_, ConsoleError>(audit::list(conn, &lookup, page::limit(PAGE_SIZE))?)
+    })
+    .await?;
+    let Page { rows: entries, has_more } = Page::of(entries, PAGE_SIZE);
     let (actor, action, target) = (
         filter.actor.clone().unwrap_or_default(),
         filter.action.clone().unwrap_or_default(),

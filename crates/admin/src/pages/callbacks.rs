@@ -12,6 +12,7 @@ use storage::{
     callbacks::{self, AttentionFilter},
     database::run_blocking,
     orders as order_rows,
+    page::{self, Page},
 };
 
 use super::{
@@ -89,8 +90,8 @@ async fn render_page(
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let lookup = filter.clone();
-    let (mut rows, open_count, order_ids) = run_blocking(&state.pool, move |conn| {
-        let rows = callbacks::list_for_attention(conn, &lookup, PAGE_SIZE + 1)?;
+    let (rows, open_count, order_ids) = run_blocking(&state.pool, move |conn| {
+        let rows = callbacks::list_for_attention(conn, &lookup, page::limit(PAGE_SIZE))?;
         let mut order_ids = HashMap::new();
         for trade_no in rows.iter().filter_map(|row| row.trade_no.clone()) {
             if !order_ids.contains_key(&trade_no)
@@ -102,8 +103,7 @@ async fn render_page(
         Ok::<_, ConsoleError>((rows, callbacks::count_needing_attention(conn)?, order_ids))
     })
     .await?;
-    let has_more = rows.len() > PAGE_SIZE as usize;
-    rows.truncate(PAGE_SIZE as usize);
+    let Page { rows, has_more } = Page::of(rows, PAGE_SIZE);
     let o = session.lang.labels().order;
     let show = if filter.resolved { "resolved" } else { "" };
     let Pager { next_page, first_page } =

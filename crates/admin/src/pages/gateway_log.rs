@@ -3,7 +3,12 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use storage::{callbacks, database::run_blocking, gateway_log};
+use storage::{
+    callbacks,
+    database::run_blocking,
+    gateway_log,
+    page::{self, Page},
+};
 
 use super::{
     Pager,
@@ -60,15 +65,14 @@ pub async fn list(
         before_id: query.before,
     };
     let lookup = filter.clone();
-    let (mut rows, open_callbacks) = run_blocking(&state.pool, move |conn| {
+    let (rows, open_callbacks) = run_blocking(&state.pool, move |conn| {
         Ok::<_, ConsoleError>((
-            gateway_log::list(conn, &lookup, PAGE_SIZE + 1)?,
+            gateway_log::list(conn, &lookup, page::limit(PAGE_SIZE))?,
             callbacks::count_needing_attention(conn)?,
         ))
     })
     .await?;
-    let has_more = rows.len() > PAGE_SIZE as usize;
-    rows.truncate(PAGE_SIZE as usize);
+    let Page { rows, has_more } = Page::of(rows, PAGE_SIZE);
 
     let o = session.lang.labels().order;
     let app_id = filter.app_id.clone().unwrap_or_default();

@@ -15,6 +15,7 @@ use storage::{
     audit::{self, Actor, NewEntry},
     database::run_blocking,
     ledger::BusinessDayRow,
+    page::{self, Page},
     reconciliation::{self as rows, DifferenceRow, RunRow},
 };
 
@@ -164,13 +165,12 @@ async fn render_runs(
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let r = ReconciliationLabels::of(session.lang);
-    let mut runs = run_blocking(&state.pool, move |conn| {
-        let runs = rows::list_runs(conn, before, PAGE_SIZE + 1)?;
+    let runs = run_blocking(&state.pool, move |conn| {
+        let runs = rows::list_runs(conn, before, page::limit(PAGE_SIZE))?;
         runs.into_iter().map(|run| with_day(conn, run)).collect::<Result<Vec<_>, ConsoleError>>()
     })
     .await?;
-    let has_more = runs.len() > PAGE_SIZE as usize;
-    runs.truncate(PAGE_SIZE as usize);
+    let Page { rows: runs, has_more } = Page::of(runs, PAGE_SIZE);
     let Pager { next_page, first_page } = Pager::new(&[], runs.last().map(|run| run.0.id), has_more, before.is_some())?;
     render::page_with_status(
         &RunsPage {

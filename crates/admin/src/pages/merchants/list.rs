@@ -4,7 +4,11 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use domain::onboarding::ApplicationState;
 use serde::Deserialize;
-use storage::{database::run_blocking, merchants};
+use storage::{
+    database::run_blocking,
+    merchants,
+    page::{self, Page},
+};
 
 use super::{StateBadge, present};
 use crate::pages::Pager;
@@ -79,12 +83,14 @@ pub async fn list(
         before_id: query.before,
     };
     let lookup = filter.clone();
-    let (mut rows, counts) = run_blocking(&state.pool, move |conn| {
-        Ok::<_, ConsoleError>((merchants::list(conn, &lookup, PAGE_SIZE + 1)?, merchants::count_by_state(conn)?))
+    let (rows, counts) = run_blocking(&state.pool, move |conn| {
+        Ok::<_, ConsoleError>((
+            merchants::list(conn, &lookup, page::limit(PAGE_SIZE))?,
+            merchants::count_by_state(conn)?,
+        ))
     })
     .await?;
-    let has_more = rows.len() > PAGE_SIZE as usize;
-    rows.truncate(PAGE_SIZE as usize);
+    let Page { rows, has_more } = Page::of(rows, PAGE_SIZE);
 
     let m = session.lang.labels().merchant;
     let state_code = chosen.map(ApplicationState::as_str).unwrap_or_default();

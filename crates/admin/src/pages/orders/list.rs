@@ -13,6 +13,7 @@ use storage::{
     database::run_blocking,
     merchants::{self, MerchantRow},
     orders::{self as order_rows, OrderRow},
+    page::{self, Page},
 };
 
 use super::{OrderBadge, Tab, TabLink, tabs};
@@ -149,27 +150,23 @@ pub async fn list(
     let found = run_blocking(&state.pool, move |conn| {
         let choice = resolve_merchant(conn, merchant_text.as_deref())?;
         let rows = match &choice {
-            MerchantChoice::Any => order_rows::list(conn, &filter, PAGE_SIZE + 1)?,
+            MerchantChoice::Any => order_rows::list(conn, &filter, page::limit(PAGE_SIZE))?,
             MerchantChoice::One(merchant_id) => {
                 filter.merchant_id = Some(*merchant_id);
-                order_rows::list(conn, &filter, PAGE_SIZE + 1)?
+                order_rows::list(conn, &filter, page::limit(PAGE_SIZE))?
             }
             MerchantChoice::Several(_) | MerchantChoice::Unknown => Vec::new(),
         };
-        let mut names = HashMap::new();
-        for merchant_id in rows.iter().map(|row| row.merchant_id) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(merchant_id)
-                && let Some(row) = merchants::find(conn, merchant_id)?
-            {
-                slot.insert(row);
-            }
-        }
+        let mut merchant_ids: Vec<i64> = rows.iter().map(|row| row.merchant_id).collect();
+        merchant_ids.sort_unstable();
+        merchant_ids.dedup();
+        let names: HashMap<i64, MerchantRow> =
+            merchants::find_many(conn, &merchant_ids)?.into_iter().map(|row| (row.id, row)).collect();
         Ok::<_, ConsoleError>(Found { choice, rows, names, open_callbacks: callbacks::count_needing_attention(conn)? })
     })
     .await?;
-    let Found { choice, mut rows, names, open_callbacks } = found;
-    let has_more = rows.len() > PAGE_SIZE as usize;
-    rows.truncate(PAGE_SIZE as usize);
+    let Found { choice, rows, names, open_callbacks } = found;
+    let Page { rows, has_more } = Page::of(rows, PAGE_SIZE);
 
     let o = session.lang.labels().order;
     let number = number.unwrap_or_default();
