@@ -103,7 +103,7 @@ impl From<orders::OrderError> for ConsoleError {
             OrderNotFound | RefundNotFound => ConsoleError::NotFound,
             Storage(error) => ConsoleError::Storage(error),
             Onboarding(error) => ConsoleError::from(error),
-            Split(_) | NumberExhausted | NoRates => ConsoleError::Internal(error.to_string()),
+            Split(_) | NumberExhausted | NoRates | BrokenInvariant(_) => ConsoleError::Internal(error.to_string()),
             other => ConsoleError::BadRequest(other.to_string()),
         }
     }

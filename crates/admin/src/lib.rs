@@ -9,10 +9,8 @@ mod chart;
 mod error;
 pub mod i18n;
 pub mod operators;
-mod order_actions;
 mod pages;
 mod render;
-mod reveal;
 mod view;
 
 use std::time::Duration;

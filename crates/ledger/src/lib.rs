@@ -13,6 +13,7 @@
 //! batch (the payment recorder's, a settlement run's) in one pass.
 pub mod bill;
 pub mod bookings;
+pub mod days;
 mod error;
 pub mod jobs;
 mod post;

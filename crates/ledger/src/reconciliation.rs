@@ -11,7 +11,11 @@ use channel::bill::{BillKind, BillLine};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
 use domain::{Amount, calendar::BusinessCalendar};
-use storage::reconciliation::{self as rows, NewDifference, NewRun, RunRow};
+use serde_json::json;
+use storage::{
+    audit::{self, Actor, NewEntry},
+    reconciliation::{self as rows, NewDifference, NewRun, RunRow},
+};
 
 use crate::{LedgerError, bill};
 
@@ -173,6 +177,61 @@ pub fn sandbox_bill(
     let to: DateTime<Utc> = calendar.closes_at(date);
     let from = date.pred_opt().map_or(to, |previous| calendar.closes_at(previous));
     Ok(rows::sandbox_records(conn, from, to)?.into_iter().map(bill::line).collect())
+}
+
+/// An operator imports a day's bill (pasted, or `None` for the sandbox's own), with its audit row
+/// in the same transaction as the run.
+pub fn import_by_operator(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    actor: &Actor,
+    business_date: NaiveDate,
+    bill: Option<Vec<BillLine>>,
+) -> Result<RunRow, LedgerError> {
+    storage::database::transaction(conn, |conn| {
+        let lines = match bill {
+            Some(lines) => lines,
+            None => sandbox_bill(conn, calendar, business_date)?,
+        };
+        let import = Import { channel: SANDBOX, business_date, source: "upload", imported_by: &actor.name };
+        let run = self::import(conn, &import, &lines)?;
+        let after = json!({
+            "business_date": run.business_date.to_string(),
+            "channel": run.channel,
+            "bill_lines": run.bill_line_count,
+            "matched": run.matched_count,
+            "differences": run.difference_count,
+        });
+        let entry = NewEntry {
+            action: "reconciliation.import",
+            target: format!("run:{}", run.id),
+            before: None,
+            after: Some(after),
+        };
+        audit::record(conn, actor, entry)?;
+        Ok(run)
+    })
+}
+
+/// An operator resolves a difference ([`resolve`]) with its audit row, in one transaction.
+pub fn resolve_by_operator(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    difference_id: i64,
+    note: &str,
+) -> Result<RunRow, ResolveError> {
+    storage::database::transaction(conn, |conn| {
+        let run = resolve(conn, difference_id, &actor.name, note)?;
+        let after = json!({ "note": note, "business_date": run.business_date.to_string() });
+        let entry = NewEntry {
+            action: "reconciliation.resolve",
+            target: format!("difference:{difference_id}"),
+            before: None,
+            after: Some(after),
+        };
+        audit::record(conn, actor, entry)?;
+        Ok(run)
+    })
 }
 
 /// Imports the sandbox's bill for each closed day of the last `days_back` days that has no run

@@ -14,6 +14,8 @@ pub mod keys;
 pub mod platform_key;
 pub mod rates;
 pub mod replay;
+pub mod reveal;
+pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod verification;

@@ -33,6 +33,9 @@ pub enum OrderError {
     Onboarding(#[from] onboarding::OnboardingError),
     #[error(transparent)]
     Ledger(#[from] ledger::LedgerError),
+    /// A stored row breaks a rule the code relies on: a bug or a corrupt row, never the caller's.
+    #[error("a stored order breaks an invariant: {0}")]
+    BrokenInvariant(String),
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
 }

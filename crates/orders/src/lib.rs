@@ -9,6 +9,7 @@ mod error;
 pub mod jobs;
 pub mod lifecycle;
 pub mod notify;
+pub mod operator;
 pub mod order;
 pub mod place;
 pub mod recorder;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
+use orders::operator::{MAX_NOTE_CHARS, Resolution};
 use serde::Deserialize;
 use storage::{
     callbacks::{self, AttentionFilter},
@@ -25,7 +26,6 @@ use crate::{
     ConsoleError, ConsoleState,
     auth::{ConsoleForm, Permission, SignedIn},
     i18n::OrderLabels,
-    order_actions::{self, MAX_NOTE_CHARS, Resolution},
     render,
 };
 
@@ -153,7 +153,7 @@ pub async fn resolve(
     };
     let (actor, text) = (session.actor(), note.clone());
     let outcome =
-        run_blocking(&state.pool, move |conn| order_actions::resolve_callback(conn, &actor, id, &text, Utc::now()))
+        run_blocking(&state.pool, move |conn| orders::operator::resolve_callback(conn, &actor, id, &text, Utc::now()))
             .await?;
     match outcome {
         Resolution::Resolved => Ok(render::see_other("/admin/callbacks?notice=resolved")),

@@ -8,11 +8,10 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::{NaiveDate, Utc};
 use diesel::PgConnection;
-use ledger::reconciliation::{self as recon, Import, ResolveError, SANDBOX};
+use ledger::reconciliation::{self as recon, ResolveError};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use storage::{
-    audit::{self, Actor, NewEntry},
     database::run_blocking,
     ledger::BusinessDayRow,
     page::{self, Page},
@@ -239,20 +238,9 @@ pub async fn import(
         }
     };
     let (actor, calendar) = (session.actor(), state.calendar);
-    let run = run_blocking(&state.pool, move |conn| {
-        storage::database::transaction(conn, |conn| -> Result<RunRow, ConsoleError> {
-            // Brought by an operator either way: pasted, or the sandbox's own bill fetched on request.
-            let lines = match bill {
-                Some(lines) => lines,
-                None => recon::sandbox_bill(conn, &calendar, date).map_err(ledger_pages::ledger_error)?,
-            };
-            let import = Import { channel: SANDBOX, business_date: date, source: "upload", imported_by: &actor.name };
-            let run = recon::import(conn, &import, &lines).map_err(ledger_pages::ledger_error)?;
-            audit_import(conn, &actor, &run)?;
-            Ok(run)
-        })
-    })
-    .await?;
+    let run = run_blocking(&state.pool, move |conn| recon::import_by_operator(conn, &calendar, &actor, date, bill))
+        .await
+        .map_err(ledger_pages::ledger_error)?;
     Ok(render::see_other(&format!("/admin/reconciliation/runs/{}?notice=imported", run.id)))
 }
 
@@ -273,24 +261,6 @@ fn parse_import(
     }
     let lines = channel::bill::from_csv(&bill).map_err(|error| format!("{}: {error}", r.bill_invalid))?;
     Ok((date, Some(lines)))
-}
-
-fn audit_import(conn: &mut PgConnection, actor: &Actor, run: &RunRow) -> Result<(), ConsoleError> {
-    let after = json!({
-        "business_date": run.business_date.to_string(),
-        "channel": run.channel,
-        "bill_lines": run.bill_line_count,
-        "matched": run.matched_count,
-        "differences": run.difference_count,
-    });
-    let entry = NewEntry {
-        action: "reconciliation.import",
-        target: format!("run:{}", run.id),
-        before: None,
-        after: Some(after),
-    };
-    audit::record(conn, actor, entry)?;
-    Ok(())
 }
 
 pub async fn show(
@@ -387,27 +357,14 @@ pub async fn resolve(
     };
     let (actor, text) = (session.actor(), note.clone());
     let outcome = run_blocking(&state.pool, move |conn| {
-        storage::database::transaction(conn, |conn| -> Result<Result<(), ResolveError>, ConsoleError> {
-            match recon::resolve(conn, id, &actor.name, &text) {
-                Ok(run) => {
-                    let after = json!({ "note": text, "business_date": run.business_date.to_string() });
-                    let entry = NewEntry {
-                        action: "reconciliation.resolve",
-                        target: format!("difference:{id}"),
-                        before: None,
-                        after: Some(after),
-                    };
-                    audit::record(conn, &actor, entry)?;
-                    Ok(Ok(()))
-                }
-                Err(ResolveError::Storage(error)) => Err(error.into()),
-                Err(refused) => Ok(Err(refused)),
-            }
+        Ok::<_, ConsoleError>(match recon::resolve_by_operator(conn, &actor, id, &text) {
+            Err(ResolveError::Storage(error)) => return Err(error.into()),
+            other => other,
         })
     })
     .await?;
     match outcome {
-        Ok(()) => Ok(render::see_other(&format!("/admin/reconciliation/runs/{run_id}?notice=resolved"))),
+        Ok(_) => Ok(render::see_other(&format!("/admin/reconciliation/runs/{run_id}?notice=resolved"))),
         Err(ResolveError::NotFound) => Err(ConsoleError::NotFound),
         Err(_) => {
             let failed = Some((id, note, r.already_resolved.to_string()));

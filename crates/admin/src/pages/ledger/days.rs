@@ -5,25 +5,20 @@
 //! transaction as the release.
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
-use chrono::{DateTime, Days, NaiveDate, Utc};
-use diesel::PgConnection;
-use domain::calendar::BusinessCalendar;
-use ledger::reports::{self, BusinessDay, DateRange, DayState};
-use serde::Deserialize;
-use serde_json::json;
-use storage::{
-    StorageError,
-    audit::{self, Actor, NewEntry},
-    database::run_blocking,
-    ledger as ledger_rows,
+use chrono::{Days, NaiveDate, Utc};
+use ledger::{
+    days::Release,
+    reports::{self, BusinessDay, DateRange, DayState},
 };
+use orders::operator::MAX_NOTE_CHARS;
+use serde::Deserialize;
+use storage::database::run_blocking;
 
 use super::{TabLink, bad, chrome, date_param, ledger_error, range_error, tabs};
 use crate::{
     ConsoleError, ConsoleState,
     auth::{ConsoleForm, Permission, SignedIn},
     i18n::LedgerLabels,
-    order_actions::MAX_NOTE_CHARS,
     pages::{layout::Chrome, present_note},
     render,
     view::china_time,
@@ -182,7 +177,9 @@ pub async fn release(
     };
     let (calendar, actor, text) = (state.calendar, session.actor(), note.clone());
     let outcome =
-        run_blocking(&state.pool, move |conn| release_day(conn, &calendar, &actor, date, &text, Utc::now())).await?;
+        run_blocking(&state.pool, move |conn| ledger::days::release(conn, &calendar, &actor, date, &text, Utc::now()))
+            .await
+            .map_err(ledger_error)?;
     let message = match outcome {
         Release::Released => {
             return Ok(render::see_other(&format!("/admin/ledger/days?to={window_to}&notice=released")));
@@ -192,53 +189,4 @@ pub async fn release(
         Release::AlreadyReconciled => l.already_reconciled,
     };
     render_page(&session, &state, window_to, None, Some(Refusal { date, note, message })).await
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Release {
-    Released,
-    /// The day has not reached its cut-off: its payments are not all in yet.
-    NotOver,
-    AlreadyReleased,
-    /// Reconciled days settle on their own; a release would add nothing.
-    AlreadyReconciled,
-}
-
-/// Releases an open day, with its audit row in the same transaction. A concurrent release of the
-/// same day loses at the guarded update and is told the day was already released.
-fn release_day(
-    conn: &mut PgConnection,
-    calendar: &BusinessCalendar,
-    actor: &Actor,
-    date: NaiveDate,
-    note: &str,
-    now: DateTime<Utc>,
-) -> Result<Release, StorageError> {
-    if !calendar.is_closed(date, now) {
-        return Ok(Release::NotOver);
-    }
-    storage::database::transaction(conn, |conn| {
-        if let Some(day) = ledger_rows::business_day(conn, date)? {
-            if day.reconciled_at.is_some() {
-                return Ok(Release::AlreadyReconciled);
-            }
-            if day.released_at.is_some() {
-                return Ok(Release::AlreadyReleased);
-            }
-        }
-        if !ledger_rows::release_day(conn, date, &actor.name, note)? {
-            return Ok(Release::AlreadyReleased);
-        }
-        audit::record(
-            conn,
-            actor,
-            NewEntry {
-                action: "business_day.release",
-                target: format!("business_day:{date}"),
-                before: Some(json!({ "state": DayState::Open.as_str() })),
-                after: Some(json!({ "state": DayState::Released.as_str(), "note": note })),
-            },
-        )?;
-        Ok(Release::Released)
-    })
 }

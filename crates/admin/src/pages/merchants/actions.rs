@@ -24,7 +24,7 @@ use super::{
 use crate::{
     ConsoleError, ConsoleState,
     auth::{ConsoleForm, Permission, SignedIn},
-    render, reveal,
+    render,
 };
 
 #[derive(Deserialize)]
@@ -141,7 +141,7 @@ pub async fn reveal(
     let session = posted.session;
     session.require(Permission::Administer)?;
     let (id, actor) = (id.into_inner(), session.actor());
-    let revealed = run_blocking(&state.pool, move |conn| reveal::reveal(conn, &actor, id)).await?;
+    let revealed = run_blocking(&state.pool, move |conn| onboarding::reveal::reveal(conn, &actor, id)).await?;
     let mut response =
         detail::render(&session, &state, id, Extras { revealed: Some(revealed), ..Extras::default() }, StatusCode::OK)
             .await?;

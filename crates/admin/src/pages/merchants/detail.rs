@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
 use domain::onboarding::{ApplicationState, DepositState, SignType, Transition};
+use onboarding::reveal::Revealed;
 use onboarding::{
     OnboardingError,
     applications::{self, Merchant},
@@ -38,7 +39,6 @@ use crate::{
         ledger::MerchantBalances,
     },
     render,
-    reveal::Revealed,
     view::{china_time, yuan},
 };
 

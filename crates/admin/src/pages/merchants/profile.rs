@@ -1,11 +1,11 @@
 //! The application's fields as the merchant's page shows them: the account number, credit code
 //! and mobile masked for everyone, unless an admin has just revealed them.
 use domain::onboarding::{BankAccountNumber, BusinessCategory, MainlandMobile, UnifiedSocialCreditCode};
+use onboarding::reveal::Revealed;
 use storage::merchants::MerchantRow;
 
 use crate::{
     i18n::{Lang, MerchantLabels},
-    reveal::Revealed,
     view::china_time,
 };
 

@@ -3,12 +3,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use domain::calendar::SettlementDays;
 use serde::Deserialize;
-use serde_json::json;
-use storage::{
-    audit::{self, NewEntry},
-    database::run_blocking,
-    merchants,
-};
+use storage::database::run_blocking;
 
 use super::detail::{self, Extras};
 use crate::{
@@ -36,21 +31,9 @@ pub async fn set(
         return detail::render(&session, &state, id, extras, StatusCode::BAD_REQUEST).await;
     };
     let actor = session.actor();
-    let changed = run_blocking(&state.pool, move |conn| {
-        storage::database::transaction(conn, |conn| -> Result<bool, ConsoleError> {
-            let new = i16::try_from(days.get()).unwrap_or(i16::MAX);
-            let Some(before) = merchants::set_settlement_days(conn, id, new)? else { return Ok(false) };
-            let entry = NewEntry {
-                action: "merchant.settlement_days",
-                target: format!("merchant:{id}"),
-                before: Some(json!({ "settlement_days": before })),
-                after: Some(json!({ "settlement_days": new })),
-            };
-            audit::record(conn, &actor, entry)?;
-            Ok(true)
-        })
-    })
-    .await?;
+    let changed =
+        run_blocking(&state.pool, move |conn| onboarding::settings::set_settlement_days(conn, &actor, id, days))
+            .await?;
     if !changed {
         return Err(ConsoleError::NotFound);
     }

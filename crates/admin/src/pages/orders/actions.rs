@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use chrono::Utc;
 use domain::{Amount, orders::OutRefundNo};
+use orders::operator::SendAgain;
 use orders::{OrderError, refund::Refunded};
 use serde::Deserialize;
 use storage::database::run_blocking;
@@ -12,7 +13,6 @@ use super::detail::{self, Extras};
 use crate::{
     ConsoleError, ConsoleState,
     auth::{ConsoleForm, Permission},
-    order_actions::{self, SendAgain},
     render,
 };
 
@@ -57,7 +57,7 @@ pub async fn refund(
     let actor = session.actor();
     let calendar = state.calendar;
     let result = run_blocking(&state.pool, move |conn| {
-        order_actions::refund(conn, &calendar, &actor, id, &out_refund_no, amount, Utc::now())
+        orders::operator::refund(conn, &calendar, &actor, id, &out_refund_no, amount, Utc::now())
     })
     .await;
     let message = match result {
@@ -89,9 +89,10 @@ pub async fn send_again(
     session.require(Permission::ManageMerchants)?;
     let (id, notification_id) = path.into_inner();
     let actor = session.actor();
-    let outcome =
-        run_blocking(&state.pool, move |conn| order_actions::send_again(conn, &actor, id, notification_id, Utc::now()))
-            .await?;
+    let outcome = run_blocking(&state.pool, move |conn| {
+        orders::operator::send_again(conn, &actor, id, notification_id, Utc::now())
+    })
+    .await?;
     match outcome {
         SendAgain::Queued => Ok(render::see_other(&format!("/admin/orders/{id}?notice=sent_again#notifications"))),
         SendAgain::NotFound => Err(ConsoleError::NotFound),

@@ -1,10 +1,9 @@
 //! The audited "reveal" of a merchant's masked fields (SPEC §9, admin only).
 //!
-//! This is the one place the console writes the audit log itself: looking is not an onboarding
-//! action, but who saw a full account number, and when, must be on record. The read and its audit
-//! row commit together, so a value is never shown without its entry.
+//! Looking changes nothing, but who saw a full account number, and when, must be on record: the
+//! read and its audit row commit together, so a value is never shown without its entry.
+use crate::{OnboardingError, applications};
 use diesel::PgConnection;
-use onboarding::{OnboardingError, applications};
 use serde_json::json;
 use storage::audit::{self, Actor, NewEntry};
 

@@ -1,20 +1,17 @@
-//! What operators do to orders from the console: refund, send a notification again, and mark a
-//! channel callback as handled.
-//!
-//! The business rules live elsewhere (`orders::refund`, the notification outbox, the guarded
-//! update of a callback); this module adds what makes them console actions: the operator is named
-//! as the requester and an audit row is written in the same transaction as the change, so the
-//! change never commits without its entry (as `reveal` does for a look at masked fields).
+//! What operators do to orders (from the console): refund, send a notification again, and mark a
+//! channel callback as handled. Each takes the acting operator and writes its audit row in the
+//! same transaction as the change, so the change never commits without its entry; the rules
+//! themselves are [`crate::refund`], the notification outbox and the guarded update of a callback.
+use crate::{
+    OrderError,
+    refund::{RefundRequest, Refunded},
+};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use domain::{
     Amount,
     calendar::BusinessCalendar,
     orders::{NotificationState, OutRefundNo},
-};
-use orders::{
-    OrderError,
-    refund::{RefundRequest, Refunded},
 };
 use serde_json::json;
 use storage::{
@@ -40,16 +37,25 @@ pub fn refund(
     storage::database::transaction(conn, |conn| {
         let requested_by = format!("operator:{}", actor.name);
         let request = RefundRequest { order_id, out_refund_no, amount, requested_by: &requested_by, at: now };
-        let outcome = orders::refund::refund(conn, calendar, &request)?;
+        let outcome = crate::refund::refund(conn, calendar, &request)?;
         if let Refunded::New { order, refund } = &outcome {
-            let refunded_before = order.row.refunded_fen - refund.refund_fee_fen;
+            let refunded_before = order
+                .refunded()
+                .checked_sub(Amount::from_fen(refund.refund_fee_fen))
+                .filter(|before| !before.is_negative())
+                .ok_or_else(|| {
+                    OrderError::BrokenInvariant(format!(
+                        "refund {} exceeds its order's refunded total",
+                        refund.refund_no
+                    ))
+                })?;
             audit::record(
                 conn,
                 actor,
                 NewEntry {
                     action: "order.refund",
                     target: format!("order:{order_id}"),
-                    before: Some(json!({ "refunded": Amount::from_fen(refunded_before).to_string() })),
+                    before: Some(json!({ "refunded": refunded_before.to_string() })),
                     after: Some(json!({
                         "refund_no": refund.refund_no,
                         "out_refund_no": refund.out_refund_no,
