@@ -8,7 +8,10 @@ pub mod bill;
 pub mod sandbox;
 
 use async_trait::async_trait;
-use domain::{Amount, onboarding::AccountType};
+use domain::{
+    Amount,
+    onboarding::{AccountType, BankAccountNumber},
+};
 
 /// A payout (代付) to a bank account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,14 +23,23 @@ pub struct PayoutRequest {
     pub payee: Payee,
 }
 
+/// Who receives a payout. The account number is the domain's checked type, which remembers its
+/// account type and shows only its first and last four digits in `Debug`, so no log of a request
+/// can print it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payee {
-    pub account_type: AccountType,
-    pub account_number: String,
+    pub account_number: BankAccountNumber,
     pub account_name: String,
     pub bank_code: String,
     /// Required by channels for corporate accounts (seed 002).
     pub cnaps_code: Option<String>,
+}
+
+impl Payee {
+    /// Company (对公) or personal card (对私), as the number was checked for.
+    pub fn account_type(&self) -> AccountType {
+        self.account_number.account_type()
+    }
 }
 
 /// Where a payout stands at the channel.

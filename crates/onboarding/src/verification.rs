@@ -7,7 +7,7 @@
 use diesel::PgConnection;
 use domain::{
     Amount,
-    onboarding::{ApplicationState, DepositEvent, DepositState, Transition},
+    onboarding::{ApplicationState, BankAccountNumber, DepositEvent, DepositState, Transition},
 };
 use rand::Rng;
 use storage::{
@@ -100,14 +100,20 @@ pub async fn send(
 }
 
 fn payout_request(deposit: &MicroDepositRow, merchant: &Merchant) -> Result<channel::PayoutRequest, OnboardingError> {
-    let account_type = merchant.row.account_type;
+    // Stored only after it was checked; a stored number that no longer parses is a corrupt row.
+    let account_number =
+        BankAccountNumber::parse(&merchant.row.account_number, merchant.row.account_type).map_err(|_| {
+            OnboardingError::InvalidField {
+                field: "account_number",
+                message: "stored account number is invalid".into(),
+            }
+        })?;
     Ok(channel::PayoutRequest {
         out_trade_no: deposit.out_trade_no.clone(),
         amount: Amount::from_fen(deposit.amount_fen),
         subject: "账户验证 account verification".into(),
         payee: channel::Payee {
-            account_type,
-            account_number: merchant.row.account_number.clone(),
+            account_number,
             account_name: merchant.row.account_holder.clone(),
             bank_code: merchant.row.bank_code.clone(),
             cnaps_code: merchant.row.cnaps_code.clone(),

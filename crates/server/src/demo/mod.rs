@@ -18,6 +18,7 @@ use crate::{Application, Settings, cli::DemoArgs, worker::Registry};
 
 mod orders;
 mod seed;
+mod try_it;
 
 pub use seed::ADMIN_USERNAME;
 
@@ -122,5 +123,15 @@ fn print_welcome(summary: &DemoSummary, data_dir: &Path) {
     println!("  Sign in:   {} / {}", summary.admin.username, summary.admin.password);
     println!("  Health:    {}/readyz   Metrics: {}/metrics", summary.base_url, summary.base_url);
     println!("  Demo data: {}", data_dir.display());
+    if let Some(merchant) = summary.sub_merchants.first() {
+        let out_trade_no = format!("TRY{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+        match try_it::curl_call(&summary.base_url, merchant, &out_trade_no) {
+            Ok(call) => {
+                println!("Place an order (signed with {}'s key; its qr_code opens the cashier):", merchant.app_id);
+                println!("  {call}");
+            }
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "could not sign the example call"),
+        }
+    }
     println!("Stop with Ctrl-C.");
 }

@@ -96,7 +96,7 @@ pub struct AppKeys {
     pub sign_type: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Rates {
     pub bank_commission_rate: String,
     pub pay_platform_rate: String,
