@@ -105,29 +105,18 @@ impl FromStr for AccountKind {
 
 crate::sql::text_column!(AccountKind, |text| text.parse().ok());
 
-/// What caused an entry.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    serde::Serialize,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    OrderPaid,
-    Refund,
-    Settlement,
-    PayoutReserved,
-    PayoutSucceeded,
-    PayoutFailed,
-    PayoutReturned,
-    Reversal,
+crate::sql::text_enum! {
+    /// What caused an entry.
+    pub enum EntryKind {
+        OrderPaid = "order_paid",
+        Refund = "refund",
+        Settlement = "settlement",
+        PayoutReserved = "payout_reserved",
+        PayoutSucceeded = "payout_succeeded",
+        PayoutFailed = "payout_failed",
+        PayoutReturned = "payout_returned",
+        Reversal = "reversal",
+    }
 }
 
 impl EntryKind {
@@ -169,37 +158,7 @@ impl EntryKind {
     pub fn needs_locked_balances(self) -> bool {
         self != EntryKind::OrderPaid
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::OrderPaid => "order_paid",
-            EntryKind::Refund => "refund",
-            EntryKind::Settlement => "settlement",
-            EntryKind::PayoutReserved => "payout_reserved",
-            EntryKind::PayoutSucceeded => "payout_succeeded",
-            EntryKind::PayoutFailed => "payout_failed",
-            EntryKind::PayoutReturned => "payout_returned",
-            EntryKind::Reversal => "reversal",
-        }
-    }
-
-    pub const ALL: [EntryKind; 8] = [
-        EntryKind::OrderPaid,
-        EntryKind::Refund,
-        EntryKind::Settlement,
-        EntryKind::PayoutReserved,
-        EntryKind::PayoutSucceeded,
-        EntryKind::PayoutFailed,
-        EntryKind::PayoutReturned,
-        EntryKind::Reversal,
-    ];
-
-    pub fn parse(text: &str) -> Option<EntryKind> {
-        EntryKind::ALL.into_iter().find(|kind| kind.as_str() == text)
-    }
 }
-
-crate::sql::text_column!(EntryKind, EntryKind::parse);
 
 /// One line of an entry: signed fen, debit positive.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

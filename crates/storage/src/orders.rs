@@ -9,29 +9,6 @@ use crate::{
     schema::{order_events, orders, refunds},
 };
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = orders)]
-pub struct NewOrderRow<'a> {
-    pub trade_no: &'a str,
-    pub app_id: i64,
-    pub merchant_id: i64,
-    pub out_trade_no: &'a str,
-    pub body: &'a str,
-    pub total_fee_fen: i64,
-    pub order_type: i16,
-    pub notify_url: Option<&'a str>,
-    pub bank_commission_rate: Decimal,
-    pub pay_platform_rate: Decimal,
-    pub liquidator_commission_rate: Decimal,
-    pub bank_commission_fen: i64,
-    pub pay_platform_fen: i64,
-    pub liquidator_commission_fen: i64,
-    pub net_receipt_fen: i64,
-    pub cashier_code: &'a str,
-    pub content_fingerprint: &'a str,
-    pub expires_at: DateTime<Utc>,
-}
-
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {

@@ -116,7 +116,7 @@ mod tests {
         assert_eq!(EntryInfo::try_from(reversal).expect("entry").cause, EntryCause::Reversal { entry_id: 5 });
         // Reading a kind back from its text (and refusing an unknown one) is the column's mapping.
         for kind in EntryKind::ALL {
-            assert_eq!(EntryKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(EntryKind::parse(kind.as_str()), Some(*kind));
         }
         assert_eq!(EntryKind::parse("bogus"), None);
     }
