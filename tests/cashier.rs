@@ -261,3 +261,16 @@ async fn paying_notifies_the_merchants_server_with_a_signed_form() {
     }
     panic!("the notification was not marked delivered");
 }
+
+#[tokio::test]
+async fn callbacks_reach_the_channel_named_in_their_route_and_no_other() {
+    let app = e2e::spawn_app().await;
+    let form = [("trade_no", "2026112010000000000000000001"), ("total_fee", "100"), ("result", "SUCCESS")];
+    let response = app.client.post(app.url("/channel/nosuch/notify")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 404, "an unconfigured channel has no callback route");
+    let kept = storage::callbacks::needing_attention(&mut app.database.connection(), 10).unwrap();
+    assert!(kept.is_empty(), "nothing is recorded for a channel that does not exist");
+    // The sandbox is registered under its name: an unsigned callback reaches it and is refused there.
+    let response = app.client.post(app.url("/channel/sandbox/notify")).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+}

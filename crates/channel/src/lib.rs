@@ -1,11 +1,15 @@
 //! Upstream channels (SPEC §6): the outside systems that move the money.
 //!
-//! [`Channel`] is what the rest of the platform calls; implementations speak a channel's wire
-//! format. This crate never touches the database: callers record what they are about to do,
+//! A channel offers what it can — [`PayIn`] (payment callbacks), [`PayOut`] (payouts) — and the
+//! [`Registry`] of this deployment's channels, built once at start-up, is what the rest of the
+//! platform calls; implementations speak a channel's wire format. This crate never touches the database: callers record what they are about to do,
 //! commit, then call a channel, then record the outcome. An outcome that is not known for certain
 //! is [`ChannelError::OutcomeUnknown`] — never treated as failed — and is settled by querying.
 pub mod bill;
+mod registry;
 pub mod sandbox;
+
+pub use registry::Registry;
 
 use async_trait::async_trait;
 use domain::{
@@ -89,11 +93,18 @@ pub enum CallbackError {
     Malformed(&'static str),
 }
 
-#[async_trait]
-pub trait Channel: Send + Sync + 'static {
+/// Taking payments in: a channel's payment callbacks, verified and read. Inbound callbacks reach
+/// the channel registered under the name in their route, `/channel/{name}/notify`.
+pub trait PayIn: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Checks an inbound payment callback (its form fields) and reads it.
     fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError>;
+}
+
+/// Paying out (代付) to bank accounts.
+#[async_trait]
+pub trait PayOut: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
     /// Submits a payout. Submitting the same `out_trade_no` again returns its current status.
     async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError>;
     async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError>;

@@ -9,7 +9,7 @@ use std::{collections::HashMap, sync::Mutex};
 
 use async_trait::async_trait;
 
-use crate::{CallbackError, Channel, ChannelError, PaymentCallback, PayoutRequest, PayoutStatus};
+use crate::{CallbackError, ChannelError, PayIn, PayOut, PaymentCallback, PayoutRequest, PayoutStatus};
 
 /// Account-number endings that steer the sandbox's payout outcome.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -106,10 +106,12 @@ impl Sandbox {
     }
 }
 
-#[async_trait]
-impl Channel for Sandbox {
+/// The sandbox's name, as a registry and its callback route know it.
+pub const NAME: &str = "sandbox";
+
+impl PayIn for Sandbox {
     fn name(&self) -> &'static str {
-        "sandbox"
+        NAME
     }
 
     fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError> {
@@ -146,6 +148,13 @@ impl Channel for Sandbox {
             paid,
             channel_reference: format!("SBX{trade_no}"),
         })
+    }
+}
+
+#[async_trait]
+impl PayOut for Sandbox {
+    fn name(&self) -> &'static str {
+        NAME
     }
 
     async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {

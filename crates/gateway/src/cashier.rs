@@ -136,14 +136,19 @@ pub async fn pay(
     }
 }
 
-/// What the callback endpoint answers: channels retry until they read `success`.
+/// `POST /channel/{name}/notify`: a channel's payment callback, to the channel registered under
+/// that name. What it answers: channels retry until they read `success`.
 pub async fn notify(
+    name: web::Path<String>,
     pool: web::Data<Pool>,
-    sandbox: web::Data<Arc<Sandbox>>,
+    channels: web::Data<channel::Registry>,
     payments: web::Data<PaymentRecorder>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    match orders::callbacks::receive(&pool, &payments, sandbox.as_ref().as_ref(), form.into_inner()).await {
+    let Some(channel) = channels.pay_in(&name) else {
+        return HttpResponse::NotFound().content_type("text/plain").body("no such channel");
+    };
+    match orders::callbacks::receive(&pool, &payments, channel.as_ref(), form.into_inner()).await {
         Ok(_) => HttpResponse::Ok().content_type("text/plain").body("success"),
         Err(CallbackError::BadSignature(_)) => {
             HttpResponse::BadRequest().content_type("text/plain").body("bad signature")

@@ -34,7 +34,7 @@ impl Job for SendMicroDeposit {
 }
 
 impl SendMicroDeposit {
-    pub async fn run(self, pool: &Pool, channel: &dyn channel::Channel) -> Result<SendOutcome, OnboardingError> {
+    pub async fn run(self, pool: &Pool, channel: &dyn channel::PayOut) -> Result<SendOutcome, OnboardingError> {
         let outcome = send(pool, channel, self.micro_deposit_id).await?;
         tracing::info!(micro_deposit_id = self.micro_deposit_id, ?outcome, "micro-deposit handled");
         Ok(outcome)
@@ -77,7 +77,7 @@ pub enum SendOutcome {
 /// retried and the same `out_trade_no` is asked again.
 pub async fn send(
     pool: &Pool,
-    channel: &dyn channel::Channel,
+    channel: &dyn channel::PayOut,
     micro_deposit_id: i64,
 ) -> Result<SendOutcome, OnboardingError> {
     let loaded = run_blocking(pool, move |conn| -> Result<_, OnboardingError> {

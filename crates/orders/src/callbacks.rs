@@ -2,7 +2,7 @@
 //! the order, kept for an operator when refused, and handed to the payment recorder (batched with
 //! concurrent callbacks) when good. The one path every channel's `/channel/{name}/notify` and the
 //! sandbox cashier use. A payment that fails changes nothing.
-use channel::Channel;
+use channel::PayIn;
 use chrono::Utc;
 use domain::orders::CallbackOutcome;
 use serde_json::Value;
@@ -37,7 +37,7 @@ pub enum CallbackError {
 pub async fn receive(
     pool: &Pool,
     payments: &PaymentRecorder,
-    channel: &dyn Channel,
+    channel: &dyn PayIn,
     fields: Vec<(String, String)>,
 ) -> Result<Option<Payment>, CallbackError> {
     let payload = Value::Object(fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());

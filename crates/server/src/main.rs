@@ -57,7 +57,9 @@ async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     let pool = startup::connect_database(&settings).await?;
     let cache =
         storage::Cache::new(secrecy::ExposeSecret::expose_secret(&settings.redis.url), &settings.redis.key_prefix);
-    let context = server::platform::job_context(&settings, pool, cache).await?;
+    let sandbox = server::platform::sandbox(&pool, settings.channel.sandbox.clone()).await?;
+    let channels = server::platform::channels(sandbox);
+    let context = server::platform::job_context(&settings, pool, cache, channels).await?;
     let shutdown = CancellationToken::new();
     let workers = tokio::spawn(worker::run(context, Registry::standard(), settings.workers, shutdown.clone()));
     shutdown_signal().await;

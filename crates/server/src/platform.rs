@@ -63,11 +63,18 @@ pub async fn sandbox(
     Ok(std::sync::Arc::new(channel::sandbox::Sandbox::new(rules, secret.as_bytes())))
 }
 
-/// What background workers need, built the same way by `serve` and by `worker`.
+/// The deployment's channels: the sandbox (one instance, shared by everything in this process).
+pub fn channels(sandbox: std::sync::Arc<channel::sandbox::Sandbox>) -> channel::Registry {
+    channel::Registry::with_sandbox(sandbox)
+}
+
+/// What background workers need, built the same way by `serve` and by `worker`; `channels` is the
+/// registry the process already built (`serve` shares its HTTP server's).
 pub async fn job_context(
     settings: &crate::Settings,
     pool: Pool,
     cache: storage::Cache,
+    channels: channel::Registry,
 ) -> anyhow::Result<crate::worker::JobContext> {
     let key = signing_key(&pool, master_key(&settings.platform)?).await?;
     let signer =
@@ -77,7 +84,6 @@ pub async fn job_context(
         std::sync::Arc::new(signer),
         settings.gateway.allow_private_notify_urls,
     );
-    let channel: std::sync::Arc<dyn channel::Channel> = sandbox(&pool, settings.channel.sandbox.clone()).await?;
     let ledger = settings.ledger.policy()?;
-    Ok(crate::worker::JobContext { pool, cache, channel, notifier, ledger })
+    Ok(crate::worker::JobContext { pool, cache, channels, notifier, ledger })
 }

@@ -111,10 +111,13 @@ impl Application {
             },
         );
         let sandbox = platform::sandbox(&pool, settings.channel.sandbox.clone()).await?;
+        // One instance of each channel for the server and the workers alike.
+        let channels = platform::channels(sandbox.clone());
         let payments = orders::recorder::PaymentRecorder::start(pool.clone(), ledger.calendar, recorder);
         let shared = Shared {
             payments: web::Data::new(payments),
             sandbox: web::Data::new(sandbox.clone()),
+            channels: web::Data::new(channels.clone()),
             calendar: web::Data::new(ledger.calendar),
             gateway: web::Data::new(gateway),
             pool: pool.clone(),
@@ -126,7 +129,7 @@ impl Application {
         let server = http_server(listener, &settings, shared)?;
         let workers = if settings.workers.enabled {
             let shutdown = CancellationToken::new();
-            let context = platform::job_context(&settings, pool.clone(), cache).await?;
+            let context = platform::job_context(&settings, pool.clone(), cache, channels).await?;
             let handle = tokio::spawn(worker::run(context, registry, settings.workers, shutdown.clone()));
             Some((shutdown, handle))
         } else {
@@ -173,6 +176,7 @@ impl Application {
 struct Shared {
     payments: web::Data<orders::recorder::PaymentRecorder>,
     sandbox: web::Data<Arc<Sandbox>>,
+    channels: web::Data<channel::Registry>,
     calendar: web::Data<domain::calendar::BusinessCalendar>,
     gateway: web::Data<gateway::Gateway>,
     pool: Pool,
@@ -190,6 +194,7 @@ fn http_server(listener: TcpListener, settings: &Settings, shared: Shared) -> an
     let platform_key = shared.platform_key;
     let gateway = shared.gateway;
     let sandbox = shared.sandbox;
+    let channels = shared.channels;
     let calendar = shared.calendar;
     let payments = shared.payments;
     let mut server = HttpServer::new(move || {
@@ -204,6 +209,7 @@ fn http_server(listener: TcpListener, settings: &Settings, shared: Shared) -> an
             .app_data(platform_key.clone())
             .app_data(gateway.clone())
             .app_data(sandbox.clone())
+            .app_data(channels.clone())
             .app_data(calendar.clone())
             .app_data(payments.clone())
             .route("/healthz", web::get().to(health::healthz))

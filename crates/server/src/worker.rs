@@ -28,8 +28,8 @@ use crate::config::WorkerSettings;
 pub struct JobContext {
     pub pool: Pool,
     pub cache: Cache,
-    /// The upstream channel payouts go through.
-    pub channel: Arc<dyn channel::Channel>,
+    /// The deployment's channels (payouts go through `channels.payouts()`).
+    pub channels: channel::Registry,
     /// Delivers the notification outbox to sub-merchants' servers.
     pub notifier: gateway::notify::Notifier,
     /// Business days and when settlement may run.
@@ -69,7 +69,9 @@ impl Registry {
         let mut registry = Registry::default();
         registry.register(|context, _: Housekeeping| housekeeping(context));
         registry.register(|context: JobContext, job: SendMicroDeposit| async move {
-            job.run(&context.pool, context.channel.as_ref()).await?;
+            let channel =
+                context.channels.payouts().ok_or_else(|| anyhow::anyhow!("no payout channel is configured"))?;
+            job.run(&context.pool, channel.as_ref()).await?;
             Ok(())
         });
         registry.register(|context: JobContext, job: ExpireOrders| async move {

@@ -1,0 +1,58 @@
+//! The channels of a deployment by name, built once at start-up and shared by the HTTP server,
+//! the workers and the console, so every part talks to the same instance of each channel.
+use std::{collections::BTreeMap, sync::Arc};
+
+use crate::{PayIn, PayOut, sandbox::Sandbox};
+
+#[derive(Clone, Default)]
+pub struct Registry {
+    pay_in: BTreeMap<&'static str, Arc<dyn PayIn>>,
+    pay_out: BTreeMap<&'static str, Arc<dyn PayOut>>,
+    /// The channel payouts go through; the first pay-out channel registered.
+    payouts_through: Option<&'static str>,
+}
+
+impl Registry {
+    /// A registry of the built-in sandbox alone, for both capabilities.
+    pub fn with_sandbox(sandbox: Arc<Sandbox>) -> Registry {
+        let mut registry = Registry::default();
+        registry.add_pay_in(sandbox.clone());
+        registry.add_pay_out(sandbox);
+        registry
+    }
+
+    pub fn add_pay_in(&mut self, channel: Arc<dyn PayIn>) {
+        self.pay_in.insert(channel.name(), channel);
+    }
+
+    pub fn add_pay_out(&mut self, channel: Arc<dyn PayOut>) {
+        let name = channel.name();
+        self.payouts_through.get_or_insert(name);
+        self.pay_out.insert(name, channel);
+    }
+
+    /// The channel whose callbacks arrive at `/channel/{name}/notify`.
+    pub fn pay_in(&self, name: &str) -> Option<Arc<dyn PayIn>> {
+        self.pay_in.get(name).cloned()
+    }
+
+    /// The channel payouts go through, if the deployment has one.
+    pub fn payouts(&self) -> Option<Arc<dyn PayOut>> {
+        self.payouts_through.and_then(|name| self.pay_out.get(name).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::SandboxRules;
+
+    #[test]
+    fn one_sandbox_serves_both_capabilities_by_name() {
+        let registry = Registry::with_sandbox(Arc::new(Sandbox::new(SandboxRules::default(), b"secret")));
+        assert_eq!(registry.pay_in("sandbox").map(|channel| channel.name()), Some("sandbox"));
+        assert!(registry.pay_in("fshows").is_none());
+        assert_eq!(registry.payouts().map(|channel| channel.name()), Some("sandbox"));
+        assert!(Registry::default().payouts().is_none());
+    }
+}
