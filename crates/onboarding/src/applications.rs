@@ -153,10 +153,10 @@ pub fn update_draft(
     storage::database::transaction(conn, |conn| {
         let merchant = lock(conn, id)?;
         if merchant.state != ApplicationState::Draft {
-            return Err(OnboardingError::InvalidField {
-                field: "state",
-                message: format!("only a draft can be edited; this application is {}", merchant.state.as_str()),
-            });
+            return Err(OnboardingError::WrongState(format!(
+                "only a draft can be edited; this application is {}",
+                merchant.state.as_str()
+            )));
         }
         let source = rate_source(conn, &application.rates)?;
         if !merchants::update_fields(conn, id, ApplicationState::Draft, &fields_of(&application))

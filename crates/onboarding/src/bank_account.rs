@@ -167,7 +167,7 @@ pub fn bind(
             return Ok(Bound { merchant, changed: false });
         }
         if !may_replace(merchant.state) {
-            return Err(OnboardingError::InvalidField { field: "state", message: refusal(merchant.state) });
+            return Err(OnboardingError::WrongState(refusal(merchant.state)));
         }
         let row = &merchant.row;
         let fields = MerchantFields {

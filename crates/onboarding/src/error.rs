@@ -10,6 +10,12 @@ pub enum OnboardingError {
     InvalidApplication(ApplicationErrors),
     #[error("{field}: {message}")]
     InvalidField { field: &'static str, message: String },
+    /// The merchant's state does not allow what was asked (worded for the caller).
+    #[error("state: {0}")]
+    WrongState(String),
+    /// A stored row breaks a rule the code relies on: a bug or a corrupt row, never the caller's.
+    #[error("a stored merchant breaks an invariant: {0}")]
+    BrokenInvariant(String),
     #[error("no such merchant")]
     MerchantNotFound,
     #[error("no such app")]

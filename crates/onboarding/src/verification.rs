@@ -103,10 +103,10 @@ fn payout_request(deposit: &MicroDepositRow, merchant: &Merchant) -> Result<chan
     // Stored only after it was checked; a stored number that no longer parses is a corrupt row.
     let account_number =
         BankAccountNumber::parse(&merchant.row.account_number, merchant.row.account_type).map_err(|_| {
-            OnboardingError::InvalidField {
-                field: "account_number",
-                message: "stored account number is invalid".into(),
-            }
+            OnboardingError::BrokenInvariant(format!(
+                "merchant {}: its stored account number does not parse",
+                merchant.id()
+            ))
         })?;
     Ok(channel::PayoutRequest {
         out_trade_no: deposit.out_trade_no.clone(),

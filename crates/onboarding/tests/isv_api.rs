@@ -169,7 +169,7 @@ fn an_account_is_replaced_only_before_verification_and_a_repeat_changes_nothing(
     .unwrap();
     onboarding::verification::start(conn, &actor(), id).unwrap();
     match bank_account::bind(conn, &actor(), id, &personal) {
-        Err(OnboardingError::InvalidField { field: "state", message }) => {
+        Err(OnboardingError::WrongState(message)) => {
             assert!(message.contains("verifying_account"), "{message}");
         }
         other => panic!("{other:?}"),
@@ -196,7 +196,7 @@ fn an_approved_merchants_account_is_refused_but_its_own_account_binds() {
     assert!(!bank_account::bind(conn, &actor(), id, &current).unwrap().changed);
     let corporate = bank_account::parse(&corporate_account()).unwrap();
     match bank_account::bind(conn, &actor(), id, &corporate) {
-        Err(OnboardingError::InvalidField { field: "state", message }) => {
+        Err(OnboardingError::WrongState(message)) => {
             assert!(message.contains("approved") && message.contains("micro-deposit"), "{message}");
         }
         other => panic!("{other:?}"),

@@ -98,7 +98,7 @@ pub(super) fn onboarding_error(error: OnboardingError) -> GatewayError {
             Some(first) => GatewayError::invalid(first.field, first.message),
             None => GatewayError::invalid("content", "invalid application"),
         },
-        InvalidField { field: "state", message } => GatewayError::InvalidOperation(message),
+        WrongState(message) => GatewayError::InvalidOperation(message),
         InvalidField { field, message } => GatewayError::invalid(field, message),
         UnknownRatePlan(code) => GatewayError::invalid("rate_plan", format!("no such rate plan: {code}")),
         MerchantNotFound => GatewayError::SubMerchantInvalid,

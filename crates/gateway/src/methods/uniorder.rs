@@ -25,7 +25,7 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
             .map_err(|_| GatewayError::invalid("notify_url", OrderFieldError::PrivateAddress))?;
     }
     let placed = place::place_with(call.conn, call.placer, call.app, &new, call.now)?;
-    Ok(return_value(placed.order(), &call.settings.cashier_url))
+    return_value(placed.order(), &call.settings.cashier_url)
 }
 
 fn parse(call: &Call<'_>) -> Result<NewOrder, GatewayError> {
@@ -75,24 +75,25 @@ fn fingerprint(parts: &[&str]) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// The reply fields in seed 003's order.
-pub(crate) fn return_value(order: &orders::Order, cashier_url: &str) -> ReturnValue {
+/// The reply fields in seed 003's order. The rates are the order's snapshot; one that is not a
+/// valid rate is a corrupt row and fails the call (never a `null` in the reply).
+pub(crate) fn return_value(order: &orders::Order, cashier_url: &str) -> Result<ReturnValue, GatewayError> {
     let row = &order.row;
-    let rate = |decimal| domain::Rate::from_decimal(decimal).map(ReplyValue::rate).unwrap_or(ReplyValue::Null);
+    let rates = order.rates()?;
     let mut value = vec![
         ("qr_code", ReplyValue::text(format!("{cashier_url}?c={}", row.cashier_code))),
         ("trade_no", ReplyValue::text(row.trade_no.clone())),
         ("total_fee", amount(row.total_fee_fen)),
         ("net_receipt_amount", amount(row.net_receipt_fen)),
-        ("bank_commission_rate", rate(row.bank_commission_rate)),
+        ("bank_commission_rate", ReplyValue::rate(rates.bank_commission())),
         ("bank_commission_fee", amount(row.bank_commission_fen)),
-        ("pay_platform_rate", rate(row.pay_platform_rate)),
+        ("pay_platform_rate", ReplyValue::rate(rates.pay_platform())),
         ("pay_platform_fee", amount(row.pay_platform_fen)),
-        ("liquidator_commission_rate", rate(row.liquidator_commission_rate)),
+        ("liquidator_commission_rate", ReplyValue::rate(rates.liquidator_commission())),
         ("liquidator_commission_fee", amount(row.liquidator_commission_fen)),
     ];
     if let Some(url) = &row.notify_url {
         value.push(("notify_url", ReplyValue::text(url.clone())));
     }
-    value
+    Ok(value)
 }
