@@ -15,3 +15,4 @@ mod gateway_onboarding;
 mod health;
 mod hostile_input;
 mod notifications;
+mod sandbox_channel;

@@ -2,10 +2,11 @@
 //! be shown and tested without one. Outcomes follow fixed, configurable rules on the payee's
 //! account number, so they are deterministic.
 //!
-//! The simulator's own records live in this process (it stands in for an outside system); a
-//! restarted process forgets them, and a query for a forgotten payout says `NotFound`, which
-//! callers already handle.
-use std::{collections::HashMap, sync::Mutex};
+//! The payouts it was asked for are its own records, standing in for the outside system's: kept
+//! through [`PayoutRecords`] — in memory for the channel alone, in PostgreSQL when the server runs
+//! it (the server supplies that store, as this crate never touches the database) — so every node
+//! and every restart see the same payouts and a query after a restart finds them.
+use std::{collections::HashMap, sync::Arc, sync::Mutex};
 
 use async_trait::async_trait;
 
@@ -36,19 +37,62 @@ impl Default for SandboxRules {
     }
 }
 
+/// Where the sandbox keeps the payouts it was asked for.
+#[async_trait]
+pub trait PayoutRecords: Send + Sync + 'static {
+    /// Keeps `status` as the outcome of `request` unless one is kept already; returns the one
+    /// kept (so a resubmission gets the first answer).
+    async fn keep_first(&self, request: &PayoutRequest, status: &PayoutStatus) -> Result<PayoutStatus, ChannelError>;
+    async fn find(&self, out_trade_no: &str) -> Result<Option<PayoutStatus>, ChannelError>;
+}
+
+/// Records in this process only: for the channel on its own (tests).
 #[derive(Default)]
+pub struct MemoryRecords(Mutex<HashMap<String, PayoutStatus>>);
+
+impl MemoryRecords {
+    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<String, PayoutStatus>> {
+        // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl PayoutRecords for MemoryRecords {
+    async fn keep_first(&self, request: &PayoutRequest, status: &PayoutStatus) -> Result<PayoutStatus, ChannelError> {
+        Ok(self.records().entry(request.out_trade_no.clone()).or_insert_with(|| status.clone()).clone())
+    }
+
+    async fn find(&self, out_trade_no: &str) -> Result<Option<PayoutStatus>, ChannelError> {
+        Ok(self.records().get(out_trade_no).cloned())
+    }
+}
+
+/// Default rules, an empty callback secret and records in memory (tests of the channel alone).
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox::new(SandboxRules::default(), b"")
+    }
+}
+
 pub struct Sandbox {
     rules: SandboxRules,
     /// Signs the sandbox's payment callbacks (HMAC-SHA256), as a real channel signs its own.
     callback_secret: Vec<u8>,
-    payouts: Mutex<HashMap<String, PayoutStatus>>,
+    payouts: Arc<dyn PayoutRecords>,
 }
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 impl Sandbox {
+    /// A sandbox that keeps its payouts in this process.
     pub fn new(rules: SandboxRules, callback_secret: &[u8]) -> Sandbox {
-        Sandbox { rules, callback_secret: callback_secret.to_vec(), payouts: Mutex::new(HashMap::new()) }
+        Sandbox::with_records(rules, callback_secret, Arc::new(MemoryRecords::default()))
+    }
+
+    /// A sandbox that keeps its payouts in `payouts` (the server's: PostgreSQL).
+    pub fn with_records(rules: SandboxRules, callback_secret: &[u8], payouts: Arc<dyn PayoutRecords>) -> Sandbox {
+        Sandbox { rules, callback_secret: callback_secret.to_vec(), payouts }
     }
 
     fn mac(&self, fields: &[(&str, &str)]) -> HmacSha256 {
@@ -98,11 +142,6 @@ impl Sandbox {
         } else {
             Ok(PayoutStatus::Succeeded { channel_reference: reference })
         }
-    }
-
-    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<String, PayoutStatus>> {
-        // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
-        self.payouts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -158,15 +197,15 @@ impl PayOut for Sandbox {
     }
 
     async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
-        let status = {
-            let mut records = self.records();
-            if let Some(existing) = records.get(&request.out_trade_no) {
-                return Ok(existing.clone());
-            }
-            let status = self.decide(request)?;
-            records.insert(request.out_trade_no.clone(), status.clone());
-            status
-        };
+        if let Some(existing) = self.payouts.find(&request.out_trade_no).await? {
+            return Ok(existing);
+        }
+        let decided = self.decide(request)?;
+        let status = self.payouts.keep_first(request, &decided).await?;
+        if status != decided {
+            // Another node answered this out_trade_no first: its answer stands.
+            return Ok(status);
+        }
         if request.payee.account_number.as_ref().ends_with(&self.rules.unknown_suffix) {
             return Err(ChannelError::OutcomeUnknown("sandbox: simulated timeout".into()));
         }
@@ -175,7 +214,7 @@ impl PayOut for Sandbox {
     }
 
     async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
-        self.records().get(out_trade_no).cloned().ok_or(ChannelError::NotFound)
+        self.payouts.find(out_trade_no).await?.ok_or(ChannelError::NotFound)
     }
 }
 

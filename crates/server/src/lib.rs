@@ -8,6 +8,7 @@ pub mod keygen;
 pub mod metrics;
 pub mod platform;
 mod routes;
+mod sandbox_store;
 pub mod startup;
 pub mod telemetry;
 pub mod worker;

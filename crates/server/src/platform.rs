@@ -60,7 +60,8 @@ pub async fn sandbox(
     })
     .await
     .map_err(|error| anyhow::anyhow!("sandbox secret: {error}"))?;
-    Ok(std::sync::Arc::new(channel::sandbox::Sandbox::new(rules, secret.as_bytes())))
+    let records = std::sync::Arc::new(crate::sandbox_store::StoredPayouts { pool: pool.clone() });
+    Ok(std::sync::Arc::new(channel::sandbox::Sandbox::with_records(rules, secret.as_bytes(), records)))
 }
 
 /// The deployment's channels: the sandbox (one instance, shared by everything in this process).

@@ -22,6 +22,7 @@ pub mod page;
 pub mod platform_keys;
 pub mod rates;
 pub mod reconciliation;
+pub mod sandbox_payouts;
 pub mod schema;
 pub mod settings;
 pub mod settlements;

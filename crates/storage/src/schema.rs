@@ -398,6 +398,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    sandbox_payouts (out_trade_no) {
+        out_trade_no -> Text,
+        amount_fen -> Int8,
+        status -> Text,
+        channel_reference -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     settlements (id) {
         id -> Int8,
         merchant_id -> Int8,
@@ -461,5 +472,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reconciliation_differences,
     reconciliation_runs,
     refunds,
+    sandbox_payouts,
     settlements,
 );

@@ -1,0 +1,65 @@
+//! The sandbox channel's payout records in PostgreSQL: the store the server gives the sandbox
+//! (`channel` never touches the database, `storage` knows no channel; this joins the two).
+use async_trait::async_trait;
+use channel::{ChannelError, PayoutRequest, PayoutStatus, sandbox::PayoutRecords};
+use storage::{
+    Pool,
+    database::run_blocking,
+    sandbox_payouts::{self, SandboxPayoutRow},
+};
+
+pub struct StoredPayouts {
+    pub pool: Pool,
+}
+
+#[async_trait]
+impl PayoutRecords for StoredPayouts {
+    async fn keep_first(&self, request: &PayoutRequest, status: &PayoutStatus) -> Result<PayoutStatus, ChannelError> {
+        let row = row_of(request, status);
+        let kept =
+            run_blocking(&self.pool, move |conn| sandbox_payouts::keep_first(conn, &row)).await.map_err(unknown)?;
+        status_of(kept)
+    }
+
+    async fn find(&self, out_trade_no: &str) -> Result<Option<PayoutStatus>, ChannelError> {
+        let out_trade_no = out_trade_no.to_owned();
+        let found =
+            run_blocking(&self.pool, move |conn| sandbox_payouts::find(conn, &out_trade_no)).await.map_err(unknown)?;
+        found.map(status_of).transpose()
+    }
+}
+
+/// The sandbox's records could not be read or written: for its callers, as for any channel that
+/// does not answer, the outcome is unknown (to be queried, never taken as failed).
+fn unknown(error: storage::StorageError) -> ChannelError {
+    ChannelError::OutcomeUnknown(format!("sandbox records: {error}"))
+}
+
+fn row_of(request: &PayoutRequest, status: &PayoutStatus) -> SandboxPayoutRow {
+    let (code, channel_reference, reason) = match status {
+        PayoutStatus::Pending { channel_reference } => ("pending", Some(channel_reference.clone()), None),
+        PayoutStatus::Succeeded { channel_reference } => ("succeeded", Some(channel_reference.clone()), None),
+        PayoutStatus::Failed { reason } => ("failed", None, Some(reason.clone())),
+        PayoutStatus::Returned { reason } => ("returned", None, Some(reason.clone())),
+    };
+    SandboxPayoutRow {
+        out_trade_no: request.out_trade_no.clone(),
+        amount_fen: request.amount.fen(),
+        status: code.to_owned(),
+        channel_reference,
+        reason,
+    }
+}
+
+fn status_of(row: SandboxPayoutRow) -> Result<PayoutStatus, ChannelError> {
+    let SandboxPayoutRow { status, channel_reference, reason, out_trade_no, .. } = row;
+    // The table's CHECKs pair each status with its field; anything else is a corrupt row.
+    let corrupt = || ChannelError::OutcomeUnknown(format!("sandbox record of {out_trade_no} is corrupt"));
+    Ok(match (status.as_str(), channel_reference, reason) {
+        ("pending", Some(channel_reference), None) => PayoutStatus::Pending { channel_reference },
+        ("succeeded", Some(channel_reference), None) => PayoutStatus::Succeeded { channel_reference },
+        ("failed", None, Some(reason)) => PayoutStatus::Failed { reason },
+        ("returned", None, Some(reason)) => PayoutStatus::Returned { reason },
+        _ => return Err(corrupt()),
+    })
+}
