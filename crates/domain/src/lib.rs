@@ -16,6 +16,7 @@ pub mod money;
 pub mod net;
 pub mod onboarding;
 pub mod orders;
+pub mod payouts;
 pub mod rate;
 pub mod split;
 mod sql;

@@ -2,6 +2,7 @@
 //! (`channel` never touches the database, `storage` knows no channel; this joins the two).
 use async_trait::async_trait;
 use channel::{ChannelError, PayoutRequest, PayoutStatus, sandbox::PayoutRecords};
+use domain::payouts::ChannelPayoutState;
 use storage::{
     Pool,
     database::run_blocking,
@@ -36,16 +37,20 @@ fn unknown(error: storage::StorageError) -> ChannelError {
 }
 
 fn row_of(request: &PayoutRequest, status: &PayoutStatus) -> SandboxPayoutRow {
-    let (code, channel_reference, reason) = match status {
-        PayoutStatus::Pending { channel_reference } => ("pending", Some(channel_reference.clone()), None),
-        PayoutStatus::Succeeded { channel_reference } => ("succeeded", Some(channel_reference.clone()), None),
-        PayoutStatus::Failed { reason } => ("failed", None, Some(reason.clone())),
-        PayoutStatus::Returned { reason } => ("returned", None, Some(reason.clone())),
+    let (state, channel_reference, reason) = match status {
+        PayoutStatus::Pending { channel_reference } => {
+            (ChannelPayoutState::Pending, Some(channel_reference.clone()), None)
+        }
+        PayoutStatus::Succeeded { channel_reference } => {
+            (ChannelPayoutState::Succeeded, Some(channel_reference.clone()), None)
+        }
+        PayoutStatus::Failed { reason } => (ChannelPayoutState::Failed, None, Some(reason.clone())),
+        PayoutStatus::Returned { reason } => (ChannelPayoutState::Returned, None, Some(reason.clone())),
     };
     SandboxPayoutRow {
         out_trade_no: request.out_trade_no.clone(),
         amount_fen: request.amount.fen(),
-        status: code.to_owned(),
+        status: state,
         channel_reference,
         reason,
     }
@@ -55,11 +60,11 @@ fn status_of(row: SandboxPayoutRow) -> Result<PayoutStatus, ChannelError> {
     let SandboxPayoutRow { status, channel_reference, reason, out_trade_no, .. } = row;
     // The table's CHECKs pair each status with its field; anything else is a corrupt row.
     let corrupt = || ChannelError::OutcomeUnknown(format!("sandbox record of {out_trade_no} is corrupt"));
-    Ok(match (status.as_str(), channel_reference, reason) {
-        ("pending", Some(channel_reference), None) => PayoutStatus::Pending { channel_reference },
-        ("succeeded", Some(channel_reference), None) => PayoutStatus::Succeeded { channel_reference },
-        ("failed", None, Some(reason)) => PayoutStatus::Failed { reason },
-        ("returned", None, Some(reason)) => PayoutStatus::Returned { reason },
+    Ok(match (status, channel_reference, reason) {
+        (ChannelPayoutState::Pending, Some(channel_reference), None) => PayoutStatus::Pending { channel_reference },
+        (ChannelPayoutState::Succeeded, Some(channel_reference), None) => PayoutStatus::Succeeded { channel_reference },
+        (ChannelPayoutState::Failed, None, Some(reason)) => PayoutStatus::Failed { reason },
+        (ChannelPayoutState::Returned, None, Some(reason)) => PayoutStatus::Returned { reason },
         _ => return Err(corrupt()),
     })
 }
