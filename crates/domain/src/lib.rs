@@ -9,6 +9,7 @@
 //! in isolation.
 
 pub mod calendar;
+pub mod console;
 pub mod ids;
 pub mod json;
 pub mod ledger;

@@ -4,38 +4,7 @@ use diesel::prelude::*;
 
 use crate::{StorageError, schema::operators};
 
-/// What an operator may do. Stored as fixed strings; converted only here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Operator,
-    Finance,
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Operator, Role::Finance, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Finance => "finance",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|role| role.as_str() == text)
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use domain::console::Role;
 
 /// A console sign-in name: 2–32 characters of lower-case letters, digits, `_`, `.`, `-`, starting
 /// with a letter or digit (the same rule as the database constraint).
@@ -71,19 +40,8 @@ pub enum UsernameError {
     InvalidCharacter,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = operators)]
-struct OperatorRow {
-    id: i64,
-    username: String,
-    password_hash: String,
-    role: String,
-    disabled_at: Option<DateTime<Utc>>,
-    session_epoch: i32,
-    created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
 pub struct Operator {
     pub id: i64,
     pub username: String,
@@ -102,95 +60,53 @@ impl Operator {
     }
 }
 
-impl TryFrom<OperatorRow> for Operator {
-    type Error = StorageError;
-    fn try_from(row: OperatorRow) -> Result<Self, Self::Error> {
-        let role = Role::parse(&row.role).ok_or_else(|| {
-            StorageError::Query(diesel::result::Error::DeserializationError(
-                format!("unknown role {:?}", row.role).into(),
-            ))
-        })?;
-        Ok(Operator {
-            id: row.id,
-            username: row.username,
-            password_hash: row.password_hash,
-            role,
-            disabled_at: row.disabled_at,
-            session_epoch: row.session_epoch,
-            created_at: row.created_at,
-        })
-    }
-}
-
 pub fn insert(
     conn: &mut PgConnection,
     username: &Username,
     password_hash: &str,
     role: Role,
 ) -> Result<Operator, StorageError> {
-    let row: OperatorRow = diesel::insert_into(operators::table)
+    Ok(diesel::insert_into(operators::table)
         .values((
             operators::username.eq(username.as_str()),
             operators::password_hash.eq(password_hash),
-            operators::role.eq(role.as_str()),
+            operators::role.eq(role),
         ))
-        .returning(OperatorRow::as_returning())
-        .get_result(conn)?;
-    row.try_into()
+        .returning(Operator::as_returning())
+        .get_result(conn)?)
 }
 
 pub fn find_by_username(conn: &mut PgConnection, username: &str) -> Result<Option<Operator>, StorageError> {
-    operators::table
+    Ok(operators::table
         .filter(operators::username.eq(username))
-        .select(OperatorRow::as_select())
+        .select(Operator::as_select())
         .first(conn)
-        .optional()?
-        .map(Operator::try_from)
-        .transpose()
+        .optional()?)
 }
 
 pub fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Operator>, StorageError> {
-    operators::table
-        .find(id)
-        .select(OperatorRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Operator::try_from)
-        .transpose()
+    Ok(operators::table.find(id).select(Operator::as_select()).first(conn).optional()?)
 }
 
 /// Locks the row for the rest of the transaction, so a guarded change reads what it updates.
 pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<Operator>, StorageError> {
-    operators::table
-        .find(id)
-        .select(OperatorRow::as_select())
-        .for_update()
-        .first(conn)
-        .optional()?
-        .map(Operator::try_from)
-        .transpose()
+    Ok(operators::table.find(id).select(Operator::as_select()).for_update().first(conn).optional()?)
 }
 
 pub fn list(conn: &mut PgConnection) -> Result<Vec<Operator>, StorageError> {
-    operators::table
-        .order(operators::username.asc())
-        .select(OperatorRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Operator::try_from)
-        .collect()
+    Ok(operators::table.order(operators::username.asc()).select(Operator::as_select()).load(conn)?)
 }
 
 pub fn count_active_admins(conn: &mut PgConnection) -> Result<i64, StorageError> {
     Ok(operators::table
-        .filter(operators::role.eq(Role::Admin.as_str()))
+        .filter(operators::role.eq(Role::Admin))
         .filter(operators::disabled_at.is_null())
         .count()
         .get_result(conn)?)
 }
 
 pub fn set_role(conn: &mut PgConnection, id: i64, role: Role) -> Result<bool, StorageError> {
-    let updated = diesel::update(operators::table.find(id)).set(operators::role.eq(role.as_str())).execute(conn)?;
+    let updated = diesel::update(operators::table.find(id)).set(operators::role.eq(role)).execute(conn)?;
     Ok(updated == 1)
 }
 
