@@ -277,68 +277,10 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
     let row = &order.row;
     let can_manage = session.can(Permission::ManageMerchants);
     let refundable = matches!(order.state, OrderState::Paid | OrderState::PartiallyRefunded);
-    let optional_time = |at: Option<chrono::DateTime<Utc>>| at.map(china_time).unwrap_or_default();
-    let details = vec![
-        (o.trade_no, row.trade_no.clone()),
-        (o.out_trade_no, row.out_trade_no.clone()),
-        (o.app_id, app_id.unwrap_or_default()),
-        (o.body, row.body.clone()),
-        (
-            o.order_type,
-            match order.order_type {
-                OrderType::Physical => o.physical.to_string(),
-                OrderType::Virtual => o.virtual_goods.to_string(),
-            },
-        ),
-        (o.notify_url, row.notify_url.clone().unwrap_or_default()),
-        (o.created_at, china_time(row.created_at)),
-        (o.expires_at, china_time(row.expires_at)),
-        (o.paid_at, optional_time(row.paid_at)),
-        (o.closed_at, optional_time(row.closed_at)),
-    ];
-    let split = vec![
-        SplitLine {
-            label: o.bank_commission,
-            rate: format!("{:.5}", row.bank_commission_rate),
-            amount: yuan(row.bank_commission_fen),
-            emphasis: false,
-        },
-        SplitLine {
-            label: o.pay_platform,
-            rate: format!("{:.5}", row.pay_platform_rate),
-            amount: yuan(row.pay_platform_fen),
-            emphasis: false,
-        },
-        SplitLine {
-            label: o.liquidator_commission,
-            rate: format!("{:.5}", row.liquidator_commission_rate),
-            amount: yuan(row.liquidator_commission_fen),
-            emphasis: false,
-        },
-        SplitLine { label: o.net_receipt, rate: String::new(), amount: yuan(row.net_receipt_fen), emphasis: false },
-        SplitLine { label: o.total_fee, rate: String::new(), amount: yuan(row.total_fee_fen), emphasis: true },
-    ];
     let refund_form = (can_manage && refundable).then(|| {
         let (out_refund_no, amount) =
             extras.refund_form.unwrap_or_else(|| (operator_number("OPS", Utc::now()), String::new()));
         RefundForm { out_refund_no, amount, at_most: order.unrefunded().to_string() }
-    });
-    let refund_totals = (refunds.len() > 1).then(|| {
-        let sum = |part: fn(&RefundRow) -> i64| refunds.iter().map(part).sum::<i64>();
-        RefundView {
-            refund_no: String::new(),
-            out_refund_no: String::new(),
-            amounts: [
-                Money::of(sum(|r| r.refund_fee_fen)),
-                Money::of(sum(|r| r.bank_commission_fen)),
-                Money::of(sum(|r| r.pay_platform_fen)),
-                Money::of(sum(|r| r.liquidator_commission_fen)),
-                Money::of(sum(|r| r.net_receipt_fen)),
-            ],
-            state: String::new(),
-            requested_by: String::new(),
-            created_at: String::new(),
-        }
     });
     OrderPage {
         chrome: Chrome::titled(session, Section::Orders, format!("{} {}", o.order, row.trade_no)),
@@ -356,68 +298,149 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
         total: order.total().to_string(),
         refunded: order.refunded().to_string(),
         unrefunded: order.unrefunded().to_string(),
-        split,
+        split: split_lines(o, &order),
         refund_form,
-        events: events
-            .into_iter()
-            .map(|event| EventView {
-                at: china_time(event.at),
-                from: event.from_state.map(|state| OrderBadge::of(o, state)),
-                to: OrderBadge::of(o, event.to_state),
-                cause: o.cause(event.cause).to_string(),
-                detail: event.detail.unwrap_or_default(),
-            })
-            .collect(),
-        refunds: refunds
-            .into_iter()
-            .map(|refund| RefundView {
-                amounts: [
-                    Money::of(refund.refund_fee_fen),
-                    Money::of(refund.bank_commission_fen),
-                    Money::of(refund.pay_platform_fen),
-                    Money::of(refund.liquidator_commission_fen),
-                    Money::of(refund.net_receipt_fen),
-                ],
-                state: o.refund_state(refund.state).to_string(),
-                created_at: china_time(refund.created_at),
-                refund_no: refund.refund_no,
-                out_refund_no: refund.out_refund_no,
-                requested_by: refund.requested_by,
-            })
-            .collect(),
-        refund_totals,
+        events: events.into_iter().map(|event| event_view(o, event)).collect(),
+        refund_totals: refund_totals(&refunds),
+        refunds: refunds.into_iter().map(|refund| refund_view(o, refund)).collect(),
         has_notify_url: row.notify_url.is_some(),
         notifications: notifications
             .into_iter()
-            .map(|(notification, attempts)| NotificationView {
-                id: notification.id,
-                kind: o.notification_kind(notification.kind).to_string(),
-                state: o.notification_state(notification.state).to_string(),
-                next_attempt: if notification.state == NotificationState::Pending {
-                    china_time(notification.next_attempt_at)
-                } else {
-                    String::new()
-                },
-                state_class: notification.state.as_str(),
-                url: notification.url,
-                attempts: notification.attempts,
-                delivered_at: optional_time(notification.delivered_at),
-                history: attempts
-                    .into_iter()
-                    .map(|attempt| AttemptView {
-                        at: china_time(attempt.at),
-                        http_status: attempt.http_status.map(|status| status.to_string()).unwrap_or_default(),
-                        latency_ms: attempt.latency_ms,
-                        body_excerpt: attempt.body_excerpt.unwrap_or_default(),
-                        error: attempt.error.unwrap_or_default(),
-                        delivered: attempt.delivered,
-                    })
-                    .collect(),
-            })
+            .map(|(notification, attempts)| notification_view(o, notification, attempts))
             .collect(),
         can_send_again: can_manage,
         requests: requests.into_iter().map(RequestView::from).collect(),
         callbacks: callbacks.into_iter().map(|callback| CallbackView::of(o, callback)).collect(),
-        details,
+        details: details(o, &order, app_id),
+    }
+}
+
+fn optional_time(at: Option<chrono::DateTime<Utc>>) -> String {
+    at.map(china_time).unwrap_or_default()
+}
+
+/// The order's own fields, label and value.
+fn details(o: &OrderLabels, order: &orders::Order, app_id: Option<String>) -> Vec<(&'static str, String)> {
+    let row = &order.row;
+    let order_type = match order.order_type {
+        OrderType::Physical => o.physical,
+        OrderType::Virtual => o.virtual_goods,
+    };
+    vec![
+        (o.trade_no, row.trade_no.clone()),
+        (o.out_trade_no, row.out_trade_no.clone()),
+        (o.app_id, app_id.unwrap_or_default()),
+        (o.body, row.body.clone()),
+        (o.order_type, order_type.to_string()),
+        (o.notify_url, row.notify_url.clone().unwrap_or_default()),
+        (o.created_at, china_time(row.created_at)),
+        (o.expires_at, china_time(row.expires_at)),
+        (o.paid_at, optional_time(row.paid_at)),
+        (o.closed_at, optional_time(row.closed_at)),
+    ]
+}
+
+/// The split snapshotted at creation, rate and amount, the total last.
+fn split_lines(o: &OrderLabels, order: &orders::Order) -> Vec<SplitLine> {
+    let row = &order.row;
+    let line =
+        |label, rate: String, amount_fen, emphasis| SplitLine { label, rate, amount: yuan(amount_fen), emphasis };
+    vec![
+        line(o.bank_commission, format!("{:.5}", row.bank_commission_rate), row.bank_commission_fen, false),
+        line(o.pay_platform, format!("{:.5}", row.pay_platform_rate), row.pay_platform_fen, false),
+        line(
+            o.liquidator_commission,
+            format!("{:.5}", row.liquidator_commission_rate),
+            row.liquidator_commission_fen,
+            false,
+        ),
+        line(o.net_receipt, String::new(), row.net_receipt_fen, false),
+        line(o.total_fee, String::new(), row.total_fee_fen, true),
+    ]
+}
+
+fn event_view(o: &OrderLabels, event: EventRow) -> EventView {
+    EventView {
+        at: china_time(event.at),
+        from: event.from_state.map(|state| OrderBadge::of(o, state)),
+        to: OrderBadge::of(o, event.to_state),
+        cause: o.cause(event.cause).to_string(),
+        detail: event.detail.unwrap_or_default(),
+    }
+}
+
+/// The amounts of a refund in the table's column order: refunded, then each give-back.
+fn refund_amounts(refund: &RefundRow) -> [i64; 5] {
+    [
+        refund.refund_fee_fen,
+        refund.bank_commission_fen,
+        refund.pay_platform_fen,
+        refund.liquidator_commission_fen,
+        refund.net_receipt_fen,
+    ]
+}
+
+fn refund_view(o: &OrderLabels, refund: RefundRow) -> RefundView {
+    RefundView {
+        amounts: refund_amounts(&refund).map(Money::of),
+        state: o.refund_state(refund.state).to_string(),
+        created_at: china_time(refund.created_at),
+        refund_no: refund.refund_no,
+        out_refund_no: refund.out_refund_no,
+        requested_by: refund.requested_by,
+    }
+}
+
+/// The sums of several refunds (none shown for one). Each sum is at most the order's total, so
+/// it cannot overflow; saturating all the same rather than wrapping.
+fn refund_totals(refunds: &[RefundRow]) -> Option<RefundView> {
+    (refunds.len() > 1).then(|| {
+        let totals = refunds.iter().map(refund_amounts).fold([0_i64; 5], |mut totals, amounts| {
+            for (total, amount) in totals.iter_mut().zip(amounts) {
+                *total = total.saturating_add(amount);
+            }
+            totals
+        });
+        RefundView {
+            refund_no: String::new(),
+            out_refund_no: String::new(),
+            amounts: totals.map(Money::of),
+            state: String::new(),
+            requested_by: String::new(),
+            created_at: String::new(),
+        }
+    })
+}
+
+fn notification_view(
+    o: &OrderLabels,
+    notification: storage::notifications::NotificationRow,
+    attempts: Vec<storage::notifications::AttemptRow>,
+) -> NotificationView {
+    NotificationView {
+        id: notification.id,
+        kind: o.notification_kind(notification.kind).to_string(),
+        state: o.notification_state(notification.state).to_string(),
+        next_attempt: if notification.state == NotificationState::Pending {
+            china_time(notification.next_attempt_at)
+        } else {
+            String::new()
+        },
+        state_class: notification.state.as_str(),
+        url: notification.url,
+        attempts: notification.attempts,
+        delivered_at: optional_time(notification.delivered_at),
+        history: attempts.into_iter().map(attempt_view).collect(),
+    }
+}
+
+fn attempt_view(attempt: storage::notifications::AttemptRow) -> AttemptView {
+    AttemptView {
+        at: china_time(attempt.at),
+        http_status: attempt.http_status.map(|status| status.to_string()).unwrap_or_default(),
+        latency_ms: attempt.latency_ms,
+        body_excerpt: attempt.body_excerpt.unwrap_or_default(),
+        error: attempt.error.unwrap_or_default(),
+        delivered: attempt.delivered,
     }
 }
