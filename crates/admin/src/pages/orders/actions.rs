@@ -1,5 +1,5 @@
 //! The actions of an order's page: a refund by an operator, and sending a notification again.
-//! Both are audited (see `order_actions`); a refusal is shown on the order's page with a 400,
+//! Both are audited (see `orders::operator`); a refusal is shown on the order's page with a 400,
 //! next to the form as it was filled in.
 use actix_web::{HttpResponse, http::StatusCode, web};
 use chrono::Utc;
