@@ -215,7 +215,7 @@ async fn an_operator_walks_an_application_to_approval() -> Result<()> {
     // The page reloads itself until the server's worker has sent the micro-deposit.
     let answer = wait_for(&browser, "#answer-form input[name=amount]").await?;
     let deposit = app.wait_for_micro_deposit(id).await;
-    answer.send_keys(&domain::Amount::from_fen(deposit.amount_fen).to_string()).await?;
+    answer.send_keys(&deposit.amount_fen.to_string()).await?;
     click(&browser, Locator::Css("#answer-form button[type=submit]")).await?;
     wait_for_text(&browser, "#merchant-state", "审核中").await?;
 

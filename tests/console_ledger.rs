@@ -202,11 +202,11 @@ impl Expected {
         let paid = |part: fn(&OrderRow) -> i64| orders.iter().map(|order| part(order)).sum::<i64>();
         let back = |part: fn(&RefundRow) -> i64| refunds.iter().map(part).sum::<i64>();
         Expected {
-            receivable_fen: paid(|o| o.total_fee_fen) - back(|r| r.refund_fee_fen),
-            pending_fen: paid(|o| o.net_receipt_fen) - back(|r| r.net_receipt_fen),
-            bank_fen: paid(|o| o.bank_commission_fen) - back(|r| r.bank_commission_fen),
-            platform_fen: paid(|o| o.pay_platform_fen) - back(|r| r.pay_platform_fen),
-            commission_fen: paid(|o| o.liquidator_commission_fen) - back(|r| r.liquidator_commission_fen),
+            receivable_fen: paid(|o| o.total_fee_fen.fen()) - back(|r| r.refund_fee_fen.fen()),
+            pending_fen: paid(|o| o.net_receipt_fen.fen()) - back(|r| r.net_receipt_fen.fen()),
+            bank_fen: paid(|o| o.bank_commission_fen.fen()) - back(|r| r.bank_commission_fen.fen()),
+            platform_fen: paid(|o| o.pay_platform_fen.fen()) - back(|r| r.pay_platform_fen.fen()),
+            commission_fen: paid(|o| o.liquidator_commission_fen.fen()) - back(|r| r.liquidator_commission_fen.fen()),
         }
     }
 }
@@ -248,7 +248,7 @@ async fn the_trial_balance_balances_with_the_orders_figures_and_downloads_as_csv
     let mut all_refunds = refunds(&app, large.id).await;
     all_refunds.extend(refunds(&app, vector.id).await);
     assert_eq!(all_refunds.len(), 3);
-    assert!(all_refunds.iter().any(|r| r.liquidator_commission_fen < 0), "a refund adds a fen of commission");
+    assert!(all_refunds.iter().any(|r| r.liquidator_commission_fen.fen() < 0), "a refund adds a fen of commission");
     let expected = Expected::of(&[&large, &small, &vector, &other], &all_refunds);
 
     let (status, page) = get(&app, &viewer, "/admin/ledger").await;
@@ -320,7 +320,7 @@ async fn accounts_list_filter_and_show_their_postings_with_causes_and_running_ba
     assert_eq!(count(&pending), 2);
     let first_pending = account(&first_accounts, "merchant_pending");
     let line = row(&pending, &format!("data-account=\"{}\"", first_pending.id));
-    assert_eq!(cell(line, "class=\"num amount\""), yuan(first_pending.balance_fen));
+    assert_eq!(cell(line, "class=\"num amount\""), yuan(first_pending.balance_fen.fen()));
     let both = format!("/admin/ledger/accounts?merchant={}&kind=merchant_pending", second.sub_merchant_id);
     assert_eq!(count(&get(&app, &viewer, &both).await.1), 1);
     let (status, nobody) = get(&app, &viewer, "/admin/ledger/accounts?merchant=nobody-here").await;
@@ -329,39 +329,42 @@ async fn accounts_list_filter_and_show_their_postings_with_causes_and_running_ba
     let listed = csv(&app, &viewer, "/admin/ledger/accounts?kind=merchant_pending&format=csv", "ledger-accounts").await;
     assert_eq!(listed.len(), 2);
     let listed_first = listed.iter().find(|line| field(line, "account_id") == first_pending.id.to_string()).unwrap();
-    assert_eq!(field(listed_first, "balance_yuan"), yuan(first_pending.balance_fen));
+    assert_eq!(field(listed_first, "balance_yuan"), yuan(first_pending.balance_fen.fen()));
     assert_eq!(field(listed_first, "sub_merchant_id"), first.sub_merchant_id);
 
     // The first merchant's pending account: its refund, then its two payments, newest first.
     let (status, page) = get(&app, &viewer, &format!("/admin/ledger/accounts/{}", first_pending.id)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(cell(&page, r#"id="balance""#), yuan(first_pending.balance_fen));
+    assert_eq!(cell(&page, r#"id="balance""#), yuan(first_pending.balance_fen.fen()));
     let postings: Vec<&str> = page.split("<tr data-posting=").skip(1).collect();
     assert_eq!(postings.len(), 3);
     let refund_row = refunds(&app, large.id).await.remove(0);
     assert!(postings[0].contains("退款") && postings[0].contains(&refund_row.refund_no));
     assert!(postings[0].contains(&format!("href=\"/admin/orders/{}\"", large.id)));
-    assert_eq!(cell(postings[0], r#"data-side="debit""#), yuan(refund_row.net_receipt_fen));
-    assert_eq!(cell(postings[0], r#"data-side="balance""#), yuan(first_pending.balance_fen));
+    assert_eq!(cell(postings[0], r#"data-side="debit""#), yuan(refund_row.net_receipt_fen.fen()));
+    assert_eq!(cell(postings[0], r#"data-side="balance""#), yuan(first_pending.balance_fen.fen()));
     assert!(postings[1].contains(&small.trade_no) && postings[1].contains(&format!("/admin/orders/{}", small.id)));
-    assert_eq!(cell(postings[1], r#"data-side="credit""#), yuan(small.net_receipt_fen));
-    assert_eq!(cell(postings[1], r#"data-side="balance""#), yuan(large.net_receipt_fen + small.net_receipt_fen));
+    assert_eq!(cell(postings[1], r#"data-side="credit""#), yuan(small.net_receipt_fen.fen()));
+    assert_eq!(
+        cell(postings[1], r#"data-side="balance""#),
+        yuan(large.net_receipt_fen.fen() + small.net_receipt_fen.fen())
+    );
     assert!(postings[2].contains(&large.trade_no));
-    assert_eq!(cell(postings[2], r#"data-side="balance""#), yuan(large.net_receipt_fen));
+    assert_eq!(cell(postings[2], r#"data-side="balance""#), yuan(large.net_receipt_fen.fen()));
     assert!(page.contains(&format!("/admin/ledger/statement?merchant={}", first.sub_merchant_id)));
 
     let rows =
         csv(&app, &viewer, &format!("/admin/ledger/accounts/{}?format=csv", first_pending.id), "ledger-account-").await;
     assert_eq!(rows.len(), 3);
     assert_eq!(field(&rows[0], "booking"), "refund");
-    assert_eq!(field(&rows[0], "debit_yuan"), yuan(refund_row.net_receipt_fen));
+    assert_eq!(field(&rows[0], "debit_yuan"), yuan(refund_row.net_receipt_fen.fen()));
     assert_eq!(field(&rows[0], "credit_yuan"), "0.00");
     assert_eq!(field(&rows[2], "cause"), format!("订单 {}", large.trade_no));
-    assert_eq!(field(&rows[2], "balance_after_yuan"), yuan(large.net_receipt_fen));
+    assert_eq!(field(&rows[2], "balance_after_yuan"), yuan(large.net_receipt_fen.fen()));
 
     // The merchant's page shows its balances and leads to its statement.
     let (_, merchant_page) = get(&app, &viewer, &format!("/admin/merchants/{}", first.merchant_id)).await;
-    assert_eq!(cell(&merchant_page, r#"id="balance-pending""#), yuan(first_pending.balance_fen));
+    assert_eq!(cell(&merchant_page, r#"id="balance-pending""#), yuan(first_pending.balance_fen.fen()));
     assert_eq!(cell(&merchant_page, r#"id="balance-available""#), "0.00");
     assert_eq!(cell(&merchant_page, r#"id="balance-in-transit""#), "0.00");
     assert!(merchant_page.contains(&format!("/admin/ledger/statement?merchant={}", first.sub_merchant_id)));
@@ -370,7 +373,7 @@ async fn accounts_list_filter_and_show_their_postings_with_causes_and_running_ba
 #[tokio::test]
 async fn a_statement_opens_moves_and_closes_and_its_csv_says_the_same() {
     let Scene { app, viewer, first, second, large, small, .. } = scene().await;
-    let pending_fen = account(&accounts(&app, first.merchant_id).await, "merchant_pending").balance_fen;
+    let pending_fen = account(&accounts(&app, first.merchant_id).await, "merchant_pending").balance_fen.fen();
     let today = china_date(0);
     let path = format!("/admin/ledger/statement?merchant={}&from={today}&to={today}", first.sub_merchant_id);
     let (status, page) = get(&app, &viewer, &path).await;
@@ -378,7 +381,10 @@ async fn a_statement_opens_moves_and_closes_and_its_csv_says_the_same() {
     assert!(page.contains(r#"id="statement-check" data-agrees="true""#), "{page}");
     let pending = row(&page, r#"<tr data-kind="merchant_pending""#);
     assert_eq!(cell(pending, r#"data-figure="opening""#), "0.00");
-    assert_eq!(cell(pending, r#"data-figure="credit""#), yuan(large.net_receipt_fen + small.net_receipt_fen));
+    assert_eq!(
+        cell(pending, r#"data-figure="credit""#),
+        yuan(large.net_receipt_fen.fen() + small.net_receipt_fen.fen())
+    );
     assert_eq!(cell(pending, r#"data-figure="count""#), "3");
     assert_eq!(cell(pending, r#"data-figure="closing""#), yuan(pending_fen));
     assert_eq!(cell(&page, r#"id="closing-total""#), yuan(pending_fen));
@@ -427,7 +433,7 @@ async fn a_statement_opens_moves_and_closes_and_its_csv_says_the_same() {
         rows.iter().find(|line| field(line, "row") == "closing" && field(line, "account") == "merchant_pending");
     let closing = closing.expect("the pending account's closing row");
     assert_eq!(field(closing, "balance_yuan"), yuan(pending_fen));
-    assert_eq!(field(closing, "credit_yuan"), yuan(large.net_receipt_fen + small.net_receipt_fen));
+    assert_eq!(field(closing, "credit_yuan"), yuan(large.net_receipt_fen.fen() + small.net_receipt_fen.fen()));
     assert_eq!(field(&rows[5], "balance_yuan"), yuan(pending_fen));
     assert_eq!(field(&rows[9], "memo"), "期初余额 + 本期发生 = 期末余额,已核对");
 }
@@ -442,9 +448,10 @@ async fn commission_by_day_and_by_merchant_matches_the_orders_liquidator_fees() 
     let second_fen = earned(&[&vector, &other], &second_refunds);
     // Credits: the payments' commission and the refund that added a fen; debits: the give-backs.
     let all_refunds: Vec<&RefundRow> = first_refunds.iter().chain(&second_refunds).collect();
-    let given_back_fen: i64 = all_refunds.iter().map(|r| r.liquidator_commission_fen.max(0)).sum();
-    let orders_fen: i64 = [&large, &small, &vector, &other].iter().map(|o| o.liquidator_commission_fen).sum();
-    let credited_fen = orders_fen + all_refunds.iter().map(|r| (-r.liquidator_commission_fen).max(0)).sum::<i64>();
+    let given_back_fen: i64 = all_refunds.iter().map(|r| r.liquidator_commission_fen.fen().max(0)).sum();
+    let orders_fen: i64 = [&large, &small, &vector, &other].iter().map(|o| o.liquidator_commission_fen.fen()).sum();
+    let credited_fen =
+        orders_fen + all_refunds.iter().map(|r| (-r.liquidator_commission_fen.fen()).max(0)).sum::<i64>();
     assert_eq!(credited_fen - given_back_fen, first_fen + second_fen);
 
     let today = china_date(0);
@@ -533,7 +540,11 @@ async fn long_statements_and_accounts_page_with_running_balances_that_continue()
     assert_eq!(status, StatusCode::OK);
     let second_balances = balances(&second_page);
     assert_eq!(second_balances.len(), ORDERS - 200);
-    assert_eq!(second_balances.last(), Some(&yuan(pending.balance_fen)), "the last page ends at the closing balance");
+    assert_eq!(
+        second_balances.last(),
+        Some(&yuan(pending.balance_fen.fen())),
+        "the last page ends at the closing balance"
+    );
     assert!(second_page.contains(r#"data-agrees="true""#) && first_page.contains(r#"data-agrees="true""#));
     assert!(next(&second_page).is_none());
     let statement = csv(&app, &viewer, &format!("{first_path}&format=csv"), "statement-").await;
@@ -550,7 +561,7 @@ async fn long_statements_and_accounts_page_with_running_balances_that_continue()
         }
     }
     assert_eq!(all.len(), ORDERS);
-    assert_eq!(all.first(), Some(&yuan(pending.balance_fen)));
+    assert_eq!(all.first(), Some(&yuan(pending.balance_fen.fen())));
     let net_of_first = {
         let app_id = shop.app.id;
         run_blocking(&app.pool, move |conn| storage::orders::find_by_out_trade_no(conn, app_id, "LONG_0"))
@@ -558,7 +569,8 @@ async fn long_statements_and_accounts_page_with_running_balances_that_continue()
     .await
     .expect("read")
     .expect("the first order")
-    .net_receipt_fen;
+    .net_receipt_fen
+    .fen();
     assert_eq!(all.last(), Some(&yuan(net_of_first)));
     let mut expected: Vec<String> = statement
         .iter()

@@ -139,8 +139,8 @@ async fn an_application_walks_from_draft_to_approval() {
     let shown = page(&app, &format!("/admin/merchants/{id}")).await;
     assert!(shown.contains("id=\"answer-form\""), "the amount can be entered once it is sent");
 
-    let right = domain::Amount::from_fen(deposit.amount_fen).to_string();
-    let wrong = domain::Amount::from_fen(if deposit.amount_fen == 1 { 2 } else { 1 }).to_string();
+    let right = deposit.amount_fen.to_string();
+    let wrong = domain::Amount::from_fen(if deposit.amount_fen.fen() == 1 { 2 } else { 1 }).to_string();
     act(&app, id, "verification/answer", &[("amount", wrong.as_str())], "wrong_answer&remaining=2").await;
     let after_wrong = page(&app, &format!("/admin/merchants/{id}?notice=wrong_answer&remaining=2")).await;
     assert!(after_wrong.contains("金额不正确。剩余尝试次数: 2"), "remaining tries shown");
@@ -257,7 +257,7 @@ async fn the_micro_deposit_amount_is_shown_to_admins_only() {
     app.sign_in_as("ada", Role::Admin).await;
     let id = app.verifying_merchant("isv-001").await;
     let deposit = app.wait_for_micro_deposit(id).await;
-    let amount = format!("<span class=\"amount\">{}</span>", domain::Amount::from_fen(deposit.amount_fen));
+    let amount = format!("<span class=\"amount\">{}</span>", deposit.amount_fen);
     let path = format!("/admin/merchants/{id}");
     assert!(page(&app, &path).await.contains(&amount), "the admin sees the amount");
     app.login("olivia", PASSWORD).await;

@@ -339,7 +339,12 @@ async fn the_order_page_shows_the_split_history_and_refunds_with_a_negative_give
     for rate in ["0.00784", "0.00611", "0.00044"] {
         assert!(page.contains(&format!(r#"<td class="num">{rate}</td>"#)), "rate {rate}");
     }
-    for fen in [row.bank_commission_fen, row.pay_platform_fen, row.liquidator_commission_fen, row.net_receipt_fen] {
+    for fen in [
+        row.bank_commission_fen.fen(),
+        row.pay_platform_fen.fen(),
+        row.liquidator_commission_fen.fen(),
+        row.net_receipt_fen.fen(),
+    ] {
         let yuan = domain::Amount::from_fen(fen).to_string();
         assert!(page.contains(&format!(r#"<td class="num amount">{yuan}</td>"#)), "split part {yuan}");
     }
@@ -457,7 +462,7 @@ async fn operators_refund_from_the_form_and_refusals_change_nothing() {
     assert!(response.text().await.unwrap().contains("该商户退款单号已用于另一金额的退款"));
     let made = refunds(&app, id).await;
     assert_eq!(made.len(), 1);
-    assert_eq!((made[0].refund_fee_fen, made[0].requested_by.as_str()), (400, "operator:olivia"));
+    assert_eq!((made[0].refund_fee_fen.fen(), made[0].requested_by.as_str()), (400, "operator:olivia"));
     let entries = audit_entries(&app, "order.refund").await;
     assert_eq!(entries.len(), 1, "one audit entry for one refund");
     assert_eq!((entries[0].actor.as_str(), entries[0].target.as_str()), ("olivia", format!("order:{id}").as_str()));

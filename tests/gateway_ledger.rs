@@ -90,7 +90,7 @@ async fn a_refund_the_balances_cannot_cover_is_refused_with_216_and_changes_noth
         let payout = ledger::bookings::Payout {
             payout_id: 1,
             merchant_id: settled.merchant_id,
-            amount: Amount::from_fen(settled.amount_fen - 100),
+            amount: Amount::from_fen(settled.amount_fen.fen() - 100),
             fee: Amount::ZERO,
             business_date: date,
         };

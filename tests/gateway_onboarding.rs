@@ -101,7 +101,7 @@ async fn approve(app: &TestApp, id: i64) {
     storage::database::run_blocking(&pool, move |conn| onboarding::verification::start(conn, &started, id))
         .await
         .expect("verification started");
-    let amount = domain::Amount::from_fen(app.wait_for_micro_deposit(id).await.amount_fen);
+    let amount = app.wait_for_micro_deposit(id).await.amount_fen;
     storage::database::run_blocking(&pool, move |conn| {
         onboarding::verification::answer(conn, &actor, id, amount)?;
         onboarding::applications::approve(conn, &actor, id)

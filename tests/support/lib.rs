@@ -250,7 +250,7 @@ impl TestApp {
     /// A merchant in review: its account verified with the right amount.
     pub async fn merchant_in_review(&self, external_id: &str) -> i64 {
         let id = self.verifying_merchant(external_id).await;
-        let amount = domain::Amount::from_fen(self.wait_for_micro_deposit(id).await.amount_fen);
+        let amount = self.wait_for_micro_deposit(id).await.amount_fen;
         let answer =
             run_blocking(&self.pool, move |conn| onboarding::verification::answer(conn, &Actor::cli(), id, amount))
                 .await

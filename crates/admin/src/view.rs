@@ -60,8 +60,8 @@ impl From<audit::Entry> for AuditRow {
 }
 
 /// Money as the console shows it: yuan with two decimals (right-aligned by the template).
-pub fn yuan(fen: i64) -> String {
-    domain::Amount::from_fen(fen).to_string()
+pub fn yuan(amount: domain::Amount) -> String {
+    amount.to_string()
 }
 
 /// A time entered in a form, read as China Standard Time: `2025-01-31T09:30` (what a
@@ -91,8 +91,8 @@ mod tests {
         assert!(parse_china_time(Some("tomorrow")).is_err());
         assert!((Utc::now() - parse_china_time(Some("  ")).unwrap()).num_seconds().abs() < 5);
         assert_eq!(china_time(at), "2025-01-31 09:30:00");
-        assert_eq!(yuan(37), "0.37");
-        assert_eq!(yuan(-1), "-0.01");
+        assert_eq!(yuan(domain::Amount::from_fen(37)), "0.37");
+        assert_eq!(yuan(domain::Amount::from_fen(-1)), "-0.01");
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl AccountKind {
     }
 
     /// How a signed posting (debit positive) moves this account's balance on its normal side.
-    pub fn balance_delta(self, amount_fen: i64) -> Option<i64> {
+    pub fn balance_delta(self, amount_fen: Amount) -> Option<Amount> {
         if self.is_debit_normal() { Some(amount_fen) } else { amount_fen.checked_neg() }
     }
 }
@@ -164,17 +164,17 @@ impl EntryKind {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Posting {
     pub account: AccountKind,
-    pub amount_fen: i64,
+    pub amount_fen: Amount,
 }
 
 impl Posting {
     pub fn debit(account: AccountKind, amount: Amount) -> Posting {
-        Posting { account, amount_fen: amount.fen() }
+        Posting { account, amount_fen: amount }
     }
 
     /// A credit of a (possibly negative) amount: a negative credit is a debit.
     pub fn credit(account: AccountKind, amount: Amount) -> Result<Posting, EntryError> {
-        let amount_fen = amount.fen().checked_neg().ok_or(EntryError::Overflow)?;
+        let amount_fen = amount.checked_neg().ok_or(EntryError::Overflow)?;
         Ok(Posting { account, amount_fen })
     }
 }
@@ -198,17 +198,17 @@ pub struct BalancedPostings(Vec<Posting>);
 impl BalancedPostings {
     /// Drops zero postings, merges postings to the same account, then checks the balance.
     pub fn new(postings: impl IntoIterator<Item = Posting>) -> Result<BalancedPostings, EntryError> {
-        let mut by_account: BTreeMap<AccountKind, i64> = BTreeMap::new();
+        let mut by_account: BTreeMap<AccountKind, Amount> = BTreeMap::new();
         for posting in postings {
-            let sum = by_account.entry(posting.account).or_insert(0);
+            let sum = by_account.entry(posting.account).or_insert(Amount::ZERO);
             *sum = sum.checked_add(posting.amount_fen).ok_or(EntryError::Overflow)?;
         }
         let lines: Vec<Posting> = by_account
             .into_iter()
-            .filter(|(_, amount_fen)| *amount_fen != 0)
+            .filter(|(_, amount_fen)| *amount_fen != Amount::ZERO)
             .map(|(account, amount_fen)| Posting { account, amount_fen })
             .collect();
-        let total: i128 = lines.iter().map(|line| i128::from(line.amount_fen)).sum();
+        let total: i128 = lines.iter().map(|line| i128::from(line.amount_fen.fen())).sum();
         if total != 0 {
             return Err(EntryError::Unbalanced(total));
         }
@@ -223,35 +223,36 @@ impl BalancedPostings {
     }
 
     /// Sum of the debits (equal to the sum of the credits).
-    pub fn debits_fen(&self) -> i64 {
-        self.0.iter().map(|line| line.amount_fen.max(0)).sum()
+    /// Sum of the debits (equal to the sum of the credits); None if it overflows.
+    pub fn debits(&self) -> Option<Amount> {
+        Amount::checked_sum(self.0.iter().map(|line| line.amount_fen.max(Amount::ZERO)))
     }
 
-    pub fn amount_on(&self, account: AccountKind) -> i64 {
-        self.0.iter().find(|line| line.account == account).map_or(0, |line| line.amount_fen)
+    pub fn amount_on(&self, account: AccountKind) -> Amount {
+        self.0.iter().find(|line| line.account == account).map_or(Amount::ZERO, |line| line.amount_fen)
     }
 }
 
 /// A merchant's balances (normal side), as locked before a booking.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Balances(BTreeMap<AccountKind, i64>);
+pub struct Balances(BTreeMap<AccountKind, Amount>);
 
 /// A booking would take a merchant balance below zero.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
 pub enum BalanceError {
-    #[error("{account} would go negative ({balance_fen} fen)")]
-    Negative { account: AccountKind, balance_fen: i64 },
+    #[error("{account} would go negative ({} fen)", balance_fen.fen())]
+    Negative { account: AccountKind, balance_fen: Amount },
     #[error("a balance overflowed")]
     Overflow,
 }
 
 impl Balances {
-    pub fn new(balances: impl IntoIterator<Item = (AccountKind, i64)>) -> Balances {
+    pub fn new(balances: impl IntoIterator<Item = (AccountKind, Amount)>) -> Balances {
         Balances(balances.into_iter().collect())
     }
 
-    pub fn get(&self, account: AccountKind) -> i64 {
-        self.0.get(&account).copied().unwrap_or(0)
+    pub fn get(&self, account: AccountKind) -> Amount {
+        self.0.get(&account).copied().unwrap_or(Amount::ZERO)
     }
 
     /// The balances after `postings`, refused if a merchant balance would go negative. The same
@@ -260,9 +261,9 @@ impl Balances {
         let mut next = self.clone();
         for line in postings.lines() {
             let delta = line.account.balance_delta(line.amount_fen).ok_or(BalanceError::Overflow)?;
-            let balance = next.0.entry(line.account).or_insert(0);
+            let balance = next.0.entry(line.account).or_insert(Amount::ZERO);
             *balance = balance.checked_add(delta).ok_or(BalanceError::Overflow)?;
-            if line.account.must_not_go_negative() && *balance < 0 {
+            if line.account.must_not_go_negative() && balance.is_negative() {
                 return Err(BalanceError::Negative { account: line.account, balance_fen: *balance });
             }
         }
@@ -273,10 +274,14 @@ impl Balances {
 /// The refund's net give-back exceeds the merchant's pending and available balances together
 /// (SPEC §5, `-216`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
-#[error("insufficient balance: the refund needs {needed_fen} fen, pending and available hold {held_fen} fen")]
+#[error(
+    "insufficient balance: the refund needs {} fen, pending and available hold {} fen",
+    needed_fen.fen(),
+    held_fen.fen()
+)]
 pub struct InsufficientBalance {
-    pub needed_fen: i64,
-    pub held_fen: i64,
+    pub needed_fen: Amount,
+    pub held_fen: Amount,
 }
 
 /// Why a booking's postings could not be made.
@@ -307,19 +312,19 @@ pub fn order_paid(split: &FeeSplit) -> Result<BalancedPostings, BookingError> {
 /// available; a negative net give-back goes back to pending.
 pub fn refund(give_back: &FeeSplit, balances: &Balances) -> Result<BalancedPostings, BookingError> {
     let total = give_back.total().ok_or(EntryError::Overflow)?;
-    let net_fen = give_back.net_receipt.fen();
+    let net_fen = give_back.net_receipt;
     let pending_fen = balances.get(AccountKind::MerchantPending);
     let available_fen = balances.get(AccountKind::MerchantAvailable);
-    let from_pending_fen = net_fen.min(pending_fen.max(0));
-    let from_available_fen = net_fen - from_pending_fen;
+    let from_pending_fen = net_fen.min(pending_fen.max(Amount::ZERO));
+    let from_available_fen = net_fen.checked_sub(from_pending_fen).ok_or(EntryError::Overflow)?;
     if from_available_fen > available_fen {
-        let held_fen = pending_fen.saturating_add(available_fen);
+        let held_fen = pending_fen.checked_add(available_fen).ok_or(EntryError::Overflow)?;
         return Err(InsufficientBalance { needed_fen: net_fen, held_fen }.into());
     }
     Ok(BalancedPostings::new([
         Posting::credit(AccountKind::UpstreamReceivable, total)?,
-        Posting::debit(AccountKind::MerchantPending, Amount::from_fen(from_pending_fen)),
-        Posting::debit(AccountKind::MerchantAvailable, Amount::from_fen(from_available_fen)),
+        Posting::debit(AccountKind::MerchantPending, from_pending_fen),
+        Posting::debit(AccountKind::MerchantAvailable, from_available_fen),
         Posting::debit(AccountKind::BankCommissionPayable, give_back.bank_commission),
         Posting::debit(AccountKind::PayPlatformFeePayable, give_back.pay_platform),
         Posting::debit(AccountKind::LiquidatorCommissionRevenue, give_back.liquidator_commission),
@@ -466,7 +471,7 @@ mod tests {
     }
 
     fn lines(postings: &BalancedPostings) -> Vec<(AccountKind, i64)> {
-        postings.lines().iter().map(|line| (line.account, line.amount_fen)).collect()
+        postings.lines().iter().map(|line| (line.account, line.amount_fen.fen())).collect()
     }
 
     #[test]
@@ -482,7 +487,7 @@ mod tests {
                 (LiquidatorCommissionRevenue, -10),
             ]
         );
-        assert_eq!(postings.debits_fen(), 10_000);
+        assert_eq!(postings.debits(), Some(fen(10_000)));
     }
 
     #[test]
@@ -493,7 +498,7 @@ mod tests {
 
     #[test]
     fn refund_takes_pending_first_then_available() {
-        let balances = Balances::new([(MerchantPending, 3_000), (MerchantAvailable, 10_000)]);
+        let balances = Balances::new([(MerchantPending, fen(3_000)), (MerchantAvailable, fen(10_000))]);
         let postings = refund(&split(4_970, 15, 10, 5), &balances).expect("books");
         assert_eq!(
             lines(&postings),
@@ -507,26 +512,26 @@ mod tests {
             ]
         );
         let after = balances.after(&postings).expect("non-negative");
-        assert_eq!((after.get(MerchantPending), after.get(MerchantAvailable)), (0, 8_030));
+        assert_eq!((after.get(MerchantPending), after.get(MerchantAvailable)), (fen(0), fen(8_030)));
     }
 
     #[test]
     fn refund_larger_than_pending_and_available_is_insufficient() {
-        let balances = Balances::new([(MerchantPending, 3_000), (MerchantAvailable, 1_000)]);
+        let balances = Balances::new([(MerchantPending, fen(3_000)), (MerchantAvailable, fen(1_000))]);
         let refused = refund(&split(4_970, 15, 10, 5), &balances);
         assert_eq!(
             refused,
-            Err(BookingError::Insufficient(InsufficientBalance { needed_fen: 4_970, held_fen: 4_000 }))
+            Err(BookingError::Insufficient(InsufficientBalance { needed_fen: fen(4_970), held_fen: fen(4_000) }))
         );
     }
 
     #[test]
     fn a_negative_give_back_is_a_posting_the_other_way() {
         // The liquidator's commission grows by a fen on this refund (SPEC §3).
-        let balances = Balances::new([(MerchantPending, 100)]);
+        let balances = Balances::new([(MerchantPending, fen(100))]);
         let postings = refund(&split(100, 1, 0, -1), &balances).expect("books");
-        assert_eq!(postings.amount_on(LiquidatorCommissionRevenue), -1);
-        assert_eq!(postings.amount_on(UpstreamReceivable), -100);
+        assert_eq!(postings.amount_on(LiquidatorCommissionRevenue), fen(-1));
+        assert_eq!(postings.amount_on(UpstreamReceivable), fen(-100));
         // A net give-back below zero goes back to pending, even when pending is empty.
         let postings = refund(&split(-1, 2, 0, 0), &Balances::default()).expect("books");
         assert_eq!(lines(&postings), vec![(UpstreamReceivable, -1), (MerchantPending, -1), (BankCommissionPayable, 2)]);
@@ -534,29 +539,33 @@ mod tests {
 
     #[test]
     fn payouts_move_money_and_fees_both_ways() {
-        let start = Balances::new([(MerchantAvailable, 10_000)]);
+        let start = Balances::new([(MerchantAvailable, fen(10_000))]);
         let reserved = start.after(&payout_reserved(fen(9_000), fen(200)).expect("books")).expect("covered");
-        assert_eq!(reserved.get(MerchantAvailable), 800);
-        assert_eq!(reserved.get(MerchantPayoutInTransit), 9_000);
-        assert_eq!(reserved.get(PayoutFeeRevenue), 200);
+        assert_eq!(reserved.get(MerchantAvailable), fen(800));
+        assert_eq!(reserved.get(MerchantPayoutInTransit), fen(9_000));
+        assert_eq!(reserved.get(PayoutFeeRevenue), fen(200));
         let failed = reserved.after(&payout_failed(fen(9_000), fen(200)).expect("books")).expect("covered");
         assert_eq!(
             failed,
-            Balances::new([(MerchantAvailable, 10_000), (MerchantPayoutInTransit, 0), (PayoutFeeRevenue, 0)])
+            Balances::new([
+                (MerchantAvailable, fen(10_000)),
+                (MerchantPayoutInTransit, fen(0)),
+                (PayoutFeeRevenue, fen(0))
+            ])
         );
         let succeeded = reserved.after(&payout_succeeded(fen(9_000)).expect("books")).expect("covered");
-        assert_eq!(succeeded.get(PayoutClearing), 9_000);
+        assert_eq!(succeeded.get(PayoutClearing), fen(9_000));
         let returned = succeeded.after(&payout_returned(fen(9_000)).expect("books")).expect("covered");
-        assert_eq!((returned.get(MerchantAvailable), returned.get(PayoutClearing)), (9_800, 0));
+        assert_eq!((returned.get(MerchantAvailable), returned.get(PayoutClearing)), (fen(9_800), fen(0)));
         assert_eq!(
             start.after(&payout_reserved(fen(10_000), fen(1)).expect("books")),
-            Err(BalanceError::Negative { account: MerchantAvailable, balance_fen: -1 })
+            Err(BalanceError::Negative { account: MerchantAvailable, balance_fen: fen(-1) })
         );
     }
 
     #[test]
     fn unbalanced_or_single_postings_are_refused() {
-        let debit = |account, amount_fen| Posting { account, amount_fen };
+        let debit = |account, amount_fen| Posting { account, amount_fen: fen(amount_fen) };
         assert_eq!(
             BalancedPostings::new([debit(UpstreamReceivable, 5), debit(MerchantPending, -4)]),
             Err(EntryError::Unbalanced(1))
@@ -574,7 +583,7 @@ mod tests {
         let paid = order_paid(&split(9_940, 30, 20, 10)).expect("books");
         let start = Balances::default();
         let after = start.after(&paid).and_then(|b| b.after(&reversal(&paid).expect("reverses")));
-        assert!(after.expect("applies").0.values().all(|balance| *balance == 0));
+        assert!(after.expect("applies").0.values().all(|balance| *balance == Amount::ZERO));
     }
 
     #[test]

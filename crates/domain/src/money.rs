@@ -10,7 +10,23 @@ use std::fmt;
 /// It may be negative: a refund can give back a negative fee when rounding moves a fen from one
 /// party to another (SPEC §3). All arithmetic is checked, because a silently wrapped amount is a
 /// lost or invented payment.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+///
+/// Stored as a `BIGINT` of fen, so amount columns are read and written as `Amount` directly;
+/// serialized as its number of fen, as the columns and exports hold it.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    serde::Serialize,
+    diesel_derive_newtype::DieselNewType,
+)]
+#[serde(transparent)]
 pub struct Amount(i64);
 
 /// Why a wire "Price" text is not an acceptable amount.
@@ -63,8 +79,22 @@ impl Amount {
         self.0.checked_neg().map(Amount)
     }
 
+    #[must_use = "an unchecked result hides an overflow"]
+    pub fn checked_abs(self) -> Option<Amount> {
+        self.0.checked_abs().map(Amount)
+    }
+
+    /// The total of `amounts`, or None if it overflows.
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Amount>) -> Option<Amount> {
+        amounts.into_iter().try_fold(Amount::ZERO, Amount::checked_add)
+    }
+
     pub fn is_negative(self) -> bool {
         self.0 < 0
+    }
+
+    pub fn is_positive(self) -> bool {
+        self.0 > 0
     }
 
     /// Parses the wire "Price" text: yuan with at most two decimals, e.g. "0.01",

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use channel::sandbox::Sandbox;
 use chrono::Utc;
-use domain::{Amount, orders::OrderState};
+use domain::orders::OrderState;
 use orders::{callbacks::CallbackError, recorder::PaymentRecorder};
 use serde::Deserialize;
 use storage::{Pool, StorageError, database::run_blocking, merchants};
@@ -80,7 +80,7 @@ pub async fn show(pool: web::Data<Pool>, query: web::Query<CodeQuery>) -> HttpRe
                 code: &order.row.cashier_code,
                 merchant: &merchant,
                 body: &order.row.body,
-                amount: Amount::from_fen(order.row.total_fee_fen).to_yuan_string(),
+                amount: order.total().to_yuan_string(),
                 trade_no: &order.row.trade_no,
                 expires_at: orders::notify::china_time(order.row.expires_at),
             },

@@ -3,8 +3,8 @@
 use channel::bill::{BillKind, BillLine};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
+use domain::calendar::china;
 use domain::ledger::EntryKind;
-use domain::{Amount, calendar::china};
 use storage::ledger::{BillRow, BillScope};
 
 use crate::LedgerError;
@@ -23,11 +23,11 @@ pub(crate) fn line(row: BillRow) -> BillLine {
         refund_no: row.refund_no.unwrap_or_default(),
         out_refund_no: row.out_refund_no.unwrap_or_default(),
         sub_merchant_id: row.sub_merchant_id,
-        amount: Amount::from_fen(row.amount_fen),
-        net_receipt_amount: Amount::from_fen(row.net_receipt_fen),
-        bank_commission_fee: Amount::from_fen(row.bank_commission_fen),
-        pay_platform_fee: Amount::from_fen(row.pay_platform_fen),
-        liquidator_commission_fee: Amount::from_fen(row.liquidator_commission_fen),
+        amount: row.amount_fen,
+        net_receipt_amount: row.net_receipt_fen,
+        bank_commission_fee: row.bank_commission_fen,
+        pay_platform_fee: row.pay_platform_fen,
+        liquidator_commission_fee: row.liquidator_commission_fen,
         status: "SUCCESS".into(),
         time: china_time(row.booked_at),
     }

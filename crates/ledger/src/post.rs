@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use diesel::PgConnection;
+use domain::Amount;
 use domain::ledger::{AccountKind, BalancedPostings, Balances, BookingError, EntryKind};
 use storage::ledger::{self as rows, EntryRow, NewEntry, NewEntryRow};
 
@@ -180,7 +181,7 @@ fn built_from_zero(cause: &Cause, build: Build<'_>) -> Result<BalancedPostings, 
     Ok(postings)
 }
 
-fn lines(postings: &BalancedPostings) -> Vec<(AccountKind, i64)> {
+fn lines(postings: &BalancedPostings) -> Vec<(AccountKind, Amount)> {
     postings.lines().iter().map(|line| (line.account, line.amount_fen)).collect()
 }
 
@@ -278,7 +279,7 @@ impl Accounts {
             rows = rows::accounts_of_kinds(conn, merchant_ids, &kinds, lock)?;
         }
         let mut open = BTreeSet::new();
-        let mut by_merchant: HashMap<i64, Vec<(AccountKind, i64)>> = HashMap::new();
+        let mut by_merchant: HashMap<i64, Vec<(AccountKind, Amount)>> = HashMap::new();
         for row in rows {
             let kind = row.kind;
             open.insert((row.merchant_id, kind));
@@ -291,7 +292,7 @@ impl Accounts {
     /// Builds the cause's postings from its merchant's running balances and checks them (the same
     /// rules the database enforces at the end of the statement, checked first for a clear error); on success the
     /// running balances move and the lines to write come back.
-    fn apply(&mut self, cause: &Cause, build: Build<'_>) -> Result<Vec<(AccountKind, i64)>, LedgerError> {
+    fn apply(&mut self, cause: &Cause, build: Build<'_>) -> Result<Vec<(AccountKind, Amount)>, LedgerError> {
         let balances = self.balances.get(&cause.merchant_id).ok_or(LedgerError::MissingAccount("any"))?;
         let postings = build(balances)?;
         let after = balances.after(&postings)?;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use diesel::PgConnection;
+use domain::Amount;
 use domain::ledger::AccountKind;
 use storage::ledger as rows;
 
@@ -28,18 +29,24 @@ pub use statement::{Movement, MovementPage, STATEMENT_KINDS, Statement, Statemen
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TrialLine {
     pub kind: AccountKind,
-    pub debit_fen: i64,
-    pub credit_fen: i64,
+    pub debit_fen: Amount,
+    pub credit_fen: Amount,
     /// True when the kind's balances equal the sum of its postings.
     pub matches_postings: bool,
+}
+
+impl TrialLine {
+    fn empty(kind: AccountKind) -> TrialLine {
+        TrialLine { kind, debit_fen: Amount::ZERO, credit_fen: Amount::ZERO, matches_postings: true }
+    }
 }
 
 /// The trial balance: debit-normal balances on the debit side, the rest on the credit side.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TrialBalance {
     pub lines: Vec<TrialLine>,
-    pub debit_total_fen: i64,
-    pub credit_total_fen: i64,
+    pub debit_total_fen: Amount,
+    pub credit_total_fen: Amount,
 }
 
 impl TrialBalance {
@@ -48,37 +55,44 @@ impl TrialBalance {
         self.debit_total_fen == self.credit_total_fen && self.lines.iter().all(|line| line.matches_postings)
     }
 
-    pub fn difference_fen(&self) -> i64 {
-        self.debit_total_fen.saturating_sub(self.credit_total_fen)
+    /// Debits less credits. Both totals are sums of non-negative amounts, so the difference
+    /// always fits.
+    pub fn difference_fen(&self) -> Amount {
+        self.debit_total_fen.checked_sub(self.credit_total_fen).unwrap_or(Amount::ZERO)
     }
 }
 
 pub fn trial_balance(conn: &mut PgConnection) -> Result<TrialBalance, LedgerError> {
-    let mut by_kind: BTreeMap<AccountKind, TrialLine> = AccountKind::ALL
-        .into_iter()
-        .map(|kind| (kind, TrialLine { kind, debit_fen: 0, credit_fen: 0, matches_postings: true }))
-        .collect();
+    let mut by_kind: BTreeMap<AccountKind, TrialLine> =
+        AccountKind::ALL.into_iter().map(|kind| (kind, TrialLine::empty(kind))).collect();
     for total in rows::kind_totals(conn)? {
         let kind = total.kind;
-        let normal_postings_fen = if total.debit_normal { total.postings_fen } else { -total.postings_fen };
-        let line =
-            by_kind.entry(kind).or_insert(TrialLine { kind, debit_fen: 0, credit_fen: 0, matches_postings: true });
+        let normal_postings_fen =
+            if total.debit_normal { Some(total.postings_fen) } else { total.postings_fen.checked_neg() };
+        let line = by_kind.entry(kind).or_insert(TrialLine::empty(kind));
         // A negative balance (e.g. a revenue reversed below zero) shows on the other side.
-        match (total.debit_normal, total.balance_fen >= 0) {
-            (true, true) | (false, false) => line.debit_fen = total.balance_fen.saturating_abs(),
-            (true, false) | (false, true) => line.credit_fen = total.balance_fen.saturating_abs(),
+        let shown_fen = total.balance_fen.checked_abs().ok_or_else(accounts::overflow)?;
+        match (total.debit_normal, !total.balance_fen.is_negative()) {
+            (true, true) | (false, false) => line.debit_fen = shown_fen,
+            (true, false) | (false, true) => line.credit_fen = shown_fen,
         }
-        line.matches_postings = normal_postings_fen == total.balance_fen;
+        line.matches_postings = normal_postings_fen == Some(total.balance_fen);
     }
     let lines: Vec<TrialLine> = by_kind.into_values().collect();
-    let debit_total_fen = lines.iter().map(|line| line.debit_fen).fold(0_i64, i64::saturating_add);
-    let credit_total_fen = lines.iter().map(|line| line.credit_fen).fold(0_i64, i64::saturating_add);
+    let debit_total_fen =
+        Amount::checked_sum(lines.iter().map(|line| line.debit_fen)).ok_or_else(accounts::overflow)?;
+    let credit_total_fen =
+        Amount::checked_sum(lines.iter().map(|line| line.credit_fen)).ok_or_else(accounts::overflow)?;
     Ok(TrialBalance { lines, debit_total_fen, credit_total_fen })
 }
 
 /// A merchant's balances by kind (zero for accounts not opened yet).
-pub fn merchant_balances(conn: &mut PgConnection, merchant_id: i64) -> Result<BTreeMap<AccountKind, i64>, LedgerError> {
-    let mut balances: BTreeMap<AccountKind, i64> = AccountKind::ALL.into_iter().map(|kind| (kind, 0)).collect();
+pub fn merchant_balances(
+    conn: &mut PgConnection,
+    merchant_id: i64,
+) -> Result<BTreeMap<AccountKind, Amount>, LedgerError> {
+    let mut balances: BTreeMap<AccountKind, Amount> =
+        AccountKind::ALL.into_iter().map(|kind| (kind, Amount::ZERO)).collect();
     for account in rows::accounts_of(conn, merchant_id)? {
         balances.insert(account.kind, account.balance_fen);
     }

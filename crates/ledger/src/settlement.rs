@@ -87,7 +87,10 @@ pub fn settle_merchants(
             .iter()
             .map(|day| NewSettlement {
                 merchant_id: day.merchant_id,
-                amount_fen: day.owed_fen.min(pending.get(&day.merchant_id).copied().unwrap_or(0)).max(0),
+                amount_fen: day
+                    .owed_fen
+                    .min(pending.get(&day.merchant_id).copied().unwrap_or(Amount::ZERO))
+                    .max(Amount::ZERO),
                 order_count: day.order_count,
                 entry_id: None,
             })
@@ -101,7 +104,7 @@ pub fn settle_merchants(
 }
 
 /// The merchants' pending balances, their pending and available accounts locked.
-fn pending_balances(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<HashMap<i64, i64>, LedgerError> {
+fn pending_balances(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<HashMap<i64, Amount>, LedgerError> {
     let kinds = EntryKind::Settlement.accounts();
     Ok(storage::ledger::accounts_of_kinds(conn, merchant_ids, kinds, true)?
         .into_iter()
@@ -118,11 +121,11 @@ fn post_settlements(
 ) -> Result<HashMap<i64, i64>, LedgerError> {
     let bookings = settlements
         .iter()
-        .filter(|settlement| settlement.amount_fen > 0)
+        .filter(|settlement| settlement.amount_fen.is_positive())
         .map(|settlement| {
             let merchant_id = settlement.merchant_id;
             let cause = Cause::new(settlement_key(merchant_id, date), EntryKind::Settlement, merchant_id, date);
-            let amount = Amount::from_fen(settlement.amount_fen);
+            let amount = settlement.amount_fen;
             Booking { cause, build: Box::new(move |_| rules::settlement(amount)) }
         })
         .collect();

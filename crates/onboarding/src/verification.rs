@@ -51,7 +51,7 @@ pub fn start(
     storage::database::transaction(conn, |conn| {
         let merchant = applications::lock(conn, merchant_id)?;
         let merchant = applications::apply(conn, actor, merchant, Transition::StartVerification, None)?;
-        let amount_fen = rand::thread_rng().gen_range(1..=99);
+        let amount_fen = Amount::from_fen(rand::thread_rng().gen_range(1..=99));
         let out_trade_no = format!(
             "MD{merchant_id}T{}{:04}",
             china_now().format("%Y%m%d%H%M%S"),
@@ -110,7 +110,7 @@ fn payout_request(deposit: &MicroDepositRow, merchant: &Merchant) -> Result<chan
         })?;
     Ok(channel::PayoutRequest {
         out_trade_no: deposit.out_trade_no.clone(),
-        amount: Amount::from_fen(deposit.amount_fen),
+        amount: deposit.amount_fen,
         subject: "账户验证 account verification".into(),
         payee: channel::Payee {
             account_number,
@@ -176,7 +176,7 @@ pub fn answer(
         let deposit = micro_deposits::open_for_update(conn, merchant_id)?
             .filter(|d| d.state == DepositState::Sent)
             .ok_or(OnboardingError::MicroDepositNotSent)?;
-        if amount.fen() == deposit.amount_fen {
+        if amount == deposit.amount_fen {
             micro_deposits::apply(
                 conn,
                 deposit.id,

@@ -35,10 +35,7 @@ async fn verified(pool: &Pool, raw: RawApplication) -> i64 {
     drop(conn);
     assert_eq!(verification::send(pool, &Sandbox::default(), deposit.id).await.unwrap(), SendOutcome::Sent);
     let mut conn = pool.get().unwrap();
-    assert_eq!(
-        verification::answer(&mut conn, &actor(), merchant.id(), Amount::from_fen(deposit.amount_fen)).unwrap(),
-        Answer::Verified
-    );
+    assert_eq!(verification::answer(&mut conn, &actor(), merchant.id(), deposit.amount_fen).unwrap(), Answer::Verified);
     merchant.id()
 }
 
@@ -188,7 +185,7 @@ async fn three_wrong_answers_fail_the_verification() {
     let mut conn = pool.get().unwrap();
     let merchant = applications::create(&mut conn, &actor(), &application(), None, true).unwrap();
     let (_, deposit) = verification::start(&mut conn, &actor(), merchant.id()).unwrap();
-    let wrong = Amount::from_fen(if deposit.amount_fen == 1 { 2 } else { 1 });
+    let wrong = Amount::from_fen(if deposit.amount_fen.fen() == 1 { 2 } else { 1 });
     assert!(matches!(
         verification::answer(&mut conn, &actor(), merchant.id(), wrong),
         Err(OnboardingError::MicroDepositNotSent)

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use domain::{
+    Amount,
     calendar::BusinessCalendar,
     orders::{CallbackOutcome, EventCause, NotificationKind, OrderEvent, OrderState},
 };
@@ -24,7 +25,7 @@ pub(crate) fn apply(
     event: OrderEvent,
     cause: EventCause,
     detail: Option<&str>,
-    refunded_fen: i64,
+    refunded_fen: Amount,
     paid: Option<PaidAt>,
 ) -> Result<Order, OrderError> {
     let to = order.state.apply(event)?;
@@ -224,7 +225,7 @@ fn keep_callbacks(
 pub fn close(conn: &mut PgConnection, order_id: i64, by: &str) -> Result<Order, OrderError> {
     storage::database::transaction(conn, |conn| {
         let locked = order::lock(conn, order_id)?;
-        apply(conn, &locked, OrderEvent::Close, EventCause::Closed, Some(by), 0, None)
+        apply(conn, &locked, OrderEvent::Close, EventCause::Closed, Some(by), Amount::ZERO, None)
     })
 }
 
@@ -234,7 +235,15 @@ pub fn expire_due(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> Re
     storage::database::transaction(conn, |conn| {
         let due = rows::lock_expired(conn, now, limit)?;
         for row in &due {
-            apply(conn, &Order::from_row(row.clone())?, OrderEvent::Expire, EventCause::Expired, None, 0, None)?;
+            apply(
+                conn,
+                &Order::from_row(row.clone())?,
+                OrderEvent::Expire,
+                EventCause::Expired,
+                None,
+                Amount::ZERO,
+                None,
+            )?;
         }
         Ok(due.len())
     })

@@ -8,8 +8,8 @@ use storage::{StorageError, notifications, orders::RefundRow};
 
 use crate::Order;
 
-fn yuan(fen: i64) -> String {
-    domain::Amount::from_fen(fen).to_yuan_string()
+fn yuan(amount: domain::Amount) -> String {
+    amount.to_yuan_string()
 }
 
 /// `yyyy-MM-dd HH:mm:ss` in China Standard Time.

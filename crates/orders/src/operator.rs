@@ -39,16 +39,15 @@ pub fn refund(
         let request = RefundRequest { order_id, out_refund_no, amount, requested_by: &requested_by, at: now };
         let outcome = crate::refund::refund(conn, calendar, &request)?;
         if let Refunded::New { order, refund } = &outcome {
-            let refunded_before = order
-                .refunded()
-                .checked_sub(Amount::from_fen(refund.refund_fee_fen))
-                .filter(|before| !before.is_negative())
-                .ok_or_else(|| {
-                    OrderError::BrokenInvariant(format!(
-                        "refund {} exceeds its order's refunded total",
-                        refund.refund_no
-                    ))
-                })?;
+            let refunded_before =
+                order.refunded().checked_sub(refund.refund_fee_fen).filter(|before| !before.is_negative()).ok_or_else(
+                    || {
+                        OrderError::BrokenInvariant(format!(
+                            "refund {} exceeds its order's refunded total",
+                            refund.refund_no
+                        ))
+                    },
+                )?;
             audit::record(
                 conn,
                 actor,
@@ -59,7 +58,7 @@ pub fn refund(
                     after: Some(json!({
                         "refund_no": refund.refund_no,
                         "out_refund_no": refund.out_refund_no,
-                        "refund_fee": Amount::from_fen(refund.refund_fee_fen).to_string(),
+                        "refund_fee": refund.refund_fee_fen.to_string(),
                         "refunded": order.refunded().to_string(),
                         "state": order.state.as_str(),
                     })),

@@ -27,25 +27,26 @@ impl Order {
     }
 
     pub fn total(&self) -> Amount {
-        Amount::from_fen(self.row.total_fee_fen)
+        self.row.total_fee_fen
     }
 
     pub fn refunded(&self) -> Amount {
-        Amount::from_fen(self.row.refunded_fen)
+        self.row.refunded_fen
     }
 
-    /// What can still be refunded.
+    /// What can still be refunded. The database keeps `refunded_fen` between zero and the total,
+    /// so the difference always fits.
     pub fn unrefunded(&self) -> Amount {
-        Amount::from_fen(self.row.total_fee_fen.saturating_sub(self.row.refunded_fen))
+        self.row.total_fee_fen.checked_sub(self.row.refunded_fen).unwrap_or(Amount::ZERO)
     }
 
     /// The split snapshotted at creation.
     pub fn split(&self) -> FeeSplit {
         FeeSplit {
-            net_receipt: Amount::from_fen(self.row.net_receipt_fen),
-            bank_commission: Amount::from_fen(self.row.bank_commission_fen),
-            pay_platform: Amount::from_fen(self.row.pay_platform_fen),
-            liquidator_commission: Amount::from_fen(self.row.liquidator_commission_fen),
+            net_receipt: self.row.net_receipt_fen,
+            bank_commission: self.row.bank_commission_fen,
+            pay_platform: self.row.pay_platform_fen,
+            liquidator_commission: self.row.liquidator_commission_fen,
         }
     }
 

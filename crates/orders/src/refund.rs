@@ -48,7 +48,7 @@ pub fn refund(
     storage::database::transaction(conn, |conn| {
         let locked = order::lock(conn, order_id)?;
         if let Some(existing) = rows::find_refund(conn, order_id, out_refund_no.as_ref())? {
-            return if existing.refund_fee_fen == amount.fen() {
+            return if existing.refund_fee_fen == amount {
                 Ok(Refunded::Replay { order: locked, refund: existing })
             } else {
                 Err(OrderError::DuplicateOutRefundNo)
@@ -62,7 +62,7 @@ pub fn refund(
         // Checked before any write, so an illegal refund changes nothing.
         locked.state.apply(event)?;
         let give_back = FeeSplit::of_refund(remaining, amount, &locked.rates()?)?;
-        let refunded_fen = locked.row.refunded_fen.checked_add(amount.fen()).ok_or(OrderError::RefundTooLarge)?;
+        let refunded_fen = locked.row.refunded_fen.checked_add(amount).ok_or(OrderError::RefundTooLarge)?;
         let refund = insert(conn, &locked, out_refund_no, amount, &give_back, requested_by, now)?;
         book(conn, calendar, &locked, &refund, give_back, now)?;
         let order = lifecycle::apply(
@@ -122,11 +122,11 @@ fn insert(
             refund_no: refund_no.as_ref(),
             order_id: order.row.id,
             out_refund_no: out_refund_no.as_ref(),
-            refund_fee_fen: amount.fen(),
-            bank_commission_fen: give_back.bank_commission.fen(),
-            pay_platform_fen: give_back.pay_platform.fen(),
-            liquidator_commission_fen: give_back.liquidator_commission.fen(),
-            net_receipt_fen: give_back.net_receipt.fen(),
+            refund_fee_fen: amount,
+            bank_commission_fen: give_back.bank_commission,
+            pay_platform_fen: give_back.pay_platform,
+            liquidator_commission_fen: give_back.liquidator_commission,
+            net_receipt_fen: give_back.net_receipt,
             requested_by,
         };
         match storage::database::transaction(conn, |conn| rows::insert_refund(conn, &row)) {

@@ -75,7 +75,7 @@ fn placing_is_idempotent_and_conflicting_reuse_is_refused() {
             first.row.liquidator_commission_fen,
             first.row.net_receipt_fen
         ),
-        (3, 20, 10, 9967)
+        (Amount::from_fen(3), Amount::from_fen(20), Amount::from_fen(10), Amount::from_fen(9967))
     );
     let Placed::Replay(again) =
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "A1", "100.00"), Utc::now()).unwrap()
@@ -166,7 +166,7 @@ fn orders_keep_the_rates_they_were_placed_at() {
     let later =
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "S2", "1000.00"), Utc::now() + Duration::seconds(1))
             .unwrap();
-    assert_eq!(later.order().row.bank_commission_fen, 1000, "new orders use the new rates");
+    assert_eq!(later.order().row.bank_commission_fen, Amount::from_fen(1000), "new orders use the new rates");
 }
 
 #[test]
@@ -235,8 +235,8 @@ fn closing_and_expiry_follow_the_state_machine() {
     assert_eq!(events, [("waiting".to_string(), "created".to_string()), ("closed".into(), "expired".into())]);
 }
 
-fn yuan(fen: i64) -> String {
-    Amount::from_fen(fen).to_yuan_string()
+fn yuan(amount: Amount) -> String {
+    amount.to_yuan_string()
 }
 
 /// The first refund vector of the shared examples, end to end through the database.
@@ -367,7 +367,7 @@ fn a_cached_merchant_is_never_used_stale() {
         )
     };
     let bank_fee = |placed: Result<Placed, OrderError>| placed.unwrap().order().row.bank_commission_fen;
-    assert_eq!(bank_fee(place(&mut conn, "C1", 0)), 30);
+    assert_eq!(bank_fee(place(&mut conn, "C1", 0)), Amount::from_fen(30));
     let merchant_id =
         storage::merchants::find_by_sub_merchant_id(&mut conn, sub_merchant_id.as_ref()).unwrap().unwrap().id;
     let rates = |bank: &str| {
@@ -383,13 +383,13 @@ fn a_cached_merchant_is_never_used_stale() {
         Utc::now(),
     )
     .unwrap();
-    assert_eq!(bank_fee(place(&mut conn, "C2", 1)), 1000);
+    assert_eq!(bank_fee(place(&mut conn, "C2", 1)), Amount::from_fen(1000));
 
     // A plan, then a new version of the plan.
     let code = RatePlanCode::parse("cached").unwrap();
     onboarding::rates::create_plan(&mut conn, &actor(), &code, "Cached", &rates("0.02000"), Utc::now()).unwrap();
     onboarding::rates::set_merchant_rates(&mut conn, &actor(), merchant_id, NewRates::Plan(&code), Utc::now()).unwrap();
-    assert_eq!(bank_fee(place(&mut conn, "C3", 2)), 2000);
+    assert_eq!(bank_fee(place(&mut conn, "C3", 2)), Amount::from_fen(2000));
     onboarding::rates::add_plan_version(
         &mut conn,
         &actor(),
@@ -398,8 +398,8 @@ fn a_cached_merchant_is_never_used_stale() {
         Utc::now() + Duration::seconds(3),
     )
     .unwrap();
-    assert_eq!(bank_fee(place(&mut conn, "C4", 2)), 2000, "not yet in force");
-    assert_eq!(bank_fee(place(&mut conn, "C5", 4)), 3000, "in force from its instant on");
+    assert_eq!(bank_fee(place(&mut conn, "C4", 2)), Amount::from_fen(2000), "not yet in force");
+    assert_eq!(bank_fee(place(&mut conn, "C5", 4)), Amount::from_fen(3000), "in force from its instant on");
 
     // Frozen: refused at once, and a retry of an earlier order still gets its answer.
     onboarding::applications::transition(&mut conn, &actor(), merchant_id, Transition::Freeze, Some("risk review"))
@@ -407,7 +407,7 @@ fn a_cached_merchant_is_never_used_stale() {
     assert!(matches!(place(&mut conn, "C6", 5), Err(OrderError::MerchantNotApproved)));
     assert!(matches!(place(&mut conn, "C5", 5), Ok(Placed::Replay(_))));
     onboarding::applications::transition(&mut conn, &actor(), merchant_id, Transition::Unfreeze, None).unwrap();
-    assert_eq!(bank_fee(place(&mut conn, "C6", 5)), 3000);
+    assert_eq!(bank_fee(place(&mut conn, "C6", 5)), Amount::from_fen(3000));
 }
 
 /// Orders placed through one placer from many threads at once are inserted in groups: every

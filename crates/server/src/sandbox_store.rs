@@ -49,7 +49,7 @@ fn row_of(request: &PayoutRequest, status: &PayoutStatus) -> SandboxPayoutRow {
     };
     SandboxPayoutRow {
         out_trade_no: request.out_trade_no.clone(),
-        amount_fen: request.amount.fen(),
+        amount_fen: request.amount,
         status: state,
         channel_reference,
         reason,

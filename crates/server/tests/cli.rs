@@ -306,14 +306,14 @@ async fn demo_creates_its_database_seeds_an_admin_and_prints_one_json_line() {
     // The ledger's part: thirty days booked, the older days settled, so every merchant has both
     // pending and available money, and the books balance.
     let trial = ledger::reports::trial_balance(&mut demo_database).unwrap();
-    assert!(trial.is_balanced() && trial.debit_total_fen > 0, "{trial:?}");
+    assert!(trial.is_balanced() && trial.debit_total_fen.is_positive(), "{trial:?}");
     for merchant in merchants {
         let id = merchant["sub_merchant_id"].as_str().unwrap();
         let row = storage::merchants::find_by_sub_merchant_id(&mut demo_database, id).unwrap().unwrap();
         let balances = ledger::reports::merchant_balances(&mut demo_database, row.id).unwrap();
         let pending = balances[&domain::ledger::AccountKind::MerchantPending];
         let available = balances[&domain::ledger::AccountKind::MerchantAvailable];
-        assert!(pending > 0 && available > 0, "{id}: pending {pending}, available {available}");
+        assert!(pending.is_positive() && available.is_positive(), "{id}: pending {pending}, available {available}");
     }
     drop(demo_database);
     let served = client.get(format!("{base_url}/gateway/platform-key")).send().await.unwrap().text().await.unwrap();

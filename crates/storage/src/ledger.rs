@@ -4,6 +4,7 @@
 //! `000007_ledger_checks`).
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use domain::Amount;
 use domain::ledger::{AccountKind, EntryKind};
 
 use crate::{
@@ -20,7 +21,7 @@ pub struct AccountRow {
     pub merchant_id: i64,
     pub kind: AccountKind,
     pub debit_normal: bool,
-    pub balance_fen: i64,
+    pub balance_fen: Amount,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -59,7 +60,7 @@ pub struct PostingRow {
     pub id: i64,
     pub entry_id: i64,
     pub account_id: i64,
-    pub amount_fen: i64,
+    pub amount_fen: Amount,
 }
 
 /// These merchants' accounts of these kinds, in id order; locked if `lock`, in that order, so two
@@ -98,7 +99,7 @@ pub fn open_accounts(conn: &mut PgConnection, merchant_id: i64) -> Result<(), St
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {
     pub row: NewEntryRow<'a>,
-    pub postings: Vec<(AccountKind, i64)>,
+    pub postings: Vec<(AccountKind, Amount)>,
 }
 
 /// Inserts many entries and their postings in one statement, each posting on the account of its
@@ -261,9 +262,9 @@ pub struct KindTotal {
     #[diesel(sql_type = diesel::sql_types::Bool)]
     pub debit_normal: bool,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub balance_fen: i64,
+    pub balance_fen: Amount,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub postings_fen: i64,
+    pub postings_fen: Amount,
 }
 
 /// Every kind's total balance, beside the sum of its postings (debit-normal sign), so the report
@@ -298,15 +299,15 @@ pub struct BillRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub sub_merchant_id: String,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub amount_fen: i64,
+    pub amount_fen: Amount,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub net_receipt_fen: i64,
+    pub net_receipt_fen: Amount,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub bank_commission_fen: i64,
+    pub bank_commission_fen: Amount,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub pay_platform_fen: i64,
+    pub pay_platform_fen: Amount,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub liquidator_commission_fen: i64,
+    pub liquidator_commission_fen: Amount,
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub booked_at: DateTime<Utc>,
 }
@@ -356,10 +357,10 @@ pub struct DailyFigures {
     pub business_date: NaiveDate,
     /// Totals of the orders paid that day (refunds not deducted).
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub volume_fen: i64,
+    pub volume_fen: Amount,
     /// The liquidator's commission, net of what refunds gave back.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub commission_fen: i64,
+    pub commission_fen: Amount,
 }
 
 /// Paid volume and commission per business day in `[from, to]`; days without entries are absent.

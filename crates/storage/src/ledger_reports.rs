@@ -12,6 +12,7 @@ use diesel::{
     prelude::*,
     sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz},
 };
+use domain::Amount;
 use domain::ledger::{AccountKind, EntryKind};
 
 use crate::{
@@ -105,7 +106,7 @@ pub struct PostingCauseRow {
     #[diesel(sql_type = BigInt)]
     pub account_id: i64,
     #[diesel(sql_type = BigInt)]
-    pub amount_fen: i64,
+    pub amount_fen: Amount,
     #[diesel(embed)]
     pub cause: EntryCauseRow,
 }
@@ -147,12 +148,12 @@ pub fn account_postings(
 #[derive(Debug, Clone, Copy, QueryableByName)]
 struct Sum {
     #[diesel(sql_type = BigInt)]
-    sum_fen: i64,
+    sum_fen: Amount,
 }
 
 /// The sum of the account's postings from `from_id` on (signed, debit positive): what the balance
 /// has moved since just before that posting.
-pub fn account_postings_since(conn: &mut PgConnection, account_id: i64, from_id: i64) -> Result<i64, StorageError> {
+pub fn account_postings_since(conn: &mut PgConnection, account_id: i64, from_id: i64) -> Result<Amount, StorageError> {
     let sum: Sum = diesel::sql_query(
         "SELECT COALESCE(sum(amount_fen), 0)::bigint AS sum_fen
            FROM ledger_postings WHERE account_id = $1 AND id >= $2",
@@ -174,11 +175,11 @@ pub struct AccountPositionRow {
     #[diesel(sql_type = Text)]
     pub kind: AccountKind,
     #[diesel(sql_type = BigInt)]
-    pub balance_fen: i64,
+    pub balance_fen: Amount,
     #[diesel(sql_type = BigInt)]
-    pub since_from_fen: i64,
+    pub since_from_fen: Amount,
     #[diesel(sql_type = BigInt)]
-    pub since_to_fen: i64,
+    pub since_to_fen: Amount,
 }
 
 pub fn account_positions(
@@ -216,9 +217,9 @@ pub struct MovementTotalRow {
     #[diesel(sql_type = BigInt)]
     pub account_id: i64,
     #[diesel(sql_type = BigInt)]
-    pub debit_fen: i64,
+    pub debit_fen: Amount,
     #[diesel(sql_type = BigInt)]
-    pub credit_fen: i64,
+    pub credit_fen: Amount,
     #[diesel(sql_type = BigInt)]
     pub count: i64,
 }
@@ -289,9 +290,9 @@ pub struct DayKindTotalRow {
     #[diesel(sql_type = Date)]
     pub business_date: NaiveDate,
     #[diesel(sql_type = BigInt)]
-    pub debit_fen: i64,
+    pub debit_fen: Amount,
     #[diesel(sql_type = BigInt)]
-    pub credit_fen: i64,
+    pub credit_fen: Amount,
 }
 
 /// The postings to accounts of `kind`, summed per business day within `[from, to]`.
@@ -327,9 +328,9 @@ pub struct MerchantKindTotalRow {
     #[diesel(sql_type = Nullable<Text>)]
     pub sub_merchant_id: Option<String>,
     #[diesel(sql_type = BigInt)]
-    pub debit_fen: i64,
+    pub debit_fen: Amount,
     #[diesel(sql_type = BigInt)]
-    pub credit_fen: i64,
+    pub credit_fen: Amount,
 }
 
 /// The postings to accounts of `kind` within business days `[from, to]`, summed per merchant;

@@ -1,6 +1,7 @@
 //! Micro-deposit verifications of settlement accounts.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::Amount;
 use domain::onboarding::{DepositEvent, DepositState};
 
 use crate::{StorageError, schema::micro_deposits};
@@ -10,7 +11,7 @@ use crate::{StorageError, schema::micro_deposits};
 pub struct MicroDepositRow {
     pub id: i64,
     pub merchant_id: i64,
-    pub amount_fen: i64,
+    pub amount_fen: Amount,
     pub out_trade_no: String,
     pub state: DepositState,
     pub wrong_answers: i32,
@@ -24,7 +25,7 @@ pub struct MicroDepositRow {
 pub fn insert(
     conn: &mut PgConnection,
     merchant_id: i64,
-    amount_fen: i64,
+    amount_fen: Amount,
     out_trade_no: &str,
 ) -> Result<MicroDepositRow, StorageError> {
     Ok(diesel::insert_into(micro_deposits::table)

@@ -1,6 +1,7 @@
 //! Orders, their events and refunds. State changes are guarded updates (`WHERE state = from`).
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use domain::Amount;
 use domain::orders::{EventCause, OrderState, RefundState};
 use rust_decimal::Decimal;
 
@@ -18,18 +19,18 @@ pub struct OrderRow {
     pub merchant_id: i64,
     pub out_trade_no: String,
     pub body: String,
-    pub total_fee_fen: i64,
+    pub total_fee_fen: Amount,
     pub order_type: i16,
     pub notify_url: Option<String>,
     pub bank_commission_rate: Decimal,
     pub pay_platform_rate: Decimal,
     pub liquidator_commission_rate: Decimal,
-    pub bank_commission_fen: i64,
-    pub pay_platform_fen: i64,
-    pub liquidator_commission_fen: i64,
-    pub net_receipt_fen: i64,
+    pub bank_commission_fen: Amount,
+    pub pay_platform_fen: Amount,
+    pub liquidator_commission_fen: Amount,
+    pub net_receipt_fen: Amount,
     pub state: OrderState,
-    pub refunded_fen: i64,
+    pub refunded_fen: Amount,
     pub cashier_code: String,
     pub content_fingerprint: String,
     pub expires_at: DateTime<Utc>,
@@ -79,16 +80,16 @@ pub struct GuardedOrder {
     pub merchant_id: i64,
     pub out_trade_no: String,
     pub body: String,
-    pub total_fee_fen: i64,
+    pub total_fee_fen: Amount,
     pub order_type: i16,
     pub notify_url: Option<String>,
     pub bank_commission_rate: Decimal,
     pub pay_platform_rate: Decimal,
     pub liquidator_commission_rate: Decimal,
-    pub bank_commission_fen: i64,
-    pub pay_platform_fen: i64,
-    pub liquidator_commission_fen: i64,
-    pub net_receipt_fen: i64,
+    pub bank_commission_fen: Amount,
+    pub pay_platform_fen: Amount,
+    pub liquidator_commission_fen: Amount,
+    pub net_receipt_fen: Amount,
     pub cashier_code: String,
     pub content_fingerprint: String,
     pub expires_at: DateTime<Utc>,
@@ -303,7 +304,7 @@ pub struct StateChange<'a> {
     pub order_id: i64,
     pub from: OrderState,
     pub to: OrderState,
-    pub refunded_fen: i64,
+    pub refunded_fen: Amount,
     pub paid: Option<PaidAt>,
     pub cause: EventCause,
     pub detail: Option<&'a str>,
@@ -420,11 +421,11 @@ pub struct NewRefundRow<'a> {
     pub refund_no: &'a str,
     pub order_id: i64,
     pub out_refund_no: &'a str,
-    pub refund_fee_fen: i64,
-    pub bank_commission_fen: i64,
-    pub pay_platform_fen: i64,
-    pub liquidator_commission_fen: i64,
-    pub net_receipt_fen: i64,
+    pub refund_fee_fen: Amount,
+    pub bank_commission_fen: Amount,
+    pub pay_platform_fen: Amount,
+    pub liquidator_commission_fen: Amount,
+    pub net_receipt_fen: Amount,
     pub requested_by: &'a str,
 }
 
@@ -435,11 +436,11 @@ pub struct RefundRow {
     pub refund_no: String,
     pub order_id: i64,
     pub out_refund_no: String,
-    pub refund_fee_fen: i64,
-    pub bank_commission_fen: i64,
-    pub pay_platform_fen: i64,
-    pub liquidator_commission_fen: i64,
-    pub net_receipt_fen: i64,
+    pub refund_fee_fen: Amount,
+    pub bank_commission_fen: Amount,
+    pub pay_platform_fen: Amount,
+    pub liquidator_commission_fen: Amount,
+    pub net_receipt_fen: Amount,
     pub state: RefundState,
     pub requested_by: String,
     pub created_at: DateTime<Utc>,
@@ -481,7 +482,7 @@ pub fn refunds_of(conn: &mut PgConnection, order_id: i64) -> Result<Vec<RefundRo
 pub struct SpanTotals {
     pub created: i64,
     pub paid: i64,
-    pub paid_fen: i64,
+    pub paid_fen: Amount,
 }
 
 pub fn totals_between(
@@ -498,6 +499,6 @@ pub fn totals_between(
             sql::<BigInt>("count(*) FILTER (WHERE paid_at IS NOT NULL)"),
             sql::<BigInt>("COALESCE(sum(total_fee_fen) FILTER (WHERE paid_at IS NOT NULL), 0)::BIGINT"),
         ))
-        .get_result::<(i64, i64, i64)>(conn)?;
+        .get_result::<(i64, i64, Amount)>(conn)?;
     Ok(SpanTotals { created, paid, paid_fen })
 }

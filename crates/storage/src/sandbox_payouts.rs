@@ -2,6 +2,7 @@
 //! outside payout system would keep, here so that every node and every restart see the same.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::Amount;
 use domain::payouts::ChannelPayoutState;
 
 use crate::{StorageError, schema::sandbox_payouts};
@@ -10,7 +11,7 @@ use crate::{StorageError, schema::sandbox_payouts};
 #[diesel(table_name = sandbox_payouts)]
 pub struct SandboxPayoutRow {
     pub out_trade_no: String,
-    pub amount_fen: i64,
+    pub amount_fen: Amount,
     pub status: ChannelPayoutState,
     pub channel_reference: Option<String>,
     pub reason: Option<String>,

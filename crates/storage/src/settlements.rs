@@ -5,6 +5,7 @@ use diesel::{
     prelude::*,
     sql_types::{Array, BigInt, Bool, Date, Integer},
 };
+use domain::Amount;
 
 use crate::{StorageError, schema::settlements};
 
@@ -14,7 +15,7 @@ pub struct SettlementRow {
     pub id: i64,
     pub merchant_id: i64,
     pub business_date: NaiveDate,
-    pub amount_fen: i64,
+    pub amount_fen: Amount,
     pub order_count: i32,
     pub entry_id: Option<i64>,
     pub settled_at: DateTime<Utc>,
@@ -154,7 +155,7 @@ pub struct DayOwed {
     #[diesel(sql_type = Integer)]
     pub order_count: i32,
     #[diesel(sql_type = BigInt)]
-    pub owed_fen: i64,
+    pub owed_fen: Amount,
 }
 
 /// The day's owed amounts of these merchants, summed in one pass over their orders (from the
@@ -179,7 +180,7 @@ pub fn owed(conn: &mut PgConnection, date: NaiveDate, merchant_ids: &[i64]) -> R
 #[derive(Debug, Clone, Copy)]
 pub struct NewSettlement {
     pub merchant_id: i64,
-    pub amount_fen: i64,
+    pub amount_fen: Amount,
     pub order_count: i32,
     pub entry_id: Option<i64>,
 }

@@ -2,6 +2,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{Days, NaiveDate, Utc};
+use domain::Amount;
 use storage::{audit, callbacks, database::run_blocking, jobs, ledger::DailyFigures, operators, orders};
 
 use super::layout::{Chrome, Section};
@@ -61,7 +62,7 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
     })
     .await?;
     let days = every_day(first_day, business_today, &figures);
-    let commission_today = days.last().map_or(0, |day| day.commission_fen);
+    let commission_today = days.last().map_or(Amount::ZERO, |day| day.commission_fen);
     let o = session.lang.labels().order;
     render::page(&DashboardPage {
         chrome: Chrome::new(&session, Section::Dashboard),
@@ -94,15 +95,18 @@ fn every_day(first: NaiveDate, last: NaiveDate, figures: &[DailyFigures]) -> Vec
         .map(|day| {
             figures.iter().find(|f| f.business_date == day).copied().unwrap_or(DailyFigures {
                 business_date: day,
-                volume_fen: 0,
-                commission_fen: 0,
+                volume_fen: Amount::ZERO,
+                commission_fen: Amount::ZERO,
             })
         })
         .collect()
 }
 
 fn charts(o: &OrderLabels, days: &[DailyFigures]) -> Vec<ChartPanel> {
-    let series = |value: fn(&DailyFigures) -> i64| days.iter().map(|d| (d.business_date, value(d))).collect::<Vec<_>>();
+    // The chart scales plain numbers; its labels turn them back into yuan.
+    let series =
+        |value: fn(&DailyFigures) -> Amount| days.iter().map(|d| (d.business_date, value(d).fen())).collect::<Vec<_>>();
+    let yuan = |fen: i64| yuan(Amount::from_fen(fen));
     vec![
         ChartPanel {
             id: "volume-chart",

@@ -6,7 +6,7 @@
 //! for an unknown id, `-102` for a merchant the app may not act for.
 use domain::{SubMerchantId, ledger::AccountKind};
 
-use super::{Call, ReturnValue, amount};
+use super::{Call, ReturnValue};
 use fshows::reply::ReplyValue;
 
 use crate::error::GatewayError;
@@ -20,7 +20,7 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         return Err(GatewayError::PermissionDenied("this app may not act for this sub-merchant".into()));
     }
     let balances = ledger::reports::merchant_balances(call.conn, merchant.id).map_err(ledger_error)?;
-    let balance = |kind| amount(balances.get(&kind).copied().unwrap_or(0));
+    let balance = |kind| ReplyValue::amount(balances.get(&kind).copied().unwrap_or(domain::Amount::ZERO));
     Ok(vec![
         ("sub_merchant_id", ReplyValue::text(sub_merchant_id.as_ref().to_owned())),
         ("pending_balance", balance(AccountKind::MerchantPending)),

@@ -8,7 +8,7 @@ use channel::bill::{self, BillKind, BillLine};
 use chrono::NaiveDate;
 use storage::ledger::BillScope;
 
-use super::{Call, ReturnValue, amount};
+use super::{Call, ReturnValue};
 use fshows::reply::ReplyValue;
 
 use crate::error::GatewayError;
@@ -33,9 +33,9 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     Ok(vec![
         ("bill_date", ReplyValue::text(date.format("%Y%m%d").to_string())),
         ("pay_count", ReplyValue::Number(count(&pays).into())),
-        ("pay_amount", amount(total_fen(&pays))),
+        ("pay_amount", ReplyValue::amount(total(&pays)?)),
         ("refund_count", ReplyValue::Number(count(&refunds).into())),
-        ("refund_amount", amount(total_fen(&refunds))),
+        ("refund_amount", ReplyValue::amount(total(&refunds)?)),
         ("bill_content", ReplyValue::text(content)),
     ])
 }
@@ -44,6 +44,11 @@ fn count(lines: &[&BillLine]) -> i64 {
     i64::try_from(lines.len()).unwrap_or(i64::MAX)
 }
 
-fn total_fen(lines: &[&BillLine]) -> i64 {
-    lines.iter().map(|line| line.amount.fen()).fold(0, i64::saturating_add)
+/// The lines' total: a day's bill is far below `i64::MAX` fen, so an overflow is a corrupt
+/// ledger, reported as a server error rather than a wrong total.
+fn total(lines: &[&BillLine]) -> Result<domain::Amount, GatewayError> {
+    domain::Amount::checked_sum(lines.iter().map(|line| line.amount)).ok_or_else(|| {
+        tracing::error!("a bill's total overflows");
+        GatewayError::ServerError
+    })
 }

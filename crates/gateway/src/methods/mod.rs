@@ -95,7 +95,3 @@ pub(crate) fn visible_to(
         Err(GatewayError::OrderNotFound)
     }
 }
-
-fn amount(fen: i64) -> ReplyValue {
-    ReplyValue::amount(domain::Amount::from_fen(fen))
-}

@@ -5,7 +5,7 @@ use domain::{Amount, orders::OutRefundNo};
 use orders::refund::RefundRequest;
 use storage::orders::RefundRow;
 
-use super::{Call, ReturnValue, amount, visible_order};
+use super::{Call, ReturnValue, visible_order};
 use fshows::reply::ReplyValue;
 
 use crate::error::GatewayError;
@@ -37,12 +37,12 @@ pub(crate) fn return_value(order: &orders::Order, refund: &RefundRow) -> ReturnV
         ("out_refund_no", ReplyValue::text(refund.out_refund_no.clone())),
         ("trade_no", ReplyValue::text(order.row.trade_no.clone())),
         ("out_trade_no", ReplyValue::text(order.row.out_trade_no.clone())),
-        ("refund_fee", amount(refund.refund_fee_fen)),
+        ("refund_fee", ReplyValue::amount(refund.refund_fee_fen)),
         ("status", ReplyValue::text(refund.state.as_str())),
-        ("bank_commission_fee", amount(refund.bank_commission_fen)),
-        ("pay_platform_fee", amount(refund.pay_platform_fen)),
-        ("liquidator_commission_fee", amount(refund.liquidator_commission_fen)),
-        ("net_receipt_amount", amount(refund.net_receipt_fen)),
+        ("bank_commission_fee", ReplyValue::amount(refund.bank_commission_fen)),
+        ("pay_platform_fee", ReplyValue::amount(refund.pay_platform_fen)),
+        ("liquidator_commission_fee", ReplyValue::amount(refund.liquidator_commission_fen)),
+        ("net_receipt_amount", ReplyValue::amount(refund.net_receipt_fen)),
         ("refund_time", ReplyValue::text(orders::notify::china_time(refund.created_at))),
     ]
 }

@@ -8,7 +8,7 @@ use domain::{
 use orders::place::{self, NewOrder};
 use sha2::{Digest, Sha256};
 
-use super::{Call, ReturnValue, amount};
+use super::{Call, ReturnValue};
 use fshows::reply::ReplyValue;
 
 use crate::error::GatewayError;
@@ -83,14 +83,14 @@ pub(crate) fn return_value(order: &orders::Order, cashier_url: &str) -> Result<R
     let mut value = vec![
         ("qr_code", ReplyValue::text(format!("{cashier_url}?c={}", row.cashier_code))),
         ("trade_no", ReplyValue::text(row.trade_no.clone())),
-        ("total_fee", amount(row.total_fee_fen)),
-        ("net_receipt_amount", amount(row.net_receipt_fen)),
+        ("total_fee", ReplyValue::amount(row.total_fee_fen)),
+        ("net_receipt_amount", ReplyValue::amount(row.net_receipt_fen)),
         ("bank_commission_rate", ReplyValue::rate(rates.bank_commission())),
-        ("bank_commission_fee", amount(row.bank_commission_fen)),
+        ("bank_commission_fee", ReplyValue::amount(row.bank_commission_fen)),
         ("pay_platform_rate", ReplyValue::rate(rates.pay_platform())),
-        ("pay_platform_fee", amount(row.pay_platform_fen)),
+        ("pay_platform_fee", ReplyValue::amount(row.pay_platform_fen)),
         ("liquidator_commission_rate", ReplyValue::rate(rates.liquidator_commission())),
-        ("liquidator_commission_fee", amount(row.liquidator_commission_fen)),
+        ("liquidator_commission_fee", ReplyValue::amount(row.liquidator_commission_fen)),
     ];
     if let Some(url) = &row.notify_url {
         value.push(("notify_url", ReplyValue::text(url.clone())));

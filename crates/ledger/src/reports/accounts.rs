@@ -1,5 +1,6 @@
 //! Accounts with their balances, and one account's postings with a running balance.
 use diesel::PgConnection;
+use domain::Amount;
 use domain::ledger::AccountKind;
 use storage::ledger_reports::{self as rows, AccountListRow};
 
@@ -14,7 +15,7 @@ pub struct AccountSummary {
     pub short_name: String,
     pub sub_merchant_id: Option<String>,
     pub kind: AccountKind,
-    pub balance_fen: i64,
+    pub balance_fen: Amount,
 }
 
 impl TryFrom<AccountListRow> for AccountSummary {
@@ -52,18 +53,18 @@ pub fn accounts(conn: &mut PgConnection, query: &AccountQuery, limit: i64) -> Re
 pub struct AccountPosting {
     pub posting_id: i64,
     /// Signed: a debit is positive.
-    pub amount_fen: i64,
-    pub balance_after_fen: i64,
+    pub amount_fen: Amount,
+    pub balance_after_fen: Amount,
     pub entry: EntryInfo,
 }
 
 impl AccountPosting {
-    pub fn debit_fen(&self) -> i64 {
-        self.amount_fen.max(0)
+    pub fn debit_fen(&self) -> Amount {
+        debit_side(self.amount_fen)
     }
 
-    pub fn credit_fen(&self) -> i64 {
-        self.amount_fen.checked_neg().unwrap_or(i64::MAX).max(0)
+    pub fn credit_fen(&self) -> Amount {
+        credit_side(self.amount_fen)
     }
 }
 
@@ -93,7 +94,7 @@ pub fn account_ledger(
         // The balance after the newest posting of the page: today's less everything newer.
         let newer_fen = match before_id {
             Some(before_id) => rows::account_postings_since(conn, account_id, before_id)?,
-            None => 0,
+            None => Amount::ZERO,
         };
         let mut balance_fen = account.balance_fen.checked_sub(normal(account.kind, newer_fen)?).ok_or_else(overflow)?;
         let mut postings = Vec::with_capacity(found.len());
@@ -113,8 +114,19 @@ pub fn account_ledger(
 }
 
 /// A signed posting amount as a change of the account's balance on its normal side.
-pub(crate) fn normal(kind: AccountKind, amount_fen: i64) -> Result<i64, LedgerError> {
+pub(crate) fn normal(kind: AccountKind, amount_fen: Amount) -> Result<Amount, LedgerError> {
     kind.balance_delta(amount_fen).ok_or_else(overflow)
+}
+
+/// A signed posting's debit side: the amount of a debit, zero for a credit.
+pub(crate) fn debit_side(amount_fen: Amount) -> Amount {
+    amount_fen.max(Amount::ZERO)
+}
+
+/// A signed posting's credit side: the amount of a credit, zero for a debit. A credit of
+/// `i64::MIN` fen cannot be negated and shows as the largest amount.
+pub(crate) fn credit_side(amount_fen: Amount) -> Amount {
+    amount_fen.checked_neg().unwrap_or(Amount::from_fen(i64::MAX)).max(Amount::ZERO)
 }
 
 pub(crate) fn overflow() -> LedgerError {

@@ -2,6 +2,7 @@
 //! by business day and by merchant. A refund's give-back debits it, and can credit it by a fen
 //! (SPEC §3), so both sides are shown.
 use diesel::PgConnection;
+use domain::Amount;
 use domain::ledger::AccountKind;
 use storage::ledger_reports as rows;
 
@@ -11,14 +12,15 @@ use crate::LedgerError;
 /// Both sides of the commission account over some postings, each positive.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CommissionLine {
-    pub credit_fen: i64,
-    pub debit_fen: i64,
+    pub credit_fen: Amount,
+    pub debit_fen: Amount,
 }
 
 impl CommissionLine {
-    /// What was earned: credits less debits.
-    pub fn net_fen(&self) -> i64 {
-        self.credit_fen.saturating_sub(self.debit_fen)
+    /// What was earned: credits less debits. Both sides are sums of non-negative amounts, so the
+    /// difference always fits.
+    pub fn net_fen(&self) -> Amount {
+        self.credit_fen.checked_sub(self.debit_fen).unwrap_or(Amount::ZERO)
     }
 
     fn plus(self, other: CommissionLine) -> Option<CommissionLine> {
@@ -102,24 +104,24 @@ mod tests {
 
     #[test]
     fn net_is_credits_less_debits_and_merchants_must_add_up() {
-        let line = CommissionLine { credit_fen: 120, debit_fen: 21 };
-        assert_eq!(line.net_fen(), 99);
+        let line = CommissionLine { credit_fen: Amount::from_fen(120), debit_fen: Amount::from_fen(21) };
+        assert_eq!(line.net_fen(), Amount::from_fen(99));
         let range = DateRange::ending(chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"), 1).expect("range");
-        let merchant = |credit_fen| MerchantCommission {
+        let merchant = |credit_fen: i64| MerchantCommission {
             merchant_id: 1,
             short_name: "m".into(),
             sub_merchant_id: None,
-            line: CommissionLine { credit_fen, debit_fen: 0 },
+            line: CommissionLine { credit_fen: Amount::from_fen(credit_fen), debit_fen: Amount::ZERO },
         };
         let mut report = Commission {
             range,
             by_day: Vec::new(),
             by_merchant: vec![merchant(100), merchant(20)],
             merchants_truncated: false,
-            total: CommissionLine { credit_fen: 120, debit_fen: 0 },
+            total: CommissionLine { credit_fen: Amount::from_fen(120), debit_fen: Amount::from_fen(0) },
         };
         assert!(report.merchants_agree());
-        report.total.credit_fen = 121;
+        report.total.credit_fen = Amount::from_fen(121);
         assert!(!report.merchants_agree());
         report.merchants_truncated = true;
         assert!(report.merchants_agree(), "a cut list is not compared");

@@ -8,12 +8,12 @@
 use std::collections::BTreeMap;
 
 use diesel::PgConnection;
-use domain::{calendar::BusinessCalendar, ledger::AccountKind};
+use domain::{Amount, calendar::BusinessCalendar, ledger::AccountKind};
 use storage::ledger_reports::{self as rows, MovementTotalRow};
 
 use super::{
     DateRange,
-    accounts::{normal, overflow},
+    accounts::{credit_side, debit_side, normal, overflow},
     entries::EntryInfo,
 };
 use crate::LedgerError;
@@ -28,16 +28,16 @@ pub struct StatementAccount {
     /// `None` when the merchant has never booked anything to it.
     pub account_id: Option<i64>,
     pub kind: AccountKind,
-    pub opening_fen: i64,
-    pub debit_fen: i64,
-    pub credit_fen: i64,
+    pub opening_fen: Amount,
+    pub debit_fen: Amount,
+    pub credit_fen: Amount,
     pub movement_count: i64,
-    pub closing_fen: i64,
+    pub closing_fen: Amount,
 }
 
 impl StatementAccount {
     /// The balance's change over the period: the movements on the normal side.
-    pub fn change_fen(&self) -> Option<i64> {
+    pub fn change_fen(&self) -> Option<Amount> {
         let debit_minus_credit = self.debit_fen.checked_sub(self.credit_fen)?;
         self.kind.balance_delta(debit_minus_credit)
     }
@@ -54,18 +54,18 @@ pub struct Movement {
     pub posting_id: i64,
     pub account: AccountKind,
     /// Signed: a debit is positive.
-    pub amount_fen: i64,
-    pub balance_after_fen: i64,
+    pub amount_fen: Amount,
+    pub balance_after_fen: Amount,
     pub entry: EntryInfo,
 }
 
 impl Movement {
-    pub fn debit_fen(&self) -> i64 {
-        self.amount_fen.max(0)
+    pub fn debit_fen(&self) -> Amount {
+        debit_side(self.amount_fen)
     }
 
-    pub fn credit_fen(&self) -> i64 {
-        self.amount_fen.checked_neg().unwrap_or(i64::MAX).max(0)
+    pub fn credit_fen(&self) -> Amount {
+        credit_side(self.amount_fen)
     }
 }
 
@@ -86,7 +86,7 @@ pub struct Statement {
     /// The cursor of the next page, when the period has more movements.
     pub next_after_id: Option<i64>,
     /// Each account's balance before the first movement of this page.
-    page_start_fen: BTreeMap<AccountKind, i64>,
+    page_start_fen: BTreeMap<AccountKind, Amount>,
 }
 
 impl Statement {
@@ -142,7 +142,7 @@ pub fn statement(
                     let total = totals.iter().find(|total| total.account_id == position.account_id);
                     line(Some(position.account_id), kind, opening_fen, total, closing_fen)
                 }
-                None => line(None, kind, 0, None, 0),
+                None => line(None, kind, Amount::ZERO, None, Amount::ZERO),
             });
         }
         let mut found =
@@ -159,7 +159,7 @@ pub fn statement(
         for row in found {
             // The movements are read for these accounts only, so each has its kind.
             let kind = kind_of.get(&row.account_id).copied().ok_or(LedgerError::MissingAccount("statement"))?;
-            let balance = running_fen.entry(kind).or_insert(0);
+            let balance = running_fen.entry(kind).or_insert(Amount::ZERO);
             *balance = balance.checked_add(normal(kind, row.amount_fen)?).ok_or_else(overflow)?;
             movements.push(Movement {
                 posting_id: row.posting_id,
@@ -175,23 +175,23 @@ pub fn statement(
 }
 
 /// A balance less the signed postings booked since (debit positive), on the normal side.
-fn less(kind: AccountKind, balance_fen: i64, since_fen: i64) -> Result<i64, LedgerError> {
+fn less(kind: AccountKind, balance_fen: Amount, since_fen: Amount) -> Result<Amount, LedgerError> {
     balance_fen.checked_sub(normal(kind, since_fen)?).ok_or_else(overflow)
 }
 
 fn line(
     account_id: Option<i64>,
     kind: AccountKind,
-    opening_fen: i64,
+    opening_fen: Amount,
     total: Option<&MovementTotalRow>,
-    closing_fen: i64,
+    closing_fen: Amount,
 ) -> StatementAccount {
     StatementAccount {
         account_id,
         kind,
         opening_fen,
-        debit_fen: total.map_or(0, |total| total.debit_fen),
-        credit_fen: total.map_or(0, |total| total.credit_fen),
+        debit_fen: total.map_or(Amount::ZERO, |total| total.debit_fen),
+        credit_fen: total.map_or(Amount::ZERO, |total| total.credit_fen),
         movement_count: total.map_or(0, |total| total.count),
         closing_fen,
     }
@@ -201,12 +201,13 @@ fn line(
 fn page_start(
     accounts: &[StatementAccount],
     before_page: &[MovementTotalRow],
-) -> Result<BTreeMap<AccountKind, i64>, LedgerError> {
+) -> Result<BTreeMap<AccountKind, Amount>, LedgerError> {
     accounts
         .iter()
         .map(|account| {
             let earlier = before_page.iter().find(|total| Some(total.account_id) == account.account_id);
-            let debit_minus_credit = earlier.map_or(Some(0), |total| total.debit_fen.checked_sub(total.credit_fen));
+            let debit_minus_credit =
+                earlier.map_or(Some(Amount::ZERO), |total| total.debit_fen.checked_sub(total.credit_fen));
             let change_fen = normal(account.kind, debit_minus_credit.ok_or_else(overflow)?)?;
             Ok((account.kind, account.opening_fen.checked_add(change_fen).ok_or_else(overflow)?))
         })

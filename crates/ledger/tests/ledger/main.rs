@@ -29,7 +29,11 @@ fn date(text: &str) -> NaiveDate {
 }
 
 fn postings(conn: &mut PgConnection, entry_id: i64) -> Vec<(String, i64)> {
-    rows::postings_of(conn, entry_id).expect("postings").into_iter().map(|(p, kind)| (kind, p.amount_fen)).collect()
+    rows::postings_of(conn, entry_id)
+        .expect("postings")
+        .into_iter()
+        .map(|(p, kind)| (kind, p.amount_fen.fen()))
+        .collect()
 }
 
 #[test]
@@ -110,7 +114,7 @@ fn refunds_take_pending_first_then_available_and_refuse_when_short() {
     else {
         panic!("a new refund")
     };
-    let give_back = refund.net_receipt_fen;
+    let give_back = refund.net_receipt_fen.fen();
     assert_eq!(give_back, 4_983);
     let entry = rows::find_entry_by_key(conn, &format!("refund:{}", refund.refund_no)).unwrap().expect("booked");
     assert_eq!(entry.refund_id, Some(refund.id));
@@ -120,9 +124,9 @@ fn refunds_take_pending_first_then_available_and_refuse_when_short() {
             ("upstream_receivable".to_string(), -5_000),
             ("merchant_pending".to_string(), 997),
             ("merchant_available".to_string(), 4_983 - 997),
-            ("bank_commission_payable".to_string(), refund.bank_commission_fen),
-            ("pay_platform_fee_payable".to_string(), refund.pay_platform_fen),
-            ("liquidator_commission_revenue".to_string(), refund.liquidator_commission_fen),
+            ("bank_commission_payable".to_string(), refund.bank_commission_fen.fen()),
+            ("pay_platform_fee_payable".to_string(), refund.pay_platform_fen.fen()),
+            ("liquidator_commission_revenue".to_string(), refund.liquidator_commission_fen.fen()),
         ]
         .into_iter()
         .filter(|(_, fen)| *fen != 0)
@@ -145,7 +149,7 @@ fn refunds_take_pending_first_then_available_and_refuse_when_short() {
     let refused = support::refund(conn, old.row.id, "RF2", 5_000, at("2026-11-20 12:00"));
     assert!(matches!(refused, Err(OrderError::InsufficientBalance)), "{refused:?}");
     let unchanged = orders::order::find(conn, old.row.id).unwrap().unwrap();
-    assert_eq!((unchanged.row.state.as_str(), unchanged.row.refunded_fen), ("partially_refunded", 5_000));
+    assert_eq!((unchanged.row.state.as_str(), unchanged.row.refunded_fen.fen()), ("partially_refunded", 5_000));
     assert_eq!(count(conn, "SELECT count(*) AS count FROM refunds"), 1, "no refund row");
     assert_eq!(count(conn, "SELECT count(*) AS count FROM ledger_entries"), before, "no entry");
     assert_eq!(count(conn, "SELECT count(*) AS count FROM notifications"), 0);
@@ -177,7 +181,7 @@ fn settlement_is_t_plus_n_at_the_cutoff_once_the_day_is_cleared() {
     let settled = settlement::settle_due(conn, &policy, at("2026-11-20 23:00"), 100).unwrap();
     assert_eq!(settled.len(), 1);
     assert_eq!(
-        (settled[0].business_date, settled[0].amount_fen, settled[0].order_count),
+        (settled[0].business_date, settled[0].amount_fen.fen(), settled[0].order_count),
         (date("2026-11-20"), 9_967, 1)
     );
     assert_eq!(balance(conn, shop.merchant_id, MerchantAvailable), 9_967);
@@ -188,8 +192,11 @@ fn settlement_is_t_plus_n_at_the_cutoff_once_the_day_is_cleared() {
     rows::release_day(conn, date("2026-11-21"), "tester", "released").unwrap();
     let settled = settlement::settle_due(conn, &policy, at("2026-11-25 09:00"), 100).unwrap();
     let refund_net: i64 =
-        storage::orders::refunds_of(conn, after_cutoff.row.id).unwrap().iter().map(|r| r.net_receipt_fen).sum();
-    assert_eq!(settled[0].amount_fen, after_cutoff.row.net_receipt_fen - refund_net + next_day.row.net_receipt_fen);
+        storage::orders::refunds_of(conn, after_cutoff.row.id).unwrap().iter().map(|r| r.net_receipt_fen.fen()).sum();
+    assert_eq!(
+        settled[0].amount_fen.fen(),
+        after_cutoff.row.net_receipt_fen.fen() - refund_net + next_day.row.net_receipt_fen.fen()
+    );
     assert!(settlement::settle_due(conn, &policy, at("2026-11-26 09:00"), 100).unwrap().is_empty());
     assert_eq!(settlement::settle(conn, shop.merchant_id, date("2026-11-21")).unwrap().map(|s| s.id), None);
     assert_eq!(balance(conn, shop.merchant_id, MerchantPending), 0);
@@ -516,13 +523,13 @@ fn negative_give_backs_are_booked_the_other_way() {
                 rows::find_entry_by_key(conn, &format!("refund:{}", refund.refund_no)).unwrap().expect("booked");
             let lines = postings(conn, entry.id);
             let on = |kind: &str| lines.iter().find(|(k, _)| k == kind).map_or(0, |(_, fen)| *fen);
-            assert_eq!(on("liquidator_commission_revenue"), refund.liquidator_commission_fen);
+            assert_eq!(on("liquidator_commission_revenue"), refund.liquidator_commission_fen.fen());
             assert_eq!(on("upstream_receivable"), -amount.fen());
             saw_negative |= [
-                refund.bank_commission_fen,
-                refund.pay_platform_fen,
-                refund.liquidator_commission_fen,
-                refund.net_receipt_fen,
+                refund.bank_commission_fen.fen(),
+                refund.pay_platform_fen.fen(),
+                refund.liquidator_commission_fen.fen(),
+                refund.net_receipt_fen.fen(),
             ]
             .iter()
             .any(|fen| *fen < 0);
@@ -550,5 +557,5 @@ fn negative_give_backs_are_booked_the_other_way() {
 
 fn order_refunded_in_full(conn: &mut PgConnection, order_id: i64) -> bool {
     let order = orders::order::find(conn, order_id).expect("read").expect("exists");
-    order.row.refunded_fen == order.row.total_fee_fen
+    order.row.refunded_fen.fen() == order.row.total_fee_fen.fen()
 }

@@ -202,7 +202,7 @@ impl World {
         match support::refund(conn, self.orders[index].id, &out_refund_no, amount_fen, self.now) {
             Ok(Refunded::New { refund, .. }) => {
                 assert!(give_back.net_receipt.fen() <= held_fen, "a refund the balances could not cover went through");
-                assert_eq!(refund.net_receipt_fen, give_back.net_receipt.fen());
+                assert_eq!(refund.net_receipt_fen.fen(), give_back.net_receipt.fen());
                 let pending_part = give_back.net_receipt.fen().min(before[&MerchantPending]);
                 let m = &mut self.merchants[merchant];
                 m.add(UpstreamReceivable, -amount_fen);
@@ -243,8 +243,8 @@ impl World {
         let policy = Policy { calendar: self.calendar, require_reconciliation };
         for settled in settlement::settle_due(conn, &policy, self.now, 1_000).expect("settles") {
             let merchant = self.merchant_index(settled.merchant_id);
-            self.merchants[merchant].add(MerchantPending, -settled.amount_fen);
-            self.merchants[merchant].add(MerchantAvailable, settled.amount_fen);
+            self.merchants[merchant].add(MerchantPending, -settled.amount_fen.fen());
+            self.merchants[merchant].add(MerchantAvailable, settled.amount_fen.fen());
         }
     }
 

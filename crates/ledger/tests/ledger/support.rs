@@ -95,7 +95,8 @@ pub fn refund(
 }
 
 pub fn balances(conn: &mut PgConnection, merchant_id: i64) -> BTreeMap<AccountKind, i64> {
-    ledger::reports::merchant_balances(conn, merchant_id).expect("balances")
+    let balances = ledger::reports::merchant_balances(conn, merchant_id).expect("balances");
+    balances.into_iter().map(|(kind, balance)| (kind, balance.fen())).collect()
 }
 
 pub fn balance(conn: &mut PgConnection, merchant_id: i64, kind: AccountKind) -> i64 {

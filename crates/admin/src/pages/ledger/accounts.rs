@@ -4,7 +4,7 @@
 //! download as CSV with `?format=csv`.
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use domain::ledger::AccountKind;
+use domain::{Amount, ledger::AccountKind};
 use ledger::reports::{self, AccountLedger, AccountPosting, AccountQuery, AccountSummary};
 use serde::Deserialize;
 use storage::{database::run_blocking, merchants::MerchantRow};
@@ -212,7 +212,7 @@ struct PostingView {
 
 impl PostingView {
     fn of(l: &LedgerLabels, posting: &AccountPosting) -> PostingView {
-        let shown = |fen: i64| if fen == 0 { String::new() } else { yuan(fen) };
+        let shown = |amount: Amount| if amount == Amount::ZERO { String::new() } else { yuan(amount) };
         PostingView {
             id: posting.posting_id,
             entry: EntryView::of(l, &posting.entry),

@@ -18,7 +18,7 @@ const BYTE_ORDER_MARK: char = '\u{feff}';
 pub enum Cell {
     Text(String),
     /// Fen, written as yuan.
-    Yuan(i64),
+    Yuan(domain::Amount),
     Count(i64),
     /// Nothing (a figure that does not apply to the row).
     Empty,
@@ -104,18 +104,24 @@ mod tests {
 
     #[test]
     fn text_is_quoted_and_formulas_are_defused() {
-        assert_eq!(written(vec![Cell::text("示例科技"), Cell::Yuan(-1), Cell::Count(3)]), "\"示例科技\",-0.01,3");
+        assert_eq!(
+            written(vec![Cell::text("示例科技"), Cell::Yuan(domain::Amount::from_fen(-1)), Cell::Count(3)]),
+            "\"示例科技\",-0.01,3"
+        );
         assert_eq!(written(vec![Cell::text("say \"hi\", then\nleave")]), "\"say \"\"hi\"\", then\nleave\"");
         for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
             assert!(written(vec![Cell::text(formula)]).starts_with("\"'"), "{formula:?}");
         }
-        assert_eq!(written(vec![Cell::Yuan(123_456), Cell::Empty, Cell::Count(-2)]), "1234.56,\"\",-2");
+        assert_eq!(
+            written(vec![Cell::Yuan(domain::Amount::from_fen(123_456)), Cell::Empty, Cell::Count(-2)]),
+            "1234.56,\"\",-2"
+        );
     }
 
     #[test]
     fn the_file_has_a_bom_a_header_and_a_safe_name() {
         let mut csv = Csv::new(&["kind", "debit_yuan"]);
-        csv.row([Cell::text("x"), Cell::Yuan(5)]);
+        csv.row([Cell::text("x"), Cell::Yuan(domain::Amount::from_fen(5))]);
         assert_eq!(text(csv), "\u{feff}\"kind\",\"debit_yuan\"\r\n\"x\",0.05\r\n");
         assert_eq!(file_name("statement-M00\"1;x"), "statement-M00_1_x");
     }

@@ -13,6 +13,7 @@ pub mod statement;
 pub mod trial_balance;
 
 use chrono::{Datelike, NaiveDate, Utc};
+use domain::Amount;
 use domain::ledger::AccountKind;
 use ledger::{
     LedgerError,
@@ -221,8 +222,12 @@ impl MerchantBalances {
     pub fn of(sub_merchant_id: Option<&str>, accounts: &[AccountRow]) -> Option<MerchantBalances> {
         let sub_merchant_id = sub_merchant_id?;
         let balance = |kind: AccountKind| {
-            let fen = accounts.iter().find(|account| account.kind == kind).map_or(0, |account| account.balance_fen);
-            yuan(fen)
+            yuan(
+                accounts
+                    .iter()
+                    .find(|account| account.kind == kind)
+                    .map_or(Amount::ZERO, |account| account.balance_fen),
+            )
         };
         let merchant = query_string(&[("merchant", sub_merchant_id)]).ok()?;
         Some(MerchantBalances {
@@ -236,6 +241,6 @@ impl MerchantBalances {
 }
 
 /// A money cell's classes: right-aligned, red when negative.
-pub fn money_class(fen: i64) -> &'static str {
-    if fen < 0 { "num amount negative" } else { "num amount" }
+pub fn money_class(amount: domain::Amount) -> &'static str {
+    if amount.is_negative() { "num amount negative" } else { "num amount" }
 }

@@ -4,6 +4,7 @@
 //! `?format=csv` downloads the whole period.
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
+use domain::Amount;
 use ledger::reports::{self, DateRange, Movement, MovementPage, Statement, StatementAccount};
 use serde::Deserialize;
 use storage::{database::run_blocking, merchants::MerchantRow};
@@ -228,15 +229,17 @@ fn statement_view(
         }
         None => None,
     };
-    let sum =
-        |figure: fn(&StatementAccount) -> i64| statement.accounts.iter().map(figure).fold(0_i64, i64::saturating_add);
+    let sum = |figure: fn(&StatementAccount) -> Amount| {
+        Amount::checked_sum(statement.accounts.iter().map(figure))
+            .ok_or_else(|| ConsoleError::Internal("a statement total overflows".into()))
+    };
     Ok(StatementView {
         merchant_id: row.id,
         short_name: row.short_name.clone(),
         agrees: statement.balances_agree(),
         accounts: statement.accounts.iter().map(|account| account_line(l, account)).collect(),
-        opening_total: yuan(sum(|account| account.opening_fen)),
-        closing_total: yuan(sum(|account| account.closing_fen)),
+        opening_total: yuan(sum(|account| account.opening_fen)?),
+        closing_total: yuan(sum(|account| account.closing_fen)?),
         movements: statement.movements.iter().map(|movement| movement_view(l, movement)).collect(),
         csv_href: format!(
             "/admin/ledger/statement?{}",
@@ -263,7 +266,7 @@ fn account_line(l: &LedgerLabels, account: &StatementAccount) -> AccountLine {
 }
 
 fn movement_view(l: &LedgerLabels, movement: &Movement) -> MovementView {
-    let shown = |fen: i64| if fen == 0 { String::new() } else { yuan(fen) };
+    let shown = |amount: Amount| if amount == Amount::ZERO { String::new() } else { yuan(amount) };
     MovementView {
         posting_id: movement.posting_id,
         entry: EntryView::of(l, &movement.entry),

@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
+use domain::Amount;
 use ledger::reports::{self, TrialBalance};
 use serde::Deserialize;
 use storage::database::run_blocking;
@@ -104,7 +105,7 @@ fn csv(l: &LedgerLabels, balance: &TrialBalance) -> Csv {
     csv.row([
         Cell::text("total"),
         // As on the page: the sides' equality here, the postings check in the last column.
-        Cell::text(if balance.difference_fen() == 0 { l.balanced } else { l.not_balanced }),
+        Cell::text(if balance.difference_fen() == Amount::ZERO { l.balanced } else { l.not_balanced }),
         Cell::Yuan(balance.debit_total_fen),
         Cell::Yuan(balance.credit_total_fen),
         Cell::text(if balance.lines.iter().all(|line| line.matches_postings) { "yes" } else { "no" }),

@@ -5,7 +5,10 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
-use domain::orders::{NotificationState, OrderState, OrderType};
+use domain::{
+    Amount,
+    orders::{NotificationState, OrderState, OrderType},
+};
 use orders::Order;
 use serde::Deserialize;
 use storage::{
@@ -102,8 +105,8 @@ struct Money {
 }
 
 impl Money {
-    fn of(fen: i64) -> Money {
-        Money { text: yuan(fen), negative: fen < 0 }
+    fn of(amount: Amount) -> Money {
+        Money { text: yuan(amount), negative: amount.is_negative() }
     }
 }
 
@@ -370,7 +373,7 @@ fn event_view(o: &OrderLabels, event: EventRow) -> EventView {
 }
 
 /// The amounts of a refund in the table's column order: refunded, then each give-back.
-fn refund_amounts(refund: &RefundRow) -> [i64; 5] {
+fn refund_amounts(refund: &RefundRow) -> [Amount; 5] {
     [
         refund.refund_fee_fen,
         refund.bank_commission_fen,
@@ -391,16 +394,14 @@ fn refund_view(o: &OrderLabels, refund: RefundRow) -> RefundView {
     }
 }
 
-/// The sums of several refunds (none shown for one). Each sum is at most the order's total, so
-/// it cannot overflow; saturating all the same rather than wrapping.
+/// The sums of several refunds (none shown for one). Together the refunds never exceed the
+/// order's total (a database CHECK), so no sum overflows; one that did would show as zero.
 fn refund_totals(refunds: &[RefundRow]) -> Option<RefundView> {
     (refunds.len() > 1).then(|| {
-        let totals = refunds.iter().map(refund_amounts).fold([0_i64; 5], |mut totals, amounts| {
-            for (total, amount) in totals.iter_mut().zip(amounts) {
-                *total = total.saturating_add(amount);
-            }
-            totals
-        });
+        let column = |index: usize| {
+            Amount::checked_sum(refunds.iter().map(|refund| refund_amounts(refund)[index])).unwrap_or(Amount::ZERO)
+        };
+        let totals: [Amount; 5] = std::array::from_fn(column);
         RefundView {
             refund_no: String::new(),
             out_refund_no: String::new(),
