@@ -3,6 +3,7 @@
 //! dashboard (in Chinese, the default), switches to English and leaves a screenshot in
 //! `tests/artifacts/dashboard.png`. It proves the console works in a browser, not just over HTTP:
 //! redirects, cookies, the CSRF-protected sign-in form and the language switch.
+use domain::MerchantId;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -208,7 +209,8 @@ async fn an_operator_walks_an_application_to_approval() -> Result<()> {
     click(&browser, Locator::Css("#save-application")).await?;
     wait_for_text(&browser, "#merchant-state", "已提交").await?;
     let url = browser.current_url().await?;
-    let id: i64 = url.path().trim_start_matches("/admin/merchants/").parse().context("merchant id in the url")?;
+    let id: MerchantId =
+        url.path().trim_start_matches("/admin/merchants/").parse().context("merchant id in the url")?;
 
     click(&browser, Locator::Css("#do-start_verification")).await?;
     wait_for_text(&browser, "#merchant-state", "账户验证中").await?;

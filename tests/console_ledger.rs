@@ -4,7 +4,7 @@
 //! release of a business day (finance only, audited), and a 400 for every bad parameter.
 use chrono::{TimeDelta, Utc};
 use domain::{
-    Amount, OutTradeNo,
+    Amount, MerchantId, OrderId, OutTradeNo,
     onboarding::SignType,
     orders::{OrderBody, OrderType},
 };
@@ -30,7 +30,7 @@ const VECTOR_RATES: [&str; 3] = ["0.00784", "0.00611", "0.00044"];
 
 struct Shop {
     sub_merchant_id: String,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     client: Client,
     app: storage::apps::AppRow,
 }
@@ -105,11 +105,11 @@ async fn refund(app: &TestApp, operator: &reqwest::Client, order: &OrderRow, num
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "refund {number}");
 }
 
-async fn refunds(app: &TestApp, order_id: i64) -> Vec<RefundRow> {
+async fn refunds(app: &TestApp, order_id: OrderId) -> Vec<RefundRow> {
     run_blocking(&app.pool, move |conn| storage::orders::refunds_of(conn, order_id)).await.expect("refunds")
 }
 
-async fn accounts(app: &TestApp, merchant_id: i64) -> Vec<AccountRow> {
+async fn accounts(app: &TestApp, merchant_id: MerchantId) -> Vec<AccountRow> {
     run_blocking(&app.pool, move |conn| storage::ledger::accounts_of(conn, merchant_id)).await.expect("accounts")
 }
 
@@ -464,7 +464,8 @@ async fn commission_by_day_and_by_merchant_matches_the_orders_liquidator_fees() 
     assert_eq!(cell(day, r#"data-figure="net""#), yuan(first_fen + second_fen));
     assert_eq!(page.matches("<tr data-date=").count(), 1, "only days with commission");
     assert_eq!(cell(row(&page, r#"id="day-total""#), r#"data-figure="net""#), yuan(first_fen + second_fen));
-    let merchant_net = |id: i64| cell(row(&page, &format!("<tr data-merchant=\"{id}\"")), r#"data-figure="net""#);
+    let merchant_net =
+        |id: MerchantId| cell(row(&page, &format!("<tr data-merchant=\"{id}\"")), r#"data-figure="net""#);
     assert_eq!(merchant_net(first.merchant_id), yuan(first_fen));
     assert_eq!(merchant_net(second.merchant_id), yuan(second_fen));
     assert!(!page.contains(r#"id="alert""#), "merchants add up to the days");

@@ -1,6 +1,7 @@
 //! The sub-merchant pages of the console against the real server and database: the application
 //! form, the review walk from draft to approval (with the micro-deposit sent by the server's own
 //! workers), masking and the audited reveal, keys, and rates.
+use domain::MerchantId;
 use std::ops::Not;
 
 use chrono::{Duration, FixedOffset, Utc};
@@ -17,7 +18,7 @@ fn location(response: &Response) -> String {
 }
 
 /// The merchant id a "created" redirect leads to.
-fn created_id(response: &Response) -> i64 {
+fn created_id(response: &Response) -> MerchantId {
     let target = location(response);
     assert!(target.starts_with("/admin/merchants/") && target.ends_with("?notice=created"), "{target}");
     target["/admin/merchants/".len()..target.find('?').unwrap()].parse().unwrap()
@@ -35,7 +36,7 @@ async fn body(response: Response) -> String {
 }
 
 /// Posts the form on a merchant's page and expects the redirect back to it with `notice`.
-async fn act(app: &TestApp, id: i64, action: &str, fields: &[(&str, &str)], notice: &str) {
+async fn act(app: &TestApp, id: MerchantId, action: &str, fields: &[(&str, &str)], notice: &str) {
     let response = app.post_form(&format!("/admin/merchants/{id}/{action}"), fields).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{action}: {}", body(response).await);
     assert_eq!(location(&response), format!("/admin/merchants/{id}?notice={notice}"), "{action}");

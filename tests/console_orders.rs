@@ -2,11 +2,11 @@
 //! filters and pages, an order's page (split, history, refunds with their give-backs, every
 //! notification attempt, its gateway requests and callbacks), the operator's refund and "send
 //! again", the gateway request log, and the late payments kept for manual handling.
+use domain::{MerchantId, NotificationId, OrderId, onboarding::SignType};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use diesel::connection::SimpleConnection;
-use domain::onboarding::SignType;
 use e2e::{PASSWORD, TestApp, gateway_client::Client, new_client, spawn_app, unescape};
 use reqwest::{Response, StatusCode};
 use rsa::RsaPrivateKey;
@@ -25,7 +25,12 @@ const DEAD_URL: &str = "http://127.0.0.1:9/notify";
 // Helpers.
 
 /// An approved merchant with its own rates and short name, and a client for its app.
-async fn merchant(app: &TestApp, external_id: &str, short_name: &str, rates: [&str; 3]) -> (String, i64, Client) {
+async fn merchant(
+    app: &TestApp,
+    external_id: &str,
+    short_name: &str,
+    rates: [&str; 3],
+) -> (String, MerchantId, Client) {
     let mut raw = e2e::gateway_client::application(external_id);
     raw.short_name = Some(short_name.to_string());
     raw.rate_plan = None;
@@ -59,7 +64,7 @@ async fn place(
     out_trade_no: &str,
     total_fee: &str,
     notify_url: Option<&str>,
-) -> (String, i64) {
+) -> (String, OrderId) {
     let mut content = json!({
         "out_trade_no": out_trade_no, "sub_merchant_id": sub_merchant_id, "body": "京东公仔",
         "total_fee": total_fee, "order_type": "0",
@@ -86,7 +91,7 @@ async fn pay(app: &TestApp, trade_no: &str) {
     run_blocking(&app.pool, move |conn| e2e::record_payment(conn, &trade_no)).await.expect("paid");
 }
 
-async fn refunds(app: &TestApp, id: i64) -> Vec<storage::orders::RefundRow> {
+async fn refunds(app: &TestApp, id: OrderId) -> Vec<storage::orders::RefundRow> {
     run_blocking(&app.pool, move |conn| storage::orders::refunds_of(conn, id)).await.expect("refunds read")
 }
 
@@ -137,7 +142,7 @@ fn tile_value(page: &str, id: &str) -> String {
 }
 
 /// Waits (up to 5 s) until `check` holds for the notification's attempts.
-async fn wait_for_attempts(app: &TestApp, notification_id: i64, check: impl Fn(usize) -> bool) -> usize {
+async fn wait_for_attempts(app: &TestApp, notification_id: NotificationId, check: impl Fn(usize) -> bool) -> usize {
     let started = Instant::now();
     loop {
         let attempts = run_blocking(&app.pool, move |conn| storage::notifications::attempts(conn, notification_id))
@@ -487,7 +492,7 @@ async fn every_notification_attempt_is_shown_and_sending_again_is_audited() {
     let (trade_no, id) = place(&app, &client, &sub_merchant_id, "NOTIFY_1", "3.00", Some(&receiver)).await;
     pay(&app, &dead_trade_no).await;
     pay(&app, &trade_no).await;
-    let outbox = |order_id: i64| {
+    let outbox = |order_id: OrderId| {
         let pool = app.pool.clone();
         async move {
             run_blocking(&pool, move |conn| storage::notifications::for_order(conn, order_id)).await.expect("read")

@@ -1,11 +1,11 @@
 //! Every console route against every role (and against no session): the server, not the page,
 //! decides. A refused action changes nothing.
-use std::sync::OnceLock;
-
 use domain::{
-    Rate, Rates,
+    AccountId, AppKeyId, MerchantId, NotificationId, OperatorId, OrderId, Rate, Rates,
     onboarding::{RatePlanCode, SignType, Transition},
 };
+use std::sync::OnceLock;
+
 use e2e::{PASSWORD, TestApp, new_client, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -18,23 +18,23 @@ enum Call {
 
 /// What the routes act on: an operator, and a merchant in each state an action starts from.
 struct Targets {
-    operator: i64,
-    draft: i64,
-    submitted: i64,
-    verifying: i64,
-    in_review: i64,
-    to_reject: i64,
-    to_send_back: i64,
-    approved: i64,
-    approved_key: i64,
-    frozen: i64,
-    to_close: i64,
+    operator: OperatorId,
+    draft: MerchantId,
+    submitted: MerchantId,
+    verifying: MerchantId,
+    in_review: MerchantId,
+    to_reject: MerchantId,
+    to_send_back: MerchantId,
+    approved: MerchantId,
+    approved_key: AppKeyId,
+    frozen: MerchantId,
+    to_close: MerchantId,
     /// A paid order with a notification, and a late payment's callback waiting for an operator.
-    order: i64,
-    notification: i64,
+    order: OrderId,
+    notification: NotificationId,
     callback: i64,
     /// The paid order's merchant: one of its ledger accounts and its sub-merchant ID.
-    ledger_account: i64,
+    ledger_account: AccountId,
     ledger_merchant: String,
     /// A reconciliation run with one open difference.
     run: i64,
@@ -89,7 +89,7 @@ impl Targets {
     }
 
     /// Every merchant's state, to check that a refused action changed nothing.
-    async fn states(app: &TestApp) -> Vec<(i64, String)> {
+    async fn states(app: &TestApp) -> Vec<(MerchantId, String)> {
         let rows =
             run_blocking(&app.pool, |conn| storage::merchants::list(conn, &Default::default(), 100)).await.unwrap();
         rows.into_iter().map(|row| (row.id, row.state.as_str().to_string())).collect()
@@ -103,7 +103,7 @@ fn public_key() -> &'static str {
 
 /// A paid order (its notification to a URL nobody answers) and a closed one paid late; returns the
 /// paid order's id, its notification's id and the late payment's callback id.
-async fn orders_to_act_on(app: &TestApp) -> (i64, i64, i64) {
+async fn orders_to_act_on(app: &TestApp) -> (OrderId, NotificationId, i64) {
     let (sub_merchant_id, client) = app.merchant_client("t-orders", SignType::Rsa2, None).await;
     let mut trade_nos = Vec::new();
     for out_trade_no in ["ROLE_PAID", "ROLE_LATE"] {
@@ -127,7 +127,7 @@ async fn orders_to_act_on(app: &TestApp) -> (i64, i64, i64) {
 }
 
 /// The ledger of the paid order's merchant: its pending account and its sub-merchant ID.
-async fn ledger_of(app: &TestApp, order: i64) -> (i64, String) {
+async fn ledger_of(app: &TestApp, order: OrderId) -> (AccountId, String) {
     run_blocking(&app.pool, move |conn| -> Result<_, storage::StorageError> {
         let merchant_id = storage::orders::find(conn, order)?.expect("the order").merchant_id;
         let accounts = storage::ledger::accounts_of(conn, merchant_id)?;
@@ -207,7 +207,7 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
     let managers: &'static [Role] = &[Role::Operator, Role::Admin];
     let finance: &'static [Role] = &[Role::Finance, Role::Admin];
     let leak = |path: String| -> &'static str { Box::leak(path.into_boxed_str()) };
-    let merchant = |id: i64, action: &str| leak(format!("/admin/merchants/{id}/{action}"));
+    let merchant = |id: MerchantId, action: &str| leak(format!("/admin/merchants/{id}/{action}"));
     let target = targets.operator;
     let application: &'static [(&'static str, &'static str)] = Box::leak(e2e::application_form().into_boxed_slice());
     let key: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("public_key", public_key())]));

@@ -1,7 +1,7 @@
 //! The ledger through the gateway: `witness.balance.query`, refunds refused with `-216`, and
 //! `finance.downloadbill` (SPEC §5, §7).
 use chrono::{Duration, Utc};
-use domain::{Amount, calendar::BusinessCalendar, onboarding::SignType};
+use domain::{Amount, PayoutId, calendar::BusinessCalendar, onboarding::SignType};
 use e2e::{TestApp, gateway_client::Client, spawn_app};
 use serde_json::{Value, json};
 use storage::database::run_blocking;
@@ -88,7 +88,7 @@ async fn a_refund_the_balances_cannot_cover_is_refused_with_216_and_changes_noth
         let merchant = storage::merchants::find_by_sub_merchant_id(conn, &id)?.expect("merchant");
         let settled = ledger::settlement::settle(conn, merchant.id, date)?.expect("settled");
         let payout = ledger::bookings::Payout {
-            payout_id: 1,
+            payout_id: PayoutId::new(1),
             merchant_id: settled.merchant_id,
             amount: Amount::from_fen(settled.amount_fen.fen() - 100),
             fee: Amount::ZERO,

@@ -1,7 +1,7 @@
 //! The onboarding methods of the gateway (SPEC §4, §5) through the real server: an ISV app
 //! creates, queries and changes only its own sub-merchants, with signed envelopes and replies.
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use domain::onboarding::SignType;
+use domain::{MerchantId, onboarding::SignType};
 use e2e::{
     TestApp,
     gateway_client::{Client, application},
@@ -94,7 +94,7 @@ async fn create_submits_the_application_and_a_retry_answers_with_the_same_mercha
 }
 
 /// Walks a submitted application through verification to approval, as the provider would.
-async fn approve(app: &TestApp, id: i64) {
+async fn approve(app: &TestApp, id: MerchantId) {
     let pool = app.pool.clone();
     let actor = storage::audit::Actor::cli();
     let started = actor.clone();

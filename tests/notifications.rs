@@ -3,6 +3,7 @@
 //! `deliver_due` — so the two-hour schedule is checked without waiting for it.
 //!
 //! The server's own workers are off: only the notifiers these tests build send anything.
+use domain::{NotificationId, onboarding::SignType};
 use std::{
     collections::HashMap,
     sync::{
@@ -13,7 +14,6 @@ use std::{
 };
 
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::onboarding::SignType;
 use e2e::{TestApp, gateway_client::Client, spawn_app_with};
 use fshows::signature::{Signer, string_to_sign, verify};
 use gateway::notify::{Notifier, PRIVATE_ADDRESS};
@@ -164,7 +164,7 @@ async fn paid_order(
     sub_merchant_id: &str,
     out_trade_no: &str,
     notify_url: &str,
-) -> (String, i64) {
+) -> (String, NotificationId) {
     let content = json!({
         "out_trade_no": out_trade_no,
         "sub_merchant_id": sub_merchant_id,
@@ -177,7 +177,7 @@ async fn paid_order(
     assert_eq!(reply["success"], true, "{reply}");
     let trade_no = reply["return_value"]["trade_no"].as_str().expect("trade_no").to_string();
     let paid = trade_no.clone();
-    let id = run_blocking(&app.pool, move |conn| -> Result<i64, orders::OrderError> {
+    let id = run_blocking(&app.pool, move |conn| -> Result<NotificationId, orders::OrderError> {
         e2e::record_payment(conn, &paid)?;
         let order = storage::orders::find_by_trade_no(conn, &paid)?.expect("the order");
         let outbox = notifications::for_order(conn, order.id)?;
@@ -189,11 +189,11 @@ async fn paid_order(
     (trade_no, id)
 }
 
-async fn notification(app: &TestApp, id: i64) -> NotificationRow {
+async fn notification(app: &TestApp, id: NotificationId) -> NotificationRow {
     run_blocking(&app.pool, move |conn| notifications::find(conn, id)).await.expect("read").expect("notification")
 }
 
-async fn attempts(app: &TestApp, id: i64) -> Vec<AttemptRow> {
+async fn attempts(app: &TestApp, id: NotificationId) -> Vec<AttemptRow> {
     run_blocking(&app.pool, move |conn| notifications::attempts(conn, id)).await.expect("attempts read")
 }
 

@@ -1,5 +1,6 @@
 //! End-to-end test support: the real server on a random port against its own fresh database
 //! (zero-to-production's `spawn_app`), with typed helpers for the console.
+use domain::{AppRowId, MerchantId, OperatorId};
 use std::sync::OnceLock;
 
 use reqwest::{Response, StatusCode, redirect::Policy};
@@ -78,7 +79,7 @@ impl TestApp {
     }
 
     /// Creates an operator directly (as the CLI would) and returns its id.
-    pub async fn create_operator(&self, username: &str, role: Role) -> i64 {
+    pub async fn create_operator(&self, username: &str, role: Role) -> OperatorId {
         let username = Username::parse(username).expect("valid test username");
         let password = admin::password::NewPassword::parse(SecretString::from(PASSWORD)).expect("valid test password");
         let hash = password.hash().expect("hash");
@@ -120,7 +121,7 @@ impl TestApp {
     }
 
     /// Creates an operator with `role` and signs this app's client in as it.
-    pub async fn sign_in_as(&self, username: &str, role: Role) -> i64 {
+    pub async fn sign_in_as(&self, username: &str, role: Role) -> OperatorId {
         let id = self.create_operator(username, role).await;
         let response = self.login(username, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {username} succeeds");
@@ -213,7 +214,7 @@ pub fn rsa_key_pair_pem(bits: usize) -> (String, String) {
 /// The merchant states tests start from, reached through the onboarding crate (as the CLI does).
 impl TestApp {
     /// Creates an application (submitted or a draft) and returns its id.
-    pub async fn create_merchant(&self, external_id: &str, submit: bool) -> i64 {
+    pub async fn create_merchant(&self, external_id: &str, submit: bool) -> MerchantId {
         let raw = application(external_id);
         run_blocking(&self.pool, move |conn| onboarding::applications::create(conn, &Actor::cli(), &raw, None, submit))
             .await
@@ -222,7 +223,7 @@ impl TestApp {
     }
 
     /// Waits (up to 5 s) until the server's workers have sent the merchant's latest micro-deposit.
-    pub async fn wait_for_micro_deposit(&self, merchant_id: i64) -> storage::micro_deposits::MicroDepositRow {
+    pub async fn wait_for_micro_deposit(&self, merchant_id: MerchantId) -> storage::micro_deposits::MicroDepositRow {
         let started = std::time::Instant::now();
         loop {
             let deposits =
@@ -238,7 +239,7 @@ impl TestApp {
     }
 
     /// A merchant whose micro-deposit has been sent and awaits the amount.
-    pub async fn verifying_merchant(&self, external_id: &str) -> i64 {
+    pub async fn verifying_merchant(&self, external_id: &str) -> MerchantId {
         let id = self.create_merchant(external_id, true).await;
         run_blocking(&self.pool, move |conn| onboarding::verification::start(conn, &Actor::cli(), id))
             .await
@@ -248,7 +249,7 @@ impl TestApp {
     }
 
     /// A merchant in review: its account verified with the right amount.
-    pub async fn merchant_in_review(&self, external_id: &str) -> i64 {
+    pub async fn merchant_in_review(&self, external_id: &str) -> MerchantId {
         let id = self.verifying_merchant(external_id).await;
         let amount = self.wait_for_micro_deposit(id).await.amount_fen;
         let answer =
@@ -260,7 +261,7 @@ impl TestApp {
     }
 
     /// An approved merchant with its app; returns (merchant id, app row id).
-    pub async fn approved_merchant(&self, external_id: &str) -> (i64, i64) {
+    pub async fn approved_merchant(&self, external_id: &str) -> (MerchantId, AppRowId) {
         let id = self.merchant_in_review(external_id).await;
         let approval = run_blocking(&self.pool, move |conn| onboarding::applications::approve(conn, &Actor::cli(), id))
             .await
@@ -269,7 +270,7 @@ impl TestApp {
     }
 
     /// The merchant as stored.
-    pub async fn merchant(&self, id: i64) -> onboarding::applications::Merchant {
+    pub async fn merchant(&self, id: MerchantId) -> onboarding::applications::Merchant {
         run_blocking(&self.pool, move |conn| onboarding::applications::find(conn, id)).await.expect("merchant found")
     }
 }

@@ -2,6 +2,7 @@
 //! each change and its audit row commit together, and no change may leave the platform without an
 //! active admin.
 use diesel::PgConnection;
+use domain::OperatorId;
 use serde_json::json;
 use storage::{
     StorageError,
@@ -50,7 +51,11 @@ pub fn create(
 }
 
 /// Locks the operator and checks that, after the change, an active admin remains.
-fn lock_and_check(conn: &mut PgConnection, id: i64, stays_active_admin: bool) -> Result<Operator, OperatorError> {
+fn lock_and_check(
+    conn: &mut PgConnection,
+    id: OperatorId,
+    stays_active_admin: bool,
+) -> Result<Operator, OperatorError> {
     operators::lock_for_role_change(conn)?;
     let operator = operators::find_for_update(conn, id)?.ok_or(OperatorError::NotFound)?;
     let is_active_admin = operator.role == Role::Admin && operator.is_active();
@@ -60,7 +65,12 @@ fn lock_and_check(conn: &mut PgConnection, id: i64, stays_active_admin: bool) ->
     Ok(operator)
 }
 
-pub fn change_role(conn: &mut PgConnection, actor: &Actor, id: i64, role: Role) -> Result<Operator, OperatorError> {
+pub fn change_role(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: OperatorId,
+    role: Role,
+) -> Result<Operator, OperatorError> {
     storage::database::transaction(conn, |conn| {
         let before = lock_and_check(conn, id, role == Role::Admin)?;
         if before.role == role {
@@ -84,7 +94,7 @@ pub fn change_role(conn: &mut PgConnection, actor: &Actor, id: i64, role: Role) 
 pub fn set_disabled(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
+    id: OperatorId,
     disabled: bool,
 ) -> Result<Operator, OperatorError> {
     if disabled && actor.operator_id == Some(id) {
@@ -113,7 +123,7 @@ pub fn set_disabled(
 pub fn reset_password(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
+    id: OperatorId,
     password_hash: &str,
 ) -> Result<(), OperatorError> {
     storage::database::transaction(conn, |conn| {

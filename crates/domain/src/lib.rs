@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod console;
 pub mod ids;
 pub mod json;
+pub mod keys;
 pub mod ledger;
 pub mod money;
 pub mod net;
@@ -23,6 +24,10 @@ pub mod split;
 mod sql;
 
 pub use ids::{AppId, IdError, OutTradeNo, SubMerchantId, TradeNo};
+pub use keys::{
+    AccountId, AppKeyId, AppRowId, DepositId, EntryId, MerchantId, NotificationId, OperatorId, OrderId, PayoutId,
+    RefundId,
+};
 pub use money::{Amount, AmountError};
 pub use rate::{Rate, RateError, Rates, RatesError};
 pub use split::{FeeSplit, SplitError};

@@ -21,7 +21,7 @@ use std::{
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::PgConnection;
-use domain::net::is_public_address;
+use domain::{AppRowId, net::is_public_address};
 use reqwest::{
     Url,
     dns::{Addrs, Name, Resolve, Resolving},
@@ -156,7 +156,7 @@ impl Notifier {
         let form = signed_form(&self.signer, sign_type, &row.fields);
         let outcome = self.send(&row.url, &form).await;
         tracing::info!(
-            notification_id = row.id,
+            notification_id = %row.id,
             attempt = row.attempts + 1,
             delivered = outcome.delivered,
             http_status = outcome.http_status,
@@ -229,7 +229,7 @@ impl Notifier {
 /// Claims due notifications and looks up the sign type of each one's receiving app.
 fn claim(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<(NotificationRow, SignType)>, StorageError> {
     let rows = notifications::claim_due(conn, now, CLAIM_LEASE, BATCH_SIZE)?;
-    let mut sign_types: HashMap<i64, SignType> = HashMap::new();
+    let mut sign_types: HashMap<AppRowId, SignType> = HashMap::new();
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
         let sign_type = match sign_types.get(&row.app_id) {
@@ -247,11 +247,11 @@ fn claim(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<(Notificatio
 
 /// The app's sign type; the default (RSA2) for an app that is gone, which the database's own
 /// references make impossible — the notification is still worth sending.
-fn app_sign_type(conn: &mut PgConnection, app_id: i64) -> Result<SignType, StorageError> {
+fn app_sign_type(conn: &mut PgConnection, app_id: AppRowId) -> Result<SignType, StorageError> {
     Ok(match storage::apps::find(conn, app_id)? {
         Some(app) => app.sign_type,
         None => {
-            tracing::warn!(app_id, "the notified app does not exist; signing RSA2");
+            tracing::warn!(%app_id, "the notified app does not exist; signing RSA2");
             SignType::default()
         }
     })

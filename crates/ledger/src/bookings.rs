@@ -2,7 +2,7 @@
 use chrono::NaiveDate;
 use diesel::PgConnection;
 use domain::{
-    Amount, FeeSplit,
+    Amount, EntryId, FeeSplit, MerchantId, OrderId, PayoutId, RefundId,
     ledger::{self as rules, BalancedPostings, EntryKind},
 };
 use storage::ledger as rows;
@@ -11,9 +11,9 @@ use crate::{Booked, Booking, Cause, LedgerError, post};
 
 /// A payment the channel confirmed, with the order's snapshotted split.
 pub struct PaidOrder<'a> {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub trade_no: &'a str,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub split: FeeSplit,
     pub business_date: NaiveDate,
 }
@@ -35,10 +35,10 @@ pub fn order_paid_booking(paid: &PaidOrder<'_>) -> Booking<'static> {
 
 /// A refund with its give-back split (SPEC §3).
 pub struct Refund<'a> {
-    pub refund_id: i64,
+    pub refund_id: RefundId,
     pub refund_no: &'a str,
-    pub order_id: i64,
-    pub merchant_id: i64,
+    pub order_id: OrderId,
+    pub merchant_id: MerchantId,
     pub give_back: FeeSplit,
     pub business_date: NaiveDate,
 }
@@ -55,8 +55,8 @@ pub fn refund(conn: &mut PgConnection, refund: &Refund<'_>) -> Result<Booked, Le
 
 /// A payout order's money movement; `fee` is what the merchant pays for it.
 pub struct Payout {
-    pub payout_id: i64,
-    pub merchant_id: i64,
+    pub payout_id: PayoutId,
+    pub merchant_id: MerchantId,
     pub amount: Amount,
     pub fee: Amount,
     pub business_date: NaiveDate,
@@ -98,7 +98,7 @@ pub fn payout_returned(conn: &mut PgConnection, payout: &Payout) -> Result<Booke
 /// Corrects an entry with its exact opposite (entries are never changed). Booked once per entry.
 pub fn reverse(
     conn: &mut PgConnection,
-    entry_id: i64,
+    entry_id: EntryId,
     reason: &str,
     business_date: NaiveDate,
 ) -> Result<Booked, LedgerError> {

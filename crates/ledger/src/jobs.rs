@@ -23,7 +23,7 @@ impl Settle {
             let settled =
                 run_blocking(pool, move |conn| settlement::settle_due(conn, &policy, Utc::now(), SETTLE_BATCH)).await?;
             for row in &settled {
-                tracing::info!(merchant_id = row.merchant_id, date = %row.business_date, amount_fen = row.amount_fen.fen(), "settled");
+                tracing::info!(merchant_id = %row.merchant_id, date = %row.business_date, amount_fen = row.amount_fen.fen(), "settled");
             }
             if settled.len() < SETTLE_BATCH as usize {
                 return Ok(());

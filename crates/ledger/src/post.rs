@@ -5,11 +5,11 @@
 //!
 //! Nothing is written before the checks pass, so a refusal changes nothing and needs no savepoint:
 //! inside the caller's transaction a batch of paid orders costs one round trip, any other three.
+use domain::{Amount, EntryId, MerchantId, OrderId, PayoutId, RefundId};
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use diesel::PgConnection;
-use domain::Amount;
 use domain::ledger::{AccountKind, BalancedPostings, Balances, BookingError, EntryKind};
 use storage::ledger::{self as rows, EntryRow, NewEntry, NewEntryRow};
 
@@ -21,17 +21,17 @@ use crate::LedgerError;
 pub struct Cause {
     pub key: String,
     pub kind: EntryKind,
-    pub merchant_id: i64,
-    pub order_id: Option<i64>,
-    pub refund_id: Option<i64>,
-    pub payout_id: Option<i64>,
-    pub reverses_entry_id: Option<i64>,
+    pub merchant_id: MerchantId,
+    pub order_id: Option<OrderId>,
+    pub refund_id: Option<RefundId>,
+    pub payout_id: Option<PayoutId>,
+    pub reverses_entry_id: Option<EntryId>,
     pub business_date: NaiveDate,
     pub memo: Option<String>,
 }
 
 impl Cause {
-    pub fn new(key: String, kind: EntryKind, merchant_id: i64, business_date: NaiveDate) -> Cause {
+    pub fn new(key: String, kind: EntryKind, merchant_id: MerchantId, business_date: NaiveDate) -> Cause {
         Cause {
             key,
             kind,
@@ -195,7 +195,7 @@ fn write_checked(
     if bookings.is_empty() {
         return Ok(Vec::new());
     }
-    let merchant_ids: BTreeSet<i64> = bookings.iter().map(|booking| booking.cause.merchant_id).collect();
+    let merchant_ids: BTreeSet<MerchantId> = bookings.iter().map(|booking| booking.cause.merchant_id).collect();
     let kinds: BTreeSet<AccountKind> =
         bookings.iter().flat_map(|booking| booking.cause.kind.accounts().iter().copied()).collect();
     let lock = bookings.iter().any(|booking| booking.cause.kind.needs_locked_balances());
@@ -257,8 +257,8 @@ fn replayed(entry: EntryRow, cause: &Cause) -> Result<Booked, LedgerError> {
 /// The batch's merchants' accounts, locked, with their balances as the batch's bookings leave them.
 struct Accounts {
     /// The accounts open (and locked, if the batch locks), by merchant and kind.
-    open: BTreeSet<(i64, AccountKind)>,
-    balances: HashMap<i64, Balances>,
+    open: BTreeSet<(MerchantId, AccountKind)>,
+    balances: HashMap<MerchantId, Balances>,
 }
 
 impl Accounts {
@@ -266,7 +266,7 @@ impl Accounts {
     /// a merchant's accounts are opened first if it has none yet.
     fn load(
         conn: &mut PgConnection,
-        merchant_ids: &[i64],
+        merchant_ids: &[MerchantId],
         kinds: &BTreeSet<AccountKind>,
         lock: bool,
     ) -> Result<Accounts, LedgerError> {
@@ -279,7 +279,7 @@ impl Accounts {
             rows = rows::accounts_of_kinds(conn, merchant_ids, &kinds, lock)?;
         }
         let mut open = BTreeSet::new();
-        let mut by_merchant: HashMap<i64, Vec<(AccountKind, Amount)>> = HashMap::new();
+        let mut by_merchant: HashMap<MerchantId, Vec<(AccountKind, Amount)>> = HashMap::new();
         for row in rows {
             let kind = row.kind;
             open.insert((row.merchant_id, kind));

@@ -2,11 +2,10 @@
 //! postings, a merchant's statement for a period, commission earned by day and by merchant, and the
 //! state of business days. Typed views over the queries of `storage::ledger_reports`; each report
 //! reads one snapshot, so its figures add up with each other.
+use domain::{Amount, MerchantId, ledger::AccountKind};
 use std::collections::BTreeMap;
 
 use diesel::PgConnection;
-use domain::Amount;
-use domain::ledger::AccountKind;
 use storage::ledger as rows;
 
 use crate::LedgerError;
@@ -89,7 +88,7 @@ pub fn trial_balance(conn: &mut PgConnection) -> Result<TrialBalance, LedgerErro
 /// A merchant's balances by kind (zero for accounts not opened yet).
 pub fn merchant_balances(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<BTreeMap<AccountKind, Amount>, LedgerError> {
     let mut balances: BTreeMap<AccountKind, Amount> =
         AccountKind::ALL.into_iter().map(|kind| (kind, Amount::ZERO)).collect();

@@ -5,15 +5,15 @@
 //! so, and the orders themselves are not written. Safe on several nodes and after a restart: a
 //! batch locks its merchants' accounts before it reads anything, so two workers (or a worker and a
 //! refund) take turns, and the row is unique per (merchant, day), as is the entry's key.
+use domain::{
+    Amount, EntryId, MerchantId,
+    calendar::BusinessCalendar,
+    ledger::{self as rules, AccountKind, EntryKind},
+};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::PgConnection;
-use domain::{
-    Amount,
-    calendar::BusinessCalendar,
-    ledger::{self as rules, AccountKind, EntryKind},
-};
 use storage::settlements::{self as rows, NewSettlement, SettlementRow};
 
 use crate::{Booked, Booking, Cause, LedgerError, post_many};
@@ -40,7 +40,7 @@ pub fn settle_due(
 ) -> Result<Vec<SettlementRow>, LedgerError> {
     let today = policy.calendar.date_of(now);
     let due = rows::due(conn, today, policy.require_reconciliation, limit)?;
-    let mut by_day: Vec<(NaiveDate, Vec<i64>)> = Vec::new();
+    let mut by_day: Vec<(NaiveDate, Vec<MerchantId>)> = Vec::new();
     for pair in due {
         match by_day.last_mut() {
             Some((date, merchants)) if *date == pair.business_date => merchants.push(pair.merchant_id),
@@ -61,7 +61,7 @@ pub fn settle_due(
 /// no paid orders.
 pub fn settle(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     date: NaiveDate,
 ) -> Result<Option<SettlementRow>, LedgerError> {
     Ok(settle_merchants(conn, date, &[merchant_id])?.pop())
@@ -73,7 +73,7 @@ pub fn settle(
 pub fn settle_merchants(
     conn: &mut PgConnection,
     date: NaiveDate,
-    merchant_ids: &[i64],
+    merchant_ids: &[MerchantId],
 ) -> Result<Vec<SettlementRow>, LedgerError> {
     storage::database::transaction(conn, |conn| {
         // Locked first: what is read below cannot change (a refund waits) until the commit.
@@ -104,7 +104,10 @@ pub fn settle_merchants(
 }
 
 /// The merchants' pending balances, their pending and available accounts locked.
-fn pending_balances(conn: &mut PgConnection, merchant_ids: &[i64]) -> Result<HashMap<i64, Amount>, LedgerError> {
+fn pending_balances(
+    conn: &mut PgConnection,
+    merchant_ids: &[MerchantId],
+) -> Result<HashMap<MerchantId, Amount>, LedgerError> {
     let kinds = EntryKind::Settlement.accounts();
     Ok(storage::ledger::accounts_of_kinds(conn, merchant_ids, kinds, true)?
         .into_iter()
@@ -118,7 +121,7 @@ fn post_settlements(
     conn: &mut PgConnection,
     date: NaiveDate,
     settlements: &[NewSettlement],
-) -> Result<HashMap<i64, i64>, LedgerError> {
+) -> Result<HashMap<MerchantId, EntryId>, LedgerError> {
     let bookings = settlements
         .iter()
         .filter(|settlement| settlement.amount_fen.is_positive())
@@ -140,6 +143,6 @@ fn post_settlements(
     Ok(entry_ids)
 }
 
-fn settlement_key(merchant_id: i64, date: NaiveDate) -> String {
+fn settlement_key(merchant_id: MerchantId, date: NaiveDate) -> String {
     format!("settlement:{merchant_id}:{date}")
 }

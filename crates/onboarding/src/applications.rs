@@ -3,7 +3,7 @@
 use chrono::{NaiveDateTime, Utc};
 use diesel::PgConnection;
 use domain::{
-    AppId, SubMerchantId,
+    AppId, AppRowId, MerchantId, SubMerchantId,
     onboarding::{Application, ApplicationState, HistoryStep, RateChoice, RawApplication, Transition},
 };
 use rand::Rng;
@@ -36,16 +36,16 @@ impl Merchant {
         Ok(Merchant { state: row.state, row })
     }
 
-    pub fn id(&self) -> i64 {
+    pub fn id(&self) -> MerchantId {
         self.row.id
     }
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> Result<Merchant, OnboardingError> {
+pub fn find(conn: &mut PgConnection, id: MerchantId) -> Result<Merchant, OnboardingError> {
     Merchant::from_row(merchants::find(conn, id)?.ok_or(OnboardingError::MerchantNotFound)?)
 }
 
-pub(crate) fn lock(conn: &mut PgConnection, id: i64) -> Result<Merchant, OnboardingError> {
+pub(crate) fn lock(conn: &mut PgConnection, id: MerchantId) -> Result<Merchant, OnboardingError> {
     Merchant::from_row(merchants::find_for_update(conn, id)?.ok_or(OnboardingError::MerchantNotFound)?)
 }
 
@@ -105,7 +105,7 @@ pub fn create(
     conn: &mut PgConnection,
     actor: &Actor,
     raw: &RawApplication,
-    owner_app_id: Option<i64>,
+    owner_app_id: Option<AppRowId>,
     submit: bool,
 ) -> Result<Merchant, OnboardingError> {
     let application = parse(raw)?;
@@ -146,7 +146,7 @@ pub fn create(
 pub fn update_draft(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
+    id: MerchantId,
     raw: &RawApplication,
 ) -> Result<Merchant, OnboardingError> {
     let application = parse(raw)?;
@@ -195,7 +195,7 @@ fn needs_reason(transition: Transition) -> bool {
 pub fn transition(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
+    id: MerchantId,
     transition: Transition,
     reason: Option<&str>,
 ) -> Result<Merchant, OnboardingError> {
@@ -239,7 +239,7 @@ pub(crate) fn apply(
 fn record_transition(
     conn: &mut PgConnection,
     actor: &Actor,
-    id: i64,
+    id: MerchantId,
     from: ApplicationState,
     to: ApplicationState,
     transition: Transition,
@@ -296,7 +296,7 @@ pub struct Approval {
 /// Approves an application in review: assigns its `sub_merchant_id` and its own app, in one
 /// transaction. Concurrent approvals of one application produce exactly one id: the row lock
 /// serialises them, and the loser finds the application already approved.
-pub fn approve(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Approval, OnboardingError> {
+pub fn approve(conn: &mut PgConnection, actor: &Actor, id: MerchantId) -> Result<Approval, OnboardingError> {
     storage::database::transaction(conn, |conn| {
         let merchant = lock(conn, id)?;
         let from = merchant.state;
@@ -349,7 +349,7 @@ pub fn import_approved(
     conn: &mut PgConnection,
     actor: &Actor,
     raw: &RawApplication,
-    owner_app_id: Option<i64>,
+    owner_app_id: Option<AppRowId>,
 ) -> Result<Approval, OnboardingError> {
     storage::database::transaction(conn, |conn| {
         let merchant = create(conn, actor, raw, owner_app_id, true)?;

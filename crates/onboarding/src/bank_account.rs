@@ -8,6 +8,7 @@
 //! does not exist yet. Binding the account a merchant already has always succeeds and changes
 //! nothing, in any state, so a retried call gets the same answer.
 use diesel::PgConnection;
+use domain::MerchantId;
 use domain::onboarding::{
     AccountHolder, AccountType, ApplicationState, BankAccountNumber, BankCode, BranchName, CnapsCode, FieldError,
     SettlementAccount, SettlementAccountError,
@@ -156,7 +157,7 @@ fn refusal(state: ApplicationState) -> String {
 pub fn bind(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     account: &SettlementAccount,
 ) -> Result<Bound, OnboardingError> {
     storage::database::transaction(conn, |conn| {

@@ -1,7 +1,7 @@
 //! Apps and their keys: ISV apps, each merchant's own app (created at approval), the sign type,
 //! and up to two active RSA public keys per app so clients rotate keys without downtime.
 use diesel::PgConnection;
-use domain::{AppId, onboarding::SignType};
+use domain::{AppId, AppKeyId, AppRowId, onboarding::SignType};
 use rand::Rng;
 use serde_json::json;
 use storage::{
@@ -69,7 +69,12 @@ pub fn find_app(conn: &mut PgConnection, app_id: &str) -> Result<AppRow, Onboard
 
 /// Registers a public key. Refused with a reason when it is not an RSA public key of at least
 /// 2048 bits, when it is already registered, or when two keys are already active.
-pub fn add_key(conn: &mut PgConnection, actor: &Actor, app_id: i64, key_text: &str) -> Result<KeyRow, OnboardingError> {
+pub fn add_key(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    app_id: AppRowId,
+    key_text: &str,
+) -> Result<KeyRow, OnboardingError> {
     let parsed = parse_public_key(key_text)?;
     storage::database::transaction(conn, |conn| {
         // The app row lock serialises concurrent uploads, so the two-key limit holds.
@@ -103,7 +108,12 @@ pub fn add_key(conn: &mut PgConnection, actor: &Actor, app_id: i64, key_text: &s
     })
 }
 
-pub fn revoke_key(conn: &mut PgConnection, actor: &Actor, app_id: i64, key_id: i64) -> Result<(), OnboardingError> {
+pub fn revoke_key(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    app_id: AppRowId,
+    key_id: AppKeyId,
+) -> Result<(), OnboardingError> {
     storage::database::transaction(conn, |conn| {
         let app = apps::find_for_update(conn, app_id)?.ok_or(OnboardingError::AppNotFound)?;
         let key =
@@ -128,7 +138,7 @@ pub fn revoke_key(conn: &mut PgConnection, actor: &Actor, app_id: i64, key_id: i
 pub fn set_sign_type(
     conn: &mut PgConnection,
     actor: &Actor,
-    app_id: i64,
+    app_id: AppRowId,
     sign_type: SignType,
 ) -> Result<AppRow, OnboardingError> {
     storage::database::transaction(conn, |conn| {

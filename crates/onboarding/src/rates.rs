@@ -3,7 +3,7 @@
 //! snapshot the rates in force when they are created, so a change never touches an existing order.
 use chrono::{DateTime, Duration, Utc};
 use diesel::PgConnection;
-use domain::{Rate, Rates, onboarding::RatePlanCode};
+use domain::{MerchantId, Rate, Rates, onboarding::RatePlanCode};
 use serde_json::json;
 use storage::{
     audit::{self, Actor, NewEntry},
@@ -119,7 +119,7 @@ pub enum NewRates<'a> {
 pub fn set_merchant_rates(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     new_rates: NewRates<'_>,
     effective_from: DateTime<Utc>,
 ) -> Result<(), OnboardingError> {
@@ -169,7 +169,7 @@ pub struct RatesInForce {
 
 pub fn in_force(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     at: DateTime<Utc>,
 ) -> Result<Option<RatesInForce>, OnboardingError> {
     let Some(row) = rows::merchant_rates_at(conn, merchant_id, at)? else {

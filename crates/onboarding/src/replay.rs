@@ -5,6 +5,7 @@
 //! same application answers with the merchant the first call made, in whatever state it is now;
 //! the same id with a different application is [`OnboardingError::DuplicateExternalId`].
 use diesel::PgConnection;
+use domain::AppRowId;
 use domain::onboarding::{Application, ExternalId, RawApplication};
 use storage::{
     audit::Actor,
@@ -31,7 +32,7 @@ pub fn create_or_replay(
     conn: &mut PgConnection,
     actor: &Actor,
     raw: &RawApplication,
-    owner_app_id: i64,
+    owner_app_id: AppRowId,
 ) -> Result<Created, OnboardingError> {
     let application = Application::parse(raw).map_err(OnboardingError::InvalidApplication)?;
     let Some(external_id) = &application.external_id else {
@@ -52,7 +53,7 @@ pub fn create_or_replay(
 
 fn replay(
     conn: &mut PgConnection,
-    owner_app_id: i64,
+    owner_app_id: AppRowId,
     external_id: &ExternalId,
     application: &Application,
 ) -> Result<Option<Created>, OnboardingError> {

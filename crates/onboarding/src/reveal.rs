@@ -4,6 +4,7 @@
 //! read and its audit row commit together, so a value is never shown without its entry.
 use crate::{OnboardingError, applications};
 use diesel::PgConnection;
+use domain::MerchantId;
 use serde_json::json;
 use storage::audit::{self, Actor, NewEntry};
 
@@ -14,7 +15,7 @@ pub struct Revealed {
     pub contact_mobile: String,
 }
 
-pub fn reveal(conn: &mut PgConnection, actor: &Actor, merchant_id: i64) -> Result<Revealed, OnboardingError> {
+pub fn reveal(conn: &mut PgConnection, actor: &Actor, merchant_id: MerchantId) -> Result<Revealed, OnboardingError> {
     storage::database::transaction(conn, |conn| {
         let merchant = applications::find(conn, merchant_id)?;
         audit::record(

@@ -1,7 +1,7 @@
 //! A merchant's settings that operators change outside its application's life cycle: its T+N
 //! (and, with payouts, its schedule). Each change writes its audit row in its own transaction.
 use diesel::PgConnection;
-use domain::calendar::SettlementDays;
+use domain::{MerchantId, calendar::SettlementDays};
 use serde_json::json;
 use storage::audit::{self, Actor, NewEntry};
 
@@ -12,7 +12,7 @@ use crate::OnboardingError;
 pub fn set_settlement_days(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     days: SettlementDays,
 ) -> Result<bool, OnboardingError> {
     storage::database::transaction(conn, |conn| {

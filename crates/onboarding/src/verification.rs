@@ -6,7 +6,7 @@
 //! application to review, three wrong answers send it back to `submitted`.
 use diesel::PgConnection;
 use domain::{
-    Amount,
+    Amount, DepositId, MerchantId,
     onboarding::{ApplicationState, BankAccountNumber, DepositEvent, DepositState, Transition},
 };
 use rand::Rng;
@@ -26,7 +26,7 @@ use crate::{
 /// Sends a micro-deposit through the payout channel; enqueued with the deposit by [`start`].
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct SendMicroDeposit {
-    pub micro_deposit_id: i64,
+    pub micro_deposit_id: DepositId,
 }
 
 impl Job for SendMicroDeposit {
@@ -36,7 +36,7 @@ impl Job for SendMicroDeposit {
 impl SendMicroDeposit {
     pub async fn run(self, pool: &Pool, channel: &dyn channel::PayOut) -> Result<SendOutcome, OnboardingError> {
         let outcome = send(pool, channel, self.micro_deposit_id).await?;
-        tracing::info!(micro_deposit_id = self.micro_deposit_id, ?outcome, "micro-deposit handled");
+        tracing::info!(micro_deposit_id = %self.micro_deposit_id, ?outcome, "micro-deposit handled");
         Ok(outcome)
     }
 }
@@ -46,7 +46,7 @@ pub const MAX_WRONG_ANSWERS: i32 = 3;
 pub fn start(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
 ) -> Result<(Merchant, MicroDepositRow), OnboardingError> {
     storage::database::transaction(conn, |conn| {
         let merchant = applications::lock(conn, merchant_id)?;
@@ -78,7 +78,7 @@ pub enum SendOutcome {
 pub async fn send(
     pool: &Pool,
     channel: &dyn channel::PayOut,
-    micro_deposit_id: i64,
+    micro_deposit_id: DepositId,
 ) -> Result<SendOutcome, OnboardingError> {
     let loaded = run_blocking(pool, move |conn| -> Result<_, OnboardingError> {
         let Some(deposit) = micro_deposits::find_for_update(conn, micro_deposit_id)? else {
@@ -161,7 +161,7 @@ pub enum Answer {
 pub fn answer(
     conn: &mut PgConnection,
     actor: &Actor,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     amount: Amount,
 ) -> Result<Answer, OnboardingError> {
     storage::database::transaction(conn, |conn| {
@@ -210,6 +210,6 @@ pub fn answer(
 }
 
 /// The verification attempts of a merchant, newest first (for the console).
-pub fn history(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<MicroDepositRow>, StorageError> {
+pub fn history(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Vec<MicroDepositRow>, StorageError> {
     micro_deposits::for_merchant(conn, merchant_id)
 }

@@ -3,7 +3,7 @@
 use chrono::{Duration, Utc};
 use diesel::PgConnection;
 use domain::{
-    Rate, Rates,
+    AppRowId, Rate, Rates,
     onboarding::{ApplicationState, RawApplication, SignType},
 };
 use onboarding::{
@@ -36,7 +36,7 @@ fn corporate_account() -> RawSettlementAccount {
     }
 }
 
-fn isv(conn: &mut PgConnection, name: &str) -> i64 {
+fn isv(conn: &mut PgConnection, name: &str) -> AppRowId {
     credentials::create_isv_app(conn, &Actor::cli(), name, SignType::Rsa2).unwrap().id
 }
 

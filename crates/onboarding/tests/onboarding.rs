@@ -3,7 +3,7 @@ use channel::sandbox::Sandbox;
 use chrono::{Duration, Utc};
 use diesel::PgConnection;
 use domain::{
-    Amount, Rate, Rates,
+    Amount, MerchantId, Rate, Rates,
     onboarding::{ApplicationState, RatePlanCode, RawApplication, SignType, Transition},
 };
 use onboarding::{
@@ -28,7 +28,7 @@ fn pool(database: &TestDatabase) -> Pool {
     storage::connect(database.url(), 4).unwrap()
 }
 
-async fn verified(pool: &Pool, raw: RawApplication) -> i64 {
+async fn verified(pool: &Pool, raw: RawApplication) -> MerchantId {
     let mut conn = pool.get().unwrap();
     let merchant = applications::create(&mut conn, &actor(), &raw, None, true).unwrap();
     let (_, deposit) = verification::start(&mut conn, &actor(), merchant.id()).unwrap();
@@ -39,7 +39,7 @@ async fn verified(pool: &Pool, raw: RawApplication) -> i64 {
     merchant.id()
 }
 
-fn state(conn: &mut PgConnection, id: i64) -> ApplicationState {
+fn state(conn: &mut PgConnection, id: MerchantId) -> ApplicationState {
     applications::find(conn, id).unwrap().state
 }
 

@@ -1,13 +1,13 @@
 //! Payment, closing and expiry.
+use domain::{
+    Amount, OrderId,
+    calendar::BusinessCalendar,
+    orders::{CallbackOutcome, EventCause, NotificationKind, OrderEvent, OrderState},
+};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
-use domain::{
-    Amount,
-    calendar::BusinessCalendar,
-    orders::{CallbackOutcome, EventCause, NotificationKind, OrderEvent, OrderState},
-};
 use ledger::bookings::{self, PaidOrder};
 use serde_json::Value;
 use storage::{
@@ -222,7 +222,7 @@ fn keep_callbacks(
 }
 
 /// Closes an unpaid order at the caller's request.
-pub fn close(conn: &mut PgConnection, order_id: i64, by: &str) -> Result<Order, OrderError> {
+pub fn close(conn: &mut PgConnection, order_id: OrderId, by: &str) -> Result<Order, OrderError> {
     storage::database::transaction(conn, |conn| {
         let locked = order::lock(conn, order_id)?;
         apply(conn, &locked, OrderEvent::Close, EventCause::Closed, Some(by), Amount::ZERO, None)

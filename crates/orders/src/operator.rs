@@ -9,7 +9,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use domain::{
-    Amount,
+    Amount, NotificationId, OrderId,
     calendar::BusinessCalendar,
     orders::{NotificationState, OutRefundNo},
 };
@@ -29,7 +29,7 @@ pub fn refund(
     conn: &mut PgConnection,
     calendar: &BusinessCalendar,
     actor: &Actor,
-    order_id: i64,
+    order_id: OrderId,
     out_refund_no: &OutRefundNo,
     amount: Amount,
     now: DateTime<Utc>,
@@ -83,8 +83,8 @@ pub enum SendAgain {
 pub fn send_again(
     conn: &mut PgConnection,
     actor: &Actor,
-    order_id: i64,
-    notification_id: i64,
+    order_id: OrderId,
+    notification_id: NotificationId,
     now: DateTime<Utc>,
 ) -> Result<SendAgain, StorageError> {
     storage::database::transaction(conn, |conn| {

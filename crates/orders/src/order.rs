@@ -1,6 +1,6 @@
 //! An order as the rest of the platform sees it: the stored row with its state and split typed.
 use domain::{
-    Amount, FeeSplit,
+    Amount, AppRowId, FeeSplit, OrderId,
     orders::{OrderState, OrderType},
 };
 use storage::{StorageError, orders::OrderRow};
@@ -67,16 +67,16 @@ pub fn find_by_trade_no(conn: &mut diesel::PgConnection, trade_no: &str) -> Resu
 
 pub fn find_by_out_trade_no(
     conn: &mut diesel::PgConnection,
-    app_id: i64,
+    app_id: AppRowId,
     out_trade_no: &str,
 ) -> Result<Option<Order>, OrderError> {
     storage::orders::find_by_out_trade_no(conn, app_id, out_trade_no)?.map(Order::from_row).transpose()
 }
 
-pub fn find(conn: &mut diesel::PgConnection, id: i64) -> Result<Option<Order>, OrderError> {
+pub fn find(conn: &mut diesel::PgConnection, id: OrderId) -> Result<Option<Order>, OrderError> {
     storage::orders::find(conn, id)?.map(Order::from_row).transpose()
 }
 
-pub(crate) fn lock(conn: &mut diesel::PgConnection, id: i64) -> Result<Order, OrderError> {
+pub(crate) fn lock(conn: &mut diesel::PgConnection, id: OrderId) -> Result<Order, OrderError> {
     Order::from_row(storage::orders::find_for_update(conn, id)?.ok_or(OrderError::OrderNotFound)?)
 }

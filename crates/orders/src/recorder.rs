@@ -9,6 +9,7 @@
 //!
 //! A batch that fails as a whole (the database refusing one payment, a lost
 //! connection) is retried report by report, so one bad callback never fails the others.
+use domain::{MerchantId, calendar::BusinessCalendar};
 use std::{
     sync::{
         Arc,
@@ -18,7 +19,6 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use domain::calendar::BusinessCalendar;
 use serde_json::Value;
 use storage::Pool;
 
@@ -31,7 +31,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Report {
     /// The order's merchant, when the caller knows it: picks the recorder thread.
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub channel: String,
     pub trade_no: String,
     pub payload: Value,
@@ -107,7 +107,7 @@ impl PaymentRecorder {
     /// The merchant's thread; by trade number when the merchant is not known.
     fn queue_of(&self, report: &Report) -> usize {
         let key = match report.merchant_id {
-            Some(merchant_id) => merchant_id.unsigned_abs(),
+            Some(merchant_id) => merchant_id.get().unsigned_abs(),
             None => {
                 report.trade_no.bytes().fold(0_u64, |hash, byte| hash.wrapping_mul(31).wrapping_add(u64::from(byte)))
             }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use domain::{
-    Amount, FeeSplit,
+    Amount, FeeSplit, OrderId,
     calendar::BusinessCalendar,
     orders::{OrderEvent, OutRefundNo},
 };
@@ -29,7 +29,7 @@ impl Refunded {
 
 /// What a refund asks for.
 pub struct RefundRequest<'a> {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub out_refund_no: &'a OutRefundNo,
     pub amount: Amount,
     pub requested_by: &'a str,

@@ -2,7 +2,7 @@
 use chrono::{Duration, Utc};
 use diesel::PgConnection;
 use domain::{
-    Amount, OutTradeNo, Rate, Rates, SubMerchantId,
+    Amount, OrderId, OutTradeNo, Rate, Rates, SubMerchantId,
     calendar::BusinessCalendar,
     onboarding::{RawApplication, SignType, Transition},
     orders::{NotifyUrl, OrderBody, OrderState, OrderType, OutRefundNo},
@@ -339,7 +339,7 @@ fn pay(conn: &mut PgConnection, trade_no: &str) -> Result<Payment, OrderError> {
 
 fn refund_of(
     conn: &mut PgConnection,
-    order_id: i64,
+    order_id: OrderId,
     out_refund_no: &OutRefundNo,
     amount: Amount,
 ) -> Result<Refunded, OrderError> {

@@ -2,6 +2,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::onboarding::{AppKind, SignType};
+use domain::{AppKeyId, AppRowId, MerchantId};
 
 use crate::{
     StorageError,
@@ -11,10 +12,10 @@ use crate::{
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = apps)]
 pub struct AppRow {
-    pub id: i64,
+    pub id: AppRowId,
     pub app_id: String,
     pub kind: AppKind,
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub name: String,
     pub sign_type: SignType,
     pub disabled_at: Option<DateTime<Utc>>,
@@ -24,7 +25,7 @@ pub struct AppRow {
 pub struct NewApp<'a> {
     pub app_id: &'a str,
     pub kind: AppKind,
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub name: &'a str,
     pub sign_type: SignType,
 }
@@ -42,11 +43,11 @@ pub fn insert(conn: &mut PgConnection, app: NewApp<'_>) -> Result<AppRow, Storag
         .get_result(conn)?)
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> Result<Option<AppRow>, StorageError> {
+pub fn find(conn: &mut PgConnection, id: AppRowId) -> Result<Option<AppRow>, StorageError> {
     Ok(apps::table.find(id).select(AppRow::as_select()).first(conn).optional()?)
 }
 
-pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<AppRow>, StorageError> {
+pub fn find_for_update(conn: &mut PgConnection, id: AppRowId) -> Result<Option<AppRow>, StorageError> {
     Ok(apps::table.find(id).select(AppRow::as_select()).for_update().first(conn).optional()?)
 }
 
@@ -54,7 +55,7 @@ pub fn find_by_app_id(conn: &mut PgConnection, app_id: &str) -> Result<Option<Ap
     Ok(apps::table.filter(apps::app_id.eq(app_id)).select(AppRow::as_select()).first(conn).optional()?)
 }
 
-pub fn find_by_merchant(conn: &mut PgConnection, merchant_id: i64) -> Result<Option<AppRow>, StorageError> {
+pub fn find_by_merchant(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Option<AppRow>, StorageError> {
     Ok(apps::table.filter(apps::merchant_id.eq(merchant_id)).select(AppRow::as_select()).first(conn).optional()?)
 }
 
@@ -66,15 +67,15 @@ pub fn list(conn: &mut PgConnection, kind: Option<AppKind>) -> Result<Vec<AppRow
     Ok(query.order(apps::id.asc()).load(conn)?)
 }
 
-pub fn set_sign_type(conn: &mut PgConnection, id: i64, sign_type: SignType) -> Result<bool, StorageError> {
+pub fn set_sign_type(conn: &mut PgConnection, id: AppRowId, sign_type: SignType) -> Result<bool, StorageError> {
     Ok(diesel::update(apps::table.find(id)).set(apps::sign_type.eq(sign_type)).execute(conn)? == 1)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = app_keys)]
 pub struct KeyRow {
-    pub id: i64,
-    pub app_id: i64,
+    pub id: AppKeyId,
+    pub app_id: AppRowId,
     pub public_key_pem: String,
     pub fingerprint: String,
     pub bits: i32,
@@ -84,7 +85,7 @@ pub struct KeyRow {
 }
 
 pub struct NewKey<'a> {
-    pub app_id: i64,
+    pub app_id: AppRowId,
     pub public_key_pem: &'a str,
     pub fingerprint: &'a str,
     pub bits: i32,
@@ -105,7 +106,7 @@ pub fn insert_key(conn: &mut PgConnection, key: NewKey<'_>) -> Result<KeyRow, St
 }
 
 /// Every key of the app, active ones first, newest first.
-pub fn keys(conn: &mut PgConnection, app_id: i64) -> Result<Vec<KeyRow>, StorageError> {
+pub fn keys(conn: &mut PgConnection, app_id: AppRowId) -> Result<Vec<KeyRow>, StorageError> {
     Ok(app_keys::table
         .filter(app_keys::app_id.eq(app_id))
         .order((app_keys::revoked_at.is_not_null(), app_keys::id.desc()))
@@ -113,7 +114,7 @@ pub fn keys(conn: &mut PgConnection, app_id: i64) -> Result<Vec<KeyRow>, Storage
         .load(conn)?)
 }
 
-pub fn active_keys(conn: &mut PgConnection, app_id: i64) -> Result<Vec<KeyRow>, StorageError> {
+pub fn active_keys(conn: &mut PgConnection, app_id: AppRowId) -> Result<Vec<KeyRow>, StorageError> {
     Ok(app_keys::table
         .filter(app_keys::app_id.eq(app_id))
         .filter(app_keys::revoked_at.is_null())
@@ -123,7 +124,7 @@ pub fn active_keys(conn: &mut PgConnection, app_id: i64) -> Result<Vec<KeyRow>, 
 }
 
 /// Revokes one active key of the app (guarded); false if it was not active.
-pub fn revoke_key(conn: &mut PgConnection, app_id: i64, key_id: i64) -> Result<bool, StorageError> {
+pub fn revoke_key(conn: &mut PgConnection, app_id: AppRowId, key_id: AppKeyId) -> Result<bool, StorageError> {
     Ok(diesel::update(
         app_keys::table.find(key_id).filter(app_keys::app_id.eq(app_id)).filter(app_keys::revoked_at.is_null()),
     )

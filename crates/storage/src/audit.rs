@@ -3,6 +3,7 @@
 //! updates and deletes.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::OperatorId;
 use serde_json::Value;
 
 use crate::{StorageError, schema::audit_log};
@@ -10,7 +11,7 @@ use crate::{StorageError, schema::audit_log};
 /// Who did it: a signed-in operator, or the command line / system for automated actions.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub operator_id: Option<i64>,
+    pub operator_id: Option<OperatorId>,
     pub name: String,
     pub client_ip: Option<String>,
 }
@@ -36,7 +37,7 @@ pub struct NewEntry<'a> {
 pub struct Entry {
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub operator_id: Option<i64>,
+    pub operator_id: Option<OperatorId>,
     pub actor: String,
     pub action: String,
     pub target: String,

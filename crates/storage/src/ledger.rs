@@ -4,8 +4,8 @@
 //! `000007_ledger_checks`).
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use domain::Amount;
 use domain::ledger::{AccountKind, EntryKind};
+use domain::{AccountId, Amount, AppRowId, EntryId, MerchantId, OrderId, PayoutId, RefundId};
 
 use crate::{
     StorageError,
@@ -17,8 +17,8 @@ pub(crate) use crate::database::PreparedSql;
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = ledger_accounts)]
 pub struct AccountRow {
-    pub id: i64,
-    pub merchant_id: i64,
+    pub id: AccountId,
+    pub merchant_id: MerchantId,
     pub kind: AccountKind,
     pub debit_normal: bool,
     pub balance_fen: Amount,
@@ -29,11 +29,11 @@ pub struct AccountRow {
 pub struct NewEntryRow<'a> {
     pub idempotency_key: &'a str,
     pub kind: EntryKind,
-    pub merchant_id: i64,
-    pub order_id: Option<i64>,
-    pub refund_id: Option<i64>,
-    pub payout_id: Option<i64>,
-    pub reverses_entry_id: Option<i64>,
+    pub merchant_id: MerchantId,
+    pub order_id: Option<OrderId>,
+    pub refund_id: Option<RefundId>,
+    pub payout_id: Option<PayoutId>,
+    pub reverses_entry_id: Option<EntryId>,
     pub business_date: NaiveDate,
     pub memo: Option<&'a str>,
 }
@@ -41,14 +41,14 @@ pub struct NewEntryRow<'a> {
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = ledger_entries)]
 pub struct EntryRow {
-    pub id: i64,
+    pub id: EntryId,
     pub idempotency_key: String,
     pub kind: EntryKind,
-    pub merchant_id: i64,
-    pub order_id: Option<i64>,
-    pub refund_id: Option<i64>,
-    pub payout_id: Option<i64>,
-    pub reverses_entry_id: Option<i64>,
+    pub merchant_id: MerchantId,
+    pub order_id: Option<OrderId>,
+    pub refund_id: Option<RefundId>,
+    pub payout_id: Option<PayoutId>,
+    pub reverses_entry_id: Option<EntryId>,
     pub business_date: NaiveDate,
     pub memo: Option<String>,
     pub booked_at: DateTime<Utc>,
@@ -58,8 +58,8 @@ pub struct EntryRow {
 #[diesel(table_name = ledger_postings)]
 pub struct PostingRow {
     pub id: i64,
-    pub entry_id: i64,
-    pub account_id: i64,
+    pub entry_id: EntryId,
+    pub account_id: AccountId,
     pub amount_fen: Amount,
 }
 
@@ -67,7 +67,7 @@ pub struct PostingRow {
 /// bookings never deadlock (every path that locks accounts locks in id order).
 pub fn accounts_of_kinds(
     conn: &mut PgConnection,
-    merchant_ids: &[i64],
+    merchant_ids: &[MerchantId],
     kinds: &[AccountKind],
     lock: bool,
 ) -> Result<Vec<AccountRow>, StorageError> {
@@ -80,7 +80,7 @@ pub fn accounts_of_kinds(
 }
 
 /// Opens the merchant's accounts that do not exist yet (concurrent callers are harmless).
-pub fn open_accounts(conn: &mut PgConnection, merchant_id: i64) -> Result<(), StorageError> {
+pub fn open_accounts(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<(), StorageError> {
     let rows: Vec<_> = AccountKind::ALL
         .into_iter()
         .map(|kind| {
@@ -175,11 +175,11 @@ pub fn find_entry_by_key(conn: &mut PgConnection, key: &str) -> Result<Option<En
         .optional()?)
 }
 
-pub fn find_entry(conn: &mut PgConnection, id: i64) -> Result<Option<EntryRow>, StorageError> {
+pub fn find_entry(conn: &mut PgConnection, id: EntryId) -> Result<Option<EntryRow>, StorageError> {
     Ok(ledger_entries::table.find(id).select(EntryRow::as_select()).first(conn).optional()?)
 }
 
-pub fn postings_of(conn: &mut PgConnection, entry_id: i64) -> Result<Vec<(PostingRow, String)>, StorageError> {
+pub fn postings_of(conn: &mut PgConnection, entry_id: EntryId) -> Result<Vec<(PostingRow, String)>, StorageError> {
     Ok(ledger_postings::table
         .inner_join(ledger_accounts::table)
         .filter(ledger_postings::entry_id.eq(entry_id))
@@ -189,7 +189,7 @@ pub fn postings_of(conn: &mut PgConnection, entry_id: i64) -> Result<Vec<(Postin
 }
 
 /// The merchant's balances without locking (for reads and reports).
-pub fn accounts_of(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<AccountRow>, StorageError> {
+pub fn accounts_of(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Vec<AccountRow>, StorageError> {
     Ok(ledger_accounts::table
         .filter(ledger_accounts::merchant_id.eq(merchant_id))
         .order(ledger_accounts::id)
@@ -316,8 +316,8 @@ pub struct BillRow {
 /// own merchant, or the merchants an ISV onboarded). `None` for the platform's whole day.
 #[derive(Debug, Clone, Copy)]
 pub struct BillScope {
-    pub app_id: i64,
-    pub merchant_id: Option<i64>,
+    pub app_id: AppRowId,
+    pub merchant_id: Option<MerchantId>,
 }
 
 /// Every payment and refund booked on `date`, in booking order.
@@ -345,7 +345,8 @@ pub fn bill_rows(
     )
     .bind::<Date, _>(date)
     .bind::<Bool, _>(scope.is_none())
-    .bind::<BigInt, _>(scope.map_or(0, |s| s.app_id))
+    // Unused when there is no scope ($2), so any value does.
+    .bind::<BigInt, _>(scope.map_or(0, |s| s.app_id.get()))
     .bind::<Nullable<BigInt>, _>(scope.and_then(|s| s.merchant_id))
     .load(conn)?)
 }

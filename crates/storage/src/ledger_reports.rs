@@ -12,8 +12,8 @@ use diesel::{
     prelude::*,
     sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz},
 };
-use domain::Amount;
 use domain::ledger::{AccountKind, EntryKind};
+use domain::{AccountId, Amount, EntryId, MerchantId, OrderId, PayoutId, RefundId};
 
 use crate::{
     StorageError,
@@ -33,7 +33,7 @@ pub struct AccountListRow {
 #[derive(Debug, Clone, Default)]
 pub struct AccountFilter {
     /// Only the accounts of these merchants (`None`: every merchant).
-    pub merchant_ids: Option<Vec<i64>>,
+    pub merchant_ids: Option<Vec<MerchantId>>,
     pub kind: Option<AccountKind>,
     pub after_id: Option<i64>,
 }
@@ -59,7 +59,7 @@ pub fn list_accounts(
     Ok(query.order(ledger_accounts::id).limit(limit).load(conn)?)
 }
 
-pub fn find_account(conn: &mut PgConnection, account_id: i64) -> Result<Option<AccountListRow>, StorageError> {
+pub fn find_account(conn: &mut PgConnection, account_id: AccountId) -> Result<Option<AccountListRow>, StorageError> {
     Ok(ledger_accounts::table
         .inner_join(merchants::table)
         .filter(ledger_accounts::id.eq(account_id))
@@ -73,7 +73,7 @@ pub fn find_account(conn: &mut PgConnection, account_id: i64) -> Result<Option<A
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
 pub struct EntryCauseRow {
     #[diesel(sql_type = BigInt)]
-    pub entry_id: i64,
+    pub entry_id: EntryId,
     #[diesel(sql_type = Text)]
     pub entry_kind: EntryKind,
     #[diesel(sql_type = Date)]
@@ -83,17 +83,17 @@ pub struct EntryCauseRow {
     #[diesel(sql_type = Nullable<Text>)]
     pub memo: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
-    pub reverses_entry_id: Option<i64>,
+    pub reverses_entry_id: Option<EntryId>,
     #[diesel(sql_type = Nullable<BigInt>)]
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub trade_no: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
-    pub refund_id: Option<i64>,
+    pub refund_id: Option<RefundId>,
     #[diesel(sql_type = Nullable<Text>)]
     pub refund_no: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
-    pub payout_id: Option<i64>,
+    pub payout_id: Option<PayoutId>,
     #[diesel(sql_type = Nullable<Date>)]
     pub settlement_date: Option<NaiveDate>,
 }
@@ -104,7 +104,7 @@ pub struct PostingCauseRow {
     #[diesel(sql_type = BigInt)]
     pub posting_id: i64,
     #[diesel(sql_type = BigInt)]
-    pub account_id: i64,
+    pub account_id: AccountId,
     #[diesel(sql_type = BigInt)]
     pub amount_fen: Amount,
     #[diesel(embed)]
@@ -126,7 +126,7 @@ const POSTING_CAUSE_JOINS: &str = "LEFT JOIN orders o ON o.id = e.order_id
 /// The postings of an account, newest first, older than `before_id` when given.
 pub fn account_postings(
     conn: &mut PgConnection,
-    account_id: i64,
+    account_id: AccountId,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<PostingCauseRow>, StorageError> {
@@ -153,7 +153,11 @@ struct Sum {
 
 /// The sum of the account's postings from `from_id` on (signed, debit positive): what the balance
 /// has moved since just before that posting.
-pub fn account_postings_since(conn: &mut PgConnection, account_id: i64, from_id: i64) -> Result<Amount, StorageError> {
+pub fn account_postings_since(
+    conn: &mut PgConnection,
+    account_id: AccountId,
+    from_id: i64,
+) -> Result<Amount, StorageError> {
     let sum: Sum = diesel::sql_query(
         "SELECT COALESCE(sum(amount_fen), 0)::bigint AS sum_fen
            FROM ledger_postings WHERE account_id = $1 AND id >= $2",
@@ -171,7 +175,7 @@ pub fn account_postings_since(conn: &mut PgConnection, account_id: i64, from_id:
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
 pub struct AccountPositionRow {
     #[diesel(sql_type = BigInt)]
-    pub account_id: i64,
+    pub account_id: AccountId,
     #[diesel(sql_type = Text)]
     pub kind: AccountKind,
     #[diesel(sql_type = BigInt)]
@@ -184,7 +188,7 @@ pub struct AccountPositionRow {
 
 pub fn account_positions(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     kinds: &[AccountKind],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -215,7 +219,7 @@ pub fn account_positions(
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
 pub struct MovementTotalRow {
     #[diesel(sql_type = BigInt)]
-    pub account_id: i64,
+    pub account_id: AccountId,
     #[diesel(sql_type = BigInt)]
     pub debit_fen: Amount,
     #[diesel(sql_type = BigInt)]
@@ -229,8 +233,8 @@ pub struct MovementTotalRow {
 /// up to that id (the balance before a page of movements).
 pub fn movement_totals(
     conn: &mut PgConnection,
-    merchant_id: i64,
-    account_ids: &[i64],
+    merchant_id: MerchantId,
+    account_ids: &[AccountId],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     up_to_id: Option<i64>,
@@ -258,8 +262,8 @@ pub fn movement_totals(
 /// written, after posting `after_id` when given.
 pub fn movements(
     conn: &mut PgConnection,
-    merchant_id: i64,
-    account_ids: &[i64],
+    merchant_id: MerchantId,
+    account_ids: &[AccountId],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     after_id: Option<i64>,
@@ -322,7 +326,7 @@ pub fn kind_totals_by_day(
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
 pub struct MerchantKindTotalRow {
     #[diesel(sql_type = BigInt)]
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     #[diesel(sql_type = Text)]
     pub short_name: String,
     #[diesel(sql_type = Nullable<Text>)]

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::onboarding::{AccountType, ApplicationState, HistoryStep};
+use domain::{AppRowId, MerchantId};
 
 use crate::{
     StorageError,
@@ -38,10 +39,10 @@ pub struct MerchantFields {
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = merchants)]
 pub struct MerchantRow {
-    pub id: i64,
+    pub id: MerchantId,
     pub state: ApplicationState,
     pub sub_merchant_id: Option<String>,
-    pub owner_app_id: Option<i64>,
+    pub owner_app_id: Option<AppRowId>,
     pub external_id: Option<String>,
     pub legal_name: String,
     pub short_name: String,
@@ -72,7 +73,7 @@ pub struct MerchantRow {
 pub fn insert(
     conn: &mut PgConnection,
     fields: &MerchantFields,
-    owner_app_id: Option<i64>,
+    owner_app_id: Option<AppRowId>,
     state: ApplicationState,
 ) -> Result<MerchantRow, StorageError> {
     Ok(diesel::insert_into(merchants::table)
@@ -81,17 +82,17 @@ pub fn insert(
         .get_result(conn)?)
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> Result<Option<MerchantRow>, StorageError> {
+pub fn find(conn: &mut PgConnection, id: MerchantId) -> Result<Option<MerchantRow>, StorageError> {
     Ok(merchants::table.find(id).select(MerchantRow::as_select()).first(conn).optional()?)
 }
 
 /// The merchants with these ids (those that exist), in one query.
-pub fn find_many(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<MerchantRow>, StorageError> {
+pub fn find_many(conn: &mut PgConnection, ids: &[MerchantId]) -> Result<Vec<MerchantRow>, StorageError> {
     Ok(merchants::table.filter(merchants::id.eq_any(ids)).select(MerchantRow::as_select()).load(conn)?)
 }
 
 /// Locks the row until the transaction ends: every state change reads what it then updates.
-pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<MerchantRow>, StorageError> {
+pub fn find_for_update(conn: &mut PgConnection, id: MerchantId) -> Result<Option<MerchantRow>, StorageError> {
     Ok(merchants::table.find(id).select(MerchantRow::as_select()).for_update().first(conn).optional()?)
 }
 
@@ -111,9 +112,9 @@ pub fn find_by_sub_merchant_id(
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = merchants)]
 pub struct TradingRow {
-    pub id: i64,
+    pub id: MerchantId,
     pub state: ApplicationState,
-    pub owner_app_id: Option<i64>,
+    pub owner_app_id: Option<AppRowId>,
 }
 
 pub fn find_trading_by_sub_merchant_id(
@@ -129,7 +130,7 @@ pub fn find_trading_by_sub_merchant_id(
 
 pub fn find_by_external_id(
     conn: &mut PgConnection,
-    owner_app_id: Option<i64>,
+    owner_app_id: Option<AppRowId>,
     external_id: &str,
 ) -> Result<Option<MerchantRow>, StorageError> {
     let query =
@@ -145,7 +146,7 @@ pub fn find_by_external_id(
 /// transaction changed it first.
 pub fn set_state(
     conn: &mut PgConnection,
-    id: i64,
+    id: MerchantId,
     from: ApplicationState,
     to: ApplicationState,
 ) -> Result<bool, StorageError> {
@@ -158,7 +159,7 @@ pub fn set_state(
 /// The approval itself: state and the new sub-merchant id in one guarded update.
 pub fn approve(
     conn: &mut PgConnection,
-    id: i64,
+    id: MerchantId,
     from: ApplicationState,
     sub_merchant_id: &str,
 ) -> Result<bool, StorageError> {
@@ -175,7 +176,7 @@ pub fn approve(
 /// Replaces the application's fields (only while it is a draft: guarded).
 pub fn update_fields(
     conn: &mut PgConnection,
-    id: i64,
+    id: MerchantId,
     state: ApplicationState,
     fields: &MerchantFields,
 ) -> Result<bool, StorageError> {
@@ -185,7 +186,7 @@ pub fn update_fields(
 }
 
 pub struct HistoryEntry<'a> {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub from_state: Option<ApplicationState>,
     pub to_state: ApplicationState,
     pub step: HistoryStep,
@@ -211,7 +212,7 @@ pub fn record_history(conn: &mut PgConnection, entry: HistoryEntry<'_>) -> Resul
 #[diesel(table_name = merchant_state_history)]
 pub struct HistoryRow {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub from_state: Option<ApplicationState>,
     pub to_state: ApplicationState,
     pub transition: HistoryStep,
@@ -220,7 +221,7 @@ pub struct HistoryRow {
     pub at: DateTime<Utc>,
 }
 
-pub fn history(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<HistoryRow>, StorageError> {
+pub fn history(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Vec<HistoryRow>, StorageError> {
     Ok(merchant_state_history::table
         .filter(merchant_state_history::merchant_id.eq(merchant_id))
         .order(merchant_state_history::id.asc())
@@ -234,7 +235,7 @@ pub struct Filter {
     pub state: Option<ApplicationState>,
     /// Matches legal or short name, sub-merchant id, external id or credit code.
     pub search: Option<String>,
-    pub owner_app_id: Option<i64>,
+    pub owner_app_id: Option<AppRowId>,
     pub before_id: Option<i64>,
 }
 
@@ -269,7 +270,7 @@ pub fn count_by_state(conn: &mut PgConnection) -> Result<Vec<(ApplicationState, 
 }
 
 /// Sets a merchant's T+N; returns the value it had, or `None` if the merchant does not exist.
-pub fn set_settlement_days(conn: &mut PgConnection, id: i64, days: i16) -> Result<Option<i16>, StorageError> {
+pub fn set_settlement_days(conn: &mut PgConnection, id: MerchantId, days: i16) -> Result<Option<i16>, StorageError> {
     let Some(before) =
         merchants::table.find(id).select(merchants::settlement_days).for_update().first(conn).optional()?
     else {

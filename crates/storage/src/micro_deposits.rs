@@ -1,16 +1,16 @@
 //! Micro-deposit verifications of settlement accounts.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::Amount;
 use domain::onboarding::{DepositEvent, DepositState};
+use domain::{Amount, DepositId, MerchantId};
 
 use crate::{StorageError, schema::micro_deposits};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = micro_deposits)]
 pub struct MicroDepositRow {
-    pub id: i64,
-    pub merchant_id: i64,
+    pub id: DepositId,
+    pub merchant_id: MerchantId,
     pub amount_fen: Amount,
     pub out_trade_no: String,
     pub state: DepositState,
@@ -24,7 +24,7 @@ pub struct MicroDepositRow {
 
 pub fn insert(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     amount_fen: Amount,
     out_trade_no: &str,
 ) -> Result<MicroDepositRow, StorageError> {
@@ -38,12 +38,15 @@ pub fn insert(
         .get_result(conn)?)
 }
 
-pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<MicroDepositRow>, StorageError> {
+pub fn find_for_update(conn: &mut PgConnection, id: DepositId) -> Result<Option<MicroDepositRow>, StorageError> {
     Ok(micro_deposits::table.find(id).select(MicroDepositRow::as_select()).for_update().first(conn).optional()?)
 }
 
 /// The verification in progress (pending or sent), if any.
-pub fn open_for_update(conn: &mut PgConnection, merchant_id: i64) -> Result<Option<MicroDepositRow>, StorageError> {
+pub fn open_for_update(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+) -> Result<Option<MicroDepositRow>, StorageError> {
     Ok(micro_deposits::table
         .filter(micro_deposits::merchant_id.eq(merchant_id))
         .filter(micro_deposits::state.eq_any([DepositState::Pending, DepositState::Sent]))
@@ -54,7 +57,7 @@ pub fn open_for_update(conn: &mut PgConnection, merchant_id: i64) -> Result<Opti
 }
 
 /// Newest first.
-pub fn for_merchant(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<MicroDepositRow>, StorageError> {
+pub fn for_merchant(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Vec<MicroDepositRow>, StorageError> {
     Ok(micro_deposits::table
         .filter(micro_deposits::merchant_id.eq(merchant_id))
         .order(micro_deposits::id.desc())
@@ -67,7 +70,7 @@ pub fn for_merchant(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<Mic
 /// a final state. False when the deposit was no longer in the event's starting state.
 pub fn apply(
     conn: &mut PgConnection,
-    id: i64,
+    id: DepositId,
     event: DepositEvent,
     channel_reference: Option<&str>,
     failure_reason: Option<&str>,
@@ -90,7 +93,7 @@ pub fn apply(
     Ok(updated == 1)
 }
 
-pub fn record_wrong_answer(conn: &mut PgConnection, id: i64) -> Result<i32, StorageError> {
+pub fn record_wrong_answer(conn: &mut PgConnection, id: DepositId) -> Result<i32, StorageError> {
     Ok(diesel::update(micro_deposits::table.find(id))
         .set(micro_deposits::wrong_answers.eq(micro_deposits::wrong_answers + 1))
         .returning(micro_deposits::wrong_answers)

@@ -1,6 +1,7 @@
 //! The notification outbox (seed 001 schedule) and its delivery attempts. Rows are written in the
 //! transaction of the state change they announce; senders claim due rows with `SKIP LOCKED` and a
 //! lease, deliver with no transaction open, then record the attempt.
+use domain::{AppRowId, NotificationId, OrderId};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,8 +19,8 @@ use crate::{
 
 pub struct NewNotification<'a> {
     pub kind: NotificationKind,
-    pub order_id: Option<i64>,
-    pub app_id: i64,
+    pub order_id: Option<OrderId>,
+    pub app_id: AppRowId,
     pub url: &'a str,
     pub fields: Value,
 }
@@ -40,10 +41,10 @@ pub fn enqueue(conn: &mut PgConnection, notification: NewNotification<'_>) -> Re
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, serde::Serialize)]
 #[diesel(table_name = notifications)]
 pub struct NotificationRow {
-    pub id: i64,
+    pub id: NotificationId,
     pub kind: NotificationKind,
-    pub order_id: Option<i64>,
-    pub app_id: i64,
+    pub order_id: Option<OrderId>,
+    pub app_id: AppRowId,
     pub url: String,
     pub fields: Value,
     pub state: NotificationState,
@@ -92,7 +93,7 @@ pub struct Attempt<'a> {
 /// or failed for good when `next_attempt_at` is `None`. `first_attempt_at` anchors the schedule.
 pub fn record_attempt(
     conn: &mut PgConnection,
-    id: i64,
+    id: NotificationId,
     at: DateTime<Utc>,
     first_attempt_at: DateTime<Utc>,
     attempt: Attempt<'_>,
@@ -123,7 +124,7 @@ pub fn record_attempt(
 /// Every send, scheduled or extra, is kept in the history.
 fn insert_attempt(
     conn: &mut PgConnection,
-    id: i64,
+    id: NotificationId,
     at: DateTime<Utc>,
     attempt: &Attempt<'_>,
 ) -> Result<(), StorageError> {
@@ -147,7 +148,7 @@ fn insert_attempt(
 /// was acknowledged, failed otherwise.
 pub fn record_extra_attempt(
     conn: &mut PgConnection,
-    id: i64,
+    id: NotificationId,
     at: DateTime<Utc>,
     attempt: Attempt<'_>,
 ) -> Result<(), StorageError> {
@@ -174,7 +175,7 @@ pub fn record_extra_attempt(
 }
 
 /// "Send again" from the console: one more attempt now, whatever the schedule said.
-pub fn send_again(conn: &mut PgConnection, id: i64, now: DateTime<Utc>) -> Result<bool, StorageError> {
+pub fn send_again(conn: &mut PgConnection, id: NotificationId, now: DateTime<Utc>) -> Result<bool, StorageError> {
     Ok(diesel::update(notifications::table.find(id))
         .set((
             notifications::state.eq(NotificationState::Pending),
@@ -185,17 +186,17 @@ pub fn send_again(conn: &mut PgConnection, id: i64, now: DateTime<Utc>) -> Resul
         == 1)
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> Result<Option<NotificationRow>, StorageError> {
+pub fn find(conn: &mut PgConnection, id: NotificationId) -> Result<Option<NotificationRow>, StorageError> {
     Ok(notifications::table.find(id).select(NotificationRow::as_select()).first(conn).optional()?)
 }
 
 /// The notification, locked until the transaction ends: a sender's claim (`SKIP LOCKED`) passes it
 /// by meanwhile, so whether it is leased cannot change under the caller.
-pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<NotificationRow>, StorageError> {
+pub fn find_for_update(conn: &mut PgConnection, id: NotificationId) -> Result<Option<NotificationRow>, StorageError> {
     Ok(notifications::table.find(id).select(NotificationRow::as_select()).for_update().first(conn).optional()?)
 }
 
-pub fn for_order(conn: &mut PgConnection, order_id: i64) -> Result<Vec<NotificationRow>, StorageError> {
+pub fn for_order(conn: &mut PgConnection, order_id: OrderId) -> Result<Vec<NotificationRow>, StorageError> {
     Ok(notifications::table
         .filter(notifications::order_id.eq(order_id))
         .order(notifications::id.asc())
@@ -207,7 +208,7 @@ pub fn for_order(conn: &mut PgConnection, order_id: i64) -> Result<Vec<Notificat
 #[diesel(table_name = notification_attempts)]
 pub struct AttemptRow {
     pub id: i64,
-    pub notification_id: i64,
+    pub notification_id: NotificationId,
     pub at: DateTime<Utc>,
     pub http_status: Option<i32>,
     pub body_excerpt: Option<String>,
@@ -216,7 +217,7 @@ pub struct AttemptRow {
     pub delivered: bool,
 }
 
-pub fn attempts(conn: &mut PgConnection, notification_id: i64) -> Result<Vec<AttemptRow>, StorageError> {
+pub fn attempts(conn: &mut PgConnection, notification_id: NotificationId) -> Result<Vec<AttemptRow>, StorageError> {
     Ok(notification_attempts::table
         .filter(notification_attempts::notification_id.eq(notification_id))
         .order(notification_attempts::id.asc())

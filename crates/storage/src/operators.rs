@@ -1,6 +1,7 @@
 //! Console operators: who may sign in, and with which role.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::OperatorId;
 
 use crate::{StorageError, schema::operators};
 
@@ -43,7 +44,7 @@ pub enum UsernameError {
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = operators)]
 pub struct Operator {
-    pub id: i64,
+    pub id: OperatorId,
     pub username: String,
     #[serde(skip)]
     pub password_hash: String,
@@ -84,12 +85,12 @@ pub fn find_by_username(conn: &mut PgConnection, username: &str) -> Result<Optio
         .optional()?)
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Operator>, StorageError> {
+pub fn find(conn: &mut PgConnection, id: OperatorId) -> Result<Option<Operator>, StorageError> {
     Ok(operators::table.find(id).select(Operator::as_select()).first(conn).optional()?)
 }
 
 /// Locks the row for the rest of the transaction, so a guarded change reads what it updates.
-pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<Operator>, StorageError> {
+pub fn find_for_update(conn: &mut PgConnection, id: OperatorId) -> Result<Option<Operator>, StorageError> {
     Ok(operators::table.find(id).select(Operator::as_select()).for_update().first(conn).optional()?)
 }
 
@@ -105,13 +106,13 @@ pub fn count_active_admins(conn: &mut PgConnection) -> Result<i64, StorageError>
         .get_result(conn)?)
 }
 
-pub fn set_role(conn: &mut PgConnection, id: i64, role: Role) -> Result<bool, StorageError> {
+pub fn set_role(conn: &mut PgConnection, id: OperatorId, role: Role) -> Result<bool, StorageError> {
     let updated = diesel::update(operators::table.find(id)).set(operators::role.eq(role)).execute(conn)?;
     Ok(updated == 1)
 }
 
 /// Disables or re-enables; returns false if the operator was already in that state (guarded update).
-pub fn set_disabled(conn: &mut PgConnection, id: i64, disabled: bool) -> Result<bool, StorageError> {
+pub fn set_disabled(conn: &mut PgConnection, id: OperatorId, disabled: bool) -> Result<bool, StorageError> {
     let target = operators::table.find(id);
     let updated = if disabled {
         diesel::update(target.filter(operators::disabled_at.is_null()))
@@ -126,7 +127,7 @@ pub fn set_disabled(conn: &mut PgConnection, id: i64, disabled: bool) -> Result<
 }
 
 /// Ends every session of the operator (sign-out everywhere).
-pub fn bump_session_epoch(conn: &mut PgConnection, id: i64) -> Result<bool, StorageError> {
+pub fn bump_session_epoch(conn: &mut PgConnection, id: OperatorId) -> Result<bool, StorageError> {
     let updated = diesel::update(operators::table.find(id))
         .set(operators::session_epoch.eq(operators::session_epoch + 1))
         .execute(conn)?;
@@ -134,7 +135,7 @@ pub fn bump_session_epoch(conn: &mut PgConnection, id: i64) -> Result<bool, Stor
 }
 
 /// Sets a new password and ends the operator's existing sessions.
-pub fn set_password_hash(conn: &mut PgConnection, id: i64, password_hash: &str) -> Result<bool, StorageError> {
+pub fn set_password_hash(conn: &mut PgConnection, id: OperatorId, password_hash: &str) -> Result<bool, StorageError> {
     let updated = diesel::update(operators::table.find(id))
         .set((operators::password_hash.eq(password_hash), operators::session_epoch.eq(operators::session_epoch + 1)))
         .execute(conn)?;

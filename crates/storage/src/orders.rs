@@ -1,8 +1,8 @@
 //! Orders, their events and refunds. State changes are guarded updates (`WHERE state = from`).
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use domain::Amount;
 use domain::orders::{EventCause, OrderState, RefundState};
+use domain::{Amount, AppRowId, MerchantId, OrderId, RefundId};
 use rust_decimal::Decimal;
 
 use crate::{
@@ -13,10 +13,10 @@ use crate::{
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
-    pub id: i64,
+    pub id: OrderId,
     pub trade_no: String,
-    pub app_id: i64,
-    pub merchant_id: i64,
+    pub app_id: AppRowId,
+    pub merchant_id: MerchantId,
     pub out_trade_no: String,
     pub body: String,
     pub total_fee_fen: Amount,
@@ -42,11 +42,11 @@ pub struct OrderRow {
     pub paid_business_date: Option<NaiveDate>,
 }
 
-pub fn find(conn: &mut PgConnection, id: i64) -> Result<Option<OrderRow>, StorageError> {
+pub fn find(conn: &mut PgConnection, id: OrderId) -> Result<Option<OrderRow>, StorageError> {
     Ok(orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()?)
 }
 
-pub fn find_for_update(conn: &mut PgConnection, id: i64) -> Result<Option<OrderRow>, StorageError> {
+pub fn find_for_update(conn: &mut PgConnection, id: OrderId) -> Result<Option<OrderRow>, StorageError> {
     Ok(orders::table.find(id).select(OrderRow::as_select()).for_update().first(conn).optional()?)
 }
 
@@ -56,7 +56,7 @@ pub fn find_by_trade_no(conn: &mut PgConnection, trade_no: &str) -> Result<Optio
 
 pub fn find_by_out_trade_no(
     conn: &mut PgConnection,
-    app_id: i64,
+    app_id: AppRowId,
     out_trade_no: &str,
 ) -> Result<Option<OrderRow>, StorageError> {
     Ok(orders::table
@@ -76,8 +76,8 @@ pub fn find_by_cashier_code(conn: &mut PgConnection, code: &str) -> Result<Optio
 #[derive(Debug, Clone)]
 pub struct GuardedOrder {
     pub trade_no: String,
-    pub app_id: i64,
-    pub merchant_id: i64,
+    pub app_id: AppRowId,
+    pub merchant_id: MerchantId,
     pub out_trade_no: String,
     pub body: String,
     pub total_fee_fen: Amount,
@@ -94,7 +94,7 @@ pub struct GuardedOrder {
     pub content_fingerprint: String,
     pub expires_at: DateTime<Utc>,
     pub merchant_state: domain::onboarding::ApplicationState,
-    pub owner_app_id: Option<i64>,
+    pub owner_app_id: Option<AppRowId>,
     pub at: DateTime<Utc>,
     pub merchant_rates_id: i64,
     pub rate_plan_id: Option<i64>,
@@ -301,7 +301,7 @@ pub struct PaidAt {
 /// stamps a payment.
 #[derive(Debug, Clone, Copy)]
 pub struct StateChange<'a> {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub from: OrderState,
     pub to: OrderState,
     pub refunded_fen: Amount,
@@ -351,7 +351,7 @@ pub fn change_state(conn: &mut PgConnection, change: &StateChange<'_>) -> Result
 #[diesel(table_name = order_events)]
 pub struct EventRow {
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub from_state: Option<OrderState>,
     pub to_state: OrderState,
     pub cause: EventCause,
@@ -359,7 +359,7 @@ pub struct EventRow {
     pub at: DateTime<Utc>,
 }
 
-pub fn events(conn: &mut PgConnection, order_id: i64) -> Result<Vec<EventRow>, StorageError> {
+pub fn events(conn: &mut PgConnection, order_id: OrderId) -> Result<Vec<EventRow>, StorageError> {
     Ok(order_events::table
         .filter(order_events::order_id.eq(order_id))
         .order(order_events::id.asc())
@@ -385,7 +385,7 @@ pub fn lock_expired(conn: &mut PgConnection, now: DateTime<Utc>, limit: i64) -> 
 pub struct Filter {
     /// Matches trade_no or out_trade_no exactly.
     pub number: Option<String>,
-    pub merchant_id: Option<i64>,
+    pub merchant_id: Option<MerchantId>,
     pub state: Option<OrderState>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
@@ -419,7 +419,7 @@ pub fn list(conn: &mut PgConnection, filter: &Filter, limit: i64) -> Result<Vec<
 #[diesel(table_name = refunds)]
 pub struct NewRefundRow<'a> {
     pub refund_no: &'a str,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub out_refund_no: &'a str,
     pub refund_fee_fen: Amount,
     pub bank_commission_fen: Amount,
@@ -432,9 +432,9 @@ pub struct NewRefundRow<'a> {
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = refunds)]
 pub struct RefundRow {
-    pub id: i64,
+    pub id: RefundId,
     pub refund_no: String,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub out_refund_no: String,
     pub refund_fee_fen: Amount,
     pub bank_commission_fen: Amount,
@@ -452,7 +452,7 @@ pub fn insert_refund(conn: &mut PgConnection, refund: &NewRefundRow<'_>) -> Resu
 
 pub fn find_refund(
     conn: &mut PgConnection,
-    order_id: i64,
+    order_id: OrderId,
     out_refund_no: &str,
 ) -> Result<Option<RefundRow>, StorageError> {
     Ok(refunds::table
@@ -467,7 +467,7 @@ pub fn find_refund_by_number(conn: &mut PgConnection, refund_no: &str) -> Result
     Ok(refunds::table.filter(refunds::refund_no.eq(refund_no)).select(RefundRow::as_select()).first(conn).optional()?)
 }
 
-pub fn refunds_of(conn: &mut PgConnection, order_id: i64) -> Result<Vec<RefundRow>, StorageError> {
+pub fn refunds_of(conn: &mut PgConnection, order_id: OrderId) -> Result<Vec<RefundRow>, StorageError> {
     Ok(refunds::table
         .filter(refunds::order_id.eq(order_id))
         .order(refunds::id.asc())

@@ -1,6 +1,7 @@
 //! Rate plans and merchants' rates, both versioned by the instant they take effect.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::MerchantId;
 use rust_decimal::Decimal;
 
 use crate::{
@@ -115,7 +116,7 @@ pub fn plan_version_at(
 #[diesel(table_name = merchant_rates)]
 pub struct MerchantRatesRow {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub rate_plan_id: Option<i64>,
     pub bank_commission_rate: Option<Decimal>,
     pub pay_platform_rate: Option<Decimal>,
@@ -144,7 +145,7 @@ pub enum RateSource {
 
 pub fn insert_merchant_rates(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     source: &RateSource,
     effective_from: DateTime<Utc>,
     created_by: &str,
@@ -168,7 +169,10 @@ pub fn insert_merchant_rates(
 }
 
 /// Every rate version of a merchant, newest effective first.
-pub fn merchant_rate_history(conn: &mut PgConnection, merchant_id: i64) -> Result<Vec<MerchantRatesRow>, StorageError> {
+pub fn merchant_rate_history(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+) -> Result<Vec<MerchantRatesRow>, StorageError> {
     Ok(merchant_rates::table
         .filter(merchant_rates::merchant_id.eq(merchant_id))
         .order(merchant_rates::effective_from.desc())
@@ -178,7 +182,7 @@ pub fn merchant_rate_history(conn: &mut PgConnection, merchant_id: i64) -> Resul
 
 pub fn merchant_rates_at(
     conn: &mut PgConnection,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     at: DateTime<Utc>,
 ) -> Result<Option<MerchantRatesRow>, StorageError> {
     Ok(merchant_rates::table

@@ -5,7 +5,7 @@ use diesel::{
     prelude::*,
     sql_types::{Array, BigInt, Bool, Date, Integer},
 };
-use domain::Amount;
+use domain::{Amount, EntryId, MerchantId};
 
 use crate::{StorageError, schema::settlements};
 
@@ -13,11 +13,11 @@ use crate::{StorageError, schema::settlements};
 #[diesel(table_name = settlements)]
 pub struct SettlementRow {
     pub id: i64,
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub business_date: NaiveDate,
     pub amount_fen: Amount,
     pub order_count: i32,
-    pub entry_id: Option<i64>,
+    pub entry_id: Option<EntryId>,
     pub settled_at: DateTime<Utc>,
 }
 
@@ -25,7 +25,7 @@ pub struct SettlementRow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct DueSettlement {
     #[diesel(sql_type = BigInt)]
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     #[diesel(sql_type = Date)]
     pub business_date: NaiveDate,
 }
@@ -138,8 +138,8 @@ pub fn mark_days_settled(conn: &mut PgConnection, today: NaiveDate) -> Result<us
 pub fn settled_merchants(
     conn: &mut PgConnection,
     date: NaiveDate,
-    merchant_ids: &[i64],
-) -> Result<Vec<i64>, StorageError> {
+    merchant_ids: &[MerchantId],
+) -> Result<Vec<MerchantId>, StorageError> {
     Ok(settlements::table
         .filter(settlements::business_date.eq(date).and(settlements::merchant_id.eq_any(merchant_ids)))
         .select(settlements::merchant_id)
@@ -151,7 +151,7 @@ pub fn settled_merchants(
 #[derive(Debug, Clone, Copy, QueryableByName)]
 pub struct DayOwed {
     #[diesel(sql_type = BigInt)]
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     #[diesel(sql_type = Integer)]
     pub order_count: i32,
     #[diesel(sql_type = BigInt)]
@@ -160,7 +160,11 @@ pub struct DayOwed {
 
 /// The day's owed amounts of these merchants, summed in one pass over their orders (from the
 /// index alone; an order's refunds are looked up only if it has any).
-pub fn owed(conn: &mut PgConnection, date: NaiveDate, merchant_ids: &[i64]) -> Result<Vec<DayOwed>, StorageError> {
+pub fn owed(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    merchant_ids: &[MerchantId],
+) -> Result<Vec<DayOwed>, StorageError> {
     Ok(diesel::sql_query(
         "SELECT o.merchant_id, count(*)::integer AS order_count,
                 COALESCE(sum(GREATEST(o.net_receipt_fen - CASE WHEN o.refunded_fen = 0 THEN 0 ELSE
@@ -179,10 +183,10 @@ pub fn owed(conn: &mut PgConnection, date: NaiveDate, merchant_ids: &[i64]) -> R
 /// A settlement to write.
 #[derive(Debug, Clone, Copy)]
 pub struct NewSettlement {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub amount_fen: Amount,
     pub order_count: i32,
-    pub entry_id: Option<i64>,
+    pub entry_id: Option<EntryId>,
 }
 
 /// Writes the day's settlements in one statement. The caller holds the merchants' accounts and has

@@ -3,6 +3,7 @@
 //! The token carries the operator id and the session's CSRF token. It is not trusted for the role
 //! or for being enabled: every request re-reads the operator, so a role change or a disable takes
 //! effect at once.
+use domain::OperatorId;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
@@ -49,7 +50,12 @@ impl SessionKeys {
         SessionKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), ttl }
     }
 
-    pub fn issue(&self, operator_id: i64, epoch: i32, now_seconds: u64) -> Result<(String, Claims), SessionError> {
+    pub fn issue(
+        &self,
+        operator_id: OperatorId,
+        epoch: i32,
+        now_seconds: u64,
+    ) -> Result<(String, Claims), SessionError> {
         let claims = Claims {
             epoch,
             sub: operator_id.to_string(),
@@ -70,7 +76,7 @@ impl SessionKeys {
     }
 
     /// The operator a verified token belongs to.
-    pub fn operator_id(claims: &Claims) -> Option<i64> {
+    pub fn operator_id(claims: &Claims) -> Option<OperatorId> {
         claims.sub.parse().ok()
     }
 
@@ -106,9 +112,9 @@ mod tests {
     fn issues_and_verifies() {
         let keys = SessionKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(600));
         let now = jsonwebtoken::get_current_timestamp();
-        let (token, claims) = keys.issue(42, 0, now).unwrap();
+        let (token, claims) = keys.issue(OperatorId::new(42), 0, now).unwrap();
         assert_eq!(keys.verify(&token).unwrap(), claims);
-        assert_eq!(SessionKeys::operator_id(&claims), Some(42));
+        assert_eq!(SessionKeys::operator_id(&claims), Some(OperatorId::new(42)));
     }
 
     #[test]
@@ -116,9 +122,9 @@ mod tests {
         let keys = SessionKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(600));
         let other = SessionKeys::new(b"another secret of the same size!", Duration::from_secs(600));
         let now = jsonwebtoken::get_current_timestamp();
-        let (forged, _) = other.issue(1, 0, now).unwrap();
+        let (forged, _) = other.issue(OperatorId::new(1), 0, now).unwrap();
         assert!(keys.verify(&forged).is_err());
-        let (expired, _) = keys.issue(1, 0, now - 3600).unwrap();
+        let (expired, _) = keys.issue(OperatorId::new(1), 0, now - 3600).unwrap();
         assert!(keys.verify(&expired).is_err());
         // An unsigned token ("alg": "none") must never pass.
         let unsigned = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxIiwiaWF0IjoxLCJleHAiOjk5OTk5OTk5OTksImNzcmYiOiJ4IiwiZXBvY2giOjB9.";

@@ -2,6 +2,7 @@
 //! order already closed (SPEC §5: recorded and shown for manual handling, never dropped), a bad
 //! signature, a wrong amount — and `POST /admin/callbacks/{id}/resolve`, where an operator records
 //! what was done about one. A second tab lists those already handled.
+use domain::OrderId;
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
@@ -52,7 +53,7 @@ struct CallbacksPage {
 struct Row {
     callback: CallbackView,
     /// The order of the callback's `trade_no`, when there is one.
-    order_id: Option<i64>,
+    order_id: Option<OrderId>,
 }
 
 #[derive(Deserialize)]

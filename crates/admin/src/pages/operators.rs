@@ -1,6 +1,7 @@
 //! The operators page (admin only): list, create, change role, disable and enable.
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use domain::OperatorId;
 use secrecy::SecretString;
 use serde::Deserialize;
 use storage::{
@@ -26,7 +27,7 @@ struct OperatorsPage {
 }
 
 struct OperatorRow {
-    id: i64,
+    id: OperatorId,
     username: String,
     role: Role,
     active: bool,
@@ -113,7 +114,7 @@ pub struct RoleForm {
 }
 
 pub async fn change_role(
-    id: web::Path<i64>,
+    id: web::Path<OperatorId>,
     posted: ConsoleForm<RoleForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -130,7 +131,7 @@ pub async fn change_role(
 pub struct Empty {}
 
 pub async fn disable(
-    id: web::Path<i64>,
+    id: web::Path<OperatorId>,
     posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -138,7 +139,7 @@ pub async fn disable(
 }
 
 pub async fn enable(
-    id: web::Path<i64>,
+    id: web::Path<OperatorId>,
     posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -146,7 +147,7 @@ pub async fn enable(
 }
 
 async fn set_disabled(
-    id: i64,
+    id: OperatorId,
     session: SignedIn,
     state: web::Data<ConsoleState>,
     disabled: bool,

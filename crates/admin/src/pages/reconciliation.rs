@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::{NaiveDate, Utc};
 use diesel::PgConnection;
+use domain::OrderId;
 use ledger::reconciliation::{self as recon, ResolveError};
 use serde::Deserialize;
 use serde_json::Value;
@@ -91,7 +92,7 @@ struct DifferenceView {
     kind_class: String,
     bill_type: &'static str,
     trade_no: String,
-    order_id: Option<i64>,
+    order_id: Option<OrderId>,
     refund_no: String,
     ours: Side,
     theirs: Side,
@@ -320,7 +321,7 @@ async fn render_run(
     )
 }
 
-fn difference_view(r: &ReconciliationLabels, row: DifferenceRow, order_id: Option<i64>) -> DifferenceView {
+fn difference_view(r: &ReconciliationLabels, row: DifferenceRow, order_id: Option<OrderId>) -> DifferenceView {
     DifferenceView {
         id: row.id,
         kind: r.kind(row.kind),

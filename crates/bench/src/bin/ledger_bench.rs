@@ -18,6 +18,11 @@
 //!
 //! Every database it uses is its own (`liquidator_bench_<pid>…`) and is dropped at the end. Needs
 //! PostgreSQL (DATABASE_URL names the server, default the local one) and `pgbench`.
+use domain::{
+    Amount, MerchantId, OutTradeNo,
+    calendar::{BusinessCalendar, china},
+    orders::{NotifyUrl, OrderBody, OrderType},
+};
 use std::{
     process::Command,
     sync::{
@@ -32,11 +37,6 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use clap::Parser;
 use diesel::{
     Connection, PgConnection, QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_query, sql_types,
-};
-use domain::{
-    Amount, OutTradeNo,
-    calendar::{BusinessCalendar, china},
-    orders::{NotifyUrl, OrderBody, OrderType},
 };
 use ledger::settlement::{Policy, settle_due};
 use orders::{
@@ -320,7 +320,7 @@ impl std::fmt::Display for CpuUse {
 }
 
 /// Orders to pay, each with its merchant: (trade_no, merchant_id).
-type Queue = Vec<(String, i64)>;
+type Queue = Vec<(String, MerchantId)>;
 
 const WARMING: u8 = 0;
 const MEASURING: u8 = 1;
@@ -329,7 +329,7 @@ const STOPPED: u8 = 2;
 /// One placed order per merchant through the real `place`, then `count` copies of them in bulk
 /// (new numbers, same merchant, split and notify_url), each with its `created` event. Returns the
 /// copies' trade numbers in a seeded random order, so clients meet merchants at random.
-fn placed_orders(conn: &mut PgConnection, merchants: usize, count: i64) -> anyhow::Result<Vec<(String, i64)>> {
+fn placed_orders(conn: &mut PgConnection, merchants: usize, count: i64) -> anyhow::Result<Vec<(String, MerchantId)>> {
     let shops = self::merchants(conn, "book", merchants)?;
     for (index, shop) in shops.iter().enumerate() {
         place_template(conn, &shop.app, shop, 1_000 + 37 * index as i64)?;
@@ -356,7 +356,7 @@ fn placed_orders(conn: &mut PgConnection, merchants: usize, count: i64) -> anyho
     .bind::<sql_types::BigInt, _>(merchants as i64)
     .execute(conn)?;
     use storage::schema::orders::dsl;
-    let mut trade_nos: Vec<(String, i64)> = {
+    let mut trade_nos: Vec<(String, MerchantId)> = {
         use diesel::{ExpressionMethods, QueryDsl, TextExpressionMethods};
         dsl::orders
             .filter(dsl::out_trade_no.like("B%"))
@@ -394,7 +394,7 @@ fn place_template(
 const PRIMING_BOOKINGS: usize = 2_000;
 
 /// Pays the orders one after the other through the real path.
-fn pay(conn: &mut PgConnection, trade_nos: &[(String, i64)]) -> anyhow::Result<()> {
+fn pay(conn: &mut PgConnection, trade_nos: &[(String, MerchantId)]) -> anyhow::Result<()> {
     let calendar = BusinessCalendar::default();
     for (trade_no, _) in trade_nos {
         let report = PaymentReport {
@@ -418,7 +418,7 @@ enum Path {
 }
 
 impl Path {
-    fn pay(&self, conn: &mut Option<PgConnection>, trade_no: &str, merchant_id: i64) -> anyhow::Result<Payment> {
+    fn pay(&self, conn: &mut Option<PgConnection>, trade_no: &str, merchant_id: MerchantId) -> anyhow::Result<Payment> {
         let payload = serde_json::json!({ "trade_no": trade_no, "trade_status": "SUCCESS" });
         match self {
             Path::Recorder(recorder) => {
@@ -592,7 +592,7 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
     let mut trade_nos = placed_orders(conn, args.merchants, orders)?;
     // A ledger with some history, and statistics that know it (as autovacuum would have by then):
     // plans made for empty tables scan them whole, and sessions keep their plans.
-    let primed: Vec<(String, i64)> = trade_nos.drain(..PRIMING_BOOKINGS.min(trade_nos.len())).collect();
+    let primed: Vec<(String, MerchantId)> = trade_nos.drain(..PRIMING_BOOKINGS.min(trade_nos.len())).collect();
     pay(conn, &primed)?;
     conn.batch_execute("VACUUM ANALYZE")?;
     eprintln!(
@@ -784,7 +784,7 @@ fn bare_sql_settlement(conn: &mut PgConnection, date: NaiveDate) -> anyhow::Resu
 #[derive(QueryableByName, PartialEq, Eq, Debug)]
 struct Settled {
     #[diesel(sql_type = sql_types::BigInt)]
-    merchant_id: i64,
+    merchant_id: MerchantId,
     #[diesel(sql_type = sql_types::BigInt)]
     available_fen: i64,
     #[diesel(sql_type = sql_types::BigInt)]

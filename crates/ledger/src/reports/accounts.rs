@@ -1,7 +1,6 @@
 //! Accounts with their balances, and one account's postings with a running balance.
 use diesel::PgConnection;
-use domain::Amount;
-use domain::ledger::AccountKind;
+use domain::{AccountId, Amount, MerchantId, ledger::AccountKind};
 use storage::ledger_reports::{self as rows, AccountListRow};
 
 use super::entries::EntryInfo;
@@ -10,8 +9,8 @@ use crate::LedgerError;
 /// An account, its merchant, and its balance on its normal side.
 #[derive(Clone, Debug)]
 pub struct AccountSummary {
-    pub id: i64,
-    pub merchant_id: i64,
+    pub id: AccountId,
+    pub merchant_id: MerchantId,
     pub short_name: String,
     pub sub_merchant_id: Option<String>,
     pub kind: AccountKind,
@@ -37,7 +36,7 @@ impl TryFrom<AccountListRow> for AccountSummary {
 #[derive(Clone, Debug, Default)]
 pub struct AccountQuery {
     /// Only these merchants' accounts (`None`: every merchant's).
-    pub merchant_ids: Option<Vec<i64>>,
+    pub merchant_ids: Option<Vec<MerchantId>>,
     pub kind: Option<AccountKind>,
     pub after_id: Option<i64>,
 }
@@ -81,7 +80,7 @@ pub struct AccountLedger {
 /// such account. One snapshot, so the running balance starts from the balance the page belongs to.
 pub fn account_ledger(
     conn: &mut PgConnection,
-    account_id: i64,
+    account_id: AccountId,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Option<AccountLedger>, LedgerError> {

@@ -2,8 +2,7 @@
 //! by business day and by merchant. A refund's give-back debits it, and can credit it by a fen
 //! (SPEC §3), so both sides are shown.
 use diesel::PgConnection;
-use domain::Amount;
-use domain::ledger::AccountKind;
+use domain::{Amount, MerchantId, ledger::AccountKind};
 use storage::ledger_reports as rows;
 
 use super::DateRange;
@@ -39,7 +38,7 @@ pub struct DayCommission {
 
 #[derive(Clone, Debug)]
 pub struct MerchantCommission {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub short_name: String,
     pub sub_merchant_id: Option<String>,
     pub line: CommissionLine,
@@ -108,7 +107,7 @@ mod tests {
         assert_eq!(line.net_fen(), Amount::from_fen(99));
         let range = DateRange::ending(chrono::NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"), 1).expect("range");
         let merchant = |credit_fen: i64| MerchantCommission {
-            merchant_id: 1,
+            merchant_id: MerchantId::new(1),
             short_name: "m".into(),
             sub_merchant_id: None,
             line: CommissionLine { credit_fen: Amount::from_fen(credit_fen), debit_fen: Amount::ZERO },

@@ -1,6 +1,6 @@
 //! An entry as the reports show it: its kind, dates and what caused it.
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::ledger::EntryKind;
+use domain::{EntryId, OrderId, PayoutId, ledger::EntryKind};
 use storage::ledger_reports::EntryCauseRow;
 
 use crate::LedgerError;
@@ -9,21 +9,21 @@ use crate::LedgerError;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EntryCause {
     Order {
-        order_id: i64,
+        order_id: OrderId,
         trade_no: String,
     },
     Refund {
-        order_id: Option<i64>,
+        order_id: Option<OrderId>,
         refund_no: String,
     },
     Payout {
-        payout_id: i64,
+        payout_id: PayoutId,
     },
     Settlement {
         business_date: NaiveDate,
     },
     Reversal {
-        entry_id: i64,
+        entry_id: EntryId,
     },
     /// An entry with no cause the ledger records (none is booked that way today).
     Unrecorded,
@@ -31,7 +31,7 @@ pub enum EntryCause {
 
 impl EntryCause {
     /// The order to link to, when the cause has one.
-    pub fn order_id(&self) -> Option<i64> {
+    pub fn order_id(&self) -> Option<OrderId> {
         match self {
             EntryCause::Order { order_id, .. } => Some(*order_id),
             EntryCause::Refund { order_id, .. } => *order_id,
@@ -42,7 +42,7 @@ impl EntryCause {
 
 #[derive(Clone, Debug)]
 pub struct EntryInfo {
-    pub id: i64,
+    pub id: EntryId,
     pub kind: EntryKind,
     pub business_date: NaiveDate,
     pub booked_at: DateTime<Utc>,
@@ -83,18 +83,19 @@ impl TryFrom<EntryCauseRow> for EntryInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::RefundId;
 
     fn row() -> EntryCauseRow {
         EntryCauseRow {
-            entry_id: 7,
+            entry_id: EntryId::new(7),
             entry_kind: EntryKind::Refund,
             business_date: NaiveDate::from_ymd_opt(2026, 11, 21).expect("date"),
             booked_at: Utc::now(),
             memo: None,
             reverses_entry_id: None,
-            order_id: Some(3),
+            order_id: Some(OrderId::new(3)),
             trade_no: Some("T1".into()),
-            refund_id: Some(4),
+            refund_id: Some(RefundId::new(4)),
             refund_no: Some("R1".into()),
             payout_id: None,
             settlement_date: None,
@@ -105,15 +106,19 @@ mod tests {
     fn causes_are_read_from_the_entry() {
         let refund = EntryInfo::try_from(row()).expect("entry");
         assert_eq!(refund.kind, EntryKind::Refund);
-        assert_eq!(refund.cause, EntryCause::Refund { order_id: Some(3), refund_no: "R1".into() });
-        assert_eq!(refund.cause.order_id(), Some(3));
+        assert_eq!(refund.cause, EntryCause::Refund { order_id: Some(OrderId::new(3)), refund_no: "R1".into() });
+        assert_eq!(refund.cause.order_id(), Some(OrderId::new(3)));
         let paid = EntryCauseRow { entry_kind: EntryKind::OrderPaid, refund_id: None, refund_no: None, ..row() };
         assert_eq!(
             EntryInfo::try_from(paid).expect("entry").cause,
-            EntryCause::Order { order_id: 3, trade_no: "T1".into() }
+            EntryCause::Order { order_id: OrderId::new(3), trade_no: "T1".into() }
         );
-        let reversal = EntryCauseRow { entry_kind: EntryKind::Reversal, reverses_entry_id: Some(5), ..row() };
-        assert_eq!(EntryInfo::try_from(reversal).expect("entry").cause, EntryCause::Reversal { entry_id: 5 });
+        let reversal =
+            EntryCauseRow { entry_kind: EntryKind::Reversal, reverses_entry_id: Some(EntryId::new(5)), ..row() };
+        assert_eq!(
+            EntryInfo::try_from(reversal).expect("entry").cause,
+            EntryCause::Reversal { entry_id: EntryId::new(5) }
+        );
         // Reading a kind back from its text (and refusing an unknown one) is the column's mapping.
         for kind in EntryKind::ALL {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(*kind));

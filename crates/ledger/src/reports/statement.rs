@@ -5,10 +5,10 @@
 //! Opening and closing come from the stored balance less the postings booked since; the movements
 //! are read and summed separately. [`Statement::balances_agree`] checks that the two meet, so a
 //! statement that does not add up says so instead of being trusted.
+use domain::{AccountId, Amount, MerchantId, calendar::BusinessCalendar, ledger::AccountKind};
 use std::collections::BTreeMap;
 
 use diesel::PgConnection;
-use domain::{Amount, calendar::BusinessCalendar, ledger::AccountKind};
 use storage::ledger_reports::{self as rows, MovementTotalRow};
 
 use super::{
@@ -26,7 +26,7 @@ pub const STATEMENT_KINDS: [AccountKind; 3] =
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatementAccount {
     /// `None` when the merchant has never booked anything to it.
-    pub account_id: Option<i64>,
+    pub account_id: Option<AccountId>,
     pub kind: AccountKind,
     pub opening_fen: Amount,
     pub debit_fen: Amount,
@@ -78,7 +78,7 @@ pub struct MovementPage {
 
 #[derive(Clone, Debug)]
 pub struct Statement {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub range: DateRange,
     pub accounts: Vec<StatementAccount>,
     /// The page of movements asked for, in the order they were written.
@@ -119,18 +119,18 @@ impl Statement {
 pub fn statement(
     conn: &mut PgConnection,
     calendar: &BusinessCalendar,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     range: DateRange,
     page: MovementPage,
 ) -> Result<Statement, LedgerError> {
     let (from, to) = range.booked_between(calendar);
     super::in_snapshot(conn, |conn| {
         let positions = rows::account_positions(conn, merchant_id, &STATEMENT_KINDS, from, to)?;
-        let account_ids: Vec<i64> = positions.iter().map(|position| position.account_id).collect();
+        let account_ids: Vec<AccountId> = positions.iter().map(|position| position.account_id).collect();
         let kind_of = positions
             .iter()
             .map(|position| Ok((position.account_id, position.kind)))
-            .collect::<Result<BTreeMap<i64, AccountKind>, LedgerError>>()?;
+            .collect::<Result<BTreeMap<AccountId, AccountKind>, LedgerError>>()?;
         let totals = rows::movement_totals(conn, merchant_id, &account_ids, from, to, None)?;
         let mut accounts = Vec::with_capacity(STATEMENT_KINDS.len());
         for kind in STATEMENT_KINDS {
@@ -180,7 +180,7 @@ fn less(kind: AccountKind, balance_fen: Amount, since_fen: Amount) -> Result<Amo
 }
 
 fn line(
-    account_id: Option<i64>,
+    account_id: Option<AccountId>,
     kind: AccountKind,
     opening_fen: Amount,
     total: Option<&MovementTotalRow>,

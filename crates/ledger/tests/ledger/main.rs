@@ -7,7 +7,7 @@ mod support;
 
 use chrono::{Duration, NaiveDate};
 use diesel::{Connection, PgConnection, connection::SimpleConnection};
-use domain::{Amount, calendar::BusinessCalendar, ledger::AccountKind::*};
+use domain::{Amount, EntryId, OrderId, PayoutId, calendar::BusinessCalendar, ledger::AccountKind::*};
 use ledger::{
     Booked, LedgerError,
     bookings::{self, PaidOrder, Payout},
@@ -28,7 +28,7 @@ fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("test date")
 }
 
-fn postings(conn: &mut PgConnection, entry_id: i64) -> Vec<(String, i64)> {
+fn postings(conn: &mut PgConnection, entry_id: EntryId) -> Vec<(String, i64)> {
     rows::postings_of(conn, entry_id)
         .expect("postings")
         .into_iter()
@@ -138,7 +138,7 @@ fn refunds_take_pending_first_then_available_and_refuse_when_short() {
     // Pay most of what is available out; the rest of the old order can no longer be refunded.
     let available = balance(conn, shop.merchant_id, MerchantAvailable);
     let payout = Payout {
-        payout_id: 1,
+        payout_id: PayoutId::new(1),
         merchant_id: shop.merchant_id,
         amount: Amount::from_fen(available - 100),
         fee: Amount::from_fen(50),
@@ -343,8 +343,8 @@ fn payouts_reserve_succeed_fail_and_return() {
     let shop = shop(conn, "m1", Some(["0", "0", "0"]));
     paid(conn, &calendar, &shop, "P", 100_000, at("2026-11-18 10:00"));
     settlement::settle(conn, shop.merchant_id, date("2026-11-18")).unwrap();
-    let payout = |payout_id, amount_fen| Payout {
-        payout_id,
+    let payout = |payout_id: i64, amount_fen| Payout {
+        payout_id: PayoutId::new(payout_id),
         merchant_id: shop.merchant_id,
         amount: Amount::from_fen(amount_fen),
         fee: Amount::from_fen(200),
@@ -555,7 +555,7 @@ fn negative_give_backs_are_booked_the_other_way() {
     assert_ledger_sound(conn);
 }
 
-fn order_refunded_in_full(conn: &mut PgConnection, order_id: i64) -> bool {
+fn order_refunded_in_full(conn: &mut PgConnection, order_id: OrderId) -> bool {
     let order = orders::order::find(conn, order_id).expect("read").expect("exists");
     order.row.refunded_fen.fen() == order.row.total_fee_fen.fen()
 }

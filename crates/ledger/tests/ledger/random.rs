@@ -2,15 +2,15 @@
 //! several merchants, checked against a model built only from the fee rule of SPEC §3: afterwards
 //! the trial balance is zero, every balance is the sum of its postings, and every merchant account
 //! holds exactly what the model predicts. `LEDGER_SEED=n` replays a run.
+use domain::{
+    Amount, FeeSplit, MerchantId, OrderId, PayoutId, Rate, Rates,
+    calendar::BusinessCalendar,
+    ledger::AccountKind::{self, *},
+};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::PgConnection;
-use domain::{
-    Amount, FeeSplit, Rate, Rates,
-    calendar::BusinessCalendar,
-    ledger::AccountKind::{self, *},
-};
 use ledger::{
     Booked,
     bookings::{self, Payout},
@@ -51,13 +51,13 @@ impl Merchant {
 
 struct PaidOrder {
     merchant: usize,
-    id: i64,
+    id: OrderId,
     trade_no: String,
     unrefunded_fen: i64,
 }
 
 struct DoneRefund {
-    order_id: i64,
+    order_id: OrderId,
     out_refund_no: String,
     amount_fen: i64,
 }
@@ -257,7 +257,7 @@ impl World {
         }
         let amount_fen = self.rng.gen_range(1..=available_fen - fee_fen);
         let payout = Payout {
-            payout_id: i64::try_from(self.payouts.len() + 1).expect("ids"),
+            payout_id: PayoutId::new(i64::try_from(self.payouts.len() + 1).expect("ids")),
             merchant_id: self.merchants[merchant].shop.merchant_id,
             amount: Amount::from_fen(amount_fen),
             fee: Amount::from_fen(fee_fen),
@@ -310,7 +310,7 @@ impl World {
         assert!(matches!(replay, Booked::Replay(_)));
     }
 
-    fn merchant_index(&self, merchant_id: i64) -> usize {
+    fn merchant_index(&self, merchant_id: MerchantId) -> usize {
         self.merchants.iter().position(|m| m.shop.merchant_id == merchant_id).expect("known merchant")
     }
 }

@@ -1,15 +1,15 @@
 //! A merchant with paid orders, against a real PostgreSQL (a fresh database per test).
 #![allow(dead_code)]
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, TimeZone, Utc};
-use diesel::{PgConnection, RunQueryDsl, sql_types::BigInt};
 use domain::{
-    Amount, OutTradeNo,
+    Amount, MerchantId, OrderId, OutTradeNo,
     calendar::{BusinessCalendar, china},
     ledger::AccountKind,
     orders::{OrderBody, OrderType, OutRefundNo},
 };
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use diesel::{PgConnection, RunQueryDsl, sql_types::BigInt};
 use orders::{
     Order, OrderError,
     lifecycle::{self, PaymentReport},
@@ -19,7 +19,7 @@ use orders::{
 use storage::{apps::AppRow, audit::Actor};
 
 pub struct Shop {
-    pub merchant_id: i64,
+    pub merchant_id: MerchantId,
     pub sub_merchant_id: domain::SubMerchantId,
     pub app: AppRow,
 }
@@ -78,7 +78,7 @@ pub fn paid(
 
 pub fn refund(
     conn: &mut PgConnection,
-    order_id: i64,
+    order_id: OrderId,
     out_refund_no: &str,
     amount_fen: i64,
     when: DateTime<Utc>,
@@ -94,12 +94,12 @@ pub fn refund(
     refund::refund(conn, &BusinessCalendar::default(), &request)
 }
 
-pub fn balances(conn: &mut PgConnection, merchant_id: i64) -> BTreeMap<AccountKind, i64> {
+pub fn balances(conn: &mut PgConnection, merchant_id: MerchantId) -> BTreeMap<AccountKind, i64> {
     let balances = ledger::reports::merchant_balances(conn, merchant_id).expect("balances");
     balances.into_iter().map(|(kind, balance)| (kind, balance.fen())).collect()
 }
 
-pub fn balance(conn: &mut PgConnection, merchant_id: i64, kind: AccountKind) -> i64 {
+pub fn balance(conn: &mut PgConnection, merchant_id: MerchantId, kind: AccountKind) -> i64 {
     balances(conn, merchant_id)[&kind]
 }
 

@@ -4,7 +4,7 @@
 //! download as CSV with `?format=csv`.
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use domain::{Amount, ledger::AccountKind};
+use domain::{AccountId, Amount, MerchantId, ledger::AccountKind};
 use ledger::reports::{self, AccountLedger, AccountPosting, AccountQuery, AccountSummary};
 use serde::Deserialize;
 use storage::{database::run_blocking, merchants::MerchantRow};
@@ -44,8 +44,8 @@ struct AccountsPage {
 }
 
 struct AccountView {
-    id: i64,
-    merchant_id: i64,
+    id: AccountId,
+    merchant_id: MerchantId,
     merchant: String,
     sub_merchant_id: String,
     kind_code: &'static str,
@@ -174,8 +174,8 @@ fn accounts_csv(l: &LedgerLabels, rows: &[AccountSummary]) -> Csv {
     ]);
     for account in rows {
         csv.row([
-            Cell::Count(account.id),
-            Cell::Count(account.merchant_id),
+            Cell::Count(account.id.get()),
+            Cell::Count(account.merchant_id.get()),
             Cell::text(account.sub_merchant_id.clone().unwrap_or_default()),
             Cell::text(account.short_name.clone()),
             Cell::text(account.kind.as_str()),
@@ -238,7 +238,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ConsoleError> {
     session.require(Permission::Read)?;
     let l = session.lang.labels().ledger;
-    let account_id = id_param(l, &id)?;
+    let account_id = AccountId::new(id_param(l, &id)?);
     let format = Format::parse(l, query.format.as_deref())?;
     let (before_id, limit) = match format {
         Format::Csv => (None, CSV_MAX_ROWS),
@@ -297,7 +297,7 @@ fn postings_csv(l: &LedgerLabels, ledger: &AccountLedger) -> Csv {
         let entry = EntryView::of(l, &posting.entry);
         csv.row([
             Cell::Count(posting.posting_id),
-            Cell::Count(entry.id),
+            Cell::Count(entry.id.get()),
             Cell::text(entry.booked_at),
             Cell::text(entry.business_date),
             Cell::text(posting.entry.kind.as_str()),

@@ -3,6 +3,7 @@
 //! account). `?format=csv&by=day|merchant` downloads either table.
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use domain::MerchantId;
 use ledger::reports::{self, Commission, CommissionLine};
 use serde::Deserialize;
 use storage::database::run_blocking;
@@ -62,7 +63,7 @@ impl LineView {
 }
 
 struct MerchantLineView {
-    merchant_id: i64,
+    merchant_id: MerchantId,
     sub_merchant_id: String,
     line: LineView,
 }
@@ -163,7 +164,7 @@ fn merchant_csv(report: &Commission) -> Csv {
         Csv::new(&["merchant_id", "sub_merchant_id", "merchant", "earned_yuan", "given_back_yuan", "net_yuan"]);
     for row in &report.by_merchant {
         csv.row([
-            Cell::Count(row.merchant_id),
+            Cell::Count(row.merchant_id.get()),
             Cell::text(row.sub_merchant_id.clone().unwrap_or_default()),
             Cell::text(row.short_name.clone()),
             Cell::Yuan(row.line.credit_fen),

@@ -13,8 +13,7 @@ pub mod statement;
 pub mod trial_balance;
 
 use chrono::{Datelike, NaiveDate, Utc};
-use domain::Amount;
-use domain::ledger::AccountKind;
+use domain::{Amount, EntryId, ledger::AccountKind};
 use ledger::{
     LedgerError,
     reports::{DateRange, EntryCause, EntryInfo, RangeError},
@@ -158,7 +157,7 @@ fn find_merchants(conn: &mut diesel::PgConnection, text: &str, limit: i64) -> Re
 
 /// An entry as the pages show it.
 pub struct EntryView {
-    pub id: i64,
+    pub id: EntryId,
     pub kind: &'static str,
     pub business_date: String,
     pub booked_at: String,

@@ -4,7 +4,7 @@
 //! `?format=csv` downloads the whole period.
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
-use domain::Amount;
+use domain::{AccountId, Amount, MerchantId};
 use ledger::reports::{self, DateRange, Movement, MovementPage, Statement, StatementAccount};
 use serde::Deserialize;
 use storage::{database::run_blocking, merchants::MerchantRow};
@@ -48,7 +48,7 @@ struct Candidate {
 }
 
 struct StatementView {
-    merchant_id: i64,
+    merchant_id: MerchantId,
     short_name: String,
     sub_merchant_id: String,
     agrees: bool,
@@ -62,7 +62,7 @@ struct StatementView {
 }
 
 struct AccountLine {
-    account_id: Option<i64>,
+    account_id: Option<AccountId>,
     kind_code: &'static str,
     kind_name: &'static str,
     opening: String,
@@ -158,7 +158,7 @@ fn respond(
     let l = session.lang.labels().ledger;
     let range = statement.range;
     if !statement.balances_agree() {
-        tracing::error!(merchant_id = row.id, from = %range.from(), to = %range.to(), "a statement does not add up");
+        tracing::error!(merchant_id = %row.id, from = %range.from(), to = %range.to(), "a statement does not add up");
     }
     let sub_merchant_id = row.sub_merchant_id.clone().unwrap_or_default();
     match format {
@@ -314,7 +314,7 @@ fn statement_csv(l: &LedgerLabels, statement: &Statement) -> Csv {
             Cell::text(movement.account.as_str()),
             Cell::text(l.kind(movement.account)),
             Cell::Count(movement.posting_id),
-            Cell::Count(entry.id),
+            Cell::Count(entry.id.get()),
             Cell::text(entry.booked_at),
             Cell::text(entry.business_date),
             Cell::text(movement.entry.kind.as_str()),

@@ -9,7 +9,7 @@ use actix_web::{
     http::{StatusCode, header},
     web,
 };
-use domain::{Amount, onboarding::Transition};
+use domain::{Amount, MerchantId, onboarding::Transition};
 use onboarding::{
     applications,
     verification::{self, Answer},
@@ -41,7 +41,7 @@ pub struct AnswerForm {
     amount: String,
 }
 
-fn back(id: i64, notice: &str) -> HttpResponse {
+fn back(id: MerchantId, notice: &str) -> HttpResponse {
     render::see_other(&format!("/admin/merchants/{id}?notice={notice}"))
 }
 
@@ -49,14 +49,14 @@ fn back(id: i64, notice: &str) -> HttpResponse {
 async fn refused(
     session: &SignedIn,
     state: &ConsoleState,
-    id: i64,
+    id: MerchantId,
     message: String,
 ) -> Result<HttpResponse, ConsoleError> {
     detail::render(session, state, id, Extras::alert(message), StatusCode::BAD_REQUEST).await
 }
 
 pub async fn transition(
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     posted: ConsoleForm<TransitionForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -83,7 +83,7 @@ pub async fn transition(
 }
 
 pub async fn start_verification(
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -97,7 +97,7 @@ pub async fn start_verification(
 }
 
 pub async fn answer(
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     posted: ConsoleForm<AnswerForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -118,7 +118,7 @@ pub async fn answer(
 }
 
 pub async fn approve(
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -134,7 +134,7 @@ pub async fn approve(
 /// Shows the full account number, credit code and mobile once, on this response only; the
 /// reveal is in the audit log before the page is sent.
 pub async fn reveal(
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {

@@ -2,7 +2,7 @@
 //! short, malformed or private key, a third active key) are shown on the merchant's page with
 //! the key text kept, so the operator can see what was refused.
 use actix_web::{HttpResponse, http::StatusCode, web};
-use domain::onboarding::SignType;
+use domain::{AppKeyId, AppRowId, MerchantId, onboarding::SignType};
 use onboarding::{OnboardingError, credentials};
 use serde::Deserialize;
 use storage::{apps, database::run_blocking};
@@ -29,12 +29,12 @@ pub struct SignTypeForm {
 }
 
 /// The row id of the merchant's own app (it exists once the merchant is approved).
-fn app_of(conn: &mut diesel::PgConnection, merchant_id: i64) -> Result<i64, OnboardingError> {
+fn app_of(conn: &mut diesel::PgConnection, merchant_id: MerchantId) -> Result<AppRowId, OnboardingError> {
     Ok(apps::find_by_merchant(conn, merchant_id)?.ok_or(OnboardingError::AppNotFound)?.id)
 }
 
 pub async fn add_key(
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     posted: ConsoleForm<KeyForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -57,7 +57,7 @@ pub async fn add_key(
 }
 
 pub async fn revoke_key(
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(MerchantId, AppKeyId)>,
     posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -76,7 +76,7 @@ pub async fn revoke_key(
 }
 
 pub async fn set_sign_type(
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     posted: ConsoleForm<SignTypeForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {

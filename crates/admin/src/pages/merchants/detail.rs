@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
 use domain::onboarding::{ApplicationState, DepositState, SignType, Transition};
+use domain::{AppKeyId, MerchantId};
 use onboarding::reveal::Revealed;
 use onboarding::{
     OnboardingError,
@@ -51,7 +52,7 @@ const PENDING_REFRESH_SECONDS: u32 = 2;
 struct MerchantPage {
     chrome: Chrome,
     m: &'static MerchantLabels,
-    id: i64,
+    id: MerchantId,
     state: StateBadge,
     notice: Option<String>,
     alert: Option<String>,
@@ -123,7 +124,7 @@ struct CredentialsView {
 }
 
 struct KeyView {
-    id: i64,
+    id: AppKeyId,
     fingerprint: String,
     bits: i32,
     active: bool,
@@ -200,7 +201,7 @@ fn notice_text(m: &MerchantLabels, query: NoticeQuery) -> Option<String> {
 pub async fn show(
     session: SignedIn,
     state: web::Data<ConsoleState>,
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.require(Permission::Read)?;
@@ -221,7 +222,7 @@ struct Loaded {
     accounts: Vec<AccountRow>,
 }
 
-fn load(conn: &mut diesel::PgConnection, id: i64) -> Result<Loaded, OnboardingError> {
+fn load(conn: &mut diesel::PgConnection, id: MerchantId) -> Result<Loaded, OnboardingError> {
     let merchant = applications::find(conn, id)?;
     let app = apps::find_by_merchant(conn, id)?;
     let keys = match &app {
@@ -245,7 +246,7 @@ fn load(conn: &mut diesel::PgConnection, id: i64) -> Result<Loaded, OnboardingEr
 pub async fn render(
     session: &SignedIn,
     state: &ConsoleState,
-    id: i64,
+    id: MerchantId,
     extras: Extras,
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -300,7 +301,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> MerchantPage {
     }
 }
 
-fn actions(session: &SignedIn, m: &MerchantLabels, id: i64, current: ApplicationState) -> Vec<Action> {
+fn actions(session: &SignedIn, m: &MerchantLabels, id: MerchantId, current: ApplicationState) -> Vec<Action> {
     current
         .transitions()
         .filter_map(|transition| {

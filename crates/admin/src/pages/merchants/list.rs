@@ -2,7 +2,7 @@
 //! keyset-paginated.
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use domain::onboarding::ApplicationState;
+use domain::{MerchantId, onboarding::ApplicationState};
 use serde::Deserialize;
 use storage::{
     database::run_blocking,
@@ -47,7 +47,7 @@ struct Tab {
 }
 
 struct Row {
-    id: i64,
+    id: MerchantId,
     short_name: String,
     legal_name: String,
     state: StateBadge,
@@ -114,7 +114,7 @@ pub async fn list(
     }
     let Pager { next_page, first_page } = Pager::new(
         &[("state", state_code), ("q", &search)],
-        rows.last().map(|row| row.id),
+        rows.last().map(|row| row.id.get()),
         has_more,
         filter.before_id.is_some(),
     )?;

@@ -2,7 +2,7 @@
 //! in force from a given time. The form parsing is shared with the rate plans page.
 use actix_web::{HttpResponse, http::StatusCode, web};
 use chrono::{DateTime, Utc};
-use domain::{Rate, Rates, onboarding::RatePlanCode};
+use domain::{MerchantId, Rate, Rates, onboarding::RatePlanCode};
 use onboarding::rates::{self, NewRates};
 use serde::Deserialize;
 use storage::database::run_blocking;
@@ -76,7 +76,7 @@ fn parse(form: &MerchantRatesForm) -> Result<(Choice, DateTime<Utc>), String> {
 }
 
 pub async fn set(
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     posted: ConsoleForm<MerchantRatesForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {

@@ -1,7 +1,7 @@
 //! `POST /admin/merchants/{id}/settlement-days`: a merchant's T+N (finance or admin), audited in
 //! the same transaction. Orders already paid settle by the new N from the next settlement run.
 use actix_web::{HttpResponse, http::StatusCode, web};
-use domain::calendar::SettlementDays;
+use domain::{MerchantId, calendar::SettlementDays};
 use serde::Deserialize;
 use storage::database::run_blocking;
 
@@ -18,7 +18,7 @@ pub struct SettlementDaysForm {
 }
 
 pub async fn set(
-    id: web::Path<i64>,
+    id: web::Path<MerchantId>,
     posted: ConsoleForm<SettlementDaysForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {

@@ -3,7 +3,7 @@
 //! next to the form as it was filled in.
 use actix_web::{HttpResponse, http::StatusCode, web};
 use chrono::Utc;
-use domain::{Amount, orders::OutRefundNo};
+use domain::{Amount, NotificationId, OrderId, orders::OutRefundNo};
 use orders::operator::SendAgain;
 use orders::{OrderError, refund::Refunded};
 use serde::Deserialize;
@@ -29,7 +29,7 @@ pub struct RefundForm {
 pub struct Empty {}
 
 pub async fn refund(
-    id: web::Path<i64>,
+    id: web::Path<OrderId>,
     posted: ConsoleForm<RefundForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -81,7 +81,7 @@ pub async fn refund(
 /// One more send of a notification now, whatever its schedule said; the workers pick it up
 /// within their poll interval.
 pub async fn send_again(
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(OrderId, NotificationId)>,
     posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
 use domain::{
-    Amount,
+    Amount, MerchantId, NotificationId, OrderId,
     orders::{NotificationState, OrderState, OrderType},
 };
 use orders::Order;
@@ -39,7 +39,7 @@ const MAX_REQUESTS: i64 = 50;
 struct OrderPage {
     chrome: Chrome,
     o: &'static OrderLabels,
-    id: i64,
+    id: OrderId,
     trade_no: String,
     state: OrderBadge,
     notice: Option<&'static str>,
@@ -62,7 +62,7 @@ struct OrderPage {
 }
 
 struct MerchantLink {
-    id: i64,
+    id: MerchantId,
     short_name: String,
     sub_merchant_id: String,
 }
@@ -111,7 +111,7 @@ impl Money {
 }
 
 struct NotificationView {
-    id: i64,
+    id: NotificationId,
     kind: String,
     url: String,
     state: String,
@@ -221,7 +221,7 @@ fn notice_text(o: &OrderLabels, notice: Option<&str>) -> Option<&'static str> {
 pub async fn show(
     session: SignedIn,
     state: web::Data<ConsoleState>,
-    id: web::Path<i64>,
+    id: web::Path<OrderId>,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.require(Permission::Read)?;
@@ -241,7 +241,7 @@ struct Loaded {
     callbacks: Vec<CallbackRow>,
 }
 
-fn load(conn: &mut diesel::PgConnection, id: i64) -> Result<Loaded, ConsoleError> {
+fn load(conn: &mut diesel::PgConnection, id: OrderId) -> Result<Loaded, ConsoleError> {
     let order = orders::order::find(conn, id)?.ok_or(ConsoleError::NotFound)?;
     let trade_no = order.row.trade_no.clone();
     let mut with_attempts = Vec::new();
@@ -266,7 +266,7 @@ fn load(conn: &mut diesel::PgConnection, id: i64) -> Result<Loaded, ConsoleError
 pub async fn render(
     session: &SignedIn,
     state: &ConsoleState,
-    id: i64,
+    id: OrderId,
     extras: Extras,
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {

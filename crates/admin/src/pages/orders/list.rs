@@ -1,12 +1,12 @@
 //! `GET /admin/orders`: orders newest first, searched by number (`trade_no` or `out_trade_no`),
 //! merchant (sub-merchant ID or short name), state and the China days they were placed on;
 //! keyset-paginated.
+use domain::{MerchantId, OrderId, orders::OrderState};
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{Days, NaiveDate};
-use domain::orders::OrderState;
 use serde::Deserialize;
 use storage::{
     callbacks,
@@ -62,10 +62,10 @@ struct Candidate {
 }
 
 struct Row {
-    id: i64,
+    id: OrderId,
     trade_no: String,
     out_trade_no: String,
-    merchant_id: i64,
+    merchant_id: MerchantId,
     merchant: String,
     sub_merchant_id: String,
     amount: String,
@@ -87,7 +87,7 @@ pub struct ListQuery {
 enum MerchantChoice {
     Any,
     /// The merchant's id.
-    One(i64),
+    One(MerchantId),
     Several(Vec<MerchantRow>),
     Unknown,
 }
@@ -113,7 +113,7 @@ fn resolve_merchant(conn: &mut diesel::PgConnection, text: Option<&str>) -> Resu
 struct Found {
     choice: MerchantChoice,
     rows: Vec<OrderRow>,
-    names: HashMap<i64, MerchantRow>,
+    names: HashMap<MerchantId, MerchantRow>,
     open_callbacks: i64,
 }
 
@@ -142,7 +142,7 @@ pub async fn list(
         ("to", to.as_str()),
     ];
     let Pager { next_page, first_page } =
-        Pager::new(&filters, rows.last().map(|row| row.id), has_more, search.before.is_some())?;
+        Pager::new(&filters, rows.last().map(|row| row.id.get()), has_more, search.before.is_some())?;
     let candidates = candidates(&choice, &filters)?;
     render::page(&OrdersPage {
         chrome: Chrome::new(&session, Section::Orders),
@@ -230,10 +230,10 @@ fn find(
         }
         MerchantChoice::Several(_) | MerchantChoice::Unknown => Vec::new(),
     };
-    let mut merchant_ids: Vec<i64> = rows.iter().map(|row| row.merchant_id).collect();
+    let mut merchant_ids: Vec<MerchantId> = rows.iter().map(|row| row.merchant_id).collect();
     merchant_ids.sort_unstable();
     merchant_ids.dedup();
-    let names: HashMap<i64, MerchantRow> =
+    let names: HashMap<MerchantId, MerchantRow> =
         merchants::find_many(conn, &merchant_ids)?.into_iter().map(|row| (row.id, row)).collect();
     Ok(Found { choice, rows, names, open_callbacks: callbacks::count_needing_attention(conn)? })
 }
@@ -256,7 +256,7 @@ fn candidates(choice: &MerchantChoice, filters: &[(&str, &str); 5]) -> Result<Ve
         .collect()
 }
 
-fn row_view(o: &OrderLabels, row: OrderRow, names: &HashMap<i64, MerchantRow>) -> Row {
+fn row_view(o: &OrderLabels, row: OrderRow, names: &HashMap<MerchantId, MerchantRow>) -> Row {
     let merchant = names.get(&row.merchant_id);
     Row {
         id: row.id,
