@@ -510,7 +510,7 @@ async fn long_statements_and_accounts_page_with_running_balances_that_continue()
                 content_fingerprint: format!("long:{index}"),
             };
             let placed = orders::place::place(conn, &merchant_app, &new, Utc::now())?;
-            e2e::record_payment(conn, &placed.order().row.trade_no)?;
+            e2e::record_payment(conn, placed.order().trade_no())?;
         }
         Ok(())
     })

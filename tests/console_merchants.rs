@@ -67,7 +67,7 @@ async fn an_application_is_created_through_the_form_and_listed() {
     let created = app.post_form("/admin/merchants", &fields).await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let id = created_id(&created);
-    assert_eq!(app.merchant(id).await.row.state.as_str(), "submitted", "submitted at once");
+    assert_eq!(app.merchant(id).await.state.as_str(), "submitted", "submitted at once");
 
     let list = page(&app, "/admin/merchants").await;
     assert!(list.contains("示例科技") && list.contains("厦门示例科技有限公司"), "listed");
@@ -127,13 +127,13 @@ async fn an_application_walks_from_draft_to_approval() {
     let created = app.post_form("/admin/merchants", &application_form()).await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let id = created_id(&created);
-    assert_eq!(app.merchant(id).await.row.state.as_str(), "draft");
+    assert_eq!(app.merchant(id).await.state.as_str(), "draft");
 
     let draft = page(&app, &format!("/admin/merchants/{id}")).await;
     assert!(draft.contains("id=\"do-submit\"") && draft.contains("id=\"do-approve\"").not(), "only legal actions");
     act(&app, id, "transition", &[("transition", "submit")], "updated").await;
     act(&app, id, "verification", &[], "verification_started").await;
-    assert_eq!(app.merchant(id).await.row.state.as_str(), "verifying_account");
+    assert_eq!(app.merchant(id).await.state.as_str(), "verifying_account");
 
     let deposit = app.wait_for_micro_deposit(id).await;
     assert_eq!(deposit.state.as_str(), "sent");
@@ -150,7 +150,7 @@ async fn an_application_walks_from_draft_to_approval() {
     assert!(body(unreadable).await.contains("amount is not a decimal number"));
 
     act(&app, id, "verification/answer", &[("amount", right.as_str())], "verified").await;
-    assert_eq!(app.merchant(id).await.row.state.as_str(), "in_review");
+    assert_eq!(app.merchant(id).await.state.as_str(), "in_review");
 
     act(&app, id, "approve", &[], "approved").await;
     let merchant = app.merchant(id).await;
@@ -170,7 +170,7 @@ async fn an_application_walks_from_draft_to_approval() {
     assert_eq!(no_reason.status(), StatusCode::BAD_REQUEST);
     act(&app, id, "transition", &[("transition", "freeze"), ("reason", "risk review")], "updated").await;
     act(&app, id, "transition", &[("transition", "unfreeze")], "updated").await;
-    assert_eq!(app.merchant(id).await.row.state.as_str(), "approved");
+    assert_eq!(app.merchant(id).await.state.as_str(), "approved");
     let closing =
         app.post_form(&format!("/admin/merchants/{id}/transition"), &[("transition", "close"), ("reason", "x")]).await;
     assert_eq!(closing.status(), StatusCode::FORBIDDEN, "an operator cannot close");
@@ -185,14 +185,14 @@ async fn rejecting_needs_a_reason_and_records_it() {
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let html = body(refused).await;
     assert!(html.contains("id=\"alert\">a reason is required"), "the refusal is shown on the page");
-    assert_eq!(app.merchant(id).await.row.state.as_str(), "in_review", "nothing changed");
+    assert_eq!(app.merchant(id).await.state.as_str(), "in_review", "nothing changed");
     let blank = app
         .post_form(&format!("/admin/merchants/{id}/transition"), &[("transition", "reject"), ("reason", "  ")])
         .await;
     assert_eq!(blank.status(), StatusCode::BAD_REQUEST, "a blank reason is no reason");
 
     act(&app, id, "transition", &[("transition", "reject"), ("reason", "营业执照已过期")], "updated").await;
-    assert_eq!(app.merchant(id).await.row.state.as_str(), "rejected");
+    assert_eq!(app.merchant(id).await.state.as_str(), "rejected");
     let rejected = page(&app, &format!("/admin/merchants/{id}")).await;
     assert!(rejected.contains("营业执照已过期"), "the reason is in the history");
     assert!(rejected.contains("id=\"do-approve\"").not(), "a rejected application cannot be approved");

@@ -75,14 +75,14 @@ pub async fn show(pool: web::Data<Pool>, query: web::Query<CodeQuery>) -> HttpRe
         return result(StatusCode::NOT_FOUND, "二维码无效", "This payment code does not exist.", false);
     };
     match order.state {
-        OrderState::Waiting if order.row.expires_at > Utc::now() => page(
+        OrderState::Waiting if order.expires_at() > Utc::now() => page(
             &CodePage {
-                code: &order.row.cashier_code,
+                code: order.cashier_code(),
                 merchant: &merchant,
-                body: &order.row.body,
+                body: order.body(),
                 amount: order.total().to_yuan_string(),
-                trade_no: &order.row.trade_no,
-                expires_at: orders::notify::china_time(order.row.expires_at),
+                trade_no: order.trade_no(),
+                expires_at: orders::notify::china_time(order.expires_at()),
             },
             StatusCode::OK,
         ),
@@ -119,11 +119,11 @@ pub async fn pay(
     let Some((order, _)) = found else {
         return result(StatusCode::NOT_FOUND, "二维码无效", "This payment code does not exist.", false);
     };
-    if order.state != OrderState::Waiting || order.row.expires_at <= Utc::now() {
+    if order.state != OrderState::Waiting || order.expires_at() <= Utc::now() {
         return result(StatusCode::GONE, "二维码已过期", "This payment code can no longer be paid.", false);
     }
     let fields =
-        sandbox.payment_callback(&order.row.trade_no, order.total(), paid, &orders::notify::china_time(Utc::now()));
+        sandbox.payment_callback(order.trade_no(), order.total(), paid, &orders::notify::china_time(Utc::now()));
     match orders::callbacks::receive(&pool, &payments, sandbox.as_ref().as_ref(), fields).await {
         Ok(_) if paid => result(StatusCode::OK, "支付成功", "Paid. The merchant is being notified.", true),
         Ok(_) => result(

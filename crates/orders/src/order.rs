@@ -1,6 +1,7 @@
 //! An order as the rest of the platform sees it: the stored row with its state and split typed.
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::{
-    Amount, AppRowId, FeeSplit, OrderId,
+    Amount, AppRowId, FeeSplit, MerchantId, OrderId,
     orders::{OrderState, OrderType},
 };
 use storage::{StorageError, orders::OrderRow};
@@ -9,7 +10,7 @@ use crate::OrderError;
 
 #[derive(Debug, Clone)]
 pub struct Order {
-    pub row: OrderRow,
+    pub(crate) row: OrderRow,
     pub state: OrderState,
     pub order_type: OrderType,
 }
@@ -24,6 +25,71 @@ impl Order {
         let state = row.state;
         let order_type = OrderType::from_code(row.order_type).ok_or_else(|| corrupt("unknown order type"))?;
         Ok(Order { row, state, order_type })
+    }
+
+    pub fn id(&self) -> OrderId {
+        self.row.id
+    }
+
+    /// The platform's order number (`trade_no`).
+    pub fn trade_no(&self) -> &str {
+        &self.row.trade_no
+    }
+
+    /// The merchant's own order number (`out_trade_no`), unique per app.
+    pub fn out_trade_no(&self) -> &str {
+        &self.row.out_trade_no
+    }
+
+    /// The app that placed the order.
+    pub fn app_id(&self) -> AppRowId {
+        self.row.app_id
+    }
+
+    pub fn merchant_id(&self) -> MerchantId {
+        self.row.merchant_id
+    }
+
+    pub fn body(&self) -> &str {
+        &self.row.body
+    }
+
+    /// Where the merchant's server is told of the payment and its refunds, if anywhere.
+    pub fn notify_url(&self) -> Option<&str> {
+        self.row.notify_url.as_deref()
+    }
+
+    /// The code of the order's cashier page.
+    pub fn cashier_code(&self) -> &str {
+        &self.row.cashier_code
+    }
+
+    /// What identifies the placing request's content, to tell a replay from a conflicting reuse
+    /// of the same `out_trade_no`.
+    pub fn content_fingerprint(&self) -> &str {
+        &self.row.content_fingerprint
+    }
+
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+
+    /// Until when the order can be paid.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.row.expires_at
+    }
+
+    pub fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.row.paid_at
+    }
+
+    pub fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.row.closed_at
+    }
+
+    /// The business day the payment was booked on (SPEC §7).
+    pub fn paid_business_date(&self) -> Option<NaiveDate> {
+        self.row.paid_business_date
     }
 
     pub fn total(&self) -> Amount {

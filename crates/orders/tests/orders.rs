@@ -67,13 +67,13 @@ fn placing_is_idempotent_and_conflicting_reuse_is_refused() {
     else {
         panic!("new")
     };
-    assert_eq!((first.state, first.row.trade_no.len()), (OrderState::Waiting, 28));
+    assert_eq!((first.state, first.trade_no().len()), (OrderState::Waiting, 28));
     assert_eq!(
         (
-            first.row.bank_commission_fen,
-            first.row.pay_platform_fen,
-            first.row.liquidator_commission_fen,
-            first.row.net_receipt_fen
+            first.split().bank_commission,
+            first.split().pay_platform,
+            first.split().liquidator_commission,
+            first.split().net_receipt
         ),
         (Amount::from_fen(3), Amount::from_fen(20), Amount::from_fen(10), Amount::from_fen(9967))
     );
@@ -82,7 +82,7 @@ fn placing_is_idempotent_and_conflicting_reuse_is_refused() {
     else {
         panic!("replay")
     };
-    assert_eq!(again.row.trade_no, first.row.trade_no);
+    assert_eq!(again.trade_no(), first.trade_no());
     assert!(matches!(
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "A1", "99.00"), Utc::now()),
         Err(OrderError::DuplicateOutTradeNo)
@@ -99,7 +99,7 @@ fn concurrent_duplicates_create_exactly_one_order() {
             std::thread::spawn(move || {
                 let mut conn = <PgConnection as diesel::Connection>::establish(&url).unwrap();
                 place::place(&mut conn, &app, &new_order(&id, "SAME", "1.00"), Utc::now())
-                    .map(|p| p.order().row.trade_no.clone())
+                    .map(|p| p.order().trade_no().to_string())
             })
         })
         .collect();
@@ -148,7 +148,7 @@ fn orders_keep_the_rates_they_were_placed_at() {
         .unwrap()
         .order()
         .clone();
-    let merchant_id = order.row.merchant_id;
+    let merchant_id = order.merchant_id();
     let higher =
         Rates::new(Rate::parse("0.01000").unwrap(), Rate::parse("0.01000").unwrap(), Rate::parse("0.01000").unwrap())
             .unwrap();
@@ -160,13 +160,13 @@ fn orders_keep_the_rates_they_were_placed_at() {
         Utc::now(),
     )
     .unwrap();
-    let reloaded = orders::order::find(&mut conn, order.row.id).unwrap().unwrap();
+    let reloaded = orders::order::find(&mut conn, order.id()).unwrap().unwrap();
     assert_eq!(reloaded.split(), order.split());
     assert_eq!(reloaded.rates().unwrap().bank_commission().to_string(), "0.00030");
     let later =
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "S2", "1000.00"), Utc::now() + Duration::seconds(1))
             .unwrap();
-    assert_eq!(later.order().row.bank_commission_fen, Amount::from_fen(1000), "new orders use the new rates");
+    assert_eq!(later.order().split().bank_commission, Amount::from_fen(1000), "new orders use the new rates");
 }
 
 #[test]
@@ -176,21 +176,21 @@ fn payments_apply_once_and_late_ones_are_kept_for_an_operator() {
     let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
     let order =
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "P1", "0.01"), Utc::now()).unwrap().order().clone();
-    assert_eq!(pay(&mut conn, &order.row.trade_no).unwrap(), Payment::Applied);
-    assert_eq!(pay(&mut conn, &order.row.trade_no).unwrap(), Payment::Duplicate);
-    let notifications = storage::notifications::for_order(&mut conn, order.row.id).unwrap();
+    assert_eq!(pay(&mut conn, order.trade_no()).unwrap(), Payment::Applied);
+    assert_eq!(pay(&mut conn, order.trade_no()).unwrap(), Payment::Duplicate);
+    let notifications = storage::notifications::for_order(&mut conn, order.id()).unwrap();
     assert_eq!(notifications.len(), 1, "notified once");
     assert_eq!(notifications[0].fields["total_fee"], "0.01");
     assert_eq!(notifications[0].fields["status"], "2");
 
     let closed =
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "P2", "5.00"), Utc::now()).unwrap().order().clone();
-    lifecycle::close(&mut conn, closed.row.id, "app").unwrap();
-    assert_eq!(pay(&mut conn, &closed.row.trade_no).unwrap(), Payment::LatePayment);
+    lifecycle::close(&mut conn, closed.id(), "app").unwrap();
+    assert_eq!(pay(&mut conn, closed.trade_no()).unwrap(), Payment::LatePayment);
     let attention = storage::callbacks::needing_attention(&mut conn, 10).unwrap();
     assert_eq!((attention.len(), attention[0].outcome.as_str()), (1, "late_payment"));
     assert_eq!(
-        orders::order::find(&mut conn, closed.row.id).unwrap().unwrap().state,
+        orders::order::find(&mut conn, closed.id()).unwrap().unwrap().state,
         OrderState::Closed,
         "never silently reopened"
     );
@@ -219,15 +219,15 @@ fn closing_and_expiry_follow_the_state_machine() {
         "two hours are two hours"
     );
     assert_eq!(lifecycle::expire_due(&mut conn, now + Duration::minutes(121), 100).unwrap(), 1);
-    assert_eq!(orders::order::find(&mut conn, old.row.id).unwrap().unwrap().state, OrderState::Closed);
-    assert_eq!(orders::order::find(&mut conn, fresh.row.id).unwrap().unwrap().state, OrderState::Waiting);
-    assert!(matches!(lifecycle::close(&mut conn, old.row.id, "app"), Err(OrderError::IllegalTransition(_))));
-    pay(&mut conn, &fresh.row.trade_no).unwrap();
+    assert_eq!(orders::order::find(&mut conn, old.id()).unwrap().unwrap().state, OrderState::Closed);
+    assert_eq!(orders::order::find(&mut conn, fresh.id()).unwrap().unwrap().state, OrderState::Waiting);
+    assert!(matches!(lifecycle::close(&mut conn, old.id(), "app"), Err(OrderError::IllegalTransition(_))));
+    pay(&mut conn, fresh.trade_no()).unwrap();
     assert!(
-        matches!(lifecycle::close(&mut conn, fresh.row.id, "app"), Err(OrderError::IllegalTransition(_))),
+        matches!(lifecycle::close(&mut conn, fresh.id(), "app"), Err(OrderError::IllegalTransition(_))),
         "a paid order cannot be closed"
     );
-    let events: Vec<_> = storage::orders::events(&mut conn, old.row.id)
+    let events: Vec<_> = storage::orders::events(&mut conn, old.id())
         .unwrap()
         .into_iter()
         .map(|e| (e.to_state.as_str().to_string(), e.cause.as_str().to_string()))
@@ -255,18 +255,18 @@ fn refunds_give_back_their_split_and_are_idempotent() {
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "R1", total), Utc::now()).unwrap().order().clone();
     assert!(
         matches!(
-            refund_of(&mut conn, order.row.id, &OutRefundNo::parse("X").unwrap(), Amount::from_fen(1)),
+            refund_of(&mut conn, order.id(), &OutRefundNo::parse("X").unwrap(), Amount::from_fen(1)),
             Err(OrderError::IllegalTransition(_))
         ),
         "unpaid orders cannot be refunded"
     );
-    pay(&mut conn, &order.row.trade_no).unwrap();
+    pay(&mut conn, order.trade_no()).unwrap();
 
     let steps = case["refunds"].as_array().unwrap();
     for (index, step) in steps.iter().enumerate() {
         let amount = Amount::parse_yuan(step["refund_fee"].as_str().unwrap()).unwrap();
         let number = OutRefundNo::parse(&format!("RF{index}")).unwrap();
-        let Refunded::New { order: after, refund: row } = refund_of(&mut conn, order.row.id, &number, amount).unwrap()
+        let Refunded::New { order: after, refund: row } = refund_of(&mut conn, order.id(), &number, amount).unwrap()
         else {
             panic!("new refund")
         };
@@ -277,22 +277,22 @@ fn refunds_give_back_their_split_and_are_idempotent() {
         assert_eq!(got, expected, "refund {index}");
         let last = index + 1 == steps.len();
         assert_eq!(after.state, if last { OrderState::Refunded } else { OrderState::PartiallyRefunded });
-        let Refunded::Replay { refund: replayed, .. } = refund_of(&mut conn, order.row.id, &number, amount).unwrap()
+        let Refunded::Replay { refund: replayed, .. } = refund_of(&mut conn, order.id(), &number, amount).unwrap()
         else {
             panic!("replay")
         };
         assert_eq!(replayed.refund_no, row.refund_no);
     }
     assert!(matches!(
-        refund_of(&mut conn, order.row.id, &OutRefundNo::parse("RF0").unwrap(), Amount::from_fen(1)),
+        refund_of(&mut conn, order.id(), &OutRefundNo::parse("RF0").unwrap(), Amount::from_fen(1)),
         Err(OrderError::DuplicateOutRefundNo)
     ));
     assert!(matches!(
-        refund_of(&mut conn, order.row.id, &OutRefundNo::parse("MORE").unwrap(), Amount::from_fen(1)),
+        refund_of(&mut conn, order.id(), &OutRefundNo::parse("MORE").unwrap(), Amount::from_fen(1)),
         Err(OrderError::RefundTooLarge)
     ));
     assert_eq!(
-        storage::notifications::for_order(&mut conn, order.row.id).unwrap().len(),
+        storage::notifications::for_order(&mut conn, order.id()).unwrap().len(),
         1 + steps.len(),
         "paid + one per refund"
     );
@@ -311,7 +311,7 @@ fn a_duplicate_inside_a_callers_transaction_leaves_it_usable() {
         else {
             panic!("replay")
         };
-        assert_eq!(again.row.trade_no, first.order().row.trade_no);
+        assert_eq!(again.trade_no(), first.order().trade_no());
         assert!(matches!(
             place::place(conn, &app, &new_order(&sub_merchant_id, "T1", "2.00"), Utc::now()),
             Err(OrderError::DuplicateOutTradeNo)
@@ -366,7 +366,7 @@ fn a_cached_merchant_is_never_used_stale() {
             Utc::now() + Duration::seconds(seconds),
         )
     };
-    let bank_fee = |placed: Result<Placed, OrderError>| placed.unwrap().order().row.bank_commission_fen;
+    let bank_fee = |placed: Result<Placed, OrderError>| placed.unwrap().order().split().bank_commission;
     assert_eq!(bank_fee(place(&mut conn, "C1", 0)), Amount::from_fen(30));
     let merchant_id =
         storage::merchants::find_by_sub_merchant_id(&mut conn, sub_merchant_id.as_ref()).unwrap().unwrap().id;
@@ -454,16 +454,16 @@ fn grouped_inserts_place_each_order_once_and_check_each_one() {
         match (out_trade_no.as_str(), result) {
             ("SAME", Ok(order)) => {
                 assert_eq!(order.order().total(), total);
-                same.insert(order.order().row.trade_no.clone());
+                same.insert(order.order().trade_no().to_string());
             }
             ("SAME", Err(OrderError::DuplicateOutTradeNo)) => assert_ne!(total, Amount::parse_yuan("1.00").unwrap()),
             (frozen, Err(OrderError::MerchantNotApproved)) if frozen.starts_with('F') => {}
             (other, Ok(Placed::New(order))) if !other.starts_with('F') => {
-                assert_eq!((order.row.out_trade_no.as_str(), order.total()), (other, total));
+                assert_eq!((order.out_trade_no(), order.total()), (other, total));
                 placed += 1;
             }
             (other, result) => {
-                panic!("{other}: unexpected {:?}", result.map(|placed| placed.order().row.trade_no.clone()))
+                panic!("{other}: unexpected {:?}", result.map(|placed| placed.order().trade_no().to_string()))
             }
         }
     }
@@ -486,8 +486,8 @@ fn the_database_keeps_an_orders_fixed_columns_valid_on_every_write() {
     let (sub_merchant_id, app) = merchant(&mut conn, "m1", RATES, None);
     let order =
         place::place(&mut conn, &app, &new_order(&sub_merchant_id, "F1", "1.00"), Utc::now()).unwrap().order().clone();
-    assert_eq!(pay(&mut conn, &order.row.trade_no).unwrap(), Payment::Applied);
-    let id = order.row.id;
+    assert_eq!(pay(&mut conn, order.trade_no()).unwrap(), Payment::Applied);
+    let id = order.id();
     // The columns a state change never writes are checked by their domains whenever written.
     for bad in [
         format!("UPDATE orders SET trade_no = '12345' WHERE id = {id}"),

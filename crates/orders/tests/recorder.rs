@@ -34,7 +34,7 @@ fn placed(conn: &mut PgConnection, merchant: &(domain::SubMerchantId, AppRow), o
         notify_url: Some(NotifyUrl::parse("http://127.0.0.1:9/notify", true).expect("url")),
         content_fingerprint: out_trade_no.into(),
     };
-    place::place(conn, &merchant.1, &new, Utc::now()).expect("placed").order().row.trade_no.clone()
+    place::place(conn, &merchant.1, &new, Utc::now()).expect("placed").order().trade_no().to_string()
 }
 
 #[derive(QueryableByName)]

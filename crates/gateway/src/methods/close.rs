@@ -6,10 +6,10 @@ use crate::error::GatewayError;
 
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let order = visible_order(call)?;
-    let closed = orders::lifecycle::close(call.conn, order.row.id, &format!("app:{}", call.app.app_id))?;
+    let closed = orders::lifecycle::close(call.conn, order.id(), &format!("app:{}", call.app.app_id))?;
     Ok(vec![
-        ("trade_no", ReplyValue::text(closed.row.trade_no.clone())),
-        ("out_trade_no", ReplyValue::text(closed.row.out_trade_no.clone())),
+        ("trade_no", ReplyValue::text(closed.trade_no().to_string())),
+        ("out_trade_no", ReplyValue::text(closed.out_trade_no().to_string())),
         ("status", ReplyValue::Number(i64::from(closed.state.status_code()).into())),
     ])
 }

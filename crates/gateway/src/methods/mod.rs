@@ -85,10 +85,10 @@ pub(crate) fn visible_to(
     app: &AppRow,
     order: orders::Order,
 ) -> Result<orders::Order, GatewayError> {
-    if order.row.app_id == app.id {
+    if order.app_id() == app.id {
         return Ok(order);
     }
-    let merchant = storage::merchants::find(conn, order.row.merchant_id)?.ok_or(GatewayError::OrderNotFound)?;
+    let merchant = storage::merchants::find(conn, order.merchant_id())?.ok_or(GatewayError::OrderNotFound)?;
     if onboarding::access::may_act_for(app, merchant.id, merchant.owner_app_id) {
         Ok(order)
     } else {

@@ -21,7 +21,7 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let order = visible_order(call)?;
     let requested_by = format!("app:{}", call.app.app_id);
     let request = RefundRequest {
-        order_id: order.row.id,
+        order_id: order.id(),
         out_refund_no: &out_refund_no,
         amount: refund_fee,
         requested_by: &requested_by,
@@ -35,8 +35,8 @@ pub(crate) fn return_value(order: &orders::Order, refund: &RefundRow) -> ReturnV
     vec![
         ("refund_no", ReplyValue::text(refund.refund_no.clone())),
         ("out_refund_no", ReplyValue::text(refund.out_refund_no.clone())),
-        ("trade_no", ReplyValue::text(order.row.trade_no.clone())),
-        ("out_trade_no", ReplyValue::text(order.row.out_trade_no.clone())),
+        ("trade_no", ReplyValue::text(order.trade_no().to_string())),
+        ("out_trade_no", ReplyValue::text(order.out_trade_no().to_string())),
         ("refund_fee", ReplyValue::amount(refund.refund_fee_fen)),
         ("status", ReplyValue::text(refund.state.as_str())),
         ("bank_commission_fee", ReplyValue::amount(refund.bank_commission_fen)),

@@ -14,6 +14,6 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let out_refund_no = call.content.required("out_refund_no")?;
     let order = visible_order(call)?;
     let refund =
-        storage::orders::find_refund(call.conn, order.row.id, &out_refund_no)?.ok_or(GatewayError::OrderNotFound)?;
+        storage::orders::find_refund(call.conn, order.id(), &out_refund_no)?.ok_or(GatewayError::OrderNotFound)?;
     Ok(super::refund::return_value(&order, &refund))
 }

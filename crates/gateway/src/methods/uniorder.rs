@@ -78,22 +78,22 @@ fn fingerprint(parts: &[&str]) -> String {
 /// The reply fields in seed 003's order. The rates are the order's snapshot; one that is not a
 /// valid rate is a corrupt row and fails the call (never a `null` in the reply).
 pub(crate) fn return_value(order: &orders::Order, cashier_url: &str) -> Result<ReturnValue, GatewayError> {
-    let row = &order.row;
     let rates = order.rates()?;
+    let split = order.split();
     let mut value = vec![
-        ("qr_code", ReplyValue::text(format!("{cashier_url}?c={}", row.cashier_code))),
-        ("trade_no", ReplyValue::text(row.trade_no.clone())),
-        ("total_fee", ReplyValue::amount(row.total_fee_fen)),
-        ("net_receipt_amount", ReplyValue::amount(row.net_receipt_fen)),
+        ("qr_code", ReplyValue::text(format!("{cashier_url}?c={}", order.cashier_code()))),
+        ("trade_no", ReplyValue::text(order.trade_no())),
+        ("total_fee", ReplyValue::amount(order.total())),
+        ("net_receipt_amount", ReplyValue::amount(split.net_receipt)),
         ("bank_commission_rate", ReplyValue::rate(rates.bank_commission())),
-        ("bank_commission_fee", ReplyValue::amount(row.bank_commission_fen)),
+        ("bank_commission_fee", ReplyValue::amount(split.bank_commission)),
         ("pay_platform_rate", ReplyValue::rate(rates.pay_platform())),
-        ("pay_platform_fee", ReplyValue::amount(row.pay_platform_fen)),
+        ("pay_platform_fee", ReplyValue::amount(split.pay_platform)),
         ("liquidator_commission_rate", ReplyValue::rate(rates.liquidator_commission())),
-        ("liquidator_commission_fee", ReplyValue::amount(row.liquidator_commission_fen)),
+        ("liquidator_commission_fee", ReplyValue::amount(split.liquidator_commission)),
     ];
-    if let Some(url) = &row.notify_url {
-        value.push(("notify_url", ReplyValue::text(url.clone())));
+    if let Some(url) = order.notify_url() {
+        value.push(("notify_url", ReplyValue::text(url)));
     }
     Ok(value)
 }

@@ -43,12 +43,12 @@ fn a_paid_order_books_its_split_once() {
     let calendar = BusinessCalendar::default();
     let shop = shop(conn, "m1", Some(RATES));
     let order = paid(conn, &calendar, &shop, "P1", 10_000, at("2026-11-20 10:00"));
-    assert_eq!(order.row.paid_business_date, Some(date("2026-11-20")));
+    assert_eq!(order.paid_business_date(), Some(date("2026-11-20")));
 
-    let entry = rows::find_entry_by_key(conn, &format!("order:{}:paid", order.row.trade_no)).unwrap().expect("booked");
+    let entry = rows::find_entry_by_key(conn, &format!("order:{}:paid", order.trade_no())).unwrap().expect("booked");
     assert_eq!(
         (entry.kind.as_str(), entry.order_id, entry.business_date),
-        ("order_paid", Some(order.row.id), date("2026-11-20"))
+        ("order_paid", Some(order.id()), date("2026-11-20"))
     );
     assert_eq!(
         postings(conn, entry.id),
@@ -63,15 +63,15 @@ fn a_paid_order_books_its_split_once() {
 
     // The same cause again books nothing and answers with the first entry.
     let again = PaidOrder {
-        order_id: order.row.id,
-        trade_no: &order.row.trade_no,
+        order_id: order.id(),
+        trade_no: order.trade_no(),
         merchant_id: shop.merchant_id,
         split: order.split(),
         business_date: date("2026-11-20"),
     };
     let Booked::Replay(replayed) = bookings::order_paid(conn, &again).unwrap() else { panic!("a replay") };
     assert_eq!(replayed.id, entry.id);
-    pay(conn, &calendar, &order.row.trade_no, at("2026-11-20 10:01"));
+    pay(conn, &calendar, order.trade_no(), at("2026-11-20 10:01"));
     assert_eq!(count(conn, "SELECT count(*) AS count FROM ledger_entries"), 1, "a second callback books nothing");
     assert_eq!(balance(conn, shop.merchant_id, MerchantPending), 9_967);
     assert_eq!(balance(conn, shop.merchant_id, UpstreamReceivable), 10_000);
@@ -86,8 +86,8 @@ fn a_key_reused_for_another_cause_is_refused() {
     let other = support::shop(conn, "m2", Some(RATES));
     let order = paid(conn, &BusinessCalendar::default(), &shop, "P1", 10_000, at("2026-11-20 10:00"));
     let forged = PaidOrder {
-        order_id: order.row.id,
-        trade_no: &order.row.trade_no,
+        order_id: order.id(),
+        trade_no: order.trade_no(),
         merchant_id: other.merchant_id,
         split: order.split(),
         business_date: date("2026-11-20"),
@@ -110,7 +110,7 @@ fn refunds_take_pending_first_then_available_and_refuse_when_short() {
     assert_eq!(balance(conn, shop.merchant_id, MerchantPending), 997);
 
     // 50.00 of the old order: its net give-back, 49.83, takes all 9.97 pending, then 39.86 available.
-    let Refunded::New { refund, .. } = support::refund(conn, old.row.id, "RF1", 5_000, at("2026-11-20 11:00")).unwrap()
+    let Refunded::New { refund, .. } = support::refund(conn, old.id(), "RF1", 5_000, at("2026-11-20 11:00")).unwrap()
     else {
         panic!("a new refund")
     };
@@ -146,16 +146,16 @@ fn refunds_take_pending_first_then_available_and_refuse_when_short() {
     };
     bookings::payout_reserved(conn, &payout).unwrap();
     let before = count(conn, "SELECT count(*) AS count FROM ledger_entries");
-    let refused = support::refund(conn, old.row.id, "RF2", 5_000, at("2026-11-20 12:00"));
+    let refused = support::refund(conn, old.id(), "RF2", 5_000, at("2026-11-20 12:00"));
     assert!(matches!(refused, Err(OrderError::InsufficientBalance)), "{refused:?}");
-    let unchanged = orders::order::find(conn, old.row.id).unwrap().unwrap();
-    assert_eq!((unchanged.row.state.as_str(), unchanged.row.refunded_fen.fen()), ("partially_refunded", 5_000));
+    let unchanged = orders::order::find(conn, old.id()).unwrap().unwrap();
+    assert_eq!((unchanged.state.as_str(), unchanged.refunded().fen()), ("partially_refunded", 5_000));
     assert_eq!(count(conn, "SELECT count(*) AS count FROM refunds"), 1, "no refund row");
     assert_eq!(count(conn, "SELECT count(*) AS count FROM ledger_entries"), before, "no entry");
     assert_eq!(count(conn, "SELECT count(*) AS count FROM notifications"), 0);
 
     // A small refund of the new order still fits in what is left.
-    support::refund(conn, new.row.id, "RF3", 40, at("2026-11-20 12:00")).unwrap();
+    support::refund(conn, new.id(), "RF3", 40, at("2026-11-20 12:00")).unwrap();
     assert_ledger_sound(conn);
 }
 
@@ -169,10 +169,10 @@ fn settlement_is_t_plus_n_at_the_cutoff_once_the_day_is_cleared() {
     let before_cutoff = paid(conn, &calendar, &shop, "A", 10_000, at("2026-11-20 22:59"));
     let after_cutoff = paid(conn, &calendar, &shop, "B", 20_000, at("2026-11-20 23:30"));
     let next_day = paid(conn, &calendar, &shop, "C", 30_000, at("2026-11-21 12:00"));
-    assert_eq!(before_cutoff.row.paid_business_date, Some(date("2026-11-20")));
-    assert_eq!(after_cutoff.row.paid_business_date, Some(date("2026-11-21")));
-    assert_eq!(next_day.row.paid_business_date, Some(date("2026-11-21")));
-    support::refund(conn, after_cutoff.row.id, "RB", 5_000, at("2026-11-21 13:00")).unwrap();
+    assert_eq!(before_cutoff.paid_business_date(), Some(date("2026-11-20")));
+    assert_eq!(after_cutoff.paid_business_date(), Some(date("2026-11-21")));
+    assert_eq!(next_day.paid_business_date(), Some(date("2026-11-21")));
+    support::refund(conn, after_cutoff.id(), "RB", 5_000, at("2026-11-21 13:00")).unwrap();
 
     // T+1: the 20th settles once business day 21 begins (20th, 23:00) — but only once cleared.
     assert!(settlement::settle_due(conn, &policy, at("2026-11-21 12:00"), 100).unwrap().is_empty());
@@ -192,10 +192,10 @@ fn settlement_is_t_plus_n_at_the_cutoff_once_the_day_is_cleared() {
     rows::release_day(conn, date("2026-11-21"), "tester", "released").unwrap();
     let settled = settlement::settle_due(conn, &policy, at("2026-11-25 09:00"), 100).unwrap();
     let refund_net: i64 =
-        storage::orders::refunds_of(conn, after_cutoff.row.id).unwrap().iter().map(|r| r.net_receipt_fen.fen()).sum();
+        storage::orders::refunds_of(conn, after_cutoff.id()).unwrap().iter().map(|r| r.net_receipt_fen.fen()).sum();
     assert_eq!(
         settled[0].amount_fen.fen(),
-        after_cutoff.row.net_receipt_fen.fen() - refund_net + next_day.row.net_receipt_fen.fen()
+        after_cutoff.split().net_receipt.fen() - refund_net + next_day.split().net_receipt.fen()
     );
     assert!(settlement::settle_due(conn, &policy, at("2026-11-26 09:00"), 100).unwrap().is_empty());
     assert_eq!(settlement::settle(conn, shop.merchant_id, date("2026-11-21")).unwrap().map(|s| s.id), None);
@@ -239,19 +239,19 @@ fn a_payment_is_never_booked_on_a_settled_day() {
     let late = support::place(conn, &shop, "B", Amount::from_fen(5_000));
     let report = PaymentReport {
         channel: "sandbox",
-        trade_no: &late.row.trade_no,
+        trade_no: late.trade_no(),
         payload: serde_json::json!({}),
         at: at("2026-11-20 23:59"),
     };
     let refused = orders::lifecycle::record_payment(conn, &calendar, report).expect_err("refused");
     assert!(format!("{refused:?}").contains("already settled"), "{refused:?}");
-    let unpaid = orders::order::find(conn, late.row.id).unwrap().expect("exists");
-    assert_eq!(unpaid.row.paid_at, None);
+    let unpaid = orders::order::find(conn, late.id()).unwrap().expect("exists");
+    assert_eq!(unpaid.paid_at(), None);
     assert_eq!(count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'order_paid'"), 1);
     // Retried once the callback carries the time it is received, it is booked on that day.
-    support::pay(conn, &calendar, &late.row.trade_no, at("2026-11-21 09:05"));
-    let paid_late = orders::order::find(conn, late.row.id).unwrap().expect("exists");
-    assert_eq!(paid_late.row.paid_business_date, Some(date("2026-11-21")));
+    support::pay(conn, &calendar, late.trade_no(), at("2026-11-21 09:05"));
+    let paid_late = orders::order::find(conn, late.id()).unwrap().expect("exists");
+    assert_eq!(paid_late.paid_business_date(), Some(date("2026-11-21")));
     assert_ledger_sound(conn);
 }
 
@@ -269,7 +269,7 @@ fn a_day_is_not_marked_settled_under_a_payment_in_flight() {
     let late = support::place(conn, &quiet, "LATE", Amount::from_fen(5_000));
     let (booked, go_on) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
     let in_flight = {
-        let (mut payer, trade_no) = (database.connection(), late.row.trade_no.clone());
+        let (mut payer, trade_no) = (database.connection(), late.trade_no().to_string());
         std::thread::spawn(move || {
             payer.transaction(|payer| {
                 let report = PaymentReport {
@@ -381,7 +381,7 @@ fn a_reversal_undoes_an_entry_once() {
     let conn = &mut database.connection();
     let shop = shop(conn, "m1", Some(RATES));
     let order = paid(conn, &BusinessCalendar::default(), &shop, "P", 10_000, at("2026-11-20 10:00"));
-    let entry = rows::find_entry_by_key(conn, &format!("order:{}:paid", order.row.trade_no)).unwrap().unwrap();
+    let entry = rows::find_entry_by_key(conn, &format!("order:{}:paid", order.trade_no())).unwrap().unwrap();
     let reversal = bookings::reverse(conn, entry.id, "booked in error", date("2026-11-20")).unwrap();
     assert_eq!(reversal.entry().reverses_entry_id, Some(entry.id));
     assert!(matches!(bookings::reverse(conn, entry.id, "again", date("2026-11-20")).unwrap(), Booked::Replay(_)));
@@ -514,7 +514,7 @@ fn negative_give_backs_are_booked_the_other_way() {
         for (step, refund) in case["refunds"].as_array().expect("refunds").iter().enumerate() {
             let amount = Amount::parse_yuan(refund["refund_fee"].as_str().expect("fee")).expect("fee");
             let Refunded::New { refund, .. } =
-                support::refund(conn, order.row.id, &format!("R{step}"), amount.fen(), at("2026-11-20 11:00"))
+                support::refund(conn, order.id(), &format!("R{step}"), amount.fen(), at("2026-11-20 11:00"))
                     .expect("refunds")
             else {
                 panic!("new")
@@ -535,7 +535,7 @@ fn negative_give_backs_are_booked_the_other_way() {
             .any(|fen| *fen < 0);
         }
         let after = balances(conn, shop.merchant_id);
-        if order_refunded_in_full(conn, order.row.id) {
+        if order_refunded_in_full(conn, order.id()) {
             assert!(
                 [
                     MerchantPending,
@@ -557,5 +557,5 @@ fn negative_give_backs_are_booked_the_other_way() {
 
 fn order_refunded_in_full(conn: &mut PgConnection, order_id: OrderId) -> bool {
     let order = orders::order::find(conn, order_id).expect("read").expect("exists");
-    order.row.refunded_fen.fen() == order.row.total_fee_fen.fen()
+    order.refunded().fen() == order.total().fen()
 }

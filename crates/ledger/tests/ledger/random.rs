@@ -160,7 +160,7 @@ impl World {
         let paid_at = self.now - Duration::minutes(self.rng.gen_range(0..6 * 60));
         let placed =
             support::place(conn, &self.merchants[merchant].shop, &format!("O{step}"), Amount::from_fen(total_fen));
-        let report = |at| PaymentReport { channel: "sandbox", trade_no: &placed.row.trade_no, payload: json!({}), at };
+        let report = |at| PaymentReport { channel: "sandbox", trade_no: placed.trade_no(), payload: json!({}), at };
         if let Err(refused) = lifecycle::record_payment(conn, &self.calendar, report(paid_at)) {
             // Its day was settled already: refused, and booked on today's business day when the
             // callback is retried (the sandbox's callbacks carry the time they are received).
@@ -168,7 +168,7 @@ impl World {
             self.late_payments += 1;
             lifecycle::record_payment(conn, &self.calendar, report(self.now)).expect("retried");
         }
-        let order = orders::order::find(conn, placed.row.id).expect("read").expect("exists");
+        let order = orders::order::find(conn, placed.id()).expect("read").expect("exists");
         let split = FeeSplit::of_total(Amount::from_fen(total_fen), &self.merchants[merchant].rates).expect("split");
         let m = &mut self.merchants[merchant];
         m.add(UpstreamReceivable, total_fen);
@@ -178,8 +178,8 @@ impl World {
         m.add(LiquidatorCommissionRevenue, split.liquidator_commission.fen());
         self.orders.push(PaidOrder {
             merchant,
-            id: order.row.id,
-            trade_no: order.row.trade_no,
+            id: order.id(),
+            trade_no: order.trade_no().to_string(),
             unrefunded_fen: total_fen,
         });
     }

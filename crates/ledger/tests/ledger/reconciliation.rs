@@ -21,11 +21,11 @@ fn a_bill_is_matched_differences_are_resolved_and_the_day_then_settles() {
     let today = calendar.date_of(now);
     let orders: Vec<_> =
         (0..4).map(|n| support::paid(conn, &calendar, &shop, &format!("P{n}"), 10_000 + n * 100, now)).collect();
-    support::refund(conn, orders[0].row.id, "RF", 2_500, now).expect("refunded");
+    support::refund(conn, orders[0].id(), "RF", 2_500, now).expect("refunded");
     // Paid upstream after we closed it: the channel has the money, we booked nothing.
     let late = support::place(conn, &shop, "LATE", Amount::from_fen(700));
-    orders::lifecycle::close(conn, late.row.id, "app").expect("closed");
-    support::pay(conn, &calendar, &late.row.trade_no, now);
+    orders::lifecycle::close(conn, late.id(), "app").expect("closed");
+    support::pay(conn, &calendar, late.trade_no(), now);
 
     let bill = reconciliation::sandbox_bill(conn, &calendar, today).expect("bill");
     assert_eq!(bill.len(), 6, "four payments, one refund, one late payment: {bill:#?}");
@@ -33,14 +33,11 @@ fn a_bill_is_matched_differences_are_resolved_and_the_day_then_settles() {
     let run = reconciliation::import(conn, &import, &bill).expect("imported");
     assert_eq!((run.bill_line_count, run.our_line_count, run.matched_count, run.difference_count), (6, 5, 5, 1));
     let differences = rows::differences_of(conn, run.id).unwrap();
-    assert_eq!(
-        (differences[0].kind.as_str(), differences[0].trade_no.as_str()),
-        ("missing_ours", late.row.trade_no.as_str())
-    );
+    assert_eq!((differences[0].kind.as_str(), differences[0].trade_no.as_str()), ("missing_ours", late.trade_no()));
 
     // A doctored bill: one amount, one status and one fee changed, one line dropped.
     let mut doctored = bill.clone();
-    doctored.retain(|line| line.trade_no != late.row.trade_no);
+    doctored.retain(|line| line.trade_no != late.trade_no());
     doctored[1].amount = Amount::from_fen(doctored[1].amount.fen() + 1);
     doctored[2].status = "CLOSED".into();
     doctored[3].pay_platform_fee = Amount::from_fen(doctored[3].pay_platform_fee.fen() + 1);

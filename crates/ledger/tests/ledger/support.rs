@@ -72,8 +72,8 @@ pub fn paid(
     when: DateTime<Utc>,
 ) -> Order {
     let order = place(conn, shop, out_trade_no, Amount::from_fen(total_fen));
-    pay(conn, calendar, &order.row.trade_no, when);
-    orders::order::find(conn, order.row.id).expect("read").expect("exists")
+    pay(conn, calendar, order.trade_no(), when);
+    orders::order::find(conn, order.id()).expect("read").expect("exists")
 }
 
 pub fn refund(

@@ -58,7 +58,7 @@ fn seed_states(
         match out_trade_no {
             "DEMO_WAITING" => {}
             "DEMO_CLOSED" => {
-                lifecycle::close(conn, order.row.id, "demo")?;
+                lifecycle::close(conn, order.id(), "demo")?;
             }
             _ => pay(conn, policy, &order, now)?,
         }
@@ -139,7 +139,7 @@ fn place_new(
 
 fn pay(conn: &mut PgConnection, policy: &Policy, order: &Order, at: DateTime<Utc>) -> anyhow::Result<()> {
     let payload = serde_json::json!({ "source": "demo seed" });
-    let report = PaymentReport { channel: "sandbox", trade_no: &order.row.trade_no, payload, at };
+    let report = PaymentReport { channel: "sandbox", trade_no: order.trade_no(), payload, at };
     lifecycle::record_payment(conn, &policy.calendar, report)?;
     Ok(())
 }
@@ -154,7 +154,7 @@ fn refund_part(
 ) -> anyhow::Result<()> {
     let out_refund_no = OutRefundNo::parse(out_refund_no)?;
     let request =
-        RefundRequest { order_id: order.row.id, out_refund_no: &out_refund_no, amount, requested_by: "demo", at };
+        RefundRequest { order_id: order.id(), out_refund_no: &out_refund_no, amount, requested_by: "demo", at };
     refund::refund(conn, &policy.calendar, &request)?;
     Ok(())
 }

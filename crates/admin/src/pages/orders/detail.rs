@@ -243,7 +243,7 @@ struct Loaded {
 
 fn load(conn: &mut diesel::PgConnection, id: OrderId) -> Result<Loaded, ConsoleError> {
     let order = orders::order::find(conn, id)?.ok_or(ConsoleError::NotFound)?;
-    let trade_no = order.row.trade_no.clone();
+    let trade_no = order.trade_no().to_string();
     let mut with_attempts = Vec::new();
     for notification in notifications::for_order(conn, id)? {
         let attempts = notifications::attempts(conn, notification.id)?;
@@ -251,8 +251,8 @@ fn load(conn: &mut diesel::PgConnection, id: OrderId) -> Result<Loaded, ConsoleE
     }
     let requests = gateway_log::Filter { trade_no: Some(trade_no.clone()), ..gateway_log::Filter::default() };
     Ok(Loaded {
-        merchant: merchants::find(conn, order.row.merchant_id)?,
-        app_id: apps::find(conn, order.row.app_id)?.map(|app| app.app_id),
+        merchant: merchants::find(conn, order.merchant_id())?,
+        app_id: apps::find(conn, order.app_id())?.map(|app| app.app_id),
         events: order_rows::events(conn, id)?,
         refunds: order_rows::refunds_of(conn, id)?,
         notifications: with_attempts,
@@ -271,13 +271,12 @@ pub async fn render(
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let loaded = run_blocking(&state.pool, move |conn| load(conn, id)).await?;
-    render::page_with_status(&build(session, loaded, extras), status)
+    render::page_with_status(&build(session, loaded, extras)?, status)
 }
 
-fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
+fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> Result<OrderPage, ConsoleError> {
     let o = session.lang.labels().order;
     let Loaded { order, merchant, app_id, events, refunds, notifications, requests, callbacks } = loaded;
-    let row = &order.row;
     let can_manage = session.can(Permission::ManageMerchants);
     let refundable = matches!(order.state, OrderState::Paid | OrderState::PartiallyRefunded);
     let refund_form = (can_manage && refundable).then(|| {
@@ -285,11 +284,11 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
             extras.refund_form.unwrap_or_else(|| (operator_number("OPS", Utc::now()), String::new()));
         RefundForm { out_refund_no, amount, at_most: order.unrefunded().to_string() }
     });
-    OrderPage {
-        chrome: Chrome::titled(session, Section::Orders, format!("{} {}", o.order, row.trade_no)),
+    Ok(OrderPage {
+        chrome: Chrome::titled(session, Section::Orders, format!("{} {}", o.order, order.trade_no())),
         o,
-        id: row.id,
-        trade_no: row.trade_no.clone(),
+        id: order.id(),
+        trade_no: order.trade_no().to_string(),
         state: OrderBadge::of(o, order.state),
         notice: extras.notice,
         alert: extras.alert,
@@ -301,12 +300,12 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
         total: order.total().to_string(),
         refunded: order.refunded().to_string(),
         unrefunded: order.unrefunded().to_string(),
-        split: split_lines(o, &order),
+        split: split_lines(o, &order)?,
         refund_form,
         events: events.into_iter().map(|event| event_view(o, event)).collect(),
         refund_totals: refund_totals(&refunds),
         refunds: refunds.into_iter().map(|refund| refund_view(o, refund)).collect(),
-        has_notify_url: row.notify_url.is_some(),
+        has_notify_url: order.notify_url().is_some(),
         notifications: notifications
             .into_iter()
             .map(|(notification, attempts)| notification_view(o, notification, attempts))
@@ -315,7 +314,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> OrderPage {
         requests: requests.into_iter().map(RequestView::from).collect(),
         callbacks: callbacks.into_iter().map(|callback| CallbackView::of(o, callback)).collect(),
         details: details(o, &order, app_id),
-    }
+    })
 }
 
 fn optional_time(at: Option<chrono::DateTime<Utc>>) -> String {
@@ -324,42 +323,37 @@ fn optional_time(at: Option<chrono::DateTime<Utc>>) -> String {
 
 /// The order's own fields, label and value.
 fn details(o: &OrderLabels, order: &orders::Order, app_id: Option<String>) -> Vec<(&'static str, String)> {
-    let row = &order.row;
     let order_type = match order.order_type {
         OrderType::Physical => o.physical,
         OrderType::Virtual => o.virtual_goods,
     };
     vec![
-        (o.trade_no, row.trade_no.clone()),
-        (o.out_trade_no, row.out_trade_no.clone()),
+        (o.trade_no, order.trade_no().to_string()),
+        (o.out_trade_no, order.out_trade_no().to_string()),
         (o.app_id, app_id.unwrap_or_default()),
-        (o.body, row.body.clone()),
+        (o.body, order.body().to_string()),
         (o.order_type, order_type.to_string()),
-        (o.notify_url, row.notify_url.clone().unwrap_or_default()),
-        (o.created_at, china_time(row.created_at)),
-        (o.expires_at, china_time(row.expires_at)),
-        (o.paid_at, optional_time(row.paid_at)),
-        (o.closed_at, optional_time(row.closed_at)),
+        (o.notify_url, order.notify_url().unwrap_or_default().to_string()),
+        (o.created_at, china_time(order.created_at())),
+        (o.expires_at, china_time(order.expires_at())),
+        (o.paid_at, optional_time(order.paid_at())),
+        (o.closed_at, optional_time(order.closed_at())),
     ]
 }
 
-/// The split snapshotted at creation, rate and amount, the total last.
-fn split_lines(o: &OrderLabels, order: &orders::Order) -> Vec<SplitLine> {
-    let row = &order.row;
-    let line =
-        |label, rate: String, amount_fen, emphasis| SplitLine { label, rate, amount: yuan(amount_fen), emphasis };
-    vec![
-        line(o.bank_commission, format!("{:.5}", row.bank_commission_rate), row.bank_commission_fen, false),
-        line(o.pay_platform, format!("{:.5}", row.pay_platform_rate), row.pay_platform_fen, false),
-        line(
-            o.liquidator_commission,
-            format!("{:.5}", row.liquidator_commission_rate),
-            row.liquidator_commission_fen,
-            false,
-        ),
-        line(o.net_receipt, String::new(), row.net_receipt_fen, false),
-        line(o.total_fee, String::new(), row.total_fee_fen, true),
-    ]
+/// The split snapshotted at creation, rate and amount, the total last. A stored rate that is not
+/// a rate is a corrupt row: the page fails rather than show it.
+fn split_lines(o: &OrderLabels, order: &orders::Order) -> Result<Vec<SplitLine>, ConsoleError> {
+    let (rates, split) = (order.rates()?, order.split());
+    let line = |label, rate: String, amount, emphasis| SplitLine { label, rate, amount: yuan(amount), emphasis };
+    let rate = |rate: domain::Rate| format!("{:.5}", rate.as_decimal());
+    Ok(vec![
+        line(o.bank_commission, rate(rates.bank_commission()), split.bank_commission, false),
+        line(o.pay_platform, rate(rates.pay_platform()), split.pay_platform, false),
+        line(o.liquidator_commission, rate(rates.liquidator_commission()), split.liquidator_commission, false),
+        line(o.net_receipt, String::new(), split.net_receipt, false),
+        line(o.total_fee, String::new(), order.total(), true),
+    ])
 }
 
 fn event_view(o: &OrderLabels, event: EventRow) -> EventView {
