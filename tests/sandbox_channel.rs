@@ -27,7 +27,8 @@ fn request(out_trade_no: &str, account_number: &str) -> PayoutRequest {
 async fn payouts_outlive_the_instance_that_took_them_and_are_counted_once() {
     let app = e2e::spawn_app().await;
     let started = Utc::now() - chrono::Duration::seconds(1);
-    let node_a = server::platform::sandbox(&app.pool, SandboxRules::default()).await.expect("sandbox");
+    let node_a =
+        server::platform::sandbox(&app.pool, SandboxRules::default(), Default::default()).await.expect("sandbox");
     let paid = node_a.payout(&request("P1", "6222000011112222")).await.expect("paid");
     assert!(matches!(paid, PayoutStatus::Succeeded { .. }), "{paid:?}");
     let pending = node_a.payout(&request("P2", "6222000011115555")).await.expect("accepted");
@@ -37,7 +38,8 @@ async fn payouts_outlive_the_instance_that_took_them_and_are_counted_once() {
     assert!(matches!(unknown, Err(ChannelError::OutcomeUnknown(_))), "{unknown:?}");
 
     // Another node (or this one after a restart): a new instance over the same database.
-    let node_b = server::platform::sandbox(&app.pool, SandboxRules::default()).await.expect("sandbox");
+    let node_b =
+        server::platform::sandbox(&app.pool, SandboxRules::default(), Default::default()).await.expect("sandbox");
     assert_eq!(node_b.query_payout("P1").await.expect("found"), paid);
     assert_eq!(node_b.query_payout("P2").await.expect("found"), pending);
     assert!(matches!(node_b.query_payout("P3").await, Ok(PayoutStatus::Succeeded { .. })), "taken despite the timeout");

@@ -33,6 +33,8 @@ pub struct ConsoleState {
     pub platform_public_key_pem: std::sync::Arc<str>,
     /// Business days and their cut-off (refunds are booked on the day they happen).
     pub calendar: domain::calendar::BusinessCalendar,
+    /// The deployment's channels (one instance each, shared with the gateway and the workers).
+    pub channels: channel::Registry,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -12,6 +12,8 @@ pub mod sandbox;
 pub use registry::Registry;
 
 use async_trait::async_trait;
+use bill::BillLine;
+use chrono::NaiveDate;
 use domain::{
     Amount,
     onboarding::{AccountType, BankAccountNumber},
@@ -74,6 +76,12 @@ pub enum ChannelError {
     /// The channel has no record of this `out_trade_no`.
     #[error("no such payout at the channel")]
     NotFound,
+    /// The day's bill is not ready yet (the channel has not closed the day): ask again later.
+    #[error("the channel's bill for the day is not ready")]
+    BillNotReady,
+    /// The channel could not be asked or did not answer (a bill, a query): try again later.
+    #[error("the channel is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// What a channel's payment callback reports, once its signature checked out.
@@ -93,12 +101,17 @@ pub enum CallbackError {
     Malformed(&'static str),
 }
 
-/// Taking payments in: a channel's payment callbacks, verified and read. Inbound callbacks reach
-/// the channel registered under the name in their route, `/channel/{name}/notify`.
+/// Taking payments in: a channel's payment callbacks, verified and read, and its daily bill.
+/// Inbound callbacks reach the channel registered under the name in their route,
+/// `/channel/{name}/notify`.
+#[async_trait]
 pub trait PayIn: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Checks an inbound payment callback (its form fields) and reads it.
     fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError>;
+    /// The channel's bill of a business day: every payment and refund it made that day, as it
+    /// records them, for reconciliation. [`ChannelError::BillNotReady`] until it has closed the day.
+    async fn daily_bill(&self, date: NaiveDate) -> Result<Vec<BillLine>, ChannelError>;
 }
 
 /// Paying out (代付) to bank accounts.

@@ -36,6 +36,11 @@ impl Registry {
         self.pay_in.get(name).cloned()
     }
 
+    /// Every channel that takes payments in, by name.
+    pub fn pay_ins(&self) -> impl Iterator<Item = Arc<dyn PayIn>> + '_ {
+        self.pay_in.values().cloned()
+    }
+
     /// The channel payouts go through, if the deployment has one.
     pub fn payouts(&self) -> Option<Arc<dyn PayOut>> {
         self.payouts_through.and_then(|name| self.pay_out.get(name).cloned())

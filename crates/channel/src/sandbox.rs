@@ -2,15 +2,18 @@
 //! be shown and tested without one. Outcomes follow fixed, configurable rules on the payee's
 //! account number, so they are deterministic.
 //!
-//! The payouts it was asked for are its own records, standing in for the outside system's: kept
-//! through [`PayoutRecords`] — in memory for the channel alone, in PostgreSQL when the server runs
-//! it (the server supplies that store, as this crate never touches the database) — so every node
-//! and every restart see the same payouts and a query after a restart finds them.
+//! What it did is its own record, standing in for the outside system's: the payouts it was asked
+//! for and the payments and refunds of each day (its daily bill), kept through [`Records`] — in
+//! memory for the channel alone, in PostgreSQL when the server runs it (the server supplies that
+//! store, as this crate never touches the database) — so every node and every restart see the
+//! same payouts, a query after a restart finds them, and the bill is the same wherever it is read.
 use std::{collections::HashMap, sync::Arc, sync::Mutex};
 
 use async_trait::async_trait;
 
-use crate::{CallbackError, ChannelError, PayIn, PayOut, PaymentCallback, PayoutRequest, PayoutStatus};
+use chrono::NaiveDate;
+
+use crate::{CallbackError, ChannelError, PayIn, PayOut, PaymentCallback, PayoutRequest, PayoutStatus, bill::BillLine};
 
 /// Account-number endings that steer the sandbox's payout outcome.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -37,16 +40,19 @@ impl Default for SandboxRules {
     }
 }
 
-/// Where the sandbox keeps the payouts it was asked for.
+/// Where the sandbox keeps what it did.
 #[async_trait]
-pub trait PayoutRecords: Send + Sync + 'static {
+pub trait Records: Send + Sync + 'static {
     /// Keeps `status` as the outcome of `request` unless one is kept already; returns the one
     /// kept (so a resubmission gets the first answer).
     async fn keep_first(&self, request: &PayoutRequest, status: &PayoutStatus) -> Result<PayoutStatus, ChannelError>;
     async fn find(&self, out_trade_no: &str) -> Result<Option<PayoutStatus>, ChannelError>;
+    /// The payments it confirmed and the refunds it made on a business day: its daily bill.
+    async fn bill(&self, date: NaiveDate) -> Result<Vec<BillLine>, ChannelError>;
 }
 
-/// Records in this process only: for the channel on its own (tests).
+/// Payout records in this process only, for the channel on its own (tests). It takes no
+/// payments of its own, so its bills are empty.
 #[derive(Default)]
 pub struct MemoryRecords(Mutex<HashMap<String, PayoutStatus>>);
 
@@ -58,13 +64,17 @@ impl MemoryRecords {
 }
 
 #[async_trait]
-impl PayoutRecords for MemoryRecords {
+impl Records for MemoryRecords {
     async fn keep_first(&self, request: &PayoutRequest, status: &PayoutStatus) -> Result<PayoutStatus, ChannelError> {
         Ok(self.records().entry(request.out_trade_no.clone()).or_insert_with(|| status.clone()).clone())
     }
 
     async fn find(&self, out_trade_no: &str) -> Result<Option<PayoutStatus>, ChannelError> {
         Ok(self.records().get(out_trade_no).cloned())
+    }
+
+    async fn bill(&self, _date: NaiveDate) -> Result<Vec<BillLine>, ChannelError> {
+        Ok(Vec::new())
     }
 }
 
@@ -79,7 +89,7 @@ pub struct Sandbox {
     rules: SandboxRules,
     /// Signs the sandbox's payment callbacks (HMAC-SHA256), as a real channel signs its own.
     callback_secret: Vec<u8>,
-    payouts: Arc<dyn PayoutRecords>,
+    records: Arc<dyn Records>,
 }
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -90,9 +100,9 @@ impl Sandbox {
         Sandbox::with_records(rules, callback_secret, Arc::new(MemoryRecords::default()))
     }
 
-    /// A sandbox that keeps its payouts in `payouts` (the server's: PostgreSQL).
-    pub fn with_records(rules: SandboxRules, callback_secret: &[u8], payouts: Arc<dyn PayoutRecords>) -> Sandbox {
-        Sandbox { rules, callback_secret: callback_secret.to_vec(), payouts }
+    /// A sandbox that keeps what it does in `records` (the server's: PostgreSQL).
+    pub fn with_records(rules: SandboxRules, callback_secret: &[u8], records: Arc<dyn Records>) -> Sandbox {
+        Sandbox { rules, callback_secret: callback_secret.to_vec(), records }
     }
 
     fn mac(&self, fields: &[(&str, &str)]) -> HmacSha256 {
@@ -148,9 +158,14 @@ impl Sandbox {
 /// The sandbox's name, as a registry and its callback route know it.
 pub const NAME: &str = "sandbox";
 
+#[async_trait]
 impl PayIn for Sandbox {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    async fn daily_bill(&self, date: NaiveDate) -> Result<Vec<BillLine>, ChannelError> {
+        self.records.bill(date).await
     }
 
     fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError> {
@@ -197,11 +212,11 @@ impl PayOut for Sandbox {
     }
 
     async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
-        if let Some(existing) = self.payouts.find(&request.out_trade_no).await? {
+        if let Some(existing) = self.records.find(&request.out_trade_no).await? {
             return Ok(existing);
         }
         let decided = self.decide(request)?;
-        let status = self.payouts.keep_first(request, &decided).await?;
+        let status = self.records.keep_first(request, &decided).await?;
         if status != decided {
             // Another node answered this out_trade_no first: its answer stands.
             return Ok(status);
@@ -214,7 +229,7 @@ impl PayOut for Sandbox {
     }
 
     async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
-        self.payouts.find(out_trade_no).await?.ok_or(ChannelError::NotFound)
+        self.records.find(out_trade_no).await?.ok_or(ChannelError::NotFound)
     }
 }
 

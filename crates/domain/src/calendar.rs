@@ -64,6 +64,12 @@ impl BusinessCalendar {
         }
     }
 
+    /// The instants `[from, to)` that belong to `date`: from the previous day's close to its own.
+    pub fn span_of(&self, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+        let to = self.closes_at(date);
+        (date.pred_opt().map_or(to, |previous| self.closes_at(previous)), to)
+    }
+
     pub fn is_closed(&self, date: NaiveDate, now: DateTime<Utc>) -> bool {
         now >= self.closes_at(date)
     }

@@ -15,7 +15,7 @@ pub fn lines(conn: &mut PgConnection, date: NaiveDate, scope: Option<BillScope>)
 }
 
 /// A booking, or a channel's record of the same shape, as a bill line.
-pub(crate) fn line(row: BillRow) -> BillLine {
+pub fn line(row: BillRow) -> BillLine {
     BillLine {
         bill_type: if row.kind == EntryKind::Refund { BillKind::Refund } else { BillKind::Pay },
         trade_no: row.trade_no,

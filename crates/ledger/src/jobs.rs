@@ -1,5 +1,7 @@
 //! The ledger's background jobs, run by the server's workers.
+use channel::Registry;
 use chrono::Utc;
+use domain::calendar::BusinessCalendar;
 use storage::{Pool, database::run_blocking, jobs::Job};
 
 use crate::{LedgerError, reconciliation, settlement};
@@ -32,9 +34,9 @@ impl Settle {
     }
 }
 
-/// Imports the sandbox channel's bill of each closed day not yet reconciled (the last 7 days);
-/// the scheduler enqueues one hourly. Two nodes importing one day at once would make two runs;
-/// the newer decides.
+/// Fetches each pay-in channel's bill of every closed day not yet reconciled (the last 7 days)
+/// and imports it; the scheduler enqueues one hourly. The bill is fetched outside any
+/// transaction; a day imported meanwhile (another node, an operator) is not imported again.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct ImportBills;
 
@@ -46,13 +48,28 @@ impl Job for ImportBills {
 const IMPORT_DAYS: u32 = 7;
 
 impl ImportBills {
-    pub async fn run(self, pool: &Pool, calendar: domain::calendar::BusinessCalendar) -> Result<(), LedgerError> {
-        let runs = run_blocking(pool, move |conn| {
-            reconciliation::import_sandbox_days(conn, &calendar, Utc::now(), IMPORT_DAYS)
-        })
-        .await?;
-        for run in &runs {
-            tracing::info!(date = %run.business_date, matched = run.matched_count, differences = run.difference_count, "bill imported");
+    pub async fn run(self, pool: &Pool, calendar: BusinessCalendar, channels: &Registry) -> Result<(), LedgerError> {
+        for channel in channels.pay_ins() {
+            let name = channel.name();
+            let days = run_blocking(pool, move |conn| {
+                reconciliation::days_to_import(conn, &calendar, name, Utc::now(), IMPORT_DAYS)
+            })
+            .await?;
+            for date in days {
+                let lines = match channel.daily_bill(date).await {
+                    Ok(lines) => lines,
+                    Err(error) => {
+                        // Not ready or not reachable: the next hourly run asks again.
+                        tracing::warn!(channel = name, %date, %error, "bill not fetched");
+                        continue;
+                    }
+                };
+                let imported =
+                    run_blocking(pool, move |conn| reconciliation::import_fetched(conn, name, date, &lines)).await?;
+                if let Some(run) = imported {
+                    tracing::info!(channel = name, %date, matched = run.matched_count, differences = run.difference_count, "bill imported");
+                }
+            }
         }
         Ok(())
     }

@@ -167,34 +167,18 @@ pub fn resolve(conn: &mut PgConnection, difference_id: i64, by: &str, note: &str
     Ok(run)
 }
 
-/// The sandbox channel's bill for a day: what it did, by its own record (SPEC §6: the sandbox
-/// writes its daily bill).
-pub fn sandbox_bill(
-    conn: &mut PgConnection,
-    calendar: &BusinessCalendar,
-    date: NaiveDate,
-) -> Result<Vec<BillLine>, LedgerError> {
-    let to: DateTime<Utc> = calendar.closes_at(date);
-    let from = date.pred_opt().map_or(to, |previous| calendar.closes_at(previous));
-    Ok(rows::sandbox_records(conn, from, to)?.into_iter().map(bill::line).collect())
-}
-
-/// An operator imports a day's bill (pasted, or `None` for the sandbox's own), with its audit row
-/// in the same transaction as the run.
+/// An operator imports a channel's bill of a day (pasted, or fetched from the channel for them),
+/// with its audit row in the same transaction as the run.
 pub fn import_by_operator(
     conn: &mut PgConnection,
-    calendar: &BusinessCalendar,
     actor: &Actor,
+    channel: &str,
     business_date: NaiveDate,
-    bill: Option<Vec<BillLine>>,
+    lines: &[BillLine],
 ) -> Result<RunRow, LedgerError> {
     storage::database::transaction(conn, |conn| {
-        let lines = match bill {
-            Some(lines) => lines,
-            None => sandbox_bill(conn, calendar, business_date)?,
-        };
-        let import = Import { channel: SANDBOX, business_date, source: "upload", imported_by: &actor.name };
-        let run = self::import(conn, &import, &lines)?;
+        let import = Import { channel, business_date, source: "upload", imported_by: &actor.name };
+        let run = self::import(conn, &import, lines)?;
         let after = json!({
             "business_date": run.business_date.to_string(),
             "channel": run.channel,
@@ -234,27 +218,43 @@ pub fn resolve_by_operator(
     })
 }
 
-/// Imports the sandbox's bill for each closed day of the last `days_back` days that has no run
-/// yet and that no operator released (the reconciliation worker). Returns the new runs.
-pub fn import_sandbox_days(
+/// The closed days of the last `days_back` that have no run from `channel` yet and that no
+/// operator released: the days whose bill the reconciliation worker fetches from the channel.
+pub fn days_to_import(
     conn: &mut PgConnection,
     calendar: &BusinessCalendar,
+    channel: &str,
     now: DateTime<Utc>,
     days_back: u32,
-) -> Result<Vec<RunRow>, LedgerError> {
+) -> Result<Vec<NaiveDate>, LedgerError> {
     let today = calendar.date_of(now);
-    let mut runs = Vec::new();
+    let mut days = Vec::new();
     for back in (1..=days_back).rev() {
         let Some(date) = today.checked_sub_days(chrono::Days::new(u64::from(back))) else { continue };
         let released = storage::ledger::business_day(conn, date)?.is_some_and(|day| day.released_at.is_some());
-        if released || !calendar.is_closed(date, now) || rows::latest_run(conn, SANDBOX, date)?.is_some() {
+        if released || !calendar.is_closed(date, now) || rows::latest_run(conn, channel, date)?.is_some() {
             continue;
         }
-        let bill = sandbox_bill(conn, calendar, date)?;
-        let import = Import { channel: SANDBOX, business_date: date, source: "worker", imported_by: "worker" };
-        runs.push(self::import(conn, &import, &bill)?);
+        days.push(date);
     }
-    Ok(runs)
+    Ok(days)
+}
+
+/// Imports the bill the worker fetched from `channel` for `date`, unless a run for the day was
+/// made meanwhile (by another node or an operator): then `None`.
+pub fn import_fetched(
+    conn: &mut PgConnection,
+    channel: &str,
+    date: NaiveDate,
+    lines: &[BillLine],
+) -> Result<Option<RunRow>, LedgerError> {
+    storage::database::transaction(conn, |conn| {
+        if rows::latest_run(conn, channel, date)?.is_some() {
+            return Ok(None);
+        }
+        let import = Import { channel, business_date: date, source: "worker", imported_by: "worker" };
+        Ok(Some(self::import(conn, &import, lines)?))
+    })
 }
 
 /// The built-in channel's name, as runs record it.

@@ -57,7 +57,8 @@ async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     let pool = startup::connect_database(&settings).await?;
     let cache =
         storage::Cache::new(secrecy::ExposeSecret::expose_secret(&settings.redis.url), &settings.redis.key_prefix);
-    let sandbox = server::platform::sandbox(&pool, settings.channel.sandbox.clone()).await?;
+    let sandbox =
+        server::platform::sandbox(&pool, settings.channel.sandbox.clone(), settings.ledger.policy()?.calendar).await?;
     let channels = server::platform::channels(sandbox);
     let context = server::platform::job_context(&settings, pool, cache, channels).await?;
     let shutdown = CancellationToken::new();

@@ -46,9 +46,11 @@ pub async fn signing_key(pool: &Pool, master: MasterKey) -> anyhow::Result<Platf
 }
 
 /// The sandbox channel, with its callback-signing secret generated once and shared by every node.
+/// Its days are the platform's business days (`calendar`).
 pub async fn sandbox(
     pool: &Pool,
     rules: channel::sandbox::SandboxRules,
+    calendar: domain::calendar::BusinessCalendar,
 ) -> anyhow::Result<std::sync::Arc<channel::sandbox::Sandbox>> {
     use base64::Engine;
     let secret = run_blocking(pool, |conn| {
@@ -60,7 +62,7 @@ pub async fn sandbox(
     })
     .await
     .map_err(|error| anyhow::anyhow!("sandbox secret: {error}"))?;
-    let records = std::sync::Arc::new(crate::sandbox_store::StoredPayouts { pool: pool.clone() });
+    let records = std::sync::Arc::new(crate::sandbox_store::StoredRecords { pool: pool.clone(), calendar });
     Ok(std::sync::Arc::new(channel::sandbox::Sandbox::with_records(rules, secret.as_bytes(), records)))
 }
 

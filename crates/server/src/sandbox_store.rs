@@ -1,20 +1,25 @@
-//! The sandbox channel's payout records in PostgreSQL: the store the server gives the sandbox
-//! (`channel` never touches the database, `storage` knows no channel; this joins the two).
+//! The sandbox channel's records in PostgreSQL: the store the server gives the sandbox (`channel`
+//! never touches the database, `storage` knows no channel; this joins the two). Its payouts have
+//! their own table; the payments it confirmed are the callbacks it sent that the platform
+//! recorded, and its refunds the platform's refunds, so its daily bill is read from those.
 use async_trait::async_trait;
-use channel::{ChannelError, PayoutRequest, PayoutStatus, sandbox::PayoutRecords};
-use domain::payouts::ChannelPayoutState;
+use channel::{ChannelError, PayoutRequest, PayoutStatus, bill::BillLine, sandbox::Records};
+use chrono::NaiveDate;
+use domain::{calendar::BusinessCalendar, payouts::ChannelPayoutState};
 use storage::{
     Pool,
     database::run_blocking,
     sandbox_payouts::{self, SandboxPayoutRow},
 };
 
-pub struct StoredPayouts {
+pub struct StoredRecords {
     pub pool: Pool,
+    /// The sandbox's days are the platform's business days, closing at the same cut-off.
+    pub calendar: BusinessCalendar,
 }
 
 #[async_trait]
-impl PayoutRecords for StoredPayouts {
+impl Records for StoredRecords {
     async fn keep_first(&self, request: &PayoutRequest, status: &PayoutStatus) -> Result<PayoutStatus, ChannelError> {
         let row = row_of(request, status);
         let kept =
@@ -27,6 +32,14 @@ impl PayoutRecords for StoredPayouts {
         let found =
             run_blocking(&self.pool, move |conn| sandbox_payouts::find(conn, &out_trade_no)).await.map_err(unknown)?;
         found.map(status_of).transpose()
+    }
+
+    async fn bill(&self, date: NaiveDate) -> Result<Vec<BillLine>, ChannelError> {
+        let (from, to) = self.calendar.span_of(date);
+        let rows = run_blocking(&self.pool, move |conn| storage::reconciliation::sandbox_records(conn, from, to))
+            .await
+            .map_err(|error| ChannelError::Unavailable(format!("sandbox records: {error}")))?;
+        Ok(rows.into_iter().map(ledger::bill::line).collect())
     }
 }
 

@@ -79,6 +79,9 @@ impl Application {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{}:{port}", listener.local_addr()?.ip()),
         };
+        let sandbox = platform::sandbox(&pool, settings.channel.sandbox.clone(), ledger.calendar).await?;
+        // One instance of each channel for the server, the console and the workers alike.
+        let channels = platform::channels(sandbox.clone());
         let console = admin::ConsoleState {
             pool: pool.clone(),
             cache: cache.clone(),
@@ -94,6 +97,7 @@ impl Application {
             secure_cookies: settings.secure_cookies(),
             platform_public_key_pem: platform_key.public_key_pem.as_str().into(),
             calendar: ledger.calendar,
+            channels: channels.clone(),
         };
         let platform_public_key_pem = platform_key.public_key_pem.clone();
         let signer = fshows::signature::Signer::new(platform_key.private_key.clone())
@@ -110,9 +114,6 @@ impl Application {
                 calendar: ledger.calendar,
             },
         );
-        let sandbox = platform::sandbox(&pool, settings.channel.sandbox.clone()).await?;
-        // One instance of each channel for the server and the workers alike.
-        let channels = platform::channels(sandbox.clone());
         let payments = orders::recorder::PaymentRecorder::start(pool.clone(), ledger.calendar, recorder);
         let shared = Shared {
             payments: web::Data::new(payments),

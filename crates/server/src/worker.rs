@@ -83,7 +83,7 @@ impl Registry {
             Ok(())
         });
         registry.register(|context: JobContext, job: ImportBills| async move {
-            job.run(&context.pool, context.ledger.calendar).await?;
+            job.run(&context.pool, context.ledger.calendar, &context.channels).await?;
             Ok(())
         });
         registry

@@ -6,6 +6,7 @@
 //! transaction as the change.
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
+use channel::bill::BillLine;
 use chrono::{NaiveDate, Utc};
 use diesel::PgConnection;
 use domain::OrderId;
@@ -238,11 +239,31 @@ pub async fn import(
             return render_runs(&session, &state, None, None, Some(message), typed, StatusCode::BAD_REQUEST).await;
         }
     };
-    let (actor, calendar) = (session.actor(), state.calendar);
-    let run = run_blocking(&state.pool, move |conn| recon::import_by_operator(conn, &calendar, &actor, date, bill))
-        .await
-        .map_err(ledger_pages::ledger_error)?;
+    let lines = match bill {
+        Some(lines) => lines,
+        None => match sandbox_bill(&state, date).await {
+            Ok(lines) => lines,
+            Err(error) => {
+                tracing::warn!(%date, %error, "the sandbox's bill could not be fetched");
+                let message = Some(r.bill_unavailable.to_string());
+                return render_runs(&session, &state, None, None, message, typed, StatusCode::BAD_GATEWAY).await;
+            }
+        },
+    };
+    let actor = session.actor();
+    let run =
+        run_blocking(&state.pool, move |conn| recon::import_by_operator(conn, &actor, recon::SANDBOX, date, &lines))
+            .await
+            .map_err(ledger_pages::ledger_error)?;
     Ok(render::see_other(&format!("/admin/reconciliation/runs/{}?notice=imported", run.id)))
+}
+
+/// The sandbox channel's own bill of `date`, asked of the channel (outside any transaction).
+async fn sandbox_bill(state: &ConsoleState, date: NaiveDate) -> Result<Vec<BillLine>, channel::ChannelError> {
+    let sandbox = state.channels.pay_in(recon::SANDBOX).ok_or_else(|| {
+        channel::ChannelError::Unavailable(format!("no channel named {} is configured", recon::SANDBOX))
+    })?;
+    sandbox.daily_bill(date).await
 }
 
 /// The day and the bill of an import form; `None` for the bill means the sandbox's own.
@@ -250,7 +271,7 @@ fn parse_import(
     r: &ReconciliationLabels,
     state: &ConsoleState,
     form: ImportForm,
-) -> Result<(NaiveDate, Option<Vec<channel::bill::BillLine>>), String> {
+) -> Result<(NaiveDate, Option<Vec<BillLine>>), String> {
     let text = form.business_date.unwrap_or_default();
     let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| r.date_invalid.to_string())?;
     if !state.calendar.is_closed(date, Utc::now()) {

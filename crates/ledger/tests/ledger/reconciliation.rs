@@ -27,7 +27,7 @@ fn a_bill_is_matched_differences_are_resolved_and_the_day_then_settles() {
     orders::lifecycle::close(conn, late.id(), "app").expect("closed");
     support::pay(conn, &calendar, late.trade_no(), now);
 
-    let bill = reconciliation::sandbox_bill(conn, &calendar, today).expect("bill");
+    let bill = sandbox_bill(conn, &calendar, today).expect("bill");
     assert_eq!(bill.len(), 6, "four payments, one refund, one late payment: {bill:#?}");
     let import = Import { channel: "sandbox", business_date: today, source: "worker", imported_by: "worker" };
     let run = reconciliation::import(conn, &import, &bill).expect("imported");
@@ -72,7 +72,7 @@ fn a_bill_that_matches_reconciles_the_day_at_once() {
     let now = Utc::now();
     support::paid(conn, &calendar, &shop, "P", 12_345, now);
     let today = calendar.date_of(now);
-    let bill = reconciliation::sandbox_bill(conn, &calendar, today).expect("bill");
+    let bill = sandbox_bill(conn, &calendar, today).expect("bill");
     let import = Import { channel: "sandbox", business_date: today, source: "upload", imported_by: "finn" };
     let run = reconciliation::import(conn, &import, &bill).expect("imported");
     assert_eq!((run.matched_count, run.difference_count), (1, 0));
@@ -82,8 +82,19 @@ fn a_bill_that_matches_reconciles_the_day_at_once() {
     assert_eq!(channel::bill::from_csv(&text).expect("parses"), bill);
 }
 
+/// The sandbox's bill of a day as the server's store of its records reads it: the payments it
+/// confirmed (the callbacks it sent) and the refunds of the day.
+fn sandbox_bill(
+    conn: &mut diesel::PgConnection,
+    calendar: &BusinessCalendar,
+    date: chrono::NaiveDate,
+) -> Result<Vec<channel::bill::BillLine>, storage::StorageError> {
+    let (from, to) = calendar.span_of(date);
+    Ok(rows::sandbox_records(conn, from, to)?.into_iter().map(ledger::bill::line).collect())
+}
+
 #[test]
-fn the_worker_imports_each_closed_day_once_and_skips_released_days() {
+fn the_worker_finds_each_closed_day_to_import_once_and_skips_released_days() {
     let database = TestDatabase::new();
     let conn = &mut database.connection();
     let calendar = BusinessCalendar::default();
@@ -94,11 +105,21 @@ fn the_worker_imports_each_closed_day_once_and_skips_released_days() {
     let released = today - Duration::days(2);
     storage::ledger::release_day(conn, released, "finn", "paper statement").unwrap();
 
-    let runs = reconciliation::import_sandbox_days(conn, &calendar, now, 3).unwrap();
-    let dates: Vec<_> = runs.iter().map(|run| run.business_date).collect();
-    assert_eq!(dates, [today - Duration::days(3), today - Duration::days(1)], "closed days only, released skipped");
+    let days = reconciliation::days_to_import(conn, &calendar, "sandbox", now, 3).unwrap();
+    assert_eq!(days, [today - Duration::days(3), today - Duration::days(1)], "closed days only, released skipped");
+    for day in days {
+        let bill = sandbox_bill(conn, &calendar, day).unwrap();
+        assert!(reconciliation::import_fetched(conn, "sandbox", day, &bill).unwrap().is_some());
+    }
     let tomorrow = now + Duration::days(1);
-    let runs = reconciliation::import_sandbox_days(conn, &calendar, tomorrow, 3).unwrap();
-    assert_eq!(runs.iter().map(|run| (run.business_date, run.matched_count)).collect::<Vec<_>>(), [(today, 1)]);
-    assert!(reconciliation::import_sandbox_days(conn, &calendar, tomorrow, 3).unwrap().is_empty(), "once per day");
+    let days = reconciliation::days_to_import(conn, &calendar, "sandbox", tomorrow, 3).unwrap();
+    assert_eq!(days, [today]);
+    let bill = sandbox_bill(conn, &calendar, today).unwrap();
+    let run = reconciliation::import_fetched(conn, "sandbox", today, &bill).unwrap().expect("imported");
+    assert_eq!((run.business_date, run.matched_count), (today, 1));
+    assert!(
+        reconciliation::days_to_import(conn, &calendar, "sandbox", tomorrow, 3).unwrap().is_empty(),
+        "once per day"
+    );
+    assert!(reconciliation::import_fetched(conn, "sandbox", today, &bill).unwrap().is_none(), "never twice");
 }
