@@ -276,49 +276,8 @@ pub fn place_with(
             Err(OrderError::NoRates) => return Err(OrderError::NoRates),
             Err(refused) => return refuse(conn, app, new, refused),
         };
-        let split = FeeSplit::of_total(new.total, &in_force.rates)?;
-        let (plan_id, plan_version_id) = in_force.plan_version.unzip();
-        let insert = GuardedOrder {
-            trade_no: new_trade_no(now).as_ref().to_string(),
-            app_id: app.id,
-            merchant_id: snapshot.merchant.id,
-            out_trade_no: new.out_trade_no.as_ref().to_string(),
-            body: new.body.as_ref().to_string(),
-            total_fee_fen: new.total,
-            order_type: new.order_type.code(),
-            notify_url: new.notify_url.as_ref().map(|url| url.as_ref().to_string()),
-            bank_commission_rate: in_force.rates.bank_commission().as_decimal(),
-            pay_platform_rate: in_force.rates.pay_platform().as_decimal(),
-            liquidator_commission_rate: in_force.rates.liquidator_commission().as_decimal(),
-            bank_commission_fen: split.bank_commission,
-            pay_platform_fen: split.pay_platform,
-            liquidator_commission_fen: split.liquidator_commission,
-            net_receipt_fen: split.net_receipt,
-            cashier_code: new_cashier_code(),
-            content_fingerprint: new.content_fingerprint.clone(),
-            expires_at: now + Duration::minutes(ORDER_LIFETIME_MINUTES),
-            merchant_state: snapshot.merchant.state,
-            owner_app_id: snapshot.merchant.owner_app_id,
-            at: now,
-            merchant_rates_id: in_force.merchant_rates_id,
-            rate_plan_id: plan_id,
-            plan_version_id,
-        };
-        // One statement, atomic by itself. Inside a caller's transaction it gets a savepoint, so a
-        // unique violation leaves that transaction usable.
-        let inserted = if storage::database::in_transaction(conn) {
-            storage::database::transaction(conn, |conn| rows::insert_if_current(conn, &insert))
-        } else {
-            match &placer.inserts {
-                // Grouped with concurrent requests' orders; any order the group did not place (a
-                // duplicate, a stale snapshot, a failed group) is tried by itself, to learn why.
-                Some(group) => match group.insert(conn, insert.clone()) {
-                    Some(row) => Ok(Some(row)),
-                    None => rows::insert_if_current(conn, &insert),
-                },
-                None => rows::insert_if_current(conn, &insert),
-            }
-        };
+        let insert = guarded_order(app, new, &snapshot, &in_force, now)?;
+        let inserted = insert_one(conn, placer, &insert);
         match inserted {
             Ok(Some(row)) => return Ok(Placed::New(Order::from_row(row)?)),
             // The merchant or its rates changed since the snapshot: read them again.
@@ -334,6 +293,68 @@ pub fn place_with(
         }
     }
     Err(OrderError::NumberExhausted)
+}
+
+/// The row to insert for `new`, with what it was worked out from (the merchant as read and the
+/// rates in force at `now`), so the insert can check they still hold.
+fn guarded_order(
+    app: &AppRow,
+    new: &NewOrder,
+    snapshot: &MerchantSnapshot,
+    in_force: &InForce,
+    now: DateTime<Utc>,
+) -> Result<GuardedOrder, OrderError> {
+    let split = FeeSplit::of_total(new.total, &in_force.rates)?;
+    let (plan_id, plan_version_id) = in_force.plan_version.unzip();
+    Ok(GuardedOrder {
+        trade_no: new_trade_no(now).as_ref().to_string(),
+        app_id: app.id,
+        merchant_id: snapshot.merchant.id,
+        out_trade_no: new.out_trade_no.as_ref().to_string(),
+        body: new.body.as_ref().to_string(),
+        total_fee_fen: new.total,
+        order_type: new.order_type.code(),
+        notify_url: new.notify_url.as_ref().map(|url| url.as_ref().to_string()),
+        bank_commission_rate: in_force.rates.bank_commission().as_decimal(),
+        pay_platform_rate: in_force.rates.pay_platform().as_decimal(),
+        liquidator_commission_rate: in_force.rates.liquidator_commission().as_decimal(),
+        bank_commission_fen: split.bank_commission,
+        pay_platform_fen: split.pay_platform,
+        liquidator_commission_fen: split.liquidator_commission,
+        net_receipt_fen: split.net_receipt,
+        cashier_code: new_cashier_code(),
+        content_fingerprint: new.content_fingerprint.clone(),
+        expires_at: now + Duration::minutes(ORDER_LIFETIME_MINUTES),
+        merchant_state: snapshot.merchant.state,
+        owner_app_id: snapshot.merchant.owner_app_id,
+        at: now,
+        merchant_rates_id: in_force.merchant_rates_id,
+        rate_plan_id: plan_id,
+        plan_version_id,
+    })
+}
+
+/// Inserts one order: by itself, or grouped with concurrent requests' orders when the placer
+/// groups them. `None` when the merchant or its rates changed since they were read.
+fn insert_one(
+    conn: &mut PgConnection,
+    placer: &Placer,
+    insert: &GuardedOrder,
+) -> Result<Option<OrderRow>, storage::StorageError> {
+    // One statement, atomic by itself. Inside a caller's transaction it gets a savepoint, so a
+    // unique violation leaves that transaction usable.
+    if storage::database::in_transaction(conn) {
+        return storage::database::transaction(conn, |conn| rows::insert_if_current(conn, insert));
+    }
+    match &placer.inserts {
+        // Grouped with concurrent requests' orders; any order the group did not place (a
+        // duplicate, a stale snapshot, a failed group) is tried by itself, to learn why.
+        Some(group) => match group.insert(conn, insert.clone()) {
+            Some(row) => Ok(Some(row)),
+            None => rows::insert_if_current(conn, insert),
+        },
+        None => rows::insert_if_current(conn, insert),
+    }
 }
 
 /// A refused order, unless it is a retry of one placed before (say, before the merchant was

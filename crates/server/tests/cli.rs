@@ -293,16 +293,19 @@ async fn demo_creates_its_database_seeds_an_admin_and_prints_one_json_line() {
     }
     // Orders in every state, for the console and for trying the query methods.
     let mut demo_database = <diesel::PgConnection as diesel::Connection>::establish(&demo_url).unwrap();
-    let states: std::collections::BTreeSet<String> =
-        storage::orders::list(&mut demo_database, &Default::default(), 500)
-            .unwrap()
-            .into_iter()
-            .map(|o| o.state.as_str().to_string())
-            .collect();
+    let listed = storage::orders::list(&mut demo_database, &Default::default(), 1_000).unwrap();
+    let states: std::collections::BTreeSet<String> = listed.iter().map(|o| o.state.as_str().to_string()).collect();
     assert_eq!(
         states.iter().map(String::as_str).collect::<Vec<_>>(),
         ["closed", "paid", "partially_refunded", "refunded", "waiting"]
     );
+    // Orders of past days were placed on their own day, minutes before they were paid.
+    for order in listed.iter().filter(|o| o.paid_at.is_some()) {
+        let waited = order.paid_at.unwrap() - order.created_at;
+        assert!(waited >= chrono::Duration::zero() && waited < chrono::Duration::hours(1), "{order:?}");
+    }
+    let month_ago = chrono::Utc::now() - chrono::Duration::days(25);
+    assert!(listed.iter().any(|o| o.created_at < month_ago), "the history's orders carry their own placing time");
     // The ledger's part: thirty days booked, the older days settled, so every merchant has both
     // pending and available money, and the books balance.
     let trial = ledger::reports::trial_balance(&mut demo_database).unwrap();

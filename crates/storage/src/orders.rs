@@ -95,6 +95,8 @@ pub struct GuardedOrder {
     pub expires_at: DateTime<Utc>,
     pub merchant_state: domain::onboarding::ApplicationState,
     pub owner_app_id: Option<AppRowId>,
+    /// When the order is placed: its `created_at` (and its `created` event's), and the instant
+    /// whose rates it takes.
     pub at: DateTime<Utc>,
     pub merchant_rates_id: i64,
     pub rate_plan_id: Option<i64>,
@@ -115,11 +117,11 @@ macro_rules! insert_orders_sql {
              INSERT INTO orders (trade_no, app_id, merchant_id, out_trade_no, body, total_fee_fen, order_type,
                  notify_url, bank_commission_rate, pay_platform_rate, liquidator_commission_rate,
                  bank_commission_fen, pay_platform_fen, liquidator_commission_fen, net_receipt_fen,
-                 cashier_code, content_fingerprint, expires_at)
+                 cashier_code, content_fingerprint, expires_at, created_at)
              SELECT p.trade_no, p.app_id, p.merchant_id, p.out_trade_no, p.body, p.total_fee_fen, p.order_type,
                     p.notify_url, p.bank_commission_rate, p.pay_platform_rate, p.liquidator_commission_rate,
                     p.bank_commission_fen, p.pay_platform_fen, p.liquidator_commission_fen, p.net_receipt_fen,
-                    p.cashier_code, p.content_fingerprint, p.expires_at
+                    p.cashier_code, p.content_fingerprint, p.expires_at, p.at
                FROM p
               WHERE EXISTS (SELECT 1 FROM merchants m
                              WHERE m.id = p.merchant_id AND m.state = p.merchant_state
@@ -136,7 +138,8 @@ macro_rules! insert_orders_sql {
             "
              RETURNING *),
          created AS (
-             INSERT INTO order_events (order_id, to_state, cause) SELECT id, state, 'created' FROM inserted)
+             INSERT INTO order_events (order_id, to_state, cause, at)
+             SELECT id, state, 'created', created_at FROM inserted)
          SELECT * FROM inserted"
         )
     };

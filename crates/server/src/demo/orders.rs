@@ -23,6 +23,12 @@ use super::seed::SubMerchant;
 /// Days of history before today.
 const HISTORY_DAYS: i64 = 30;
 
+/// When the demo's history begins: the merchants' (back-dated) rates take effect then, so orders
+/// of past days are placed at their own time.
+pub fn history_start() -> DateTime<Utc> {
+    Utc::now() - Duration::days(HISTORY_DAYS + 1)
+}
+
 pub fn seed(conn: &mut PgConnection, policy: &Policy, isv: &AppRow, merchants: &[SubMerchant]) -> anyhow::Result<()> {
     if let Some(first) = merchants.first() {
         seed_states(conn, policy, isv, &SubMerchantId::parse(&first.sub_merchant_id)?)?;
@@ -52,7 +58,7 @@ fn seed_states(
         ("DEMO_CLOSED", "5.00", &[]),
     ];
     for (out_trade_no, total, refunds) in demo_orders {
-        let Some(order) = place_new(conn, isv, sub_merchant_id, out_trade_no, Amount::parse_yuan(total)?)? else {
+        let Some(order) = place_new(conn, isv, sub_merchant_id, out_trade_no, Amount::parse_yuan(total)?, now)? else {
             continue;
         };
         match out_trade_no {
@@ -84,19 +90,29 @@ fn seed_history(
             let paid_at = start_of_today - Duration::days(days_ago) + Duration::minutes(rng.gen_range(8 * 60..22 * 60));
             let total = Amount::from_fen(rng.gen_range(500..=300_000));
             let out_trade_no = format!("DEMO_M{merchant_index}_D{days_ago:02}_{number}");
-            let Some(order) = place_new(conn, isv, sub_merchant_id, &out_trade_no, total)? else { continue };
-            pay(conn, policy, &order, paid_at)?;
-            if rng.gen_bool(0.15) {
-                let amount = Amount::from_fen(rng.gen_range(1..=total.fen()));
-                refund_part(conn, policy, &order, &format!("{out_trade_no}_R"), amount, paid_at + Duration::hours(1))?;
-            }
+            // Paid a few minutes after it was placed, on its own day.
+            let placed_at = paid_at - Duration::minutes(rng.gen_range(1..=10));
+            let refund = rng.gen_bool(0.15).then(|| Amount::from_fen(rng.gen_range(1..=total.fen())));
+            // Placed and paid in one transaction: an order placed in the past has expired by now,
+            // and the expiry worker must not close it before its payment is recorded.
+            storage::database::transaction(conn, |conn| {
+                let Some(order) = place_new(conn, isv, sub_merchant_id, &out_trade_no, total, placed_at)? else {
+                    return Ok(());
+                };
+                pay(conn, policy, &order, paid_at)?;
+                if let Some(amount) = refund {
+                    let out_refund_no = format!("{out_trade_no}_R");
+                    refund_part(conn, policy, &order, &out_refund_no, amount, paid_at + Duration::hours(1))?;
+                }
+                anyhow::Ok(())
+            })?;
         }
     }
     // One payment today, so every merchant has money pending whatever happened to yesterday (the
     // workers may reconcile and settle it while the seed runs).
     let out_trade_no = format!("DEMO_M{merchant_index}_TODAY");
     if let Some(order) =
-        place_new(conn, isv, sub_merchant_id, &out_trade_no, Amount::from_fen(rng.gen_range(500..=50_000)))?
+        place_new(conn, isv, sub_merchant_id, &out_trade_no, Amount::from_fen(rng.gen_range(500..=50_000)), Utc::now())?
     {
         pay(conn, policy, &order, Utc::now())?;
     }
@@ -121,6 +137,7 @@ fn place_new(
     sub_merchant_id: &SubMerchantId,
     out_trade_no: &str,
     total: Amount,
+    at: DateTime<Utc>,
 ) -> anyhow::Result<Option<Order>> {
     let new = NewOrder {
         sub_merchant_id: sub_merchant_id.clone(),
@@ -131,7 +148,7 @@ fn place_new(
         notify_url: None,
         content_fingerprint: format!("demo:{out_trade_no}:{}", total.fen()),
     };
-    match place::place(conn, isv, &new, Utc::now())? {
+    match place::place(conn, isv, &new, at)? {
         Placed::New(order) => Ok(Some(order)),
         Placed::Replay(_) => Ok(None),
     }

@@ -162,6 +162,7 @@ fn seed_business(
             domain::Rate::parse("0.00100")?,
         )?;
         rates::create_plan(conn, &actor(), &plan, "标准费率 Standard", &standard, Utc::now())?;
+        backdate_plan(conn)?;
     }
     let isv =
         match apps::list(conn, Some(domain::onboarding::AppKind::Isv))?.into_iter().find(|app| app.name == ISV_NAME) {
@@ -174,7 +175,12 @@ fn seed_business(
         let external_id = merchant.application.external_id.clone().unwrap_or_default();
         let row = match merchants::find_by_external_id(conn, Some(isv.id), &external_id)? {
             Some(row) => row,
-            None => applications::import_approved(conn, &actor(), &merchant.application, Some(isv.id))?.merchant.row,
+            None => {
+                let row =
+                    applications::import_approved(conn, &actor(), &merchant.application, Some(isv.id))?.merchant.row;
+                backdate_rates(conn, row.id)?;
+                row
+            }
         };
         let app = apps::find_by_merchant(conn, row.id)?.ok_or(OnboardingError::AppNotFound)?;
         let app = credentials::set_sign_type(conn, &actor(), app.id, merchant.sign_type)?;
@@ -224,4 +230,35 @@ async fn seed_admin(application: &Application) -> anyhow::Result<String> {
     })
     .await?;
     Ok(password)
+}
+
+/// Makes the demo's rate plan take effect from the start of its history as well (an earlier
+/// version with the same rates). Straight to storage, as [`backdate_rates`] explains.
+fn backdate_plan(conn: &mut PgConnection) -> anyhow::Result<()> {
+    let plan =
+        storage::rates::find_plan_by_code(conn, PLAN)?.ok_or_else(|| anyhow::anyhow!("plan {PLAN} is missing"))?;
+    let current = storage::rates::plan_versions(conn, plan.id)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("plan {PLAN} has no version"))?;
+    storage::rates::insert_plan_version(conn, plan.id, current.rates(), super::orders::history_start(), "demo")?;
+    Ok(())
+}
+
+/// Makes a newly seeded merchant's rates take effect from the start of the demo's history as well
+/// (the same source, an earlier version), so its orders of past days are placed at their own time
+/// under the rates then in force. Written straight to storage: no rule lets an operator back-date
+/// rates, and only the demo's own history needs it.
+fn backdate_rates(conn: &mut PgConnection, merchant_id: domain::MerchantId) -> anyhow::Result<()> {
+    let current = storage::rates::merchant_rate_history(conn, merchant_id)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("merchant {merchant_id} was approved without rates"))?;
+    let source = match (current.rate_plan_id, current.own_rates()) {
+        (Some(plan_id), _) => storage::rates::RateSource::Plan(plan_id),
+        (None, Some(own)) => storage::rates::RateSource::Own(own),
+        (None, None) => anyhow::bail!("merchant {merchant_id}'s rates follow neither a plan nor its own"),
+    };
+    storage::rates::insert_merchant_rates(conn, merchant_id, &source, super::orders::history_start(), "demo")?;
+    Ok(())
 }
