@@ -127,7 +127,7 @@ impl FeeSplit {
 
 /// `round(amount × rate)`, half-up to the fen. The products here are never negative, so
 /// "midpoint away from zero" is exactly half-up.
-fn share(amount: Amount, rate: Decimal) -> Result<Amount, SplitError> {
+pub(crate) fn share(amount: Amount, rate: Decimal) -> Result<Amount, SplitError> {
     Decimal::from(amount.fen())
         .checked_mul(rate)
         .map(|product| product.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero))

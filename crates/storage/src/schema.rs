@@ -308,6 +308,107 @@ diesel::table! {
 }
 
 diesel::table! {
+    payout_calendar_days (day) {
+        day -> Date,
+        kind -> Text,
+        note -> Text,
+        updated_by -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payout_events (id) {
+        id -> Int8,
+        payout_id -> Int8,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor -> Text,
+        detail -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payout_run_skips (run_id, merchant_id) {
+        run_id -> Int8,
+        merchant_id -> Int8,
+        reason -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    payout_runs (id) {
+        id -> Int8,
+        kind -> Text,
+        slot_date -> Date,
+        slot_time -> Time,
+        merchant_id -> Nullable<Int8>,
+        triggered_by -> Text,
+        completed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payout_schedules (merchant_id) {
+        merchant_id -> Int8,
+        frequency -> Text,
+        at_time -> Time,
+        weekday -> Nullable<Int2>,
+        month_day -> Nullable<Int2>,
+        minimum_fen -> Int8,
+        retained_fen -> Int8,
+        fee_fixed_fen -> Int8,
+        fee_rate -> Numeric,
+        fee_minimum_fen -> Int8,
+        updated_by -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payout_stops (merchant_id, kind) {
+        merchant_id -> Int8,
+        kind -> Text,
+        reason -> Text,
+        set_by -> Text,
+        set_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> Int8,
+        out_trade_no -> Text,
+        kind -> Text,
+        merchant_id -> Int8,
+        run_id -> Nullable<Int8>,
+        amount_fen -> Int8,
+        fee_fen -> Int8,
+        state -> Text,
+        channel -> Text,
+        account_type -> Text,
+        account_holder -> Text,
+        account_number -> Text,
+        bank_code -> Text,
+        cnaps_code -> Nullable<Text>,
+        channel_reference -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        business_date -> Date,
+        triggered_by -> Text,
+        next_query_at -> Nullable<Timestamptz>,
+        query_count -> Int4,
+        needs_attention -> Bool,
+        submitted_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     platform_keys (id) {
         id -> Int8,
         public_key_pem -> Text,
@@ -438,6 +539,14 @@ diesel::joinable!(notifications -> orders (order_id));
 diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(orders -> apps (app_id));
 diesel::joinable!(orders -> merchants (merchant_id));
+diesel::joinable!(payout_events -> payouts (payout_id));
+diesel::joinable!(payout_run_skips -> merchants (merchant_id));
+diesel::joinable!(payout_run_skips -> payout_runs (run_id));
+diesel::joinable!(payout_runs -> merchants (merchant_id));
+diesel::joinable!(payout_schedules -> merchants (merchant_id));
+diesel::joinable!(payout_stops -> merchants (merchant_id));
+diesel::joinable!(payouts -> merchants (merchant_id));
+diesel::joinable!(payouts -> payout_runs (run_id));
 diesel::joinable!(rate_plan_versions -> rate_plans (rate_plan_id));
 diesel::joinable!(reconciliation_differences -> reconciliation_runs (run_id));
 diesel::joinable!(refunds -> orders (order_id));
@@ -465,6 +574,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     operators,
     order_events,
     orders,
+    payout_calendar_days,
+    payout_events,
+    payout_run_skips,
+    payout_runs,
+    payout_schedules,
+    payout_stops,
+    payouts,
     platform_keys,
     platform_settings,
     rate_plan_versions,
