@@ -63,8 +63,10 @@ keys! {
     AccountId,
     /// A ledger entry (`ledger_entries.id`).
     EntryId,
-    /// A payout order (代付).
+    /// A payout order (代付, `payouts.id`).
     PayoutId,
+    /// A payout run (`payout_runs.id`).
+    PayoutRunId,
     /// A micro-deposit sent to verify a settlement account (`micro_deposits.id`).
     DepositId,
 }

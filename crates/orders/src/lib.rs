@@ -14,6 +14,8 @@ pub mod order;
 pub mod place;
 pub mod recorder;
 pub mod refund;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::OrderError;
 pub use order::Order;

@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod operators;
 pub mod orders;
 pub mod page;
+pub mod payouts;
 pub mod platform_keys;
 pub mod rates;
 pub mod reconciliation;

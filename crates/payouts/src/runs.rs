@@ -1,0 +1,313 @@
+//! Payout runs: one per schedule slot (a payout day and a time of day), made once in the database
+//! however many nodes or restarts try; each pays every due merchant once, in batches, each
+//! payout written with its reservation and its submit job in one transaction.
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use diesel::PgConnection;
+use domain::{
+    Amount, MerchantId, PayoutRunId,
+    calendar::{BusinessCalendar, china},
+    ledger::AccountKind,
+    onboarding::ApplicationState,
+    payouts::{
+        PayoutKind, PayoutState, RunKind, SkipReason,
+        calendar::PayoutCalendar,
+        fee::FeeRule,
+        schedule::{Cadence, Frequency, Payable, Schedule},
+    },
+};
+use storage::{
+    jobs::Job,
+    payouts::{self as rows, CandidateRow, NewPayout, RunRow},
+};
+
+use crate::{PayoutError, Settings, jobs::SendPayout, transition};
+
+/// How many days back a missed slot still gets its run (a node down over a weekend).
+const CATCH_UP_DAYS: u64 = 3;
+
+/// Makes the run of every slot that has come (today's and, if missed, the last few days'), once.
+/// Returns the runs made now.
+pub fn create_due_runs(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    calendar: &PayoutCalendar,
+    now: DateTime<Utc>,
+) -> Result<Vec<RunRow>, PayoutError> {
+    let mut times: BTreeSet<NaiveTime> = rows::schedule_times(conn)?.into_iter().collect();
+    if settings.default_schedule.cadence != Cadence::Manual {
+        times.insert(settings.default_schedule.at);
+    }
+    let today = now.with_timezone(&china()).date_naive();
+    let mut made = Vec::new();
+    for back in (0..=CATCH_UP_DAYS).rev() {
+        let Some(date) = today.checked_sub_days(Days::new(back)) else { continue };
+        if !calendar.is_payout_day(date) {
+            continue;
+        }
+        for time in &times {
+            if slot_instant(date, *time).is_some_and(|slot| slot <= now)
+                && let Some(run) = rows::insert_scheduled_run(conn, date, *time)?
+            {
+                made.push(run);
+            }
+        }
+    }
+    Ok(made)
+}
+
+fn slot_instant(date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
+    china().from_local_datetime(&date.and_time(time)).single().map(|at| at.with_timezone(&Utc))
+}
+
+/// What a run's batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub payouts: usize,
+    pub skipped: usize,
+    /// Every merchant the run concerns has its payout or its reason; the run is complete.
+    pub complete: bool,
+}
+
+/// Works through the run in batches of `settings.run_batch` merchants, each batch one
+/// transaction, until every merchant it concerns has its payout or its reason for being skipped;
+/// then marks it complete. Safe to run again after a crash, and on several nodes at once (a
+/// merchant's payout is unique per run, so a node that loses the race rolls its batch back).
+pub fn work_through(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    payout_calendar: &PayoutCalendar,
+    business_calendar: &BusinessCalendar,
+    run: &RunRow,
+    channel: &str,
+) -> Result<Progress, PayoutError> {
+    let mut total = Progress::default();
+    let mut after = None;
+    loop {
+        let (progress, last) = storage::database::transaction(conn, |conn| {
+            if !rows::lock_open_run(conn, run.id)? {
+                // Complete, or another node is working through it.
+                return Ok::<_, PayoutError>((Progress { complete: true, ..Progress::default() }, None));
+            }
+            let candidates = rows::run_candidates(conn, run, after, settings.run_batch)?;
+            let mut progress = Progress::default();
+            for candidate in &candidates {
+                match decide(conn, settings, payout_calendar, run, candidate)? {
+                    Decision::NotDue => {}
+                    Decision::Skip(reason, detail) => {
+                        rows::insert_skip(conn, run.id, candidate.merchant_id, reason, &detail)?;
+                        progress.skipped += 1;
+                    }
+                    Decision::Pay { amount, fee } => {
+                        let payout = Payout { run, candidate, amount, fee, channel };
+                        create(conn, settings, business_calendar, &payout)?;
+                        progress.payouts += 1;
+                    }
+                }
+            }
+            progress.complete = (candidates.len() as i64) < settings.run_batch;
+            if progress.complete {
+                rows::complete_run(conn, run.id)?;
+            }
+            Ok::<_, PayoutError>((progress, candidates.last().map(|candidate| candidate.merchant_id)))
+        })?;
+        total.payouts += progress.payouts;
+        total.skipped += progress.skipped;
+        if progress.complete {
+            total.complete = true;
+            return Ok(total);
+        }
+        after = last;
+    }
+}
+
+enum Decision {
+    /// The merchant's schedule has no slot in this run.
+    NotDue,
+    Skip(SkipReason, String),
+    Pay {
+        amount: Amount,
+        fee: Amount,
+    },
+}
+
+/// Whether and how much the run pays the merchant. Its available balance is read under a lock,
+/// so nothing moves it between the reading and the reservation.
+fn decide(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    calendar: &PayoutCalendar,
+    run: &RunRow,
+    candidate: &CandidateRow,
+) -> Result<Decision, PayoutError> {
+    let schedule = schedule_of(candidate, &settings.default_schedule)?;
+    let due = match run.kind {
+        RunKind::Scheduled => schedule.at == run.slot_time && schedule.cadence.is_due_on(run.slot_date, calendar),
+        RunKind::Manual => true,
+    };
+    if !due {
+        return Ok(Decision::NotDue);
+    }
+    let stopped = match candidate.state {
+        ApplicationState::Frozen => Some((SkipReason::Frozen, String::new())),
+        ApplicationState::Closed => Some((SkipReason::Closed, String::new())),
+        _ => None,
+    }
+    .or_else(|| candidate.hold_reason.clone().map(|reason| (SkipReason::Held, reason)))
+    .or_else(|| candidate.pause_reason.clone().map(|reason| (SkipReason::Paused, reason)));
+    if let Some((reason, detail)) = stopped {
+        return Ok(Decision::Skip(reason, detail));
+    }
+    let available = available_locked(conn, candidate.merchant_id)?;
+    Ok(match schedule.payable(available)? {
+        Payable::Pay { amount, fee } => Decision::Pay { amount, fee },
+        // A merchant with nothing at all is not worth a line on the run.
+        Payable::BelowMinimum if available.is_positive() => {
+            Decision::Skip(SkipReason::BelowMinimum, format!("available {available}"))
+        }
+        Payable::BelowMinimum => Decision::NotDue,
+    })
+}
+
+fn available_locked(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Amount, PayoutError> {
+    let accounts = storage::ledger::accounts_of_kinds(conn, &[merchant_id], &[AccountKind::MerchantAvailable], true)?;
+    Ok(accounts.first().map_or(Amount::ZERO, |account| account.balance_fen))
+}
+
+/// The merchant's own schedule, or the platform's.
+fn schedule_of(candidate: &CandidateRow, default: &Schedule) -> Result<Schedule, PayoutError> {
+    let Some(frequency) = candidate.frequency else { return Ok(*default) };
+    let corrupt = |what: &str| PayoutError::BrokenInvariant(format!("merchant {}: {what}", candidate.merchant_id));
+    let cadence = match frequency {
+        Frequency::Daily => Cadence::Daily,
+        Frequency::Weekly => {
+            let day = candidate.weekday.ok_or_else(|| corrupt("a weekly schedule without its weekday"))?;
+            let weekday = u8::try_from(day)
+                .ok()
+                .and_then(|day| chrono::Weekday::try_from(day.wrapping_sub(1)).ok())
+                .ok_or_else(|| corrupt("a weekday out of range"))?;
+            Cadence::Weekly(weekday)
+        }
+        Frequency::Monthly => {
+            let day = candidate.month_day.ok_or_else(|| corrupt("a monthly schedule without its day"))?;
+            Cadence::Monthly(u32::try_from(day).map_err(|_| corrupt("a day of the month out of range"))?)
+        }
+        Frequency::Manual => Cadence::Manual,
+    };
+    let value = |amount: Option<Amount>, what: &str| amount.ok_or_else(|| corrupt(what));
+    let fee_rate = candidate.fee_rate.ok_or_else(|| corrupt("a schedule without its fee rate"))?;
+    let fee = if fee_rate.is_zero() {
+        FeeRule::Fixed(value(candidate.fee_fixed_fen, "a schedule without its fixed fee")?)
+    } else {
+        let rate = domain::Rate::from_decimal(fee_rate).map_err(|_| corrupt("a fee rate out of range"))?;
+        FeeRule::Rate { rate, minimum: value(candidate.fee_minimum_fen, "a schedule without its minimum fee")? }
+    };
+    Ok(Schedule {
+        cadence,
+        at: candidate.at_time.ok_or_else(|| corrupt("a schedule without its time"))?,
+        minimum: value(candidate.minimum_fen, "a schedule without its minimum")?,
+        retained: value(candidate.retained_fen, "a schedule without its retained amount")?,
+        fee,
+    })
+}
+
+/// A payout a run decided on.
+struct Payout<'a> {
+    run: &'a RunRow,
+    candidate: &'a CandidateRow,
+    amount: Amount,
+    fee: Amount,
+    channel: &'a str,
+}
+
+/// The payout order, its reservation and (unless it waits for approval) its submit job, in the
+/// caller's transaction. The number is the run's and the merchant's: unique forever, and the same
+/// if a crashed batch is done again.
+fn create(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    calendar: &BusinessCalendar,
+    payout: &Payout<'_>,
+) -> Result<(), PayoutError> {
+    let Payout { run, candidate, amount, fee, channel } = *payout;
+    let state = if amount > settings.approval_above { PayoutState::AwaitingApproval } else { PayoutState::Created };
+    let out_trade_no = out_trade_no(run.id, candidate.merchant_id);
+    let new = NewPayout {
+        out_trade_no: &out_trade_no,
+        kind: PayoutKind::Scheduled,
+        merchant_id: candidate.merchant_id,
+        run_id: Some(run.id),
+        amount_fen: amount,
+        fee_fen: fee,
+        state,
+        channel,
+        account_type: candidate.account_type,
+        account_holder: &candidate.account_holder,
+        account_number: &candidate.account_number,
+        bank_code: &candidate.bank_code,
+        cnaps_code: candidate.cnaps_code.as_deref(),
+        business_date: calendar.date_of(Utc::now()),
+        triggered_by: &run.triggered_by,
+    };
+    let row = rows::insert(conn, &new, "scheduler")?;
+    transition::reserve(conn, calendar, &row)?;
+    if state == PayoutState::Created {
+        storage::jobs::enqueue(conn, SendPayout { payout_id: row.id }.now()?)?;
+    }
+    Ok(())
+}
+
+/// `PO` + the run + the merchant: e.g. `PO17M42`.
+pub fn out_trade_no(run_id: PayoutRunId, merchant_id: MerchantId) -> String {
+    format!("PO{run_id}M{merchant_id}")
+}
+
+/// Every open run, worked through (the scheduler's tick, after it made the due runs).
+pub fn work_through_open(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    payout_calendar: &PayoutCalendar,
+    business_calendar: &BusinessCalendar,
+    channel: &str,
+) -> Result<Vec<(PayoutRunId, Progress)>, PayoutError> {
+    let mut done = Vec::new();
+    for run in rows::open_runs(conn)? {
+        let progress = work_through(conn, settings, payout_calendar, business_calendar, &run, channel)?;
+        done.push((run.id, progress));
+    }
+    Ok(done)
+}
+
+/// A manual run (an operator's) for one merchant or all, today, made and worked through at once.
+pub fn manual_run(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    payout_calendar: &PayoutCalendar,
+    business_calendar: &BusinessCalendar,
+    merchant_id: Option<MerchantId>,
+    by: &str,
+    channel: &str,
+) -> Result<(RunRow, Progress), PayoutError> {
+    let now = Utc::now().with_timezone(&china());
+    let run = rows::insert_manual_run(conn, now.date_naive(), now.time(), merchant_id, by)?;
+    let progress = work_through(conn, settings, payout_calendar, business_calendar, &run, channel)?;
+    Ok((run, progress))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payout_number_names_its_run_and_merchant() {
+        assert_eq!(out_trade_no(PayoutRunId::new(17), MerchantId::new(42)), "PO17M42");
+    }
+
+    #[test]
+    fn slots_are_china_time() {
+        let date = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let slot = slot_instant(date, NaiveTime::from_hms_opt(10, 0, 0).unwrap()).unwrap();
+        assert_eq!(slot.to_rfc3339(), "2026-12-07T02:00:00+00:00");
+    }
+}

@@ -1,0 +1,118 @@
+//! Handing payouts to the channel, and asking it about those whose outcome is not known. No
+//! transaction is open while the channel is called: the payout is marked submitted (and its
+//! first question scheduled) before, and the channel's word is recorded after.
+use channel::{PayOut, Payee, PayoutRequest};
+use chrono::Utc;
+use diesel::PgConnection;
+use domain::{PayoutId, calendar::BusinessCalendar, onboarding::BankAccountNumber, payouts::PayoutState};
+use storage::{
+    Pool,
+    database::run_blocking,
+    payouts::{self as rows, PayoutRow},
+};
+
+use crate::{
+    PayoutError, Settings,
+    outcome::{self, Outcome, Recorded},
+    transition::{self, Details},
+};
+
+/// Submits the payout: marks it submitted unless it is already, calls the channel with its own
+/// `out_trade_no` (a channel answers a repeated number with the first answer), and records what
+/// the channel said. Does nothing for a payout that is neither created nor submitted.
+pub async fn submit(
+    pool: &Pool,
+    calendar: BusinessCalendar,
+    settings: &Settings,
+    channel: &dyn PayOut,
+    id: PayoutId,
+) -> Result<Option<Recorded>, PayoutError> {
+    let first_query_at = Utc::now() + settings.first_query_after();
+    let prepared = run_blocking(pool, move |conn| mark_submitted(conn, &calendar, id, first_query_at)).await?;
+    let Some(payout) = prepared else { return Ok(None) };
+    let answer = Outcome::from(channel.payout(&request(&payout)?).await);
+    let actor = format!("channel:{}", channel.name());
+    let recorded = run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
+    Ok(Some(recorded))
+}
+
+/// The payout, submitted, if it is to be handed to the channel now.
+fn mark_submitted(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    id: PayoutId,
+    first_query_at: chrono::DateTime<Utc>,
+) -> Result<Option<PayoutRow>, PayoutError> {
+    storage::database::transaction(conn, |conn| {
+        let payout = rows::find_for_update(conn, id)?.ok_or(PayoutError::NotFound)?;
+        match payout.state {
+            PayoutState::Created => {
+                let details = Details { next_query_at: Some(first_query_at), ..Details::default() };
+                let submitted = transition::apply(
+                    conn,
+                    calendar,
+                    &payout,
+                    domain::payouts::PayoutTransition::Submit,
+                    "worker",
+                    details,
+                )?;
+                Ok(Some(submitted))
+            }
+            // Submitted before, outcome unknown: the same number again is safe.
+            PayoutState::Submitted => Ok(Some(payout)),
+            _ => Ok(None),
+        }
+    })
+}
+
+/// Asks the channel about every submitted payout whose next question is due (a batch at a time,
+/// shared between nodes), sends again under the same number any the channel never got, and flags
+/// those past the attention age. Returns how many were asked about.
+pub async fn query_due(
+    pool: &Pool,
+    calendar: BusinessCalendar,
+    settings: &Settings,
+    channel: &dyn PayOut,
+) -> Result<usize, PayoutError> {
+    const BATCH: i64 = 100;
+    let intervals = settings.query_intervals_seconds.clone();
+    let claimed = run_blocking(pool, move |conn| {
+        Ok::<_, PayoutError>(rows::claim_due_queries(conn, Utc::now(), &intervals, BATCH)?)
+    })
+    .await?;
+    let actor = format!("query:{}", channel.name());
+    for payout in &claimed {
+        let mut answer = Outcome::from(channel.query_payout(&payout.out_trade_no).await);
+        if answer == Outcome::NotFound {
+            // Marked submitted, then never handed over (a crash in between): hand it over now.
+            answer = Outcome::from(channel.payout(&request(payout)?).await);
+        }
+        let (id, actor) = (payout.id, actor.clone());
+        run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
+    }
+    let overdue_before = Utc::now() - settings.attention_after;
+    let flagged =
+        run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::flag_overdue(conn, overdue_before)?)).await?;
+    if flagged > 0 {
+        tracing::warn!(flagged, "payouts without an outcome need attention");
+    }
+    Ok(claimed.len())
+}
+
+/// What the channel is asked to pay: the payee as it was when the money was reserved.
+fn request(payout: &PayoutRow) -> Result<PayoutRequest, PayoutError> {
+    let account_number = BankAccountNumber::parse(&payout.account_number, payout.account_type).map_err(|_| {
+        PayoutError::BrokenInvariant(format!("payout {}: its stored account number does not parse", payout.id))
+    })?;
+    Ok(PayoutRequest {
+        out_trade_no: payout.out_trade_no.clone(),
+        amount: payout.amount_fen,
+        subject: "代付 payout".into(),
+        payee: Payee {
+            account_number,
+            account_name: payout.account_holder.clone(),
+            bank_code: payout.bank_code.clone(),
+            cnaps_code: payout.cnaps_code.clone(),
+        },
+    })
+}

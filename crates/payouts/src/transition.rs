@@ -1,0 +1,90 @@
+//! One guarded transition of a payout order, with its history row and its ledger booking, in the
+//! caller's transaction.
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use domain::{
+    calendar::BusinessCalendar,
+    payouts::{PayoutState, PayoutTransition},
+};
+use storage::payouts::{self as rows, PayoutChange, PayoutRow};
+
+use crate::PayoutError;
+
+/// What else a transition records.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Details<'a> {
+    pub detail: Option<&'a str>,
+    pub channel_reference: Option<&'a str>,
+    pub failure_reason: Option<&'a str>,
+    /// When to ask the channel first, for a transition into `submitted`.
+    pub next_query_at: Option<DateTime<Utc>>,
+}
+
+/// Applies `transition` to the locked `payout` (`WHERE state = from`), writes its history row
+/// and books its ledger entry. The row is locked, so a failed guard is a bug.
+pub(crate) fn apply(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    payout: &PayoutRow,
+    transition: PayoutTransition,
+    actor: &str,
+    details: Details<'_>,
+) -> Result<PayoutRow, PayoutError> {
+    let to = payout.state.apply(transition)?;
+    let change = PayoutChange {
+        id: payout.id,
+        from: payout.state,
+        to,
+        actor,
+        detail: details.detail,
+        channel_reference: details.channel_reference,
+        failure_reason: details.failure_reason,
+        next_query_at: if to == PayoutState::Submitted { details.next_query_at } else { None },
+    };
+    let changed = rows::change_state(conn, &change)?
+        .ok_or_else(|| PayoutError::BrokenInvariant(format!("payout {} changed under its lock", payout.id)))?;
+    book(conn, calendar, &changed, transition)?;
+    Ok(changed)
+}
+
+/// The reservation booked when a payout is written: available → in transit, fee earned.
+pub(crate) fn reserve(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    payout: &PayoutRow,
+) -> Result<(), PayoutError> {
+    ledger::bookings::payout_reserved(conn, &booking(calendar, payout))?;
+    Ok(())
+}
+
+fn book(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    payout: &PayoutRow,
+    transition: PayoutTransition,
+) -> Result<(), PayoutError> {
+    let booking = booking(calendar, payout);
+    match transition {
+        PayoutTransition::Submit | PayoutTransition::Approve => {}
+        PayoutTransition::Succeed => {
+            ledger::bookings::payout_succeeded(conn, &booking)?;
+        }
+        PayoutTransition::Fail | PayoutTransition::Reject => {
+            ledger::bookings::payout_failed(conn, &booking)?;
+        }
+        PayoutTransition::Return => {
+            ledger::bookings::payout_returned(conn, &booking)?;
+        }
+    }
+    Ok(())
+}
+
+fn booking(calendar: &BusinessCalendar, payout: &PayoutRow) -> ledger::bookings::Payout {
+    ledger::bookings::Payout {
+        payout_id: payout.id,
+        merchant_id: payout.merchant_id,
+        amount: payout.amount_fen,
+        fee: payout.fee_fen,
+        business_date: calendar.date_of(Utc::now()),
+    }
+}

@@ -1,0 +1,341 @@
+//! Payout runs and payout orders against a real PostgreSQL (a fresh database per test) and the
+//! sandbox channel: a run pays each due merchant once, with its reservation; every outcome the
+//! channel can give is recorded once and booked; replays and reports out of order change nothing;
+//! a payout marked submitted but never handed over is found and handed over under its own number.
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use channel::{ChannelError, PayOut, PayoutRequest, PayoutStatus, sandbox::Sandbox};
+use chrono::{Duration, NaiveTime, Utc};
+use diesel::PgConnection;
+use domain::{
+    Amount, MerchantId,
+    calendar::BusinessCalendar,
+    ledger::AccountKind,
+    payouts::{
+        PayoutState, SkipReason, StopKind,
+        calendar::PayoutCalendar,
+        fee::FeeRule,
+        schedule::{Cadence, Frequency, Schedule},
+    },
+};
+use ledger::settlement::{self, Policy};
+use orders::testing::{self, Shop};
+use payouts::{
+    Settings,
+    outcome::{self, Outcome, Recorded},
+    runs, send,
+};
+use storage::{
+    Pool,
+    payouts::{self as rows, RunRow, ScheduleRow},
+    testing::TestDatabase,
+};
+
+fn ten() -> NaiveTime {
+    NaiveTime::from_hms_opt(10, 0, 0).unwrap()
+}
+
+fn settings() -> Settings {
+    Settings {
+        weekends_are_payout_days: true,
+        default_schedule: Schedule {
+            cadence: Cadence::Daily,
+            at: ten(),
+            minimum: Amount::from_fen(100),
+            retained: Amount::ZERO,
+            fee: FeeRule::Fixed(Amount::from_fen(200)),
+        },
+        approval_above: Amount::from_fen(10_000_000),
+        attention_after: Duration::hours(1),
+        // Ask again at once: the tests drive the questions themselves.
+        query_intervals_seconds: vec![0],
+        run_batch: 2,
+    }
+}
+
+/// A Luhn-valid personal card number ending with `suffix` (the sandbox's outcome rules read it).
+fn card_ending(suffix: &str) -> String {
+    (0..10)
+        .map(|digit| format!("62220200000{digit}000{suffix}"))
+        .find(|number| passes_luhn(number))
+        .expect("one of ten check positions makes it valid")
+}
+
+fn passes_luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(index, byte)| {
+            let digit = u32::from(byte - b'0');
+            if index % 2 == 1 { if digit * 2 > 9 { digit * 2 - 9 } else { digit * 2 } } else { digit }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// Approved merchants, each with a card ending with its suffix (the sandbox's outcome rules read
+/// it) and its total paid five days ago, then settled: available.
+fn merchants_with_available(conn: &mut PgConnection, merchants: &[(&str, &str, i64)]) -> Vec<Shop> {
+    let calendar = BusinessCalendar::default();
+    let shops = merchants
+        .iter()
+        .map(|(external_id, suffix, total_fen)| {
+            let mut raw = onboarding::testing::application(external_id);
+            raw.account_number = Some(card_ending(suffix));
+            let shop = testing::shop_from(conn, &raw);
+            let paid_at = Utc::now() - Duration::days(5);
+            testing::paid(
+                conn,
+                &calendar,
+                &shop,
+                &format!("{}_PAID", external_id.replace('-', "_")),
+                *total_fen,
+                paid_at,
+            );
+            shop
+        })
+        .collect();
+    settlement::settle_due(conn, &Policy { calendar, require_reconciliation: false }, Utc::now(), 1_000)
+        .expect("settled");
+    shops
+}
+
+fn balance(conn: &mut PgConnection, merchant_id: MerchantId, kind: AccountKind) -> i64 {
+    ledger::reports::merchant_balances(conn, merchant_id).expect("balances")[&kind].fen()
+}
+
+fn assert_ledger_balanced(conn: &mut PgConnection) {
+    let trial = ledger::reports::trial_balance(conn).expect("trial balance");
+    assert!(trial.is_balanced(), "{trial:?}");
+}
+
+/// Today's 10:00 run, made and worked through.
+fn todays_run(conn: &mut PgConnection, settings: &Settings) -> RunRow {
+    let calendar = PayoutCalendar::new(true, []);
+    let now = Utc::now();
+    let made = runs::create_due_runs(conn, settings, &calendar, now).expect("runs made");
+    let run = match made.into_iter().find(|run| run.slot_time == ten()) {
+        Some(run) => run,
+        // Before 10:00 China time today's slot has not come; make it by hand.
+        None => rows::insert_scheduled_run(conn, now.with_timezone(&domain::calendar::china()).date_naive(), ten())
+            .expect("inserted")
+            .expect("new"),
+    };
+    let progress = runs::work_through(conn, settings, &calendar, &BusinessCalendar::default(), &run, "sandbox")
+        .expect("worked through");
+    assert!(progress.complete);
+    run
+}
+
+#[test]
+fn a_run_pays_each_due_merchant_once_with_its_reservation() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let settings = settings();
+    let mut shops = merchants_with_available(
+        conn,
+        &[
+            ("m-paid", "2222", 100_000),
+            ("m-held", "2222", 50_000),
+            ("m-weekly", "2222", 50_000),
+            ("m-small", "2222", 250),
+        ],
+    )
+    .into_iter();
+    let (paid, held, weekly, small) =
+        (shops.next().unwrap(), shops.next().unwrap(), shops.next().unwrap(), shops.next().unwrap());
+    rows::set_stop(conn, held.merchant_id, StopKind::Hold, "KYC review", "finn").unwrap();
+    let not_today =
+        (chrono::Datelike::weekday(&Utc::now().with_timezone(&domain::calendar::china())).num_days_from_monday() + 3)
+            % 7
+            + 1;
+    rows::set_schedule(
+        conn,
+        &ScheduleRow {
+            merchant_id: weekly.merchant_id,
+            frequency: Frequency::Weekly,
+            at_time: ten(),
+            weekday: Some(i16::try_from(not_today).unwrap()),
+            month_day: None,
+            minimum_fen: Amount::from_fen(100),
+            retained_fen: Amount::ZERO,
+            fee_fixed_fen: Amount::ZERO,
+            fee_rate: rust_decimal::Decimal::ZERO,
+            fee_minimum_fen: Amount::ZERO,
+            updated_by: "finn".into(),
+        },
+    )
+    .unwrap();
+    let available = balance(conn, paid.merchant_id, AccountKind::MerchantAvailable);
+    assert!(available > 0);
+
+    let run = todays_run(conn, &settings);
+    let payouts = rows::of_run(conn, run.id).unwrap();
+    assert_eq!(payouts.len(), 1, "{payouts:#?}");
+    let payout = &payouts[0];
+    assert_eq!((payout.merchant_id, payout.state), (paid.merchant_id, PayoutState::Created));
+    assert_eq!((payout.amount_fen.fen(), payout.fee_fen.fen()), (available - 200, 200));
+    assert_eq!(payout.out_trade_no, runs::out_trade_no(run.id, paid.merchant_id));
+    assert_eq!(balance(conn, paid.merchant_id, AccountKind::MerchantAvailable), 0);
+    assert_eq!(balance(conn, paid.merchant_id, AccountKind::MerchantPayoutInTransit), available - 200);
+    assert_eq!(balance(conn, paid.merchant_id, AccountKind::PayoutFeeRevenue), 200);
+    let skips: Vec<_> =
+        rows::skips_of(conn, run.id).unwrap().into_iter().map(|skip| (skip.merchant_id, skip.reason)).collect();
+    assert_eq!(skips, [(held.merchant_id, SkipReason::Held), (small.merchant_id, SkipReason::BelowMinimum)]);
+    assert_eq!(jobs_of_kind(conn, "payouts.send"), 1, "the submit job was written with the payout");
+
+    // The same slot again, from another node or after a restart: no second run, no second payout.
+    let again = runs::create_due_runs(conn, &settings, &PayoutCalendar::new(true, []), Utc::now()).unwrap();
+    assert!(again.iter().all(|made| made.slot_time != ten() || made.slot_date != run.slot_date));
+    let progress = runs::work_through(
+        conn,
+        &settings,
+        &PayoutCalendar::new(true, []),
+        &BusinessCalendar::default(),
+        &run,
+        "sandbox",
+    )
+    .unwrap();
+    assert_eq!((progress.payouts, progress.skipped), (0, 0));
+    assert_eq!(rows::of_run(conn, run.id).unwrap().len(), 1);
+    assert_ledger_balanced(conn);
+}
+
+fn jobs_of_kind(conn: &mut PgConnection, kind: &str) -> i64 {
+    use diesel::prelude::*;
+    storage::schema::jobs::table.filter(storage::schema::jobs::kind.eq(kind)).count().get_result(conn).unwrap()
+}
+
+fn pool_of(database: &TestDatabase) -> Pool {
+    storage::database::connect(database.url(), 4).expect("pool")
+}
+
+#[tokio::test]
+async fn every_outcome_is_recorded_once_and_booked() {
+    let database = TestDatabase::new();
+    let pool = pool_of(&database);
+    let settings = settings();
+    let calendar = BusinessCalendar::default();
+    let sandbox = Sandbox::default();
+    let suffixes = ["2222", "4444", "5555", "6666", "7777"];
+    let (run, shops) = {
+        let conn = &mut database.connection();
+        let ids: Vec<String> = (0..suffixes.len()).map(|index| format!("m{index}")).collect();
+        let merchants: Vec<(&str, &str, i64)> =
+            ids.iter().zip(suffixes).map(|(id, suffix)| (id.as_str(), suffix, 100_000)).collect();
+        let shops = merchants_with_available(conn, &merchants);
+        (todays_run(conn, &settings), shops)
+    };
+    let conn = &mut database.connection();
+    let payouts = rows::of_run(conn, run.id).unwrap();
+    assert_eq!(payouts.len(), suffixes.len());
+    for payout in &payouts {
+        send::submit(&pool, calendar, &settings, &sandbox, payout.id).await.expect("submitted");
+    }
+    let state_of = |conn: &mut PgConnection, shop: &Shop| {
+        let payout =
+            rows::of_run(conn, run.id).unwrap().into_iter().find(|p| p.merchant_id == shop.merchant_id).unwrap();
+        (payout.state, payout)
+    };
+    let (succeeded, paid) = state_of(conn, &shops[0]);
+    assert_eq!(succeeded, PayoutState::Succeeded);
+    assert_eq!(balance(conn, shops[0].merchant_id, AccountKind::PayoutClearing), paid.amount_fen.fen());
+    assert_eq!(balance(conn, shops[0].merchant_id, AccountKind::MerchantPayoutInTransit), 0);
+    let (failed, refused) = state_of(conn, &shops[1]);
+    assert_eq!(failed, PayoutState::Failed);
+    assert_eq!(
+        balance(conn, shops[1].merchant_id, AccountKind::MerchantAvailable),
+        refused.amount_fen.fen() + refused.fee_fen.fen(),
+        "the money and the fee are back"
+    );
+    assert_eq!(state_of(conn, &shops[2]).0, PayoutState::Submitted, "pending at the channel");
+    assert!(state_of(conn, &shops[2]).1.channel_reference.is_some());
+    let (returned, sent_back) = state_of(conn, &shops[3]);
+    assert_eq!(returned, PayoutState::Returned);
+    assert_eq!(balance(conn, shops[3].merchant_id, AccountKind::MerchantAvailable), sent_back.amount_fen.fen());
+    assert!(
+        rows::stops_of(conn, shops[3].merchant_id).unwrap().iter().any(|stop| stop.kind == StopKind::ReturnedAccount)
+    );
+    assert_eq!(state_of(conn, &shops[4]).0, PayoutState::Submitted, "a timeout: outcome unknown, still submitted");
+
+    // Replays and reports out of order change nothing; a contradiction is flagged, not applied.
+    let replay = Outcome::Succeeded { channel_reference: "SBX".into() };
+    assert!(matches!(outcome::record(conn, &calendar, paid.id, &replay, "callback").unwrap(), Recorded::Unchanged(_)));
+    assert!(
+        matches!(outcome::record(conn, &calendar, sent_back.id, &replay, "callback").unwrap(), Recorded::Unchanged(_)),
+        "FINI after REFU"
+    );
+    let late_failure = Outcome::Failed { reason: "CLOS".into() };
+    assert!(matches!(
+        outcome::record(conn, &calendar, paid.id, &late_failure, "callback").unwrap(),
+        Recorded::Contradiction(_)
+    ));
+    assert!(rows::find(conn, paid.id).unwrap().unwrap().needs_attention);
+    assert_eq!(rows::find(conn, paid.id).unwrap().unwrap().state, PayoutState::Succeeded);
+
+    // The unknown one is asked about and found paid.
+    let asked = send::query_due(&pool, calendar, &settings, &sandbox).await.unwrap();
+    assert_eq!(asked, 2, "the pending and the unknown payout");
+    assert_eq!(state_of(conn, &shops[4]).0, PayoutState::Succeeded);
+    assert_eq!(state_of(conn, &shops[2]).0, PayoutState::Submitted, "still pending");
+
+    // The merchant whose payout came back is paused, so the next run skips it with the reason.
+    let next = runs::manual_run(conn, &settings, &PayoutCalendar::new(true, []), &calendar, None, "olivia", "sandbox")
+        .unwrap()
+        .0;
+    let paused: Vec<_> =
+        rows::skips_of(conn, next.id).unwrap().into_iter().filter(|skip| skip.reason == SkipReason::Paused).collect();
+    assert_eq!(paused.iter().map(|skip| skip.merchant_id).collect::<Vec<_>>(), [shops[3].merchant_id]);
+    assert_ledger_balanced(conn);
+}
+
+/// A channel that loses the first payout it is handed (the request never arrives: a crash or a
+/// network cut before the channel got it), then behaves.
+struct LosesTheFirst {
+    inner: Sandbox,
+    lost: AtomicBool,
+}
+
+#[async_trait]
+impl PayOut for LosesTheFirst {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
+        if !self.lost.swap(true, Ordering::SeqCst) {
+            return Err(ChannelError::OutcomeUnknown("connection reset".into()));
+        }
+        self.inner.payout(request).await
+    }
+
+    async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
+        self.inner.query_payout(out_trade_no).await
+    }
+}
+
+#[tokio::test]
+async fn a_payout_the_channel_never_got_is_handed_over_again_under_its_own_number() {
+    let database = TestDatabase::new();
+    let pool = pool_of(&database);
+    let settings = settings();
+    let calendar = BusinessCalendar::default();
+    let channel = LosesTheFirst { inner: Sandbox::default(), lost: AtomicBool::new(false) };
+    let conn = &mut database.connection();
+    let shop = merchants_with_available(conn, &[("m-lost", "2222", 100_000)]).remove(0);
+    let run = todays_run(conn, &settings);
+    let payout = rows::of_run(conn, run.id).unwrap().remove(0);
+    send::submit(&pool, calendar, &settings, &channel, payout.id).await.unwrap();
+    assert_eq!(rows::find(conn, payout.id).unwrap().unwrap().state, PayoutState::Submitted, "unknown, never failed");
+    assert_eq!(channel.inner.query_payout(&payout.out_trade_no).await, Err(ChannelError::NotFound));
+
+    send::query_due(&pool, calendar, &settings, &channel).await.unwrap();
+    let done = rows::find(conn, payout.id).unwrap().unwrap();
+    assert_eq!((done.state, done.out_trade_no.as_str()), (PayoutState::Succeeded, payout.out_trade_no.as_str()));
+    assert_eq!(balance(conn, shop.merchant_id, AccountKind::PayoutClearing), payout.amount_fen.fen());
+    let history: Vec<_> = rows::events_of(conn, payout.id).unwrap().into_iter().map(|event| event.to_state).collect();
+    assert_eq!(history, [PayoutState::Created, PayoutState::Submitted, PayoutState::Succeeded]);
+    assert_ledger_balanced(conn);
+}
