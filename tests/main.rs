@@ -15,4 +15,5 @@ mod gateway_onboarding;
 mod health;
 mod hostile_input;
 mod notifications;
+mod payouts;
 mod sandbox_channel;

@@ -20,6 +20,7 @@ pub struct Settings {
     pub gateway: GatewaySettings,
     pub ledger: LedgerSettings,
     pub payments: PaymentSettings,
+    pub payouts: PayoutSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +78,115 @@ impl LedgerSettings {
     pub fn policy(&self) -> anyhow::Result<ledger::settlement::Policy> {
         let calendar = self.day_cutoff.parse().map_err(|error| anyhow::anyhow!("ledger.day_cutoff: {error}"))?;
         Ok(ledger::settlement::Policy { calendar, require_reconciliation: self.require_reconciliation })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PayoutSettings {
+    /// Whether Saturdays and Sundays are payout days (holidays and make-up days aside). Default false.
+    pub weekends_are_payout_days: bool,
+    /// The schedule of a merchant without its own: `daily`, `weekly:<1-7>` (Monday = 1),
+    /// `monthly:<1-31>` or `manual`. Default `daily`.
+    pub schedule: String,
+    /// When the default schedule's slot falls, China time, `HH:MM`. Default `10:00`.
+    pub time: String,
+    /// The smallest payout a run makes, in fen. Default 100 (1 yuan).
+    pub minimum_fen: i64,
+    /// Kept back in available at every payout, in fen. Default 0.
+    pub retained_fen: i64,
+    /// The fee per payout, in fen, when `fee_rate` is 0. Default 0.
+    pub fee_fixed_fen: i64,
+    /// The fee as a rate of the payout (e.g. `0.00100`), at least `fee_minimum_fen`. Default `0`.
+    pub fee_rate: String,
+    pub fee_minimum_fen: i64,
+    /// Payouts above this many fen wait for a second operator's approval. Default 5 000 000 (50 000 yuan).
+    pub approval_above_fen: i64,
+    /// A payout without an outcome this long after its submission is flagged. Default 60.
+    pub attention_after_minutes: u32,
+    /// Seconds before asking the channel about a submitted payout again, by how often it was
+    /// asked; the last repeats. Default 60, 120, 300, 600, 1800, 3600.
+    pub query_intervals_seconds: Vec<i32>,
+    /// Merchants a payout run looks at per transaction. Default 500.
+    pub run_batch: i64,
+}
+
+impl Default for PayoutSettings {
+    fn default() -> Self {
+        PayoutSettings {
+            weekends_are_payout_days: false,
+            schedule: "daily".into(),
+            time: "10:00".into(),
+            minimum_fen: 100,
+            retained_fen: 0,
+            fee_fixed_fen: 0,
+            fee_rate: "0".into(),
+            fee_minimum_fen: 0,
+            approval_above_fen: 5_000_000,
+            attention_after_minutes: 60,
+            query_intervals_seconds: vec![60, 120, 300, 600, 1_800, 3_600],
+            run_batch: 500,
+        }
+    }
+}
+
+impl PayoutSettings {
+    pub fn settings(&self) -> anyhow::Result<payouts::Settings> {
+        use domain::{
+            Amount, Rate,
+            payouts::{
+                fee::FeeRule,
+                schedule::{Cadence, Schedule},
+            },
+        };
+        let bad = |key: &str, why: String| anyhow::anyhow!("payouts.{key}: {why}");
+        let at =
+            chrono::NaiveTime::parse_from_str(&self.time, "%H:%M").map_err(|error| bad("time", error.to_string()))?;
+        let number = |text: &str, range: std::ops::RangeInclusive<u32>| {
+            text.parse::<u32>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| bad("schedule", format!("{text:?} is out of range")))
+        };
+        let cadence = match self.schedule.split_once(':') {
+            None if self.schedule == "daily" => Cadence::Daily,
+            None if self.schedule == "manual" => Cadence::Manual,
+            Some(("weekly", day)) => {
+                let day = u8::try_from(number(day, 1..=7)? - 1).unwrap_or(0);
+                Cadence::Weekly(chrono::Weekday::try_from(day).map_err(|error| bad("schedule", error.to_string()))?)
+            }
+            Some(("monthly", day)) => Cadence::Monthly(number(day, 1..=31)?),
+            _ => return Err(bad("schedule", "daily, weekly:<1-7>, monthly:<1-31> or manual".into())),
+        };
+        let fen = |key: &str, fen: i64, least: i64| {
+            if fen >= least { Ok(Amount::from_fen(fen)) } else { Err(bad(key, format!("must be at least {least}"))) }
+        };
+        let rate = Rate::parse(&self.fee_rate).map_err(|error| bad("fee_rate", error.to_string()))?;
+        let fee = if rate == Rate::ZERO {
+            FeeRule::Fixed(fen("fee_fixed_fen", self.fee_fixed_fen, 0)?)
+        } else {
+            FeeRule::Rate { rate, minimum: fen("fee_minimum_fen", self.fee_minimum_fen, 0)? }
+        };
+        if self.query_intervals_seconds.is_empty() || self.query_intervals_seconds.iter().any(|seconds| *seconds < 0) {
+            return Err(bad("query_intervals_seconds", "must list at least one non-negative number".into()));
+        }
+        if self.run_batch < 1 {
+            return Err(bad("run_batch", "must be at least 1".into()));
+        }
+        Ok(payouts::Settings {
+            weekends_are_payout_days: self.weekends_are_payout_days,
+            default_schedule: Schedule {
+                cadence,
+                at,
+                minimum: fen("minimum_fen", self.minimum_fen, 1)?,
+                retained: fen("retained_fen", self.retained_fen, 0)?,
+                fee,
+            },
+            approval_above: fen("approval_above_fen", self.approval_above_fen, 0)?,
+            attention_after: chrono::Duration::minutes(i64::from(self.attention_after_minutes)),
+            query_intervals_seconds: self.query_intervals_seconds.clone(),
+            run_batch: self.run_batch,
+        })
     }
 }
 

@@ -88,5 +88,6 @@ pub async fn job_context(
         settings.gateway.allow_private_notify_urls,
     );
     let ledger = settings.ledger.policy()?;
-    Ok(crate::worker::JobContext { pool, cache, channels, notifier, ledger })
+    let payouts = settings.payouts.settings()?;
+    Ok(crate::worker::JobContext { pool, cache, channels, notifier, ledger, payouts })
 }

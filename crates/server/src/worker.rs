@@ -10,6 +10,7 @@ use chrono::{DurationRound, Utc};
 use ledger::jobs::{ImportBills, Settle};
 use onboarding::verification::SendMicroDeposit;
 use orders::jobs::ExpireOrders;
+use payouts::jobs::{QueryPayouts, ScheduleRuns, SendPayout};
 use serde_json::Value;
 use storage::{
     Cache, Pool, StorageError,
@@ -34,6 +35,8 @@ pub struct JobContext {
     pub notifier: gateway::notify::Notifier,
     /// Business days and when settlement may run.
     pub ledger: ledger::settlement::Policy,
+    /// Payout schedules' defaults, approvals, and how payouts are asked about.
+    pub payouts: payouts::Settings,
 }
 
 pub type JobResult = Result<(), anyhow::Error>;
@@ -82,12 +85,32 @@ impl Registry {
             job.run(&context.pool, context.ledger).await?;
             Ok(())
         });
+        registry.register(|context: JobContext, job: ScheduleRuns| async move {
+            let channel = payout_channel(&context)?;
+            job.run(&context.pool, context.payouts.clone(), context.ledger.calendar, channel.name()).await?;
+            Ok(())
+        });
+        registry.register(|context: JobContext, job: SendPayout| async move {
+            let channel = payout_channel(&context)?;
+            job.run(&context.pool, &context.payouts, context.ledger.calendar, channel.as_ref()).await?;
+            Ok(())
+        });
+        registry.register(|context: JobContext, job: QueryPayouts| async move {
+            let channel = payout_channel(&context)?;
+            job.run(&context.pool, &context.payouts, context.ledger.calendar, channel.as_ref()).await?;
+            Ok(())
+        });
         registry.register(|context: JobContext, job: ImportBills| async move {
             job.run(&context.pool, context.ledger.calendar, &context.channels).await?;
             Ok(())
         });
         registry
     }
+}
+
+/// The channel payouts go through; a deployment without one cannot run payout jobs.
+fn payout_channel(context: &JobContext) -> Result<Arc<dyn channel::PayOut>, anyhow::Error> {
+    context.channels.payouts().ok_or_else(|| anyhow::anyhow!("no payout channel is configured"))
 }
 
 /// Forgets sign-in attempts older than 90 days and finished jobs older than 7 days; hourly.
@@ -116,7 +139,8 @@ pub fn backoff(attempt: i32) -> Duration {
 }
 
 /// Enqueues each periodic job once per slot across all nodes: housekeeping hourly, order expiry
-/// every minute, settlement every five minutes, reconciliation hourly.
+/// every minute, settlement every five minutes, reconciliation hourly, payout runs and payout
+/// queries every minute.
 fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError> {
     let now = Utc::now();
     let periodic = [
@@ -124,6 +148,8 @@ fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError
         (ExpireOrders.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
         (Settle.now()?, chrono::Duration::minutes(5), "%Y-%m-%dT%H:%M"),
         (ImportBills.now()?, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
+        (ScheduleRuns.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
+        (QueryPayouts.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
     ];
     for (mut job, every, slot_format) in periodic {
         let slot = now.duration_trunc(every).unwrap_or(now);

@@ -429,6 +429,20 @@ pub fn of_run(conn: &mut PgConnection, run_id: PayoutRunId) -> Result<Vec<Payout
         .load(conn)?)
 }
 
+/// A merchant's payouts, newest first, at most `limit`.
+pub fn of_merchant(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    limit: i64,
+) -> Result<Vec<PayoutRow>, StorageError> {
+    Ok(payouts::table
+        .filter(payouts::merchant_id.eq(merchant_id))
+        .order(payouts::id.desc())
+        .limit(limit)
+        .select(PayoutRow::as_select())
+        .load(conn)?)
+}
+
 /// One guarded change of a payout's state (`WHERE state = from`) with its history row; what the
 /// channel said comes with it. `next_query_at` is set while the payout is submitted.
 #[derive(Debug, Clone)]
