@@ -197,6 +197,9 @@ pub fn bind(
         if !merchants::update_fields(conn, merchant_id, merchant.state, &fields)? {
             return Err(OnboardingError::ConcurrentChange);
         }
+        // A new account (or the same one confirmed by binding it again) lifts the pause a returned
+        // payout put on the merchant's payouts.
+        storage::payouts::clear_stop(conn, merchant_id, domain::payouts::StopKind::ReturnedAccount)?;
         audit::record(
             conn,
             actor,

@@ -10,12 +10,14 @@
 //!
 //! Depends on domain, storage, channel and ledger; never on HTTP.
 
+pub mod approval;
 pub mod calendar;
 mod error;
 pub mod jobs;
 pub mod outcome;
 pub mod runs;
 pub mod send;
+pub mod stops;
 mod transition;
 
 use chrono::Duration;

@@ -339,3 +339,120 @@ async fn a_payout_the_channel_never_got_is_handed_over_again_under_its_own_numbe
     assert_eq!(history, [PayoutState::Created, PayoutState::Submitted, PayoutState::Succeeded]);
     assert_ledger_balanced(conn);
 }
+
+/// A finance operator, as the console's actor for them.
+fn operator(conn: &mut PgConnection, name: &str) -> storage::audit::Actor {
+    let username = storage::operators::Username::parse(name).unwrap();
+    let existing = storage::operators::find_by_username(conn, username.as_str()).unwrap();
+    let row = match existing {
+        Some(row) => row,
+        None => storage::operators::insert(conn, &username, "-", storage::operators::Role::Finance).unwrap(),
+    };
+    storage::audit::Actor { operator_id: Some(row.id), name: name.into(), client_ip: None }
+}
+
+#[tokio::test]
+async fn a_large_payout_waits_for_a_second_operator_who_neither_triggered_it_nor_changed_the_account() {
+    use payouts::approval::{self, ApprovalError};
+    let database = TestDatabase::new();
+    let pool = pool_of(&database);
+    let settings = Settings { approval_above: Amount::from_fen(10_000), ..settings() };
+    let calendar = BusinessCalendar::default();
+    let conn = &mut database.connection();
+    let shops = merchants_with_available(conn, &[("m-big", "2222", 100_000), ("m-other", "2222", 100_000)]);
+    let (olivia, finn, grace) = (operator(conn, "olivia"), operator(conn, "finn"), operator(conn, "grace"));
+    // finn last changed the first merchant's bank account.
+    let changed = storage::audit::NewEntry {
+        action: "merchant.bank_account",
+        target: format!("merchant:{}", shops[0].merchant_id),
+        before: None,
+        after: None,
+    };
+    storage::audit::record(conn, &finn, changed).unwrap();
+    let (run, _) =
+        runs::manual_run(conn, &settings, &PayoutCalendar::new(true, []), &calendar, None, "olivia", "sandbox")
+            .unwrap();
+    let payouts = rows::of_run(conn, run.id).unwrap();
+    assert!(payouts.iter().all(|payout| payout.state == PayoutState::AwaitingApproval), "{payouts:#?}");
+    assert_eq!(jobs_of_kind(conn, "payouts.send"), 0, "nothing goes to the channel before approval");
+    let (big, other) = (&payouts[0], &payouts[1]);
+
+    let refused = |result: Result<_, ApprovalError>| result.err().map(|error| error.to_string());
+    assert_eq!(
+        refused(approval::approve(conn, &calendar, &settings, &olivia, big.id)),
+        Some(ApprovalError::SameAsTrigger.to_string())
+    );
+    assert_eq!(
+        refused(approval::approve(conn, &calendar, &settings, &finn, big.id)),
+        Some(ApprovalError::ChangedTheAccount.to_string())
+    );
+    assert!(matches!(approval::reject(conn, &calendar, &grace, other.id, "  "), Err(ApprovalError::ReasonRequired)));
+    assert_eq!(
+        rows::find(conn, big.id).unwrap().unwrap().state,
+        PayoutState::AwaitingApproval,
+        "refusals change nothing"
+    );
+
+    let approved = approval::approve(conn, &calendar, &settings, &grace, big.id).unwrap();
+    assert_eq!(approved.state, PayoutState::Submitted);
+    assert_eq!(jobs_of_kind(conn, "payouts.send"), 1);
+    send::submit(&pool, calendar, &settings, &Sandbox::default(), big.id).await.unwrap();
+    assert_eq!(rows::find(conn, big.id).unwrap().unwrap().state, PayoutState::Succeeded);
+
+    let rejected = approval::reject(conn, &calendar, &grace, other.id, "amount looks wrong").unwrap();
+    assert_eq!(
+        (rejected.state, rejected.failure_reason.as_deref()),
+        (PayoutState::Rejected, Some("amount looks wrong"))
+    );
+    assert_eq!(
+        balance(conn, shops[1].merchant_id, AccountKind::MerchantAvailable),
+        rejected.amount_fen.fen() + rejected.fee_fen.fen(),
+        "the money and the fee are back"
+    );
+    assert!(matches!(approval::approve(conn, &calendar, &settings, &grace, other.id), Err(ApprovalError::NotAwaiting)));
+    let decisions: Vec<String> = storage::audit::list(conn, &Default::default(), 10)
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.action.starts_with("payout."))
+        .map(|entry| format!("{} {}", entry.actor, entry.action))
+        .collect();
+    assert_eq!(decisions, ["grace payout.reject", "grace payout.approve"]);
+    assert_ledger_balanced(conn);
+}
+
+#[test]
+fn holds_and_returned_accounts_stop_payouts_until_an_operator_lets_them_go() {
+    use payouts::stops::{self, StopError};
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let settings = settings();
+    let calendar = BusinessCalendar::default();
+    let shop = merchants_with_available(conn, &[("m-stop", "2222", 100_000)]).remove(0);
+    let olivia = operator(conn, "olivia");
+    let manual = |conn: &mut PgConnection| {
+        runs::manual_run(
+            conn,
+            &settings,
+            &PayoutCalendar::new(true, []),
+            &calendar,
+            Some(shop.merchant_id),
+            "olivia",
+            "sandbox",
+        )
+        .unwrap()
+        .0
+    };
+    assert!(matches!(stops::hold(conn, &olivia, shop.merchant_id, " "), Err(StopError::ReasonRequired)));
+    stops::hold(conn, &olivia, shop.merchant_id, "KYC review").unwrap();
+    rows::set_stop(conn, shop.merchant_id, StopKind::ReturnedAccount, "payout PO1M1 returned", "channel:sandbox")
+        .unwrap();
+    let held = manual(conn);
+    assert_eq!(rows::skips_of(conn, held.id).unwrap()[0].reason, SkipReason::Held);
+    stops::release(conn, &olivia, shop.merchant_id).unwrap();
+    assert!(matches!(stops::release(conn, &olivia, shop.merchant_id), Err(StopError::NotStopped)));
+    let paused = manual(conn);
+    assert_eq!(rows::skips_of(conn, paused.id).unwrap()[0].reason, SkipReason::Paused);
+    stops::confirm_account(conn, &olivia, shop.merchant_id).unwrap();
+    let paying = manual(conn);
+    assert_eq!(rows::of_run(conn, paying.id).unwrap().len(), 1, "paid once the account is confirmed");
+}

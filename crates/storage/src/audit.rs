@@ -96,6 +96,17 @@ pub fn list(conn: &mut PgConnection, filter: &Filter, limit: i64) -> Result<Vec<
     Ok(query.order(audit_log::id.desc()).limit(limit).load(conn)?)
 }
 
+/// Who did `action` on `target` last, if anyone (e.g. who last changed a merchant's bank account).
+pub fn last_actor(conn: &mut PgConnection, action: &str, target: &str) -> Result<Option<Entry>, StorageError> {
+    Ok(audit_log::table
+        .filter(audit_log::action.eq(action))
+        .filter(audit_log::target.eq(target))
+        .order(audit_log::id.desc())
+        .select(Entry::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Escapes LIKE wildcards so a search term matches literally.
 pub fn escape_like(term: &str) -> String {
     term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
