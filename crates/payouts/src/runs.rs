@@ -27,8 +27,9 @@ use crate::{PayoutError, Settings, jobs::SendPayout, transition};
 /// How many days back a missed slot still gets its run (a node down over a weekend).
 const CATCH_UP_DAYS: u64 = 3;
 
-/// Makes the run of every slot that has come (today's and, if missed, the last few days'), once.
-/// Returns the runs made now.
+/// Makes the run of every slot that has come, once: today's, and slots of the last few days that
+/// were missed after the last run made (never slots from before the first run, so a new
+/// deployment starts with today). Returns the runs made now.
 pub fn create_due_runs(
     conn: &mut PgConnection,
     settings: &Settings,
@@ -40,6 +41,8 @@ pub fn create_due_runs(
         times.insert(settings.default_schedule.at);
     }
     let today = now.with_timezone(&china()).date_naive();
+    let latest = rows::latest_scheduled_slot(conn)?;
+    let missed = |slot: (NaiveDate, NaiveTime)| slot.0 == today || latest.is_some_and(|latest| slot > latest);
     let mut made = Vec::new();
     for back in (0..=CATCH_UP_DAYS).rev() {
         let Some(date) = today.checked_sub_days(Days::new(back)) else { continue };
@@ -47,7 +50,8 @@ pub fn create_due_runs(
             continue;
         }
         for time in &times {
-            if slot_instant(date, *time).is_some_and(|slot| slot <= now)
+            if missed((date, *time))
+                && slot_instant(date, *time).is_some_and(|slot| slot <= now)
                 && let Some(run) = rows::insert_scheduled_run(conn, date, *time)?
             {
                 made.push(run);

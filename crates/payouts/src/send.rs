@@ -90,6 +90,15 @@ pub async fn query_due(
         let (id, actor) = (payout.id, actor.clone());
         run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
     }
+    // A payout whose submit job died or gave up is still `created`: hand it over here. A submit
+    // job running at the same moment is harmless: the row lock orders the two, and the second
+    // sends the same number again.
+    let stale_before = Utc::now() - settings.first_query_after().max(chrono::Duration::seconds(10));
+    let stale =
+        run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::stale_created(conn, stale_before, BATCH)?)).await?;
+    for id in stale {
+        submit(pool, calendar, settings, channel, id).await?;
+    }
     let overdue_before = Utc::now() - settings.attention_after;
     let flagged =
         run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::flag_overdue(conn, overdue_before)?)).await?;

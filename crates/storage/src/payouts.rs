@@ -175,6 +175,16 @@ pub fn insert_scheduled_run(
     .optional()?)
 }
 
+/// The newest slot that has a scheduled run, if any.
+pub fn latest_scheduled_slot(conn: &mut PgConnection) -> Result<Option<(NaiveDate, NaiveTime)>, StorageError> {
+    Ok(payout_runs::table
+        .filter(payout_runs::kind.eq(RunKind::Scheduled))
+        .order((payout_runs::slot_date.desc(), payout_runs::slot_time.desc()))
+        .select((payout_runs::slot_date, payout_runs::slot_time))
+        .first(conn)
+        .optional()?)
+}
+
 /// A manual run (an operator's), for one merchant or every merchant with a balance.
 pub fn insert_manual_run(
     conn: &mut PgConnection,
@@ -546,6 +556,22 @@ pub fn claim_due_queries(
     .bind::<Array<Integer>, _>(intervals_seconds)
     .bind::<BigInt, _>(limit)
     .load(conn)?)
+}
+
+/// Payouts still `created` (not yet handed to the channel) that were written before `before`:
+/// their submit job died or gave up, so they are handed over by the sweeper instead.
+pub fn stale_created(
+    conn: &mut PgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<PayoutId>, StorageError> {
+    Ok(payouts::table
+        .filter(payouts::state.eq(PayoutState::Created))
+        .filter(payouts::created_at.lt(before))
+        .order(payouts::id.asc())
+        .limit(limit)
+        .select(payouts::id)
+        .load(conn)?)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -1,0 +1,238 @@
+//! No payout lost, none paid twice, with the worker process (the real binary) killed with SIGKILL
+//! at random moments while it runs payouts: merchants with every kind of sandbox outcome, a payout
+//! run made by the worker itself, kills while it reserves, submits, records and queries; then a
+//! last worker left to finish. Afterwards every merchant's money is either paid once or back in
+//! available, the sandbox received each payout once, and the ledger balances.
+//!
+//! The default test run uses `PAYOUT_KILL_MERCHANTS` (default 60) and `PAYOUT_KILL_KILLS`
+//! (default 6); `scripts/payout-kills` runs it at 1,000 merchants and 20 kills.
+use std::{
+    collections::BTreeMap,
+    io::Write,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use chrono::{NaiveTime, Utc};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_types::BigInt};
+use domain::{Amount, MerchantId, calendar::BusinessCalendar, ledger::AccountKind, payouts::schedule::Frequency};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use storage::{jobs::Job, testing::TestDatabase};
+
+fn number_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+}
+
+/// The sandbox's outcome by card suffix: success (most), failure, pending, return, timeout.
+const SUFFIXES: [&str; 7] = ["2222", "2222", "2222", "4444", "5555", "6666", "7777"];
+
+fn card_ending(suffix: &str) -> String {
+    (0..10)
+        .map(|digit| format!("62220200000{digit}000{suffix}"))
+        .find(|number| luhn(number))
+        .expect("one of ten check positions makes it valid")
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(index, byte)| {
+            let digit = u32::from(byte - b'0');
+            if index % 2 == 1 { if digit > 4 { digit * 2 - 9 } else { digit * 2 } } else { digit }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// Merchants with money available, each with its own daily slot at midnight (China time), which
+/// has always come: the worker's first tick makes the run.
+fn seed(conn: &mut PgConnection, merchants: usize) -> BTreeMap<MerchantId, i64> {
+    let calendar = BusinessCalendar::default();
+    let paid_at = Utc::now() - chrono::Duration::days(5);
+    let mut shops = Vec::with_capacity(merchants);
+    for index in 0..merchants {
+        let mut raw = onboarding::testing::application(&format!("k{index}"));
+        raw.account_number = Some(card_ending(SUFFIXES[index % SUFFIXES.len()]));
+        let shop = orders::testing::shop_from(conn, &raw);
+        orders::testing::paid(conn, &calendar, &shop, &format!("K{index}"), 10_000 + index as i64, paid_at);
+        shops.push(shop.merchant_id);
+    }
+    let policy = ledger::settlement::Policy { calendar, require_reconciliation: false };
+    ledger::settlement::settle_due(conn, &policy, Utc::now(), 100_000).expect("settled");
+    shops
+        .into_iter()
+        .map(|merchant_id| {
+            storage::payouts::set_schedule(
+                conn,
+                &storage::payouts::ScheduleRow {
+                    merchant_id,
+                    frequency: Frequency::Daily,
+                    at_time: NaiveTime::MIN,
+                    weekday: None,
+                    month_day: None,
+                    minimum_fen: Amount::from_fen(100),
+                    retained_fen: Amount::ZERO,
+                    fee_fixed_fen: Amount::from_fen(100),
+                    fee_rate: rust_decimal::Decimal::ZERO,
+                    fee_minimum_fen: Amount::ZERO,
+                    updated_by: "test".into(),
+                },
+            )
+            .expect("schedule");
+            (merchant_id, balance(conn, merchant_id, AccountKind::MerchantAvailable))
+        })
+        .collect()
+}
+
+fn balance(conn: &mut PgConnection, merchant_id: MerchantId, kind: AccountKind) -> i64 {
+    ledger::reports::merchant_balances(conn, merchant_id).expect("balances")[&kind].fen()
+}
+
+fn worker(database_url: &str, config: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_liquidator"))
+        .arg("worker")
+        .arg("--config")
+        .arg(config)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "error")
+        .env_remove("LIQUIDATOR_CONFIG")
+        .env("LIQUIDATOR__PLATFORM__MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the worker starts")
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Count>(conn).expect(sql).count
+}
+
+#[test]
+fn payouts_survive_the_worker_killed_at_random_moments() {
+    let merchants = number_from_env("PAYOUT_KILL_MERCHANTS", 60);
+    let kills = number_from_env("PAYOUT_KILL_KILLS", 6);
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let before = seed(conn, merchants);
+
+    let config = std::env::temp_dir().join(format!("payout-kills-{}.toml", std::process::id()));
+    let mut file = std::fs::File::create(&config).expect("config");
+    writeln!(
+        file,
+        "[workers]\npoll_interval_ms = 20\nlease_seconds = 2\nconcurrency = 4\n\n\
+         [payouts]\nschedule = \"manual\"\nweekends_are_payout_days = true\nquery_intervals_seconds = [1]\nrun_batch = 25\n"
+    )
+    .expect("config written");
+
+    let mut rng = StdRng::seed_from_u64(20_261_205);
+    let started = Instant::now();
+    for _ in 0..kills {
+        let mut child = worker(database.url(), &config);
+        std::thread::sleep(Duration::from_millis(rng.gen_range(150..1_500)));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+
+    // A last worker finishes what the killed ones left: every payout handed over and answered.
+    let mut last = worker(database.url(), &config);
+    let settled = |conn: &mut PgConnection| {
+        count(conn, "SELECT count(*) AS count FROM payout_runs WHERE completed_at IS NULL") == 0
+            && count(conn, "SELECT count(*) AS count FROM payouts WHERE state = 'created'") == 0
+            && count(
+                conn,
+                "SELECT count(*) AS count FROM payouts p JOIN sandbox_payouts s USING (out_trade_no)
+                  WHERE p.state = 'submitted' AND s.status <> 'pending'",
+            ) == 0
+            && count(conn, "SELECT count(*) AS count FROM payout_runs") > 0
+    };
+    while !settled(conn) {
+        assert!(started.elapsed() < Duration::from_secs(600), "the payouts did not settle within 10 minutes");
+        // The scheduler's minute ticks, sooner: the test need not wait for the clock.
+        for job in [payouts::jobs::ScheduleRuns.now(), payouts::jobs::QueryPayouts.now()] {
+            storage::jobs::enqueue(conn, job.expect("a job")).expect("enqueued");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    last.kill().expect("stopped");
+    last.wait().expect("reaped");
+    std::fs::remove_file(&config).ok();
+
+    // One run for the slot, at most one payout per merchant in it.
+    assert_eq!(count(conn, "SELECT count(*) AS count FROM payout_runs"), 1);
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) AS count FROM (SELECT merchant_id FROM payouts GROUP BY merchant_id HAVING count(*) > 1) d"
+        ),
+        0
+    );
+    // The sandbox received each payout once, and nothing that is not a payout.
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) AS count FROM sandbox_payouts s WHERE NOT EXISTS (SELECT 1 FROM payouts p WHERE p.out_trade_no = s.out_trade_no)"
+        ),
+        0
+    );
+    assert_eq!(
+        count(conn, "SELECT count(*) AS count FROM payouts"),
+        count(conn, "SELECT count(*) AS count FROM sandbox_payouts"),
+        "every payout was handed over, each once"
+    );
+    // Our record agrees with the channel's.
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) AS count FROM payouts p JOIN sandbox_payouts s USING (out_trade_no)
+              WHERE NOT (p.state = s.status OR (p.state = 'submitted' AND s.status = 'pending'))"
+        ),
+        0
+    );
+    // Every merchant's money is paid once, in flight, or back: nothing lost, nothing made.
+    let mut paid = 0;
+    for (merchant_id, available) in &before {
+        let after = ledger::reports::merchant_balances(conn, *merchant_id).expect("balances");
+        let held = [
+            AccountKind::MerchantAvailable,
+            AccountKind::MerchantPayoutInTransit,
+            AccountKind::PayoutClearing,
+            AccountKind::PayoutFeeRevenue,
+        ]
+        .iter()
+        .map(|kind| after[kind].fen())
+        .sum::<i64>();
+        assert_eq!(held, *available, "merchant {merchant_id}");
+        paid += usize::from(after[&AccountKind::PayoutClearing].is_positive());
+    }
+    assert!(paid >= merchants / 3, "most payouts went through: {paid} of {merchants}");
+    // Each payout's entries: one reservation, and one booking per step it took.
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) AS count FROM payouts p
+              WHERE (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_reserved') <> 1
+                 OR (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_succeeded')
+                    <> CASE WHEN p.state IN ('succeeded', 'returned') THEN 1 ELSE 0 END
+                 OR (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_failed')
+                    <> CASE WHEN p.state IN ('failed', 'rejected') THEN 1 ELSE 0 END
+                 OR (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_returned')
+                    <> CASE WHEN p.state = 'returned' THEN 1 ELSE 0 END"
+        ),
+        0
+    );
+    let trial = ledger::reports::trial_balance(conn).expect("trial balance");
+    assert!(trial.is_balanced(), "{trial:?}");
+    eprintln!(
+        "payout kills: {merchants} merchants, {kills} kills, {} payouts, {paid} paid, {:.1} s",
+        count(conn, "SELECT count(*) AS count FROM payouts"),
+        started.elapsed().as_secs_f64()
+    );
+}
