@@ -115,15 +115,9 @@ fn count(conn: &mut PgConnection, sql: &str) -> i64 {
     diesel::sql_query(sql).get_result::<Count>(conn).expect(sql).count
 }
 
-#[test]
-fn payouts_survive_the_worker_killed_at_random_moments() {
-    let merchants = number_from_env("PAYOUT_KILL_MERCHANTS", 60);
-    let kills = number_from_env("PAYOUT_KILL_KILLS", 6);
-    let database = TestDatabase::new();
-    let conn = &mut database.connection();
-    let before = seed(conn, merchants);
-
-    let config = std::env::temp_dir().join(format!("payout-kills-{}.toml", std::process::id()));
+fn write_config() -> std::path::PathBuf {
+    let config =
+        std::env::temp_dir().join(format!("payout-kills-{}-{}.toml", std::process::id(), rand::random::<u32>()));
     let mut file = std::fs::File::create(&config).expect("config");
     writeln!(
         file,
@@ -131,18 +125,12 @@ fn payouts_survive_the_worker_killed_at_random_moments() {
          [payouts]\nschedule = \"manual\"\nweekends_are_payout_days = true\nquery_intervals_seconds = [1]\nrun_batch = 25\n"
     )
     .expect("config written");
+    config
+}
 
-    let mut rng = StdRng::seed_from_u64(20_261_205);
-    let started = Instant::now();
-    for _ in 0..kills {
-        let mut child = worker(database.url(), &config);
-        std::thread::sleep(Duration::from_millis(rng.gen_range(150..1_500)));
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reaped");
-    }
-
-    // A last worker finishes what the killed ones left: every payout handed over and answered.
-    let mut last = worker(database.url(), &config);
+/// Waits until every run is complete and every payout is handed over and answered (a pending one
+/// stays submitted), nudging the scheduler's minute ticks so the test need not wait for the clock.
+fn wait_until_settled(conn: &mut PgConnection, started: Instant) {
     let settled = |conn: &mut PgConnection| {
         count(conn, "SELECT count(*) AS count FROM payout_runs WHERE completed_at IS NULL") == 0
             && count(conn, "SELECT count(*) AS count FROM payouts WHERE state = 'created'") == 0
@@ -155,30 +143,31 @@ fn payouts_survive_the_worker_killed_at_random_moments() {
     };
     while !settled(conn) {
         assert!(started.elapsed() < Duration::from_secs(600), "the payouts did not settle within 10 minutes");
-        // The scheduler's minute ticks, sooner: the test need not wait for the clock.
         for job in [payouts::jobs::ScheduleRuns.now(), payouts::jobs::QueryPayouts.now()] {
             storage::jobs::enqueue(conn, job.expect("a job")).expect("enqueued");
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    last.kill().expect("stopped");
-    last.wait().expect("reaped");
-    std::fs::remove_file(&config).ok();
+}
 
-    // One run for the slot, at most one payout per merchant in it.
-    assert_eq!(count(conn, "SELECT count(*) AS count FROM payout_runs"), 1);
+/// Every merchant paid once or given its money back; the sandbox received each payout once; our
+/// record agrees with the channel's; every payout's bookings match its steps; the ledger balances.
+/// Returns how many merchants were paid.
+fn assert_paid_once(conn: &mut PgConnection, before: &BTreeMap<MerchantId, i64>) -> usize {
+    assert_eq!(count(conn, "SELECT count(*) AS count FROM payout_runs"), 1, "one run for the slot");
     assert_eq!(
         count(
             conn,
             "SELECT count(*) AS count FROM (SELECT merchant_id FROM payouts GROUP BY merchant_id HAVING count(*) > 1) d"
         ),
-        0
+        0,
+        "at most one payout per merchant"
     );
-    // The sandbox received each payout once, and nothing that is not a payout.
     assert_eq!(
         count(
             conn,
-            "SELECT count(*) AS count FROM sandbox_payouts s WHERE NOT EXISTS (SELECT 1 FROM payouts p WHERE p.out_trade_no = s.out_trade_no)"
+            "SELECT count(*) AS count FROM sandbox_payouts s
+              WHERE NOT EXISTS (SELECT 1 FROM payouts p WHERE p.out_trade_no = s.out_trade_no)"
         ),
         0
     );
@@ -187,18 +176,17 @@ fn payouts_survive_the_worker_killed_at_random_moments() {
         count(conn, "SELECT count(*) AS count FROM sandbox_payouts"),
         "every payout was handed over, each once"
     );
-    // Our record agrees with the channel's.
     assert_eq!(
         count(
             conn,
             "SELECT count(*) AS count FROM payouts p JOIN sandbox_payouts s USING (out_trade_no)
               WHERE NOT (p.state = s.status OR (p.state = 'submitted' AND s.status = 'pending'))"
         ),
-        0
+        0,
+        "our record agrees with the channel's"
     );
-    // Every merchant's money is paid once, in flight, or back: nothing lost, nothing made.
     let mut paid = 0;
-    for (merchant_id, available) in &before {
+    for (merchant_id, available) in before {
         let after = ledger::reports::merchant_balances(conn, *merchant_id).expect("balances");
         let held = [
             AccountKind::MerchantAvailable,
@@ -209,11 +197,10 @@ fn payouts_survive_the_worker_killed_at_random_moments() {
         .iter()
         .map(|kind| after[kind].fen())
         .sum::<i64>();
-        assert_eq!(held, *available, "merchant {merchant_id}");
+        assert_eq!(held, *available, "merchant {merchant_id}: nothing lost, nothing paid twice");
         paid += usize::from(after[&AccountKind::PayoutClearing].is_positive());
     }
-    assert!(paid >= merchants / 3, "most payouts went through: {paid} of {merchants}");
-    // Each payout's entries: one reservation, and one booking per step it took.
+    assert!(paid >= before.len() / 3, "most payouts went through: {paid} of {}", before.len());
     assert_eq!(
         count(
             conn,
@@ -226,13 +213,57 @@ fn payouts_survive_the_worker_killed_at_random_moments() {
                  OR (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_returned')
                     <> CASE WHEN p.state = 'returned' THEN 1 ELSE 0 END"
         ),
-        0
+        0,
+        "each payout's entries match its steps"
     );
     let trial = ledger::reports::trial_balance(conn).expect("trial balance");
     assert!(trial.is_balanced(), "{trial:?}");
+    paid
+}
+
+#[test]
+fn payouts_survive_the_worker_killed_at_random_moments() {
+    let merchants = number_from_env("PAYOUT_KILL_MERCHANTS", 60);
+    let kills = number_from_env("PAYOUT_KILL_KILLS", 6);
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let before = seed(conn, merchants);
+    let config = write_config();
+    let mut rng = StdRng::seed_from_u64(20_261_205);
+    let started = Instant::now();
+    for _ in 0..kills {
+        let mut child = worker(database.url(), &config);
+        std::thread::sleep(Duration::from_millis(rng.gen_range(150..1_500)));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+    }
+    // A last worker finishes what the killed ones left.
+    let mut last = worker(database.url(), &config);
+    wait_until_settled(conn, started);
+    last.kill().expect("stopped");
+    last.wait().expect("reaped");
+    std::fs::remove_file(&config).ok();
+    let paid = assert_paid_once(conn, &before);
     eprintln!(
         "payout kills: {merchants} merchants, {kills} kills, {} payouts, {paid} paid, {:.1} s",
         count(conn, "SELECT count(*) AS count FROM payouts"),
         started.elapsed().as_secs_f64()
     );
+}
+
+#[test]
+fn three_workers_on_one_database_make_one_run_and_pay_each_merchant_once() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let before = seed(conn, 45);
+    let config = write_config();
+    let started = Instant::now();
+    let mut workers: Vec<Child> = (0..3).map(|_| worker(database.url(), &config)).collect();
+    wait_until_settled(conn, started);
+    for worker in &mut workers {
+        worker.kill().expect("stopped");
+        worker.wait().expect("reaped");
+    }
+    std::fs::remove_file(&config).ok();
+    assert_paid_once(conn, &before);
 }
