@@ -41,6 +41,9 @@ async fn the_workers_run_a_slot_and_pay_a_merchant_its_available_balance_once() 
             .expect("enqueued");
     }
     let payout = wait_for(&app, merchant_id, PayoutState::Succeeded).await;
+    let all =
+        run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 10)).await.expect("read");
+    assert_eq!(all.len(), 1, "one payout for the slot, however many ticks: {all:#?}");
     assert_eq!(
         (payout.kind, payout.amount_fen.fen(), payout.fee_fen.fen()),
         (PayoutKind::Scheduled, available - 150, 150)
@@ -95,11 +98,96 @@ async fn wait_for(
         let found = run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 10))
             .await
             .expect("read");
-        assert!(found.len() <= 1, "one payout per merchant per slot: {found:#?}");
+
         if let Some(payout) = found.into_iter().find(|payout| payout.state == state) {
             return payout;
         }
         assert!(started.elapsed() < Duration::from_secs(20), "no {state} payout within 20 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A merchant's money made available: an order paid five days ago, settled.
+async fn make_available(app: &e2e::TestApp, sub_merchant_id: &str, total_fen: i64) -> domain::MerchantId {
+    let sub_merchant_id = sub_merchant_id.to_string();
+    run_blocking(&app.pool, move |conn| {
+        let merchant = storage::merchants::find_by_sub_merchant_id(conn, &sub_merchant_id)?.expect("merchant");
+        let app_row = storage::apps::find_by_merchant(conn, merchant.id)?.expect("its app");
+        let shop = orders::testing::Shop {
+            merchant_id: merchant.id,
+            sub_merchant_id: domain::SubMerchantId::parse(&sub_merchant_id).expect("id"),
+            app: app_row,
+        };
+        let calendar = BusinessCalendar::default();
+        orders::testing::paid(
+            conn,
+            &calendar,
+            &shop,
+            "WITHDRAW_SOURCE",
+            total_fen,
+            Utc::now() - chrono::Duration::days(5),
+        );
+        ledger::settlement::settle_due(conn, &Policy { calendar, require_reconciliation: false }, Utc::now(), 100)?;
+        Ok::<_, ledger::LedgerError>(merchant.id)
+    })
+    .await
+    .expect("money available")
+}
+
+const WITHDRAW: &str = "fshows.liquidation.witness.withdraw";
+const WITHDRAW_QUERY: &str = "fshows.liquidation.witness.withdraw.query";
+
+#[tokio::test]
+async fn a_merchant_withdraws_through_the_gateway_once_per_number() {
+    let app = e2e::spawn_app_with(|settings| settings.payouts.fee_fixed_fen = 200).await;
+    let (sub_merchant_id, client) = app.merchant_client("withdrawer", domain::onboarding::SignType::Rsa2, None).await;
+    let merchant_id = make_available(&app, &sub_merchant_id, 1_000_000).await;
+    let available = balances(&app, merchant_id).await[&AccountKind::MerchantAvailable];
+
+    let content = |no: &str, amount: Option<&str>| {
+        let mut content = serde_json::json!({ "sub_merchant_id": sub_merchant_id, "out_withdraw_no": no });
+        if let Some(amount) = amount {
+            content["amount"] = amount.into();
+        }
+        content
+    };
+    let first = app.call(&client, WITHDRAW, content("W1", Some("100.00"))).await;
+    assert_eq!(first["success"], true, "{first}");
+    let value = &first["return_value"];
+    assert_eq!((value["amount"].as_f64(), value["fee"].as_f64()), (Some(100.0), Some(2.0)), "{value}");
+    let again = app.call(&client, WITHDRAW, content("W1", Some("100.00"))).await;
+    assert_eq!(again["return_value"]["withdraw_no"], value["withdraw_no"], "the same request, the same payout");
+    let conflicting = app.call(&client, WITHDRAW, content("W1", Some("100.01"))).await;
+    assert_eq!(conflicting["error_code"], "-206", "{conflicting}");
+    let too_much = app.call(&client, WITHDRAW, content("W2", Some("1000000.00"))).await;
+    assert_eq!(too_much["error_code"], "-216", "{too_much}");
+    let bad = app.call(&client, WITHDRAW, content("W-3", None)).await;
+    assert_eq!(bad["error_code"], "-101", "{bad}");
+
+    // The workers hand it to the sandbox; the query shows it paid.
+    let paid = wait_for(&app, merchant_id, PayoutState::Succeeded).await;
+    assert_eq!(paid.amount_fen.fen(), 10_000);
+    let query = app.call(&client, WITHDRAW_QUERY, content("W1", None)).await;
+    assert_eq!(query["return_value"]["status"], "succeeded", "{query}");
+    let unknown = app.call(&client, WITHDRAW_QUERY, content("NOPE", None)).await;
+    assert_eq!(unknown["error_code"], "-207", "{unknown}");
+
+    // Held by an operator: refused with the reason, nothing reserved.
+    run_blocking(&app.pool, move |conn| {
+        payouts::stops::hold(conn, &storage::audit::Actor::cli(), merchant_id, "KYC review")
+    })
+    .await
+    .expect("held");
+    let held = app.call(&client, WITHDRAW, content("W4", None)).await;
+    assert_eq!(held["error_code"], "-220", "{held}");
+    assert!(held["error_message"].as_str().unwrap_or_default().contains("KYC review"), "{held}");
+    run_blocking(&app.pool, move |conn| payouts::stops::release(conn, &storage::audit::Actor::cli(), merchant_id))
+        .await
+        .expect("released");
+
+    // Without an amount: everything available less the fee.
+    let rest = app.call(&client, WITHDRAW, content("W5", None)).await;
+    assert_eq!(rest["success"], true, "{rest}");
+    let expected = (available - 10_000 - 200 - 200) as f64 / 100.0;
+    assert_eq!(rest["return_value"]["amount"].as_f64(), Some(expected), "{rest}");
 }

@@ -11,4 +11,8 @@ pub struct GatewaySettings {
     pub rate_limit_burst: u32,
     /// Business days: which day a refund is booked on, and when a day's bill is ready.
     pub calendar: domain::calendar::BusinessCalendar,
+    /// Withdrawals: the payout settings, and the channel payouts go through (none: withdrawals
+    /// are refused).
+    pub payouts: payouts::Settings,
+    pub payout_channel: Option<&'static str>,
 }

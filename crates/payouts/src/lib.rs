@@ -19,6 +19,7 @@ pub mod runs;
 pub mod send;
 pub mod stops;
 mod transition;
+pub mod withdraw;
 
 use chrono::Duration;
 use domain::{Amount, payouts::schedule::Schedule};

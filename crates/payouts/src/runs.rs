@@ -174,13 +174,13 @@ fn decide(
     })
 }
 
-fn available_locked(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Amount, PayoutError> {
+pub(crate) fn available_locked(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Amount, PayoutError> {
     let accounts = storage::ledger::accounts_of_kinds(conn, &[merchant_id], &[AccountKind::MerchantAvailable], true)?;
     Ok(accounts.first().map_or(Amount::ZERO, |account| account.balance_fen))
 }
 
 /// The merchant's own schedule, or the platform's.
-fn schedule_of(candidate: &CandidateRow, default: &Schedule) -> Result<Schedule, PayoutError> {
+pub(crate) fn schedule_of(candidate: &CandidateRow, default: &Schedule) -> Result<Schedule, PayoutError> {
     let Some(frequency) = candidate.frequency else { return Ok(*default) };
     let corrupt = |what: &str| PayoutError::BrokenInvariant(format!("merchant {}: {what}", candidate.merchant_id));
     let cadence = match frequency {
@@ -253,6 +253,8 @@ fn create(
         cnaps_code: candidate.cnaps_code.as_deref(),
         business_date: calendar.date_of(Utc::now()),
         triggered_by: &run.triggered_by,
+        out_withdraw_no: None,
+        notify_url: None,
     };
     let row = rows::insert(conn, &new, "scheduler")?;
     transition::reserve(conn, calendar, &row)?;

@@ -112,6 +112,8 @@ impl Application {
                 rate_limit_per_second: settings.gateway.rate_limit_per_second,
                 rate_limit_burst: settings.gateway.rate_limit_burst,
                 calendar: ledger.calendar,
+                payouts: settings.payouts.settings()?,
+                payout_channel: channels.payouts().map(|channel| channel.name()),
             },
         );
         let payments = orders::recorder::PaymentRecorder::start(pool.clone(), ledger.calendar, recorder);

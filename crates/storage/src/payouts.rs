@@ -283,6 +283,29 @@ pub struct CandidateRow {
     pub cnaps_code: Option<String>,
 }
 
+/// What payouts need of merchants: their state, schedule, stops and payee.
+macro_rules! candidates_from {
+    () => {
+        "SELECT m.id AS merchant_id, m.state, s.frequency, s.at_time, s.weekday, s.month_day, s.minimum_fen,
+                s.retained_fen, s.fee_fixed_fen, s.fee_rate, s.fee_minimum_fen,
+                hold.reason AS hold_reason, pause.reason AS pause_reason,
+                m.account_type, m.account_holder, m.account_number, m.bank_code, m.cnaps_code
+           FROM merchants m
+           LEFT JOIN payout_schedules s ON s.merchant_id = m.id
+           LEFT JOIN payout_stops hold ON hold.merchant_id = m.id AND hold.kind = 'hold'
+           LEFT JOIN payout_stops pause ON pause.merchant_id = m.id AND pause.kind = 'returned_account'"
+    };
+}
+
+/// One merchant as payouts see it (for a withdrawal).
+pub fn candidate(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Option<CandidateRow>, StorageError> {
+    use diesel::sql_types::BigInt;
+    Ok(diesel::sql_query(concat!(candidates_from!(), " WHERE m.id = $1"))
+        .bind::<BigInt, _>(merchant_id)
+        .get_result(conn)
+        .optional()?)
+}
+
 /// Up to `limit` approved, frozen or closed merchants after `after` (by id) that the run has
 /// neither paid nor skipped yet — one merchant when the run is for one.
 pub fn run_candidates(
@@ -292,22 +315,16 @@ pub fn run_candidates(
     limit: i64,
 ) -> Result<Vec<CandidateRow>, StorageError> {
     use diesel::sql_types::{BigInt, Nullable};
-    Ok(diesel::sql_query(
-        "SELECT m.id AS merchant_id, m.state, s.frequency, s.at_time, s.weekday, s.month_day, s.minimum_fen,
-                s.retained_fen, s.fee_fixed_fen, s.fee_rate, s.fee_minimum_fen,
-                hold.reason AS hold_reason, pause.reason AS pause_reason,
-                m.account_type, m.account_holder, m.account_number, m.bank_code, m.cnaps_code
-           FROM merchants m
-           LEFT JOIN payout_schedules s ON s.merchant_id = m.id
-           LEFT JOIN payout_stops hold ON hold.merchant_id = m.id AND hold.kind = 'hold'
-           LEFT JOIN payout_stops pause ON pause.merchant_id = m.id AND pause.kind = 'returned_account'
+    Ok(diesel::sql_query(concat!(
+        candidates_from!(),
+        "
           WHERE m.state IN ('approved', 'frozen', 'closed') AND m.id > $2
             AND ($3::bigint IS NULL OR m.id = $3)
             AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.run_id = $1 AND p.merchant_id = m.id)
             AND NOT EXISTS (SELECT 1 FROM payout_run_skips k WHERE k.run_id = $1 AND k.merchant_id = m.id)
           ORDER BY m.id
           LIMIT $4",
-    )
+    ))
     .bind::<BigInt, _>(run.id)
     .bind::<BigInt, _>(after.map_or(0, MerchantId::get))
     .bind::<Nullable<BigInt>, _>(run.merchant_id)
@@ -379,6 +396,10 @@ pub struct PayoutRow {
     pub finished_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A withdrawal's number, the app's (unique per merchant).
+    pub out_withdraw_no: Option<String>,
+    /// Where a withdrawal's result is told.
+    pub notify_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -399,6 +420,8 @@ pub struct NewPayout<'a> {
     pub cnaps_code: Option<&'a str>,
     pub business_date: NaiveDate,
     pub triggered_by: &'a str,
+    pub out_withdraw_no: Option<&'a str>,
+    pub notify_url: Option<&'a str>,
 }
 
 /// Writes a payout order and its `created` history row.
@@ -426,6 +449,20 @@ pub fn find_for_update(conn: &mut PgConnection, id: PayoutId) -> Result<Option<P
 pub fn find_by_out_trade_no(conn: &mut PgConnection, out_trade_no: &str) -> Result<Option<PayoutRow>, StorageError> {
     Ok(payouts::table
         .filter(payouts::out_trade_no.eq(out_trade_no))
+        .select(PayoutRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A merchant's withdrawal by its number.
+pub fn find_withdrawal(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    out_withdraw_no: &str,
+) -> Result<Option<PayoutRow>, StorageError> {
+    Ok(payouts::table
+        .filter(payouts::merchant_id.eq(merchant_id))
+        .filter(payouts::out_withdraw_no.eq(out_withdraw_no))
         .select(PayoutRow::as_select())
         .first(conn)
         .optional()?)

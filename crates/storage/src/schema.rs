@@ -405,6 +405,8 @@ diesel::table! {
         finished_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        out_withdraw_no -> Nullable<Text>,
+        notify_url -> Nullable<Text>,
     }
 }
 

@@ -92,6 +92,24 @@ pub struct IllegalPayoutTransition {
     pub transition: PayoutTransition,
 }
 
+/// `out_withdraw_no`: the app's withdrawal number, unique per merchant; the rules of
+/// `out_trade_no` (1–64 of `[A-Za-z0-9_]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct OutWithdrawNo(String);
+
+impl OutWithdrawNo {
+    pub fn parse(text: &str) -> Result<OutWithdrawNo, crate::IdError> {
+        crate::ids::OutTradeNo::parse(text).map(|valid| OutWithdrawNo(valid.as_ref().to_string()))
+    }
+}
+
+impl AsRef<str> for OutWithdrawNo {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 crate::sql::text_enum! {
     /// What a payout order pays out.
     pub enum PayoutKind {

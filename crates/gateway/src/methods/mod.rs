@@ -12,6 +12,7 @@ mod submerchant_query;
 mod submerchant_rate_query;
 mod submerchant_rate_set;
 mod uniorder;
+mod withdraw;
 
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
@@ -52,6 +53,8 @@ pub const METHODS: &[(&str, Method)] = &[
     ("fshows.liquidation.submerchant.rate.set", submerchant_rate_set::call),
     ("fshows.liquidation.submerchant.rate.query", submerchant_rate_query::call),
     ("fshows.liquidation.witness.balance.query", balance_query::call),
+    ("fshows.liquidation.witness.withdraw", withdraw::call),
+    ("fshows.liquidation.witness.withdraw.query", withdraw::query),
     ("fshows.liquidation.finance.downloadbill", download_bill::call),
 ];
 
