@@ -1,8 +1,9 @@
 //! Every console route against every role (and against no session): the server, not the page,
 //! decides. A refused action changes nothing.
 use domain::{
-    AccountId, AppKeyId, MerchantId, NotificationId, OperatorId, OrderId, Rate, Rates,
+    AccountId, AppKeyId, MerchantId, NotificationId, OperatorId, OrderId, PayoutId, PayoutRunId, Rate, Rates,
     onboarding::{RatePlanCode, SignType, Transition},
+    payouts::PayoutState,
 };
 use std::sync::OnceLock;
 
@@ -39,6 +40,10 @@ struct Targets {
     /// A reconciliation run with one open difference.
     run: i64,
     difference: i64,
+    /// Two payouts waiting for approval (one to approve, one to reject) and their first run.
+    to_approve: PayoutId,
+    to_reject_payout: PayoutId,
+    payout_run: PayoutRunId,
 }
 
 impl Targets {
@@ -66,9 +71,13 @@ impl Targets {
         let (order, notification, callback) = orders_to_act_on(app).await;
         let (ledger_account, ledger_merchant) = ledger_of(app, order).await;
         let (run, difference) = reconciliation_run(app).await;
+        let (to_approve, to_reject_payout, payout_run) = payouts_to_decide(app).await;
         Targets {
             run,
             difference,
+            to_approve,
+            to_reject_payout,
+            payout_run,
             order,
             notification,
             callback,
@@ -134,6 +143,44 @@ async fn ledger_of(app: &TestApp, order: OrderId) -> (AccountId, String) {
         let pending = accounts.iter().find(|account| account.kind.as_str() == "merchant_pending").expect("booked").id;
         let merchant = storage::merchants::find(conn, merchant_id)?.expect("the merchant");
         Ok((pending, merchant.sub_merchant_id.expect("approved")))
+    })
+    .await
+    .unwrap()
+}
+
+/// Two merchants with more available than the approval amount, each paid out by a manual run
+/// (triggered by `setup`, not the tester): two payouts waiting for approval.
+async fn payouts_to_decide(app: &TestApp) -> (PayoutId, PayoutId, PayoutRunId) {
+    run_blocking(&app.pool, |conn| -> Result<_, payouts::PayoutError> {
+        let calendar = domain::calendar::BusinessCalendar::default();
+        let shops: Vec<_> = ["t-payee-1", "t-payee-2"]
+            .into_iter()
+            .enumerate()
+            .map(|(index, id)| {
+                let shop = orders::testing::shop(conn, id, None);
+                let paid_at = chrono::Utc::now() - chrono::TimeDelta::days(5);
+                orders::testing::paid(conn, &calendar, &shop, &format!("BIG{index}"), 6_000_000, paid_at);
+                shop
+            })
+            .collect();
+        let policy = ledger::settlement::Policy { calendar, require_reconciliation: false };
+        ledger::settlement::settle_due(conn, &policy, chrono::Utc::now(), 100)?;
+        let settings = server::Settings::default().payouts.settings().expect("default payout settings");
+        let payout_calendar = payouts::calendar::load(conn, &settings)?;
+        let mut made = Vec::new();
+        for shop in &shops {
+            let (run, _) = payouts::runs::manual_run(
+                conn,
+                &settings,
+                &payout_calendar,
+                &calendar,
+                Some(shop.merchant_id),
+                "setup",
+                "sandbox",
+            )?;
+            made.push((storage::payouts::of_run(conn, run.id)?[0].id, run.id));
+        }
+        Ok((made[0].0, made[1].0, made[0].1))
     })
     .await
     .unwrap()
@@ -253,6 +300,26 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
             finance,
             StatusCode::SEE_OTHER,
         ),
+        (Call::Get("/admin/payouts"), everyone, StatusCode::OK),
+        (Call::Get("/admin/payouts?state=awaiting_approval"), everyone, StatusCode::OK),
+        (Call::Get("/admin/payouts/runs"), everyone, StatusCode::OK),
+        (Call::Get(leak(format!("/admin/payouts/runs/{}", targets.payout_run))), everyone, StatusCode::OK),
+        (Call::Get(leak(format!("/admin/payouts/{}", targets.to_approve))), everyone, StatusCode::OK),
+        (
+            Call::Post(leak(format!("/admin/payouts/{}/approve", targets.to_approve)), &[]),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(
+                leak(format!("/admin/payouts/{}/reject", targets.to_reject_payout)),
+                &[("reason", "check the amount")],
+            ),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Post(leak(format!("/admin/payouts/{}/query", targets.to_approve)), &[]), finance, StatusCode::SEE_OTHER),
+        (Call::Post("/admin/payouts/runs", &[("sub_merchant_id", "")]), finance, StatusCode::SEE_OTHER),
         (Call::Get("/admin/orders"), everyone, StatusCode::OK),
         (Call::Get(order("")), everyone, StatusCode::OK),
         (Call::Get("/admin/gateway-log"), everyone, StatusCode::OK),
@@ -429,6 +496,19 @@ async fn each_role_against_each_console_route() {
             resolved,
             [Role::Finance, Role::Admin].contains(&role),
             "{role}: differences resolved only by finance"
+        );
+        let (approve, reject) = (targets.to_approve, targets.to_reject_payout);
+        let decided = run_blocking(&app.pool, move |conn| -> Result<_, storage::StorageError> {
+            let state = |conn: &mut _, id| storage::payouts::find(conn, id).map(|row| row.expect("payout").state);
+            Ok((state(conn, approve)?, state(conn, reject)?))
+        })
+        .await
+        .unwrap();
+        let finance_role = [Role::Finance, Role::Admin].contains(&role);
+        assert_eq!(
+            decided.0 != PayoutState::AwaitingApproval && decided.1 == PayoutState::Rejected,
+            finance_role,
+            "{role}: payouts decided only by finance: {decided:?}"
         );
         let plans = run_blocking(&app.pool, storage::rates::list_plans).await.unwrap();
         assert_eq!(

@@ -191,3 +191,34 @@ async fn a_merchant_withdraws_through_the_gateway_once_per_number() {
     let expected = (available - 10_000 - 200 - 200) as f64 / 100.0;
     assert_eq!(rest["return_value"]["amount"].as_f64(), Some(expected), "{rest}");
 }
+
+#[tokio::test]
+async fn in_the_console_a_second_finance_operator_approves_what_the_first_paid_out() {
+    let app = e2e::spawn_app_with(|settings| settings.payouts.approval_above_fen = 100_000).await;
+    let (sub_merchant_id, _) = app.merchant_client("big-payee", domain::onboarding::SignType::Rsa2, None).await;
+    let merchant_id = make_available(&app, &sub_merchant_id, 1_000_000).await;
+    app.sign_in_as("olivia", storage::operators::Role::Finance).await;
+    let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", &sub_merchant_id)]).await;
+    assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
+    let run_page = run.headers()["location"].to_str().unwrap().to_string();
+    let (_, page) = app.get_text(&run_page).await;
+    assert!(page.contains("payout-awaiting_approval"), "{page}");
+    let payout = run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 1))
+        .await
+        .expect("read")
+        .remove(0);
+    assert_eq!(payout.state, PayoutState::AwaitingApproval);
+
+    // The operator who triggered it may not approve it: refused, with the reason, nothing changed.
+    let own = app.post_form(&format!("/admin/payouts/{}/approve", payout.id), &[]).await;
+    assert_eq!(own.status(), reqwest::StatusCode::CONFLICT);
+    assert!(own.text().await.unwrap().contains("triggered"), "the refusal says why");
+
+    app.sign_in_as("grace", storage::operators::Role::Finance).await;
+    let approved = app.post_form(&format!("/admin/payouts/{}/approve", payout.id), &[]).await;
+    assert_eq!(approved.status(), reqwest::StatusCode::SEE_OTHER);
+    let paid = wait_for(&app, merchant_id, PayoutState::Succeeded).await;
+    assert_eq!(paid.id, payout.id);
+    let (_, page) = app.get_text(&format!("/admin/payouts/{}", payout.id)).await;
+    assert!(page.contains(r#"data-state="succeeded""#) && page.contains("grace"), "the history names the approver");
+}

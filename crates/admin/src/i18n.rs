@@ -5,10 +5,12 @@ use actix_web::HttpRequest;
 mod ledger_labels;
 mod merchant_labels;
 mod order_labels;
+mod payout_labels;
 mod reconciliation_labels;
 pub use ledger_labels::LedgerLabels;
 pub use merchant_labels::MerchantLabels;
 pub use order_labels::OrderLabels;
+pub use payout_labels::PayoutLabels;
 pub use reconciliation_labels::ReconciliationLabels;
 
 pub const LANG_COOKIE: &str = "liq_lang";
@@ -113,6 +115,7 @@ pub struct Labels {
     pub merchant: &'static MerchantLabels,
     /// The order pages.
     pub order: &'static OrderLabels,
+    pub payouts: &'static str,
     /// The ledger pages.
     pub ledger: &'static LedgerLabels,
 }
@@ -173,6 +176,7 @@ pub static ZH: Labels = Labels {
     password_hint: "至少 12 个字符",
     merchant: &merchant_labels::ZH,
     order: &order_labels::ZH,
+    payouts: "代付",
     ledger: &ledger_labels::ZH,
 };
 
@@ -232,6 +236,7 @@ pub static EN: Labels = Labels {
     password_hint: "at least 12 characters",
     merchant: &merchant_labels::EN,
     order: &order_labels::EN,
+    payouts: "Payouts",
     ledger: &ledger_labels::EN,
 };
 

@@ -35,6 +35,8 @@ pub struct ConsoleState {
     pub calendar: domain::calendar::BusinessCalendar,
     /// The deployment's channels (one instance each, shared with the gateway and the workers).
     pub channels: channel::Registry,
+    /// Payout approvals and manual runs follow the platform's payout settings.
+    pub payouts: payouts::Settings,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +111,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/reconciliation/runs/{id}", web::get().to(pages::reconciliation::show))
             .route("/reconciliation/differences/{id}/resolve", web::post().to(pages::reconciliation::resolve))
+            .route("/payouts", web::get().to(pages::payouts::list))
+            .route("/payouts/runs", web::get().to(pages::payouts::runs))
+            .route("/payouts/runs", web::post().to(pages::payouts::manual_run))
+            .route("/payouts/runs/{id}", web::get().to(pages::payouts::run))
+            .route("/payouts/{id}", web::get().to(pages::payouts::show))
+            .route("/payouts/{id}/approve", web::post().to(pages::payouts::approve))
+            .route("/payouts/{id}/reject", web::post().to(pages::payouts::reject))
+            .route("/payouts/{id}/query", web::post().to(pages::payouts::query_now))
             .route("/rate-plans", web::get().to(pages::rate_plans::list))
             .route("/rate-plans", web::post().to(pages::rate_plans::create))
             .route("/rate-plans/{code}/versions", web::post().to(pages::rate_plans::add_version))

@@ -108,6 +108,26 @@ pub async fn query_due(
     Ok(claimed.len())
 }
 
+/// Asks the channel about one payout now (an operator's "query now"); a payout the channel never
+/// got is handed over under its own number. Nothing is asked for a payout that is not submitted.
+pub async fn query_one(
+    pool: &Pool,
+    calendar: BusinessCalendar,
+    channel: &dyn PayOut,
+    id: PayoutId,
+    actor: &str,
+) -> Result<Option<Recorded>, PayoutError> {
+    let payout = run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::find(conn, id)?)).await?;
+    let Some(payout) = payout.filter(|payout| payout.state == PayoutState::Submitted) else { return Ok(None) };
+    let mut answer = Outcome::from(channel.query_payout(&payout.out_trade_no).await);
+    if answer == Outcome::NotFound {
+        answer = Outcome::from(channel.payout(&request(&payout)?).await);
+    }
+    let actor = actor.to_string();
+    let recorded = run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
+    Ok(Some(recorded))
+}
+
 /// What the channel is asked to pay: the payee as it was when the money was reserved.
 fn request(payout: &PayoutRow) -> Result<PayoutRequest, PayoutError> {
     let account_number = BankAccountNumber::parse(&payout.account_number, payout.account_type).map_err(|_| {

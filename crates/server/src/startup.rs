@@ -98,6 +98,7 @@ impl Application {
             platform_public_key_pem: platform_key.public_key_pem.as_str().into(),
             calendar: ledger.calendar,
             channels: channels.clone(),
+            payouts: settings.payouts.settings()?,
         };
         let platform_public_key_pem = platform_key.public_key_pem.clone();
         let signer = fshows::signature::Signer::new(platform_key.private_key.clone())

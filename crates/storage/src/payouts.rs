@@ -476,6 +476,88 @@ pub fn of_run(conn: &mut PgConnection, run_id: PayoutRunId) -> Result<Vec<Payout
         .load(conn)?)
 }
 
+/// Which payouts the console lists; `before_id` is the keyset cursor (newer first).
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub state: Option<PayoutState>,
+    pub needs_attention: bool,
+    pub run_id: Option<PayoutRunId>,
+    pub merchant_id: Option<MerchantId>,
+    pub before_id: Option<i64>,
+}
+
+/// Payouts with their merchant's short name, newest first, at most `limit`.
+pub fn list(
+    conn: &mut PgConnection,
+    filter: &ListFilter,
+    limit: i64,
+) -> Result<Vec<(PayoutRow, String)>, StorageError> {
+    use crate::schema::merchants;
+    let mut query = payouts::table
+        .inner_join(merchants::table)
+        .select((PayoutRow::as_select(), merchants::short_name))
+        .into_boxed();
+    if let Some(state) = filter.state {
+        query = query.filter(payouts::state.eq(state));
+    }
+    if filter.needs_attention {
+        query = query.filter(payouts::needs_attention.eq(true));
+    }
+    if let Some(run_id) = filter.run_id {
+        query = query.filter(payouts::run_id.eq(run_id));
+    }
+    if let Some(merchant_id) = filter.merchant_id {
+        query = query.filter(payouts::merchant_id.eq(merchant_id));
+    }
+    if let Some(before_id) = filter.before_id {
+        query = query.filter(payouts::id.lt(before_id));
+    }
+    Ok(query.order(payouts::id.desc()).limit(limit).load(conn)?)
+}
+
+/// How many payouts are in each state, and how many need attention (the dashboard's figures).
+pub fn counts(conn: &mut PgConnection) -> Result<(Vec<(PayoutState, i64)>, i64), StorageError> {
+    use diesel::dsl::count_star;
+    let by_state = payouts::table.group_by(payouts::state).select((payouts::state, count_star())).load(conn)?;
+    let attention = payouts::table.filter(payouts::needs_attention.eq(true)).count().get_result(conn)?;
+    Ok((by_state, attention))
+}
+
+/// A run with what it did: its payouts (how many, how much) and how many merchants it skipped.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RunSummary {
+    #[diesel(embed)]
+    pub run: RunRow,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub payout_count: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub payout_fen: Amount,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub skip_count: i64,
+}
+
+/// Runs, newest first, at most `limit`, before the run `before_id`.
+pub fn run_summaries(
+    conn: &mut PgConnection,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<RunSummary>, StorageError> {
+    use diesel::sql_types::BigInt;
+    Ok(diesel::sql_query(
+        "SELECT r.*,
+                (SELECT count(*) FROM payouts p WHERE p.run_id = r.id) AS payout_count,
+                (SELECT COALESCE(sum(p.amount_fen), 0)::bigint FROM payouts p WHERE p.run_id = r.id) AS payout_fen,
+                (SELECT count(*) FROM payout_run_skips k WHERE k.run_id = r.id) AS skip_count
+           FROM payout_runs r
+          WHERE r.id < $1
+          ORDER BY r.id DESC
+          LIMIT $2",
+    )
+    .bind::<BigInt, _>(before_id.unwrap_or(i64::MAX))
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
+}
+
 /// A merchant's payouts, newest first, at most `limit`.
 pub fn of_merchant(
     conn: &mut PgConnection,

@@ -14,6 +14,8 @@ pub enum Section {
     Orders,
     /// The ledger's reports, business days and reconciliation.
     Ledger,
+    /// Payout orders and runs (代付).
+    Payouts,
     RatePlans,
     Operators,
     Audit,
@@ -46,6 +48,7 @@ impl Chrome {
             (Section::Merchants, "/admin/merchants", t.merchants, Permission::Read),
             (Section::Orders, "/admin/orders", t.order.orders, Permission::Read),
             (Section::Ledger, "/admin/ledger", t.ledger.ledger, Permission::Read),
+            (Section::Payouts, "/admin/payouts", t.payouts, Permission::Read),
             (Section::RatePlans, "/admin/rate-plans", t.rate_plans, Permission::Read),
             (Section::Operators, "/admin/operators", t.operators, Permission::Administer),
             (Section::Audit, "/admin/audit", t.audit_log, Permission::Administer),
@@ -61,6 +64,7 @@ impl Chrome {
             Section::Merchants => t.merchants,
             Section::Orders => t.order.orders,
             Section::Ledger => t.ledger.ledger,
+            Section::Payouts => t.payouts,
             Section::RatePlans => t.rate_plans,
             Section::Operators => t.operators,
             Section::Audit => t.audit_log,

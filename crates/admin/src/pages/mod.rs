@@ -11,6 +11,7 @@ pub mod login;
 pub mod merchants;
 pub mod operators;
 pub mod orders;
+pub mod payouts;
 pub mod rate_plans;
 pub mod reconciliation;
 pub mod settings;

@@ -1,0 +1,486 @@
+//! The payout pages (代付, SPEC §8): payout orders with their history, approving or rejecting one
+//! that waits (finance), asking the channel about one now, payout runs with what each paid and
+//! skipped, and a manual run for every merchant or one.
+use actix_web::{HttpResponse, http::StatusCode, web};
+use askama::Template;
+use domain::{PayoutId, PayoutRunId, payouts::PayoutState};
+use payouts::approval::{self, ApprovalError};
+use serde::Deserialize;
+use storage::{
+    database::run_blocking,
+    page::{self, Page},
+    payouts::{self as rows, ListFilter, PayoutEventRow, PayoutRow, RunSummary, SkipRow},
+};
+
+use super::{
+    Pager,
+    layout::{Chrome, Section},
+    present, present_note,
+};
+use crate::{
+    ConsoleError, ConsoleState,
+    auth::{ConsoleForm, Permission, SignedIn},
+    i18n::PayoutLabels,
+    render,
+    view::{china_time, yuan},
+};
+
+const PAGE_SIZE: i64 = 50;
+const MAX_REASON_CHARS: usize = 500;
+
+#[derive(Template)]
+#[template(path = "payouts.html")]
+struct ListPage {
+    chrome: Chrome,
+    p: &'static PayoutLabels,
+    notice: Option<&'static str>,
+    filters: Vec<FilterLink>,
+    rows: Vec<Row>,
+    next_page: Option<String>,
+    first_page: Option<String>,
+}
+
+struct FilterLink {
+    href: String,
+    label: &'static str,
+    active: bool,
+}
+
+pub(crate) struct Row {
+    id: PayoutId,
+    created_at: String,
+    merchant: String,
+    kind: &'static str,
+    amount: String,
+    fee: String,
+    state: &'static str,
+    state_code: &'static str,
+    needs_attention: bool,
+}
+
+impl Row {
+    fn of(p: &PayoutLabels, payout: &PayoutRow, merchant: String) -> Row {
+        Row {
+            id: payout.id,
+            created_at: china_time(payout.created_at),
+            merchant,
+            kind: p.kind(payout.kind),
+            amount: yuan(payout.amount_fen),
+            fee: yuan(payout.fee_fen),
+            state: p.state(payout.state),
+            state_code: payout.state.as_str(),
+            needs_attention: payout.needs_attention,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+    attention: Option<String>,
+    before: Option<i64>,
+    notice: Option<String>,
+}
+
+pub async fn list(
+    session: SignedIn,
+    state: web::Data<ConsoleState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.require(Permission::Read)?;
+    let p = PayoutLabels::of(session.lang);
+    let query = query.into_inner();
+    let state_filter = match present("state", query.state, 32)? {
+        Some(text) => Some(PayoutState::parse(&text).ok_or_else(|| ConsoleError::BadRequest(p.bad_state.into()))?),
+        None => None,
+    };
+    let attention = query.attention.as_deref() == Some("1");
+    let filter = ListFilter {
+        state: state_filter,
+        needs_attention: attention,
+        before_id: query.before,
+        ..ListFilter::default()
+    };
+    let lookup = filter.clone();
+    let found = run_blocking(&state.pool, move |conn| rows::list(conn, &lookup, page::limit(PAGE_SIZE))).await?;
+    let Page { rows: found, has_more } = Page::of(found, PAGE_SIZE);
+    let state_code = state_filter.map_or("", PayoutState::as_str);
+    let attention_code = if attention { "1" } else { "" };
+    let Pager { next_page, first_page } = Pager::new(
+        &[("state", state_code), ("attention", attention_code)],
+        found.last().map(|(payout, _)| payout.id.get()),
+        has_more,
+        filter.before_id.is_some(),
+    )?;
+    let notice = match query.notice.as_deref() {
+        Some("run") => Some(p.notice_run),
+        _ => None,
+    };
+    render::page(&ListPage {
+        chrome: Chrome::titled(&session, Section::Payouts, p.payouts),
+        p,
+        notice,
+        filters: filter_links(p, state_filter, attention),
+        rows: found.into_iter().map(|(payout, merchant)| Row::of(p, &payout, merchant)).collect(),
+        next_page,
+        first_page,
+    })
+}
+
+fn filter_links(p: &'static PayoutLabels, current: Option<PayoutState>, attention: bool) -> Vec<FilterLink> {
+    let mut links = vec![
+        FilterLink { href: "/admin/payouts".into(), label: p.all, active: current.is_none() && !attention },
+        FilterLink { href: "/admin/payouts?attention=1".into(), label: p.needs_attention, active: attention },
+    ];
+    links.extend(PayoutState::ALL.iter().map(|state| FilterLink {
+        href: format!("/admin/payouts?state={}", state.as_str()),
+        label: p.state(*state),
+        active: current == Some(*state),
+    }));
+    links
+}
+
+#[derive(Template)]
+#[template(path = "payout.html")]
+struct DetailPage {
+    chrome: Chrome,
+    p: &'static PayoutLabels,
+    notice: Option<&'static str>,
+    alert: Option<String>,
+    row: Row,
+    details: Vec<(&'static str, String)>,
+    history: Vec<EventView>,
+    can_decide: bool,
+    can_query: bool,
+}
+
+struct EventView {
+    at: String,
+    from: &'static str,
+    to: &'static str,
+    actor: String,
+    detail: String,
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    notice: Option<String>,
+}
+
+pub async fn show(
+    session: SignedIn,
+    state: web::Data<ConsoleState>,
+    id: web::Path<PayoutId>,
+    query: web::Query<DetailQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.require(Permission::Read)?;
+    let p = PayoutLabels::of(session.lang);
+    let notice = match query.notice.as_deref() {
+        Some("approved") => Some(p.notice_approved),
+        Some("rejected") => Some(p.notice_rejected),
+        Some("queried") => Some(p.notice_queried),
+        _ => None,
+    };
+    render_detail(&session, &state, id.into_inner(), notice, None, StatusCode::OK).await
+}
+
+async fn render_detail(
+    session: &SignedIn,
+    state: &ConsoleState,
+    id: PayoutId,
+    notice: Option<&'static str>,
+    alert: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let p = PayoutLabels::of(session.lang);
+    let loaded = run_blocking(&state.pool, move |conn| {
+        let Some(payout) = rows::find(conn, id)? else { return Ok::<_, ConsoleError>(None) };
+        let merchant = storage::merchants::find(conn, payout.merchant_id)?.map(|m| m.short_name).unwrap_or_default();
+        Ok(Some((payout, merchant, rows::events_of(conn, id)?)))
+    })
+    .await?;
+    let (payout, merchant, events) = loaded.ok_or(ConsoleError::NotFound)?;
+    let may_manage = session.can(Permission::ManagePayouts);
+    render::page_with_status(
+        &DetailPage {
+            chrome: Chrome::titled(session, Section::Payouts, format!("{} {}", p.payout, payout.out_trade_no)),
+            p,
+            notice,
+            alert,
+            details: details(p, &payout),
+            history: events.into_iter().map(|event| event_view(p, event)).collect(),
+            can_decide: may_manage && payout.state == PayoutState::AwaitingApproval,
+            can_query: may_manage && payout.state == PayoutState::Submitted,
+            row: Row::of(p, &payout, merchant),
+        },
+        status,
+    )
+}
+
+fn details(p: &PayoutLabels, payout: &PayoutRow) -> Vec<(&'static str, String)> {
+    let masked = domain::onboarding::BankAccountNumber::parse(&payout.account_number, payout.account_type)
+        .map(|number| number.masked())
+        .unwrap_or_else(|_| "****".into());
+    let optional = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(china_time).unwrap_or_default();
+    vec![
+        (p.out_trade_no, payout.out_trade_no.clone()),
+        (p.payee, format!("{} {} {}", payout.account_holder, payout.bank_code, masked)),
+        (p.channel, payout.channel.clone()),
+        (p.channel_reference, payout.channel_reference.clone().unwrap_or_default()),
+        (p.failure_reason, payout.failure_reason.clone().unwrap_or_default()),
+        (p.business_date, payout.business_date.to_string()),
+        (p.triggered_by, payout.triggered_by.clone()),
+        (p.submitted_at, optional(payout.submitted_at)),
+        (p.finished_at, optional(payout.finished_at)),
+        (p.queries, payout.query_count.to_string()),
+    ]
+}
+
+fn event_view(p: &PayoutLabels, event: PayoutEventRow) -> EventView {
+    EventView {
+        at: china_time(event.at),
+        from: event.from_state.map_or("", |state| p.state(state)),
+        to: p.state(event.to_state),
+        actor: event.actor,
+        detail: event.detail.unwrap_or_default(),
+    }
+}
+
+pub async fn approve(
+    posted: ConsoleForm<NoFields>,
+    state: web::Data<ConsoleState>,
+    id: web::Path<PayoutId>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, .. } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let (id, actor, calendar, settings) = (id.into_inner(), session.actor(), state.calendar, state.payouts.clone());
+    let decided =
+        run_blocking(&state.pool, move |conn| approval::approve(conn, &calendar, &settings, &actor, id)).await;
+    decided_or_refused(&session, &state, id, decided, "approved").await
+}
+
+#[derive(Deserialize)]
+pub struct RejectForm {
+    reason: Option<String>,
+}
+
+pub async fn reject(
+    posted: ConsoleForm<RejectForm>,
+    state: web::Data<ConsoleState>,
+    id: web::Path<PayoutId>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, form } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let reason = present_note("reason", form.reason, MAX_REASON_CHARS)?.unwrap_or_default();
+    let (id, actor, calendar) = (id.into_inner(), session.actor(), state.calendar);
+    let decided = run_blocking(&state.pool, move |conn| approval::reject(conn, &calendar, &actor, id, &reason)).await;
+    decided_or_refused(&session, &state, id, decided, "rejected").await
+}
+
+/// Back to the payout with a notice, or the payout with the refusal (409: its state or the
+/// operator does not allow it).
+async fn decided_or_refused(
+    session: &SignedIn,
+    state: &ConsoleState,
+    id: PayoutId,
+    decided: Result<PayoutRow, ApprovalError>,
+    notice: &str,
+) -> Result<HttpResponse, ConsoleError> {
+    match decided {
+        Ok(_) => Ok(render::see_other(&format!("/admin/payouts/{id}?notice={notice}"))),
+        Err(ApprovalError::Payout(payouts::PayoutError::NotFound)) => Err(ConsoleError::NotFound),
+        Err(ApprovalError::Payout(error)) => Err(ConsoleError::Internal(error.to_string())),
+        Err(refused) => render_detail(session, state, id, None, Some(refused.to_string()), StatusCode::CONFLICT).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+pub async fn query_now(
+    posted: ConsoleForm<NoFields>,
+    state: web::Data<ConsoleState>,
+    id: web::Path<PayoutId>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, .. } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let p = PayoutLabels::of(session.lang);
+    let id = id.into_inner();
+    let channel = state.channels.payouts().ok_or_else(|| ConsoleError::BadRequest(p.no_channel.into()))?;
+    let actor = format!("query:{}", session.operator.username);
+    payouts::send::query_one(&state.pool, state.calendar, channel.as_ref(), id, &actor)
+        .await
+        .map_err(|error| ConsoleError::Internal(error.to_string()))?;
+    Ok(render::see_other(&format!("/admin/payouts/{id}?notice=queried")))
+}
+
+#[derive(Template)]
+#[template(path = "payout_runs.html")]
+struct RunsPage {
+    chrome: Chrome,
+    p: &'static PayoutLabels,
+    alert: Option<String>,
+    can_run: bool,
+    runs: Vec<RunView>,
+    next_page: Option<String>,
+    first_page: Option<String>,
+}
+
+struct RunView {
+    id: PayoutRunId,
+    kind: &'static str,
+    slot: String,
+    triggered_by: String,
+    complete: bool,
+    payouts: i64,
+    amount: String,
+    skipped: i64,
+}
+
+impl RunView {
+    fn of(summary: RunSummary) -> RunView {
+        let run = summary.run;
+        RunView {
+            id: run.id,
+            kind: run.kind.as_str(),
+            slot: format!("{} {}", run.slot_date, run.slot_time.format("%H:%M")),
+            triggered_by: run.triggered_by,
+            complete: run.completed_at.is_some(),
+            payouts: summary.payout_count,
+            amount: yuan(summary.payout_fen),
+            skipped: summary.skip_count,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RunsQuery {
+    before: Option<i64>,
+}
+
+pub async fn runs(
+    session: SignedIn,
+    state: web::Data<ConsoleState>,
+    query: web::Query<RunsQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.require(Permission::Read)?;
+    render_runs(&session, &state, query.before, None, StatusCode::OK).await
+}
+
+async fn render_runs(
+    session: &SignedIn,
+    state: &ConsoleState,
+    before: Option<i64>,
+    alert: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let p = PayoutLabels::of(session.lang);
+    let found =
+        run_blocking(&state.pool, move |conn| rows::run_summaries(conn, before, page::limit(PAGE_SIZE))).await?;
+    let Page { rows: found, has_more } = Page::of(found, PAGE_SIZE);
+    let Pager { next_page, first_page } =
+        Pager::new(&[], found.last().map(|summary| summary.run.id.get()), has_more, before.is_some())?;
+    render::page_with_status(
+        &RunsPage {
+            chrome: Chrome::titled(session, Section::Payouts, p.runs),
+            p,
+            alert,
+            can_run: session.can(Permission::ManagePayouts),
+            runs: found.into_iter().map(RunView::of).collect(),
+            next_page,
+            first_page,
+        },
+        status,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "payout_run.html")]
+struct RunPage {
+    chrome: Chrome,
+    p: &'static PayoutLabels,
+    rows: Vec<Row>,
+    skips: Vec<SkipView>,
+}
+
+struct SkipView {
+    merchant_id: domain::MerchantId,
+    reason: &'static str,
+    detail: String,
+}
+
+pub async fn run(
+    session: SignedIn,
+    state: web::Data<ConsoleState>,
+    id: web::Path<PayoutRunId>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.require(Permission::Read)?;
+    let p = PayoutLabels::of(session.lang);
+    let id = id.into_inner();
+    let loaded = run_blocking(&state.pool, move |conn| {
+        if rows::find_run(conn, id)?.is_none() {
+            return Ok::<_, ConsoleError>(None);
+        }
+        let filter = ListFilter { run_id: Some(id), ..ListFilter::default() };
+        Ok(Some((rows::list(conn, &filter, 10_000)?, rows::skips_of(conn, id)?)))
+    })
+    .await?;
+    let (payouts, skips) = loaded.ok_or(ConsoleError::NotFound)?;
+    render::page(&RunPage {
+        chrome: Chrome::titled(&session, Section::Payouts, format!("{} #{id}", p.run)),
+        p,
+        rows: payouts.into_iter().map(|(payout, merchant)| Row::of(p, &payout, merchant)).collect(),
+        skips: skips
+            .into_iter()
+            .map(|skip: SkipRow| SkipView {
+                merchant_id: skip.merchant_id,
+                reason: p.skip_reason(skip.reason),
+                detail: skip.detail,
+            })
+            .collect(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ManualRunForm {
+    sub_merchant_id: Option<String>,
+}
+
+/// A manual run, now, for every merchant or the one named.
+pub async fn manual_run(
+    posted: ConsoleForm<ManualRunForm>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, form } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let p = PayoutLabels::of(session.lang);
+    let sub_merchant_id = present("sub_merchant_id", form.sub_merchant_id, 32)?;
+    let channel = state.channels.payouts().map(|channel| channel.name());
+    let Some(channel) = channel else {
+        return render_runs(&session, &state, None, Some(p.no_channel.into()), StatusCode::CONFLICT).await;
+    };
+    let (actor, calendar, settings) = (session.actor(), state.calendar, state.payouts.clone());
+    let made = run_blocking(&state.pool, move |conn| {
+        let merchant_id = match sub_merchant_id {
+            Some(id) => match storage::merchants::find_by_sub_merchant_id(conn, &id)? {
+                Some(merchant) => Some(merchant.id),
+                None => return Ok::<_, ConsoleError>(None),
+            },
+            None => None,
+        };
+        let payout_calendar = payouts::calendar::load(conn, &settings).map_err(internal)?;
+        let (run, _) =
+            payouts::runs::manual_run(conn, &settings, &payout_calendar, &calendar, merchant_id, &actor.name, channel)
+                .map_err(internal)?;
+        Ok(Some(run))
+    })
+    .await?;
+    match made {
+        Some(run) => Ok(render::see_other(&format!("/admin/payouts/runs/{}", run.id))),
+        None => render_runs(&session, &state, None, Some(p.unknown_merchant.into()), StatusCode::BAD_REQUEST).await,
+    }
+}
+
+fn internal(error: payouts::PayoutError) -> ConsoleError {
+    ConsoleError::Internal(error.to_string())
+}
