@@ -208,6 +208,11 @@ async fn in_the_console_a_second_finance_operator_approves_what_the_first_paid_o
         .expect("read")
         .remove(0);
     assert_eq!(payout.state, PayoutState::AwaitingApproval);
+    let (_, dashboard) = app.get_text("/admin").await;
+    let tile = dashboard.split(r#"id="payouts-awaiting""#).nth(1).expect("the tile");
+    assert!(tile.split("</a>").next().unwrap_or_default().contains(">1</span>"), "the dashboard counts it");
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("liquidator_payouts_awaiting_approval 1"), "{metrics}");
 
     // The operator who triggered it may not approve it: refused, with the reason, nothing changed.
     let own = app.post_form(&format!("/admin/payouts/{}/approve", payout.id), &[]).await;

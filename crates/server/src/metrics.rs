@@ -37,6 +37,10 @@ pub struct Metrics {
     pub redis_up: Gauge,
     pub jobs_pending: Gauge,
     pub jobs_failed: Gauge,
+    /// Payouts waiting for a second operator's approval.
+    pub payouts_awaiting_approval: Gauge,
+    /// Payouts flagged for an operator: no outcome for too long, or a contradicting report.
+    pub payouts_needing_attention: Gauge,
 }
 
 impl Metrics {
@@ -54,7 +58,28 @@ impl Metrics {
         registry.register("redis_up", "1 when Redis answered the last check (0: running degraded)", redis_up.clone());
         registry.register("jobs_pending", "Background jobs waiting or running", jobs_pending.clone());
         registry.register("jobs_failed", "Background jobs parked after their last attempt", jobs_failed.clone());
-        Arc::new(Metrics { registry, requests, latency, database_up, redis_up, jobs_pending, jobs_failed })
+        let (payouts_awaiting_approval, payouts_needing_attention) = (Gauge::default(), Gauge::default());
+        registry.register(
+            "payouts_awaiting_approval",
+            "Payouts waiting for a second operator's approval",
+            payouts_awaiting_approval.clone(),
+        );
+        registry.register(
+            "payouts_needing_attention",
+            "Payouts without an outcome for too long, or with a contradicting report",
+            payouts_needing_attention.clone(),
+        );
+        Arc::new(Metrics {
+            registry,
+            requests,
+            latency,
+            database_up,
+            redis_up,
+            jobs_pending,
+            jobs_failed,
+            payouts_awaiting_approval,
+            payouts_needing_attention,
+        })
     }
 
     pub fn render(&self) -> String {

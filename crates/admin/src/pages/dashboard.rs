@@ -2,7 +2,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{Days, NaiveDate, Utc};
-use domain::Amount;
+use domain::{Amount, payouts::PayoutState};
 use storage::{audit, callbacks, database::run_blocking, jobs, ledger::DailyFigures, operators, orders};
 
 use super::layout::{Chrome, Section};
@@ -10,7 +10,7 @@ use crate::{
     ConsoleError, ConsoleState,
     auth::{Permission, SignedIn},
     chart::BarChart,
-    i18n::OrderLabels,
+    i18n::{OrderLabels, PayoutLabels},
     render,
     view::{AuditRow, china_day, china_day_start, yuan},
 };
@@ -36,6 +36,11 @@ struct DashboardPage {
     success_rate_today: String,
     charts: Vec<ChartPanel>,
     callbacks_open: i64,
+    p: &'static PayoutLabels,
+    /// Payouts waiting for approval, in flight (submitted), and needing an operator.
+    payouts_awaiting: i64,
+    payouts_submitted: i64,
+    payouts_attention: i64,
     database_up: bool,
     redis_up: bool,
     jobs_pending: i64,
@@ -52,18 +57,23 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
     let (from, to) = (china_day_start(today), china_day_start(today.checked_add_days(Days::new(1)).unwrap_or(today)));
     let business_today = state.calendar.date_of(Utc::now());
     let first_day = business_today.checked_sub_days(Days::new(CHART_DAYS - 1)).unwrap_or(business_today);
-    let (depth, active_operators, recent, totals, callbacks_open, figures) = run_blocking(&state.pool, move |conn| {
-        let depth = jobs::depth(conn)?;
-        let active = operators::list(conn)?.iter().filter(|operator| operator.is_active()).count();
-        let recent = if show_recent { audit::list(conn, &audit::Filter::default(), 8)? } else { Vec::new() };
-        let totals = orders::totals_between(conn, from, to)?;
-        let figures = storage::ledger::daily_figures(conn, first_day, business_today)?;
-        Ok::<_, ConsoleError>((depth, active, recent, totals, callbacks::count_needing_attention(conn)?, figures))
-    })
-    .await?;
+    let (depth, active_operators, recent, totals, callbacks_open, figures, payouts) =
+        run_blocking(&state.pool, move |conn| {
+            let depth = jobs::depth(conn)?;
+            let active = operators::list(conn)?.iter().filter(|operator| operator.is_active()).count();
+            let recent = if show_recent { audit::list(conn, &audit::Filter::default(), 8)? } else { Vec::new() };
+            let totals = orders::totals_between(conn, from, to)?;
+            let figures = storage::ledger::daily_figures(conn, first_day, business_today)?;
+            let callbacks_open = callbacks::count_needing_attention(conn)?;
+            let payouts = storage::payouts::counts(conn)?;
+            Ok::<_, ConsoleError>((depth, active, recent, totals, callbacks_open, figures, payouts))
+        })
+        .await?;
     let days = every_day(first_day, business_today, &figures);
     let commission_today = days.last().map_or(Amount::ZERO, |day| day.commission_fen);
     let o = session.lang.labels().order;
+    let (payouts_by_state, payouts_attention) = payouts;
+    let in_state = |state: PayoutState| payouts_by_state.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
     render::page(&DashboardPage {
         chrome: Chrome::new(&session, Section::Dashboard),
         o,
@@ -74,6 +84,10 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
         success_rate_today: success_rate(totals.paid, totals.created),
         charts: charts(o, &days),
         callbacks_open,
+        p: PayoutLabels::of(session.lang),
+        payouts_awaiting: in_state(PayoutState::AwaitingApproval),
+        payouts_submitted: in_state(PayoutState::Submitted),
+        payouts_attention,
         database_up: true,
         redis_up: state.cache.ping().await,
         jobs_pending: depth.pending,

@@ -1,4 +1,5 @@
 //! `/healthz` (the process is up), `/readyz` (dependencies reachable), `/metrics`.
+use domain::payouts::PayoutState;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
@@ -35,14 +36,19 @@ pub async fn readyz(pool: web::Data<Pool>, cache: web::Data<Cache>, metrics: web
 }
 
 pub async fn metrics(pool: web::Data<Pool>, cache: web::Data<Cache>, metrics: web::Data<Metrics>) -> HttpResponse {
-    let depth = run_blocking(&pool, |conn| -> Result<_, StorageError> { jobs::depth(conn) });
+    let depth = run_blocking(&pool, |conn| -> Result<_, StorageError> {
+        Ok((jobs::depth(conn)?, storage::payouts::counts(conn)?))
+    });
     let (depth, redis) = tokio::join!(tokio::time::timeout(CHECK_TIMEOUT, depth), cache.ping());
     metrics.redis_up.set(i64::from(redis));
     match depth {
-        Ok(Ok(depth)) => {
+        Ok(Ok((depth, (payouts_by_state, needing_attention)))) => {
             metrics.database_up.set(1);
             metrics.jobs_pending.set(depth.pending);
             metrics.jobs_failed.set(depth.failed);
+            let awaiting = payouts_by_state.iter().find(|(state, _)| *state == PayoutState::AwaitingApproval);
+            metrics.payouts_awaiting_approval.set(awaiting.map_or(0, |(_, count)| *count));
+            metrics.payouts_needing_attention.set(needing_attention);
         }
         _ => {
             metrics.database_up.set(0);
