@@ -3,7 +3,7 @@
 use domain::{
     AccountId, AppKeyId, MerchantId, NotificationId, OperatorId, OrderId, PayoutId, PayoutRunId, Rate, Rates,
     onboarding::{RatePlanCode, SignType, Transition},
-    payouts::PayoutState,
+    payouts::{PayoutState, StopKind},
 };
 use std::sync::OnceLock;
 
@@ -72,6 +72,12 @@ impl Targets {
         let (ledger_account, ledger_merchant) = ledger_of(app, order).await;
         let (run, difference) = reconciliation_run(app).await;
         let (to_approve, to_reject_payout, payout_run) = payouts_to_decide(app).await;
+        // A payout to the approved merchant came back: its payouts wait for an operator.
+        run_blocking(&app.pool, move |conn| {
+            storage::payouts::set_stop(conn, approved, StopKind::ReturnedAccount, "payout PO1M1 returned", "setup")
+        })
+        .await
+        .unwrap();
         Targets {
             run,
             difference,
@@ -300,6 +306,31 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
             finance,
             StatusCode::SEE_OTHER,
         ),
+        (
+            Call::Post(
+                merchant(targets.approved, "payout-schedule"),
+                &[
+                    ("frequency", "weekly"),
+                    ("time", "10:00"),
+                    ("weekday", "5"),
+                    ("month_day", ""),
+                    ("minimum", "1.00"),
+                    ("retained", "0.00"),
+                    ("fee_fixed", "2.00"),
+                    ("fee_rate", "0"),
+                    ("fee_minimum", "0.00"),
+                ],
+            ),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post(merchant(targets.approved, "payout-hold"), &[("reason", "KYC review")]),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Post(merchant(targets.approved, "payout-release"), &[]), finance, StatusCode::SEE_OTHER),
+        (Call::Post(merchant(targets.approved, "payout-confirm-account"), &[]), finance, StatusCode::SEE_OTHER),
         (Call::Get("/admin/payouts"), everyone, StatusCode::OK),
         (Call::Get("/admin/payouts?state=awaiting_approval"), everyone, StatusCode::OK),
         (Call::Get("/admin/payouts/runs"), everyone, StatusCode::OK),

@@ -227,3 +227,50 @@ async fn in_the_console_a_second_finance_operator_approves_what_the_first_paid_o
     let (_, page) = app.get_text(&format!("/admin/payouts/{}", payout.id)).await;
     assert!(page.contains(r#"data-state="succeeded""#) && page.contains("grace"), "the history names the approver");
 }
+
+#[tokio::test]
+async fn finance_sets_a_merchants_schedule_and_holds_its_payouts_from_its_page() {
+    let app = e2e::spawn_app().await;
+    let (merchant_id, _) = app.approved_merchant("scheduled").await;
+    app.sign_in_as("finn", storage::operators::Role::Finance).await;
+    let page = format!("/admin/merchants/{merchant_id}");
+    let form = |frequency: &'static str, weekday: &'static str| {
+        vec![
+            ("frequency", frequency),
+            ("time", "15:30"),
+            ("weekday", weekday),
+            ("month_day", ""),
+            ("minimum", "10.00"),
+            ("retained", "100.00"),
+            ("fee_fixed", "0"),
+            ("fee_rate", "0.00100"),
+            ("fee_minimum", "2.00"),
+        ]
+    };
+    let refused = app.post_form(&format!("{page}/payout-schedule"), &form("weekly", "9")).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("weekday"), "the refusal names the field");
+    let saved = app.post_form(&format!("{page}/payout-schedule"), &form("weekly", "5")).await;
+    assert_eq!(saved.status(), reqwest::StatusCode::SEE_OTHER);
+    let stored = run_blocking(&app.pool, move |conn| payouts::schedules::own(conn, merchant_id)).await.expect("read");
+    let schedule = stored.expect("its own schedule");
+    assert_eq!(schedule.cadence, domain::payouts::schedule::Cadence::Weekly(chrono::Weekday::Fri));
+    assert_eq!((schedule.minimum.fen(), schedule.retained.fen()), (1_000, 10_000));
+    let (_, shown) = app.get_text(&page).await;
+    assert!(shown.contains("15:30") && shown.contains("0.00100"), "the page shows the schedule");
+
+    let held = app.post_form(&format!("{page}/payout-hold"), &[("reason", "KYC review")]).await;
+    assert_eq!(held.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, shown) = app.get_text(&page).await;
+    assert!(shown.contains(r#"data-stop="hold""#) && shown.contains("KYC review"), "the page says why");
+    let confirm = app.post_form(&format!("{page}/payout-confirm-account"), &[]).await;
+    assert_eq!(confirm.status(), reqwest::StatusCode::CONFLICT, "no returned payout to confirm");
+    let actions: Vec<String> = run_blocking(&app.pool, |conn| storage::audit::list(conn, &Default::default(), 10))
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|entry| entry.action)
+        .filter(|action| action.starts_with("payout."))
+        .collect();
+    assert_eq!(actions, ["payout.hold", "payout.schedule"]);
+}

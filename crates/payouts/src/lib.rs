@@ -16,6 +16,7 @@ mod error;
 pub mod jobs;
 pub mod outcome;
 pub mod runs;
+pub mod schedules;
 pub mod send;
 pub mod stops;
 mod transition;

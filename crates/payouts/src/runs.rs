@@ -13,8 +13,7 @@ use domain::{
     payouts::{
         PayoutKind, PayoutState, RunKind, SkipReason,
         calendar::PayoutCalendar,
-        fee::FeeRule,
-        schedule::{Cadence, Frequency, Payable, Schedule},
+        schedule::{Cadence, Payable, Schedule},
     },
 };
 use storage::{
@@ -181,39 +180,14 @@ pub(crate) fn available_locked(conn: &mut PgConnection, merchant_id: MerchantId)
 
 /// The merchant's own schedule, or the platform's.
 pub(crate) fn schedule_of(candidate: &CandidateRow, default: &Schedule) -> Result<Schedule, PayoutError> {
-    let Some(frequency) = candidate.frequency else { return Ok(*default) };
-    let corrupt = |what: &str| PayoutError::BrokenInvariant(format!("merchant {}: {what}", candidate.merchant_id));
-    let cadence = match frequency {
-        Frequency::Daily => Cadence::Daily,
-        Frequency::Weekly => {
-            let day = candidate.weekday.ok_or_else(|| corrupt("a weekly schedule without its weekday"))?;
-            let weekday = u8::try_from(day)
-                .ok()
-                .and_then(|day| chrono::Weekday::try_from(day.wrapping_sub(1)).ok())
-                .ok_or_else(|| corrupt("a weekday out of range"))?;
-            Cadence::Weekly(weekday)
-        }
-        Frequency::Monthly => {
-            let day = candidate.month_day.ok_or_else(|| corrupt("a monthly schedule without its day"))?;
-            Cadence::Monthly(u32::try_from(day).map_err(|_| corrupt("a day of the month out of range"))?)
-        }
-        Frequency::Manual => Cadence::Manual,
-    };
-    let value = |amount: Option<Amount>, what: &str| amount.ok_or_else(|| corrupt(what));
-    let fee_rate = candidate.fee_rate.ok_or_else(|| corrupt("a schedule without its fee rate"))?;
-    let fee = if fee_rate.is_zero() {
-        FeeRule::Fixed(value(candidate.fee_fixed_fen, "a schedule without its fixed fee")?)
-    } else {
-        let rate = domain::Rate::from_decimal(fee_rate).map_err(|_| corrupt("a fee rate out of range"))?;
-        FeeRule::Rate { rate, minimum: value(candidate.fee_minimum_fen, "a schedule without its minimum fee")? }
-    };
-    Ok(Schedule {
-        cadence,
-        at: candidate.at_time.ok_or_else(|| corrupt("a schedule without its time"))?,
-        minimum: value(candidate.minimum_fen, "a schedule without its minimum")?,
-        retained: value(candidate.retained_fen, "a schedule without its retained amount")?,
-        fee,
-    })
+    match candidate.own_schedule() {
+        Some(row) => crate::schedules::of_row(&row),
+        None if candidate.frequency.is_some() => Err(PayoutError::BrokenInvariant(format!(
+            "merchant {}: a schedule with a column missing",
+            candidate.merchant_id
+        ))),
+        None => Ok(*default),
+    }
 }
 
 /// A payout a run decided on.

@@ -50,7 +50,7 @@ pub fn set_calendar_day(
     Ok(())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = payout_schedules)]
 pub struct ScheduleRow {
     pub merchant_id: MerchantId,
@@ -87,6 +87,16 @@ pub fn set_schedule(conn: &mut PgConnection, row: &ScheduleRow) -> Result<(), St
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A merchant's own schedule, if it has one.
+pub fn schedule_of(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Option<ScheduleRow>, StorageError> {
+    Ok(payout_schedules::table.find(merchant_id).select(ScheduleRow::as_select()).first(conn).optional()?)
+}
+
+/// The merchant follows the platform's default schedule again; false when it had none of its own.
+pub fn remove_schedule(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<bool, StorageError> {
+    Ok(diesel::delete(payout_schedules::table.find(merchant_id)).execute(conn)? > 0)
 }
 
 /// The times of day merchants' own schedules fall at (manual ones have none that matter).
@@ -484,6 +494,25 @@ pub struct ListFilter {
     pub run_id: Option<PayoutRunId>,
     pub merchant_id: Option<MerchantId>,
     pub before_id: Option<i64>,
+}
+
+impl CandidateRow {
+    /// The merchant's own schedule, if it has one (all its columns come together).
+    pub fn own_schedule(&self) -> Option<ScheduleRow> {
+        Some(ScheduleRow {
+            merchant_id: self.merchant_id,
+            frequency: self.frequency?,
+            at_time: self.at_time?,
+            weekday: self.weekday,
+            month_day: self.month_day,
+            minimum_fen: self.minimum_fen?,
+            retained_fen: self.retained_fen?,
+            fee_fixed_fen: self.fee_fixed_fen?,
+            fee_rate: self.fee_rate?,
+            fee_minimum_fen: self.fee_minimum_fen?,
+            updated_by: String::new(),
+        })
+    }
 }
 
 /// Payouts with their merchant's short name, newest first, at most `limit`.

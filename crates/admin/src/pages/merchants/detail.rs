@@ -29,12 +29,13 @@ use storage::{
 
 use super::{
     StateBadge,
+    payouts::PayoutPanel,
     profile::{self, Detail},
 };
 use crate::{
     ConsoleError, ConsoleState,
     auth::{Permission, SignedIn},
-    i18n::MerchantLabels,
+    i18n::{Lang, MerchantLabels, PayoutLabels},
     pages::{
         layout::{Chrome, Section},
         ledger::MerchantBalances,
@@ -69,6 +70,8 @@ struct MerchantPage {
     /// T+N, and whether this operator may change it.
     settlement_days: i16,
     can_set_settlement_days: bool,
+    /// Once approved: its payout schedule, stops and recent payouts.
+    payouts: Option<PayoutPanel>,
 }
 
 /// A review or management action: a small form posting to `path`.
@@ -179,7 +182,8 @@ pub struct NoticeQuery {
     remaining: Option<u8>,
 }
 
-fn notice_text(m: &MerchantLabels, query: NoticeQuery) -> Option<String> {
+fn notice_text(lang: Lang, query: NoticeQuery) -> Option<String> {
+    let m = lang.labels().merchant;
     let text = match query.notice.as_deref()? {
         "created" => m.notice_created,
         "updated" => m.notice_updated,
@@ -193,6 +197,10 @@ fn notice_text(m: &MerchantLabels, query: NoticeQuery) -> Option<String> {
         "sign_type" => m.notice_sign_type,
         "rates" => m.notice_rates,
         "settlement_days" => m.notice_settlement_days,
+        "payout_schedule" => PayoutLabels::of(lang).notice_schedule,
+        "payout_hold" => PayoutLabels::of(lang).notice_hold,
+        "payout_release" => PayoutLabels::of(lang).notice_release,
+        "payout_confirm" => PayoutLabels::of(lang).notice_confirm,
         _ => return None,
     };
     Some(text.to_string())
@@ -205,7 +213,7 @@ pub async fn show(
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     session.require(Permission::Read)?;
-    let notice = notice_text(session.lang.labels().merchant, query.into_inner());
+    let notice = notice_text(session.lang, query.into_inner());
     render(&session, &state, id.into_inner(), Extras { notice, ..Extras::default() }, StatusCode::OK).await
 }
 
@@ -220,6 +228,9 @@ struct Loaded {
     rate_history: Vec<MerchantRatesRow>,
     plans: Vec<PlanRow>,
     accounts: Vec<AccountRow>,
+    payout_schedule: Option<storage::payouts::ScheduleRow>,
+    payout_stops: Vec<storage::payouts::StopRow>,
+    recent_payouts: Vec<storage::payouts::PayoutRow>,
 }
 
 fn load(conn: &mut diesel::PgConnection, id: MerchantId) -> Result<Loaded, OnboardingError> {
@@ -236,6 +247,9 @@ fn load(conn: &mut diesel::PgConnection, id: MerchantId) -> Result<Loaded, Onboa
         rate_history: rate_rows::merchant_rate_history(conn, id)?,
         plans: rate_rows::list_plans(conn)?,
         accounts: ledger_rows::accounts_of(conn, id)?,
+        payout_schedule: storage::payouts::schedule_of(conn, id)?,
+        payout_stops: storage::payouts::stops_of(conn, id)?,
+        recent_payouts: storage::payouts::of_merchant(conn, id, RECENT_PAYOUTS)?,
         merchant,
         app,
         keys,
@@ -250,13 +264,40 @@ pub async fn render(
     extras: Extras,
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
-    let loaded = run_blocking(&state.pool, move |conn| load(conn, id)).await?;
-    render::page_with_status(&build(session, loaded, extras), status)
+    let mut loaded = run_blocking(&state.pool, move |conn| load(conn, id)).await?;
+    let panel = payout_panel(session, state, &mut loaded)?;
+    render::page_with_status(&build(session, loaded, extras, panel), status)
 }
 
-fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> MerchantPage {
+/// Payouts shown on a merchant page.
+const RECENT_PAYOUTS: i64 = 5;
+
+/// The merchant's payouts panel, once it has a ledger (approved).
+fn payout_panel(
+    session: &SignedIn,
+    state: &ConsoleState,
+    loaded: &mut Loaded,
+) -> Result<Option<PayoutPanel>, ConsoleError> {
+    if loaded.merchant.row.sub_merchant_id.is_none() {
+        return Ok(None);
+    }
+    let own = match loaded.payout_schedule.take() {
+        Some(row) => Some(payouts::schedules::of_row(&row).map_err(|error| ConsoleError::Internal(error.to_string()))?),
+        None => None,
+    };
+    Ok(Some(PayoutPanel::of(
+        PayoutLabels::of(session.lang),
+        own,
+        &state.payouts.default_schedule,
+        std::mem::take(&mut loaded.payout_stops),
+        std::mem::take(&mut loaded.recent_payouts),
+        session.can(Permission::ManagePayouts),
+    )))
+}
+
+fn build(session: &SignedIn, loaded: Loaded, extras: Extras, payouts: Option<PayoutPanel>) -> MerchantPage {
     let m = session.lang.labels().merchant;
-    let Loaded { merchant, history, deposits, app, keys, in_force, rate_history, plans, accounts } = loaded;
+    let Loaded { merchant, history, deposits, app, keys, in_force, rate_history, plans, accounts, .. } = loaded;
     let id = merchant.id();
     let current = merchant.state;
     let can_manage = session.can(Permission::ManageMerchants);
@@ -298,6 +339,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> MerchantPage {
         settlement_days: merchant.row.settlement_days,
         can_set_settlement_days: session.can(Permission::ManagePayouts),
         details: profile::details(session.lang, merchant.row, extras.revealed),
+        payouts,
     }
 }
 

@@ -1,0 +1,276 @@
+//! A merchant's payouts on its page: its schedule (its own or the platform's), whether its
+//! payouts are stopped and why, its recent payouts; and the finance actions — setting the
+//! schedule, holding and releasing its payouts, confirming its account after a returned payout.
+//! Each action is audited by the payouts crate.
+use actix_web::{HttpResponse, http::StatusCode, web};
+use chrono::NaiveTime;
+use domain::{
+    Amount, MerchantId, Rate,
+    payouts::{
+        StopKind,
+        fee::FeeRule,
+        schedule::{Cadence, Frequency, Schedule},
+    },
+};
+use payouts::stops::{self, StopError};
+use serde::Deserialize;
+use storage::{
+    database::run_blocking,
+    payouts::{PayoutRow, StopRow},
+};
+
+use super::detail::{self, Extras};
+use crate::{
+    ConsoleError, ConsoleState,
+    auth::{ConsoleForm, Permission},
+    i18n::PayoutLabels,
+    pages::present_note,
+    render,
+    view::{china_time, yuan},
+};
+
+/// What the merchant page shows of its payouts.
+pub struct PayoutPanel {
+    pub p: &'static PayoutLabels,
+    /// Whether it has its own schedule (else it follows the platform's default).
+    pub own: bool,
+    pub schedule: String,
+    pub form: ScheduleFields,
+    /// The frequency choices: code, label, whether it is the schedule's.
+    pub frequencies: Vec<(&'static str, &'static str, bool)>,
+    pub stops: Vec<(StopKind, String)>,
+    pub held: bool,
+    pub paused: bool,
+    pub recent: Vec<(String, String, &'static str, String)>,
+    pub can_manage: bool,
+}
+
+/// The schedule form's values.
+pub struct ScheduleFields {
+    pub time: String,
+    pub weekday: String,
+    pub month_day: String,
+    pub minimum: String,
+    pub retained: String,
+    pub fee_fixed: String,
+    pub fee_rate: String,
+    pub fee_minimum: String,
+}
+
+impl PayoutPanel {
+    pub fn of(
+        p: &'static PayoutLabels,
+        own: Option<Schedule>,
+        default: &Schedule,
+        stops: Vec<StopRow>,
+        recent: Vec<PayoutRow>,
+        can_manage: bool,
+    ) -> PayoutPanel {
+        let schedule = own.unwrap_or(*default);
+        let held = stops.iter().any(|stop| stop.kind == StopKind::Hold);
+        let paused = stops.iter().any(|stop| stop.kind == StopKind::ReturnedAccount);
+        PayoutPanel {
+            p,
+            own: own.is_some(),
+            schedule: describe(p, &schedule),
+            form: fields(&schedule),
+            frequencies: Frequency::ALL
+                .iter()
+                .map(|frequency| {
+                    (frequency.as_str(), p.frequency(*frequency), *frequency == schedule.cadence.frequency())
+                })
+                .collect(),
+            stops: stops.into_iter().map(|stop| (stop.kind, stop.reason)).collect(),
+            held,
+            paused,
+            recent: recent
+                .iter()
+                .map(|payout| {
+                    (
+                        china_time(payout.created_at),
+                        yuan(payout.amount_fen),
+                        p.state(payout.state),
+                        payout.id.to_string(),
+                    )
+                })
+                .collect(),
+            can_manage,
+        }
+    }
+}
+
+fn describe(p: &PayoutLabels, schedule: &Schedule) -> String {
+    let when = match schedule.cadence {
+        Cadence::Weekly(weekday) => format!(" {}", weekday.number_from_monday()),
+        Cadence::Monthly(day) => format!(" {day}"),
+        Cadence::Daily | Cadence::Manual => String::new(),
+    };
+    let fee = match schedule.fee {
+        FeeRule::Fixed(fee) => yuan(fee),
+        FeeRule::Rate { rate, minimum } => format!("{rate} ≥ {}", yuan(minimum)),
+    };
+    format!(
+        "{}{when} {} · {} {} · {} {} · {} {fee}",
+        p.frequency(schedule.cadence.frequency()),
+        schedule.at.format("%H:%M"),
+        p.minimum,
+        yuan(schedule.minimum),
+        p.retained,
+        yuan(schedule.retained),
+        p.fee,
+    )
+}
+
+fn fields(schedule: &Schedule) -> ScheduleFields {
+    let (fee_fixed, fee_rate, fee_minimum) = match schedule.fee {
+        FeeRule::Fixed(fee) => (yuan(fee), "0".to_string(), "0.00".to_string()),
+        FeeRule::Rate { rate, minimum } => ("0.00".to_string(), rate.to_string(), yuan(minimum)),
+    };
+    ScheduleFields {
+        time: schedule.at.format("%H:%M").to_string(),
+        weekday: match schedule.cadence {
+            Cadence::Weekly(weekday) => weekday.number_from_monday().to_string(),
+            _ => String::new(),
+        },
+        month_day: match schedule.cadence {
+            Cadence::Monthly(day) => day.to_string(),
+            _ => String::new(),
+        },
+        minimum: yuan(schedule.minimum),
+        retained: yuan(schedule.retained),
+        fee_fixed,
+        fee_rate,
+        fee_minimum,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ScheduleForm {
+    frequency: Option<String>,
+    time: Option<String>,
+    weekday: Option<String>,
+    month_day: Option<String>,
+    minimum: Option<String>,
+    retained: Option<String>,
+    fee_fixed: Option<String>,
+    fee_rate: Option<String>,
+    fee_minimum: Option<String>,
+}
+
+/// The schedule the form describes, or why it does not describe one.
+fn parse(form: &ScheduleForm) -> Result<Schedule, String> {
+    let text = |value: &Option<String>| value.as_deref().unwrap_or_default().trim().to_string();
+    let number = |value: &Option<String>, range: std::ops::RangeInclusive<u32>, field: &str| {
+        text(value).parse::<u32>().ok().filter(|n| range.contains(n)).ok_or_else(|| field.to_string())
+    };
+    let money = |value: &Option<String>, field: &str| {
+        Amount::parse_yuan_in(&text(value), Amount::ZERO, Amount::from_fen(10_000_000_000))
+            .map_err(|_| field.to_string())
+    };
+    let frequency = Frequency::parse(&text(&form.frequency)).ok_or("frequency")?;
+    let cadence = match frequency {
+        Frequency::Daily => Cadence::Daily,
+        Frequency::Weekly => {
+            let day = number(&form.weekday, 1..=7, "weekday")?;
+            Cadence::Weekly(chrono::Weekday::try_from(u8::try_from(day - 1).unwrap_or(0)).map_err(|_| "weekday")?)
+        }
+        Frequency::Monthly => Cadence::Monthly(number(&form.month_day, 1..=31, "month_day")?),
+        Frequency::Manual => Cadence::Manual,
+    };
+    let at = NaiveTime::parse_from_str(&text(&form.time), "%H:%M").map_err(|_| "time")?;
+    let minimum = money(&form.minimum, "minimum")?;
+    if !minimum.is_positive() {
+        return Err("minimum".into());
+    }
+    let rate = Rate::parse(&text(&form.fee_rate)).map_err(|_| "fee_rate")?;
+    let fee = if rate == Rate::ZERO {
+        FeeRule::Fixed(money(&form.fee_fixed, "fee_fixed")?)
+    } else {
+        FeeRule::Rate { rate, minimum: money(&form.fee_minimum, "fee_minimum")? }
+    };
+    Ok(Schedule { cadence, at, minimum, retained: money(&form.retained, "retained")?, fee })
+}
+
+pub async fn set_schedule(
+    id: web::Path<MerchantId>,
+    posted: ConsoleForm<ScheduleForm>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, form } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let (id, p) = (id.into_inner(), PayoutLabels::of(session.lang));
+    let schedule = match parse(&form) {
+        Ok(schedule) => schedule,
+        Err(field) => {
+            let extras = Extras::alert(format!("{}: {field}", p.invalid_schedule));
+            return detail::render(&session, &state, id, extras, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let actor = session.actor();
+    run_blocking(&state.pool, move |conn| payouts::schedules::set(conn, &actor, id, &schedule))
+        .await
+        .map_err(|error| ConsoleError::Internal(error.to_string()))?;
+    Ok(render::see_other(&format!("/admin/merchants/{id}?notice=payout_schedule")))
+}
+
+#[derive(Deserialize)]
+pub struct HoldForm {
+    reason: Option<String>,
+}
+
+pub async fn hold(
+    id: web::Path<MerchantId>,
+    posted: ConsoleForm<HoldForm>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, form } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let reason = present_note("reason", form.reason, 500)?.unwrap_or_default();
+    let (id, actor) = (id.into_inner(), session.actor());
+    let done = run_blocking(&state.pool, move |conn| stops::hold(conn, &actor, id, &reason)).await;
+    stopped_or_refused(&session, &state, id, done, "payout_hold").await
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+pub async fn release(
+    id: web::Path<MerchantId>,
+    posted: ConsoleForm<NoFields>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, .. } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let (id, actor) = (id.into_inner(), session.actor());
+    let done = run_blocking(&state.pool, move |conn| stops::release(conn, &actor, id)).await;
+    stopped_or_refused(&session, &state, id, done, "payout_release").await
+}
+
+pub async fn confirm_account(
+    id: web::Path<MerchantId>,
+    posted: ConsoleForm<NoFields>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, .. } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let (id, actor) = (id.into_inner(), session.actor());
+    let done = run_blocking(&state.pool, move |conn| stops::confirm_account(conn, &actor, id)).await;
+    stopped_or_refused(&session, &state, id, done, "payout_confirm").await
+}
+
+async fn stopped_or_refused(
+    session: &crate::auth::SignedIn,
+    state: &ConsoleState,
+    id: MerchantId,
+    done: Result<(), StopError>,
+    notice: &str,
+) -> Result<HttpResponse, ConsoleError> {
+    let p = PayoutLabels::of(session.lang);
+    let (message, status) = match done {
+        Ok(()) => return Ok(render::see_other(&format!("/admin/merchants/{id}?notice={notice}"))),
+        Err(StopError::ReasonRequired) => (p.hold_reason, StatusCode::BAD_REQUEST),
+        Err(StopError::NotStopped) => (p.not_stopped, StatusCode::CONFLICT),
+        Err(StopError::Payout(error)) => return Err(ConsoleError::Internal(error.to_string())),
+    };
+    detail::render(session, state, id, Extras::alert(message.to_string()), status).await
+}

@@ -1,0 +1,159 @@
+//! Merchants' own payout schedules: read from their rows, set by finance operators (audited), or
+//! dropped so the merchant follows the platform's default again.
+use diesel::PgConnection;
+use domain::{
+    MerchantId, Rate,
+    payouts::{
+        fee::FeeRule,
+        schedule::{Cadence, Frequency, Schedule},
+    },
+};
+use serde_json::json;
+use storage::{
+    audit::{self, Actor, NewEntry},
+    payouts::{self as rows, ScheduleRow},
+};
+
+use crate::PayoutError;
+
+/// The schedule a stored row describes; a row breaking the table's rules is a corrupt row.
+pub fn of_row(row: &ScheduleRow) -> Result<Schedule, PayoutError> {
+    let corrupt = |what: &str| PayoutError::BrokenInvariant(format!("merchant {}: {what}", row.merchant_id));
+    let cadence = match row.frequency {
+        Frequency::Daily => Cadence::Daily,
+        Frequency::Weekly => {
+            let day = row.weekday.ok_or_else(|| corrupt("a weekly schedule without its weekday"))?;
+            let weekday = u8::try_from(day)
+                .ok()
+                .and_then(|day| chrono::Weekday::try_from(day.wrapping_sub(1)).ok())
+                .ok_or_else(|| corrupt("a weekday out of range"))?;
+            Cadence::Weekly(weekday)
+        }
+        Frequency::Monthly => {
+            let day = row.month_day.ok_or_else(|| corrupt("a monthly schedule without its day"))?;
+            Cadence::Monthly(u32::try_from(day).map_err(|_| corrupt("a day of the month out of range"))?)
+        }
+        Frequency::Manual => Cadence::Manual,
+    };
+    let fee = if row.fee_rate.is_zero() {
+        FeeRule::Fixed(row.fee_fixed_fen)
+    } else {
+        let rate = Rate::from_decimal(row.fee_rate).map_err(|_| corrupt("a fee rate out of range"))?;
+        FeeRule::Rate { rate, minimum: row.fee_minimum_fen }
+    };
+    Ok(Schedule { cadence, at: row.at_time, minimum: row.minimum_fen, retained: row.retained_fen, fee })
+}
+
+/// The row that stores `schedule` as the merchant's own.
+pub fn row_of(merchant_id: MerchantId, schedule: &Schedule, by: &str) -> ScheduleRow {
+    let (weekday, month_day) = match schedule.cadence {
+        Cadence::Weekly(weekday) => (Some(i16::try_from(weekday.number_from_monday()).unwrap_or(1)), None),
+        Cadence::Monthly(day) => (None, Some(i16::try_from(day).unwrap_or(31))),
+        Cadence::Daily | Cadence::Manual => (None, None),
+    };
+    let (fee_fixed_fen, fee_rate, fee_minimum_fen) = match schedule.fee {
+        FeeRule::Fixed(fee) => (fee, Rate::ZERO.as_decimal(), domain::Amount::ZERO),
+        FeeRule::Rate { rate, minimum } => (domain::Amount::ZERO, rate.as_decimal(), minimum),
+    };
+    ScheduleRow {
+        merchant_id,
+        frequency: schedule.cadence.frequency(),
+        at_time: schedule.at,
+        weekday,
+        month_day,
+        minimum_fen: schedule.minimum,
+        retained_fen: schedule.retained,
+        fee_fixed_fen,
+        fee_rate,
+        fee_minimum_fen,
+        updated_by: by.to_string(),
+    }
+}
+
+/// The merchant's own schedule, if it has one.
+pub fn own(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Option<Schedule>, PayoutError> {
+    rows::schedule_of(conn, merchant_id)?.as_ref().map(of_row).transpose()
+}
+
+/// Sets the merchant's own schedule, with its audit row.
+pub fn set(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: MerchantId,
+    schedule: &Schedule,
+) -> Result<(), PayoutError> {
+    storage::database::transaction(conn, |conn| {
+        let before = rows::schedule_of(conn, merchant_id)?;
+        let row = row_of(merchant_id, schedule, &actor.name);
+        rows::set_schedule(conn, &row)?;
+        let entry = NewEntry {
+            action: "payout.schedule",
+            target: format!("merchant:{merchant_id}"),
+            before: before.as_ref().map(described),
+            after: Some(described(&row)),
+        };
+        audit::record(conn, actor, entry)?;
+        Ok(())
+    })
+}
+
+fn described(row: &ScheduleRow) -> serde_json::Value {
+    json!({
+        "frequency": row.frequency.as_str(),
+        "time": row.at_time.format("%H:%M").to_string(),
+        "weekday": row.weekday,
+        "month_day": row.month_day,
+        "minimum_fen": row.minimum_fen.fen(),
+        "retained_fen": row.retained_fen.fen(),
+        "fee_fixed_fen": row.fee_fixed_fen.fen(),
+        "fee_rate": row.fee_rate.to_string(),
+        "fee_minimum_fen": row.fee_minimum_fen.fen(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveTime, Weekday};
+    use domain::Amount;
+
+    use super::*;
+
+    #[test]
+    fn a_schedule_survives_its_row() {
+        let at = NaiveTime::from_hms_opt(15, 30, 0).unwrap();
+        let schedules = [
+            Schedule {
+                cadence: Cadence::Daily,
+                at,
+                minimum: Amount::from_fen(100),
+                retained: Amount::ZERO,
+                fee: FeeRule::FREE,
+            },
+            Schedule {
+                cadence: Cadence::Weekly(Weekday::Sun),
+                at,
+                minimum: Amount::from_fen(1),
+                retained: Amount::from_fen(500),
+                fee: FeeRule::Rate { rate: Rate::parse("0.00100").unwrap(), minimum: Amount::from_fen(200) },
+            },
+            Schedule {
+                cadence: Cadence::Monthly(31),
+                at,
+                minimum: Amount::from_fen(9),
+                retained: Amount::ZERO,
+                fee: FeeRule::Fixed(Amount::from_fen(150)),
+            },
+            Schedule {
+                cadence: Cadence::Manual,
+                at,
+                minimum: Amount::from_fen(9),
+                retained: Amount::ZERO,
+                fee: FeeRule::FREE,
+            },
+        ];
+        for schedule in schedules {
+            let row = row_of(MerchantId::new(7), &schedule, "finn");
+            assert_eq!(of_row(&row).unwrap(), schedule);
+        }
+    }
+}
