@@ -331,6 +331,18 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
         ),
         (Call::Post(merchant(targets.approved, "payout-release"), &[]), finance, StatusCode::SEE_OTHER),
         (Call::Post(merchant(targets.approved, "payout-confirm-account"), &[]), finance, StatusCode::SEE_OTHER),
+        (Call::Get("/admin/payouts/calendar"), everyone, StatusCode::OK),
+        (
+            Call::Post("/admin/payouts/calendar", &[("day", "2030-10-01"), ("kind", "holiday"), ("note", "国庆节")]),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            Call::Post("/admin/payouts/calendar/import", &[("csv", "2030-10-02,holiday\n2030-10-12,working_day")]),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Post("/admin/payouts/calendar/2030-10-01/remove", &[]), finance, StatusCode::SEE_OTHER),
         (Call::Get("/admin/payouts"), everyone, StatusCode::OK),
         (Call::Get("/admin/payouts?state=awaiting_approval"), everyone, StatusCode::OK),
         (Call::Get("/admin/payouts/runs"), everyone, StatusCode::OK),

@@ -274,3 +274,33 @@ async fn finance_sets_a_merchants_schedule_and_holds_its_payouts_from_its_page()
         .collect();
     assert_eq!(actions, ["payout.hold", "payout.schedule"]);
 }
+
+#[tokio::test]
+async fn finance_keeps_the_payout_calendar_and_imports_it_as_csv() {
+    let app = e2e::spawn_app().await;
+    app.sign_in_as("finn", storage::operators::Role::Finance).await;
+    let bad =
+        app.post_form("/admin/payouts/calendar/import", &[("csv", "2030-10-01,holiday\n2030-10-32,holiday")]).await;
+    assert_eq!(bad.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("line 2"), "the refusal names the line");
+    let csv = "# 国庆\n2030-10-01,holiday,国庆节\n2030-10-02,休\n2030-10-12,班,调休";
+    let imported = app.post_form("/admin/payouts/calendar/import", &[("csv", csv)]).await;
+    assert_eq!(imported.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text("/admin/payouts/calendar").await;
+    assert!(page.contains(r#"data-day="2030-10-01" data-kind="holiday""#) && page.contains("国庆节"), "{page}");
+    assert!(page.contains(r#"data-day="2030-10-12" data-kind="working_day""#));
+    let removed = app.post_form("/admin/payouts/calendar/2030-10-02/remove", &[]).await;
+    assert_eq!(removed.status(), reqwest::StatusCode::SEE_OTHER);
+    let again = app.post_form("/admin/payouts/calendar/2030-10-02/remove", &[]).await;
+    assert_eq!(again.status(), reqwest::StatusCode::CONFLICT, "nothing to remove");
+    let days = run_blocking(&app.pool, storage::payouts::calendar_days).await.expect("read");
+    assert_eq!(days.len(), 2);
+    let actions: Vec<String> = run_blocking(&app.pool, |conn| storage::audit::list(conn, &Default::default(), 10))
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|entry| entry.action)
+        .filter(|action| action.starts_with("payout."))
+        .collect();
+    assert_eq!(actions, ["payout.calendar.remove", "payout.calendar"], "the refused import left no trace");
+}

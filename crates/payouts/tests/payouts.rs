@@ -456,3 +456,26 @@ fn holds_and_returned_accounts_stop_payouts_until_an_operator_lets_them_go() {
     let paying = manual(conn);
     assert_eq!(rows::of_run(conn, paying.id).unwrap().len(), 1, "paid once the account is confirmed");
 }
+
+#[test]
+fn no_run_is_made_on_a_holiday_and_a_make_up_saturday_pays() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let settings = Settings { weekends_are_payout_days: false, ..settings() };
+    // A Friday that is a holiday, then a Saturday that is a make-up working day.
+    let friday = chrono::NaiveDate::from_ymd_opt(2030, 10, 4).unwrap();
+    let saturday = friday.succ_opt().unwrap();
+    let calendar = PayoutCalendar::new(
+        false,
+        [
+            (friday, domain::payouts::calendar::SpecialDay::Holiday),
+            (saturday, domain::payouts::calendar::SpecialDay::WorkingDay),
+        ],
+    );
+    let at = |date: chrono::NaiveDate| orders::testing::at(&format!("{date} 11:00"));
+    assert!(runs::create_due_runs(conn, &settings, &calendar, at(friday)).unwrap().is_empty(), "a holiday");
+    let made = runs::create_due_runs(conn, &settings, &calendar, at(saturday)).unwrap();
+    assert_eq!(made.iter().map(|run| run.slot_date).collect::<Vec<_>>(), [saturday], "a make-up working day");
+    let sunday = saturday.succ_opt().unwrap();
+    assert!(runs::create_due_runs(conn, &settings, &calendar, at(sunday)).unwrap().is_empty(), "an ordinary Sunday");
+}

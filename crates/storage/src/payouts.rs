@@ -23,6 +23,30 @@ pub fn calendar_days(conn: &mut PgConnection) -> Result<Vec<(NaiveDate, SpecialD
         .load(conn)?)
 }
 
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = payout_calendar_days)]
+pub struct CalendarDayRow {
+    pub day: NaiveDate,
+    pub kind: SpecialDay,
+    pub note: String,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The special days from `from` on, in date order.
+pub fn calendar_days_from(conn: &mut PgConnection, from: NaiveDate) -> Result<Vec<CalendarDayRow>, StorageError> {
+    Ok(payout_calendar_days::table
+        .filter(payout_calendar_days::day.ge(from))
+        .order(payout_calendar_days::day.asc())
+        .select(CalendarDayRow::as_select())
+        .load(conn)?)
+}
+
+/// `day` follows the weekly rule again; false when it was not special.
+pub fn remove_calendar_day(conn: &mut PgConnection, day: NaiveDate) -> Result<bool, StorageError> {
+    Ok(diesel::delete(payout_calendar_days::table.find(day)).execute(conn)? > 0)
+}
+
 /// Marks `day` a holiday or a make-up working day (replacing what it was).
 pub fn set_calendar_day(
     conn: &mut PgConnection,

@@ -11,6 +11,7 @@ pub mod login;
 pub mod merchants;
 pub mod operators;
 pub mod orders;
+pub mod payout_calendar;
 pub mod payouts;
 pub mod rate_plans;
 pub mod reconciliation;
