@@ -293,6 +293,11 @@ async fn finance_keeps_the_payout_calendar_and_imports_it_as_csv() {
     assert_eq!(removed.status(), reqwest::StatusCode::SEE_OTHER);
     let again = app.post_form("/admin/payouts/calendar/2030-10-02/remove", &[]).await;
     assert_eq!(again.status(), reqwest::StatusCode::CONFLICT, "nothing to remove");
+    // The ledger's business days show the payout calendar beside them.
+    let (_, ledger_days) = app.get_text("/admin/ledger/days?to=2030-10-05").await;
+    assert!(ledger_days.contains(r#"<tr data-date="2030-10-01""#), "{ledger_days}");
+    let row = ledger_days.split(r#"<tr data-date="2030-10-01""#).nth(1).unwrap_or_default();
+    assert!(row.split("</tr>").next().unwrap_or_default().contains(r#"data-payout-day="false""#), "a holiday");
     let days = run_blocking(&app.pool, storage::payouts::calendar_days).await.expect("read");
     assert_eq!(days.len(), 2);
     let actions: Vec<String> = run_blocking(&app.pool, |conn| storage::audit::list(conn, &Default::default(), 10))

@@ -6,6 +6,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::{Days, NaiveDate, Utc};
+use domain::payouts::calendar::PayoutCalendar;
 use ledger::{
     days::Release,
     reports::{self, BusinessDay, DateRange, DayState},
@@ -38,6 +39,7 @@ struct DaysPage {
     /// The day whose release was refused, with the note as typed.
     failed: Option<(String, String)>,
     days: Vec<DayView>,
+    p: &'static crate::i18n::PayoutLabels,
     can_release: bool,
     window_to: String,
     older_href: String,
@@ -59,12 +61,15 @@ struct DayView {
     released_by: String,
     release_note: String,
     can_release: bool,
+    /// Whether payouts are made on the day (the payout calendar, shown beside it).
+    payout_day: bool,
 }
 
 impl DayView {
-    fn of(l: &LedgerLabels, day: BusinessDay) -> DayView {
+    fn of(l: &LedgerLabels, day: BusinessDay, payout_calendar: &PayoutCalendar) -> DayView {
         let state = day.state();
         DayView {
+            payout_day: payout_calendar.is_payout_day(day.date),
             date: day.date.to_string(),
             state: state.as_str(),
             state_label: match state {
@@ -135,8 +140,12 @@ async fn render_page(
     let range = DateRange::ending(window_to, WINDOW_DAYS).map_err(|error| range_error(l, error))?;
     let calendar = state.calendar;
     let now = Utc::now();
-    let days = run_blocking(&state.pool, move |conn| {
-        reports::business_days(conn, &calendar, range, now).map_err(ledger_error)
+    let payout_settings = state.payouts.clone();
+    let (days, payout_calendar) = run_blocking(&state.pool, move |conn| {
+        let days = reports::business_days(conn, &calendar, range, now).map_err(ledger_error)?;
+        let payout_calendar = payouts::calendar::load(conn, &payout_settings)
+            .map_err(|error| ConsoleError::Internal(error.to_string()))?;
+        Ok::<_, ConsoleError>((days, payout_calendar))
     })
     .await?;
     let today = calendar.date_of(now);
@@ -150,7 +159,8 @@ async fn render_page(
         notice,
         alert: refusal.as_ref().map(|refusal| format!("{} ({})", refusal.message, refusal.date)),
         failed: refusal.map(|refusal| (refusal.date.to_string(), refusal.note)),
-        days: days.into_iter().map(|day| DayView::of(l, day)).collect(),
+        days: days.into_iter().map(|day| DayView::of(l, day, &payout_calendar)).collect(),
+        p: crate::i18n::PayoutLabels::of(session.lang),
         can_release: session.can(Permission::ManagePayouts),
         window_to: window_to.to_string(),
         older_href: format!("/admin/ledger/days?to={older}"),
