@@ -14,6 +14,7 @@ pub mod approval;
 pub mod calendar;
 mod error;
 pub mod jobs;
+mod notify;
 pub mod outcome;
 pub mod runs;
 pub mod schedules;

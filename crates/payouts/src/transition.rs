@@ -44,6 +44,9 @@ pub(crate) fn apply(
     let changed = rows::change_state(conn, &change)?
         .ok_or_else(|| PayoutError::BrokenInvariant(format!("payout {} changed under its lock", payout.id)))?;
     book(conn, calendar, &changed, transition)?;
+    if crate::notify::is_told(changed.state) {
+        crate::notify::result(conn, &changed)?;
+    }
     Ok(changed)
 }
 
