@@ -57,6 +57,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.redis.key_prefix = redis_prefix.clone();
     settings.workers.poll_interval_ms = 50;
     settings.gateway.allow_private_notify_urls = true;
+    // No scheduled payouts unless a test asks: a run at the default slot would pay out whatever
+    // money a test had just made available.
+    settings.payouts.schedule = "manual".into();
     settings.platform.master_key =
         Some(SecretString::from(onboarding::platform_key::MasterKey::generate().to_base64()));
     configure(&mut settings);

@@ -306,6 +306,20 @@ async fn demo_creates_its_database_seeds_an_admin_and_prints_one_json_line() {
     }
     let month_ago = chrono::Utc::now() - chrono::Duration::days(25);
     assert!(listed.iter().any(|o| o.created_at < month_ago), "the history's orders carry their own placing time");
+    // A payout run with payouts in every state: paid, returned (its merchant paused), pending at
+    // the channel (flagged for an operator), waiting for approval — the workers finish it in seconds.
+    let wanted = ["awaiting_approval", "returned", "submitted", "succeeded"];
+    let started = std::time::Instant::now();
+    loop {
+        let payouts = storage::payouts::list(&mut demo_database, &Default::default(), 100).unwrap();
+        let states: std::collections::BTreeSet<&str> = payouts.iter().map(|(p, _)| p.state.as_str()).collect();
+        if states == wanted.into_iter().collect() {
+            assert!(payouts.iter().any(|(p, _)| p.needs_attention), "the pending one needs attention");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the demo's payouts: {states:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // The ledger's part: thirty days booked, the older days settled, so every merchant has both
     // pending and available money, and the books balance.
     let trial = ledger::reports::trial_balance(&mut demo_database).unwrap();

@@ -17,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::{Application, Settings, cli::DemoArgs, worker::Registry};
 
 mod orders;
+mod payouts;
 mod seed;
 mod try_it;
 
@@ -54,8 +55,12 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
         settings.platform.master_key_file = data_dir.join("master.key");
     }
 
+    // The demo's merchants keep 100 yuan at every scheduled payout, so each shows money both
+    // paid out and still available.
+    settings.payouts.retained_fen = settings.payouts.retained_fen.max(10_000);
+    let payout_settings = settings.payouts.settings()?;
     let application = Application::build(settings, Registry::standard()).await?;
-    let seeded = seed::seed(&application, &data_dir).await?;
+    let seeded = seed::seed(&application, &data_dir, payout_settings).await?;
     let platform_public_key_pem_path = data_dir.join("platform_public_key.pem");
     std::fs::write(&platform_public_key_pem_path, application.platform_public_key_pem())?;
     let summary = DemoSummary {

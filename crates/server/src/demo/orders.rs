@@ -131,7 +131,7 @@ fn settle_history(conn: &mut PgConnection, policy: &Policy) -> anyhow::Result<()
     Ok(())
 }
 
-fn place_new(
+pub(super) fn place_new(
     conn: &mut PgConnection,
     isv: &AppRow,
     sub_merchant_id: &SubMerchantId,
@@ -154,7 +154,7 @@ fn place_new(
     }
 }
 
-fn pay(conn: &mut PgConnection, policy: &Policy, order: &Order, at: DateTime<Utc>) -> anyhow::Result<()> {
+pub(super) fn pay(conn: &mut PgConnection, policy: &Policy, order: &Order, at: DateTime<Utc>) -> anyhow::Result<()> {
     let payload = serde_json::json!({ "source": "demo seed" });
     let report = PaymentReport { channel: "sandbox", trade_no: order.trade_no(), payload, at };
     lifecycle::record_payment(conn, &policy.calendar, report)?;

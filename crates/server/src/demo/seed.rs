@@ -22,7 +22,7 @@ use crate::{Application, keygen};
 
 pub const ADMIN_USERNAME: &str = "admin";
 const ISV_NAME: &str = "演示服务商 Demo ISV";
-const PLAN: &str = "standard";
+pub(super) const PLAN: &str = "standard";
 
 fn actor() -> Actor {
     Actor { operator_id: None, name: "demo".into(), client_ip: None }
@@ -39,8 +39,15 @@ fn text(value: &str) -> Option<String> {
     Some(value.to_string())
 }
 
-fn merchants_to_seed() -> Vec<DemoMerchant> {
-    let base = |external_id: &str, legal: &str, short: &str, code: &str, category: &str| RawApplication {
+/// A demo merchant's application: the given names, the rest alike.
+pub(super) fn demo_application(
+    external_id: &str,
+    legal: &str,
+    short: &str,
+    code: &str,
+    category: &str,
+) -> RawApplication {
+    RawApplication {
         external_id: text(external_id),
         legal_name: text(legal),
         short_name: text(short),
@@ -57,7 +64,11 @@ fn merchants_to_seed() -> Vec<DemoMerchant> {
         bank_code: text("ICBC"),
         payout_schedule: text("daily"),
         ..RawApplication::default()
-    };
+    }
+}
+
+fn merchants_to_seed() -> Vec<DemoMerchant> {
+    let base = demo_application;
     let mut store = base("demo-001", "厦门演示便利店有限公司", "演示便利店", "91350200MA2Y0DEM1R", "retail");
     store.account_number = text("6222021000000001015");
     store.rate_plan = text(PLAN);
@@ -137,20 +148,27 @@ fn ensure_key(conn: &mut PgConnection, app: &AppRow, public_pem: &str) -> Result
     }
 }
 
-pub async fn seed(application: &Application, data_dir: &Path) -> anyhow::Result<Seeded> {
+pub async fn seed(
+    application: &Application,
+    data_dir: &Path,
+    payout_settings: payouts::Settings,
+) -> anyhow::Result<Seeded> {
     let admin_password = seed_admin(application).await?;
     let isv_key = key_pair(data_dir, "isv")?;
     let merchant_keys: Vec<_> =
         merchants_to_seed().iter().map(|m| key_pair(data_dir, m.key_name)).collect::<anyhow::Result<_>>()?;
     let policy = application.ledger_policy();
-    let (isv_app, sub_merchants) =
-        run_blocking(application.pool(), move |conn| seed_business(conn, &policy, isv_key, merchant_keys)).await?;
+    let (isv_app, sub_merchants) = run_blocking(application.pool(), move |conn| {
+        seed_business(conn, &policy, &payout_settings, isv_key, merchant_keys)
+    })
+    .await?;
     Ok(Seeded { admin_password, isv_app, sub_merchants })
 }
 
 fn seed_business(
     conn: &mut PgConnection,
     policy: &ledger::settlement::Policy,
+    payout_settings: &payouts::Settings,
     isv_key: (PathBuf, String),
     merchant_keys: Vec<(PathBuf, String)>,
 ) -> anyhow::Result<(AppKeys, Vec<SubMerchant>)> {
@@ -199,7 +217,9 @@ fn seed_business(
             },
         });
     }
+    super::payouts::payees(conn, policy, &isv)?;
     super::orders::seed(conn, policy, &isv, &seeded)?;
+    super::payouts::run(conn, policy, payout_settings, &isv)?;
     let isv_app =
         AppKeys { app_id: isv.app_id, private_key_pem_path: isv_key.0, sign_type: isv.sign_type.as_str().to_string() };
     Ok((isv_app, seeded))
@@ -249,7 +269,7 @@ fn backdate_plan(conn: &mut PgConnection) -> anyhow::Result<()> {
 /// (the same source, an earlier version), so its orders of past days are placed at their own time
 /// under the rates then in force. Written straight to storage: no rule lets an operator back-date
 /// rates, and only the demo's own history needs it.
-fn backdate_rates(conn: &mut PgConnection, merchant_id: domain::MerchantId) -> anyhow::Result<()> {
+pub(super) fn backdate_rates(conn: &mut PgConnection, merchant_id: domain::MerchantId) -> anyhow::Result<()> {
     let current = storage::rates::merchant_rate_history(conn, merchant_id)?
         .into_iter()
         .next()
