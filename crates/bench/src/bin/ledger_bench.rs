@@ -821,6 +821,9 @@ struct SettlementResult {
     settlements: usize,
     bare_postings: Duration,
     bare_rest: Duration,
+    /// A payout run over the settled merchants: how long, and how many payouts it made.
+    payout_run: Duration,
+    payouts: usize,
 }
 
 fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
@@ -873,7 +876,37 @@ fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
     let (mine, theirs) = (settled(conn)?, settled(bare)?);
     ensure!(mine == theirs, "the bare SQL settled differently");
     ensure!(mine.iter().all(|m| m.pending_fen == 0 && m.available_fen == m.settlement_fen));
-    Ok(SettlementResult { product, settlements, bare_postings, bare_rest })
+    let (payout_run, payouts) = payout_run(conn, &calendar)?;
+    eprintln!("payouts: a run made {payouts} payouts in {:.2} s", payout_run.as_secs_f64());
+    Ok(SettlementResult { product, settlements, bare_postings, bare_rest, payout_run, payouts })
+}
+
+/// A manual payout run over every merchant (each now has its settlement available), as an
+/// operator starts one: each payout written with its reservation and submit job, in batches of
+/// the product's default size. The channel is not called here (that is the workers' part).
+fn payout_run(conn: &mut PgConnection, calendar: &BusinessCalendar) -> anyhow::Result<(Duration, usize)> {
+    conn.batch_execute("CHECKPOINT")?;
+    let settings = payouts::Settings {
+        weekends_are_payout_days: true,
+        default_schedule: domain::payouts::schedule::Schedule {
+            cadence: domain::payouts::schedule::Cadence::Daily,
+            at: chrono::NaiveTime::MIN,
+            minimum: domain::Amount::from_fen(1),
+            retained: domain::Amount::ZERO,
+            fee: domain::payouts::fee::FeeRule::Fixed(domain::Amount::from_fen(100)),
+        },
+        approval_above: domain::Amount::from_fen(i64::MAX),
+        attention_after: chrono::Duration::hours(1),
+        query_intervals_seconds: vec![60],
+        run_batch: 500,
+    };
+    let payout_calendar = domain::payouts::calendar::PayoutCalendar::new(true, []);
+    let started = Instant::now();
+    let (run, _) = payouts::runs::manual_run(conn, &settings, &payout_calendar, calendar, None, "bench", "sandbox")?;
+    let elapsed = started.elapsed();
+    let made = storage::payouts::of_run(conn, run.id)?.len();
+    assert_ledger_sound(conn)?;
+    Ok((elapsed, made))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -951,6 +984,15 @@ fn main() -> anyhow::Result<()> {
         table.push(format!("| bare SQL: postings + settlement rows | {full:.2} s | |"));
         table.push(format!("| ratio settle_due / bare postings (target ≤ 2.00) | {:.2} | |", product / postings));
         table.push(format!("| ratio settle_due / bare full settlement | {:.2} | |", product / full));
+        let payout_seconds = result.payout_run.as_secs_f64();
+        let per_second = result.payouts as f64 / payout_seconds.max(f64::EPSILON);
+        table.push(format!(
+            "| payout run ({} merchants, reserved in batches of 500) | {per_second:.0} payouts/s | {} payouts in {payout_seconds:.2} s |",
+            args.settle_merchants, result.payouts
+        ));
+        json["payouts"] = result.payouts.into();
+        json["payout_run_s"] = ((payout_seconds * 1000.0).round() / 1000.0).into();
+        json["payouts_per_s"] = per_second.round().into();
         json["settle_orders"] = args.settle_orders.into();
         json["settle_merchants"] = args.settle_merchants.into();
         json["settle_s"] = ((product * 1000.0).round() / 1000.0).into();
