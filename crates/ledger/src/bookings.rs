@@ -77,6 +77,25 @@ pub fn payout_reserved(conn: &mut PgConnection, payout: &Payout) -> Result<Booke
     post(conn, &payout.cause("reserved", EntryKind::PayoutReserved), |_| Ok(postings))
 }
 
+/// Many payouts created at once (a payout run's batch): one result per payout, in order, written
+/// with the batch's accounts locked and read once.
+pub fn payouts_reserved(
+    conn: &mut PgConnection,
+    payouts: &[Payout],
+) -> Result<Vec<Result<Booked, LedgerError>>, LedgerError> {
+    let bookings = payouts
+        .iter()
+        .map(|payout| {
+            let (amount, fee) = (payout.amount, payout.fee);
+            crate::Booking {
+                cause: payout.cause("reserved", EntryKind::PayoutReserved),
+                build: Box::new(move |_| rules::payout_reserved(amount, fee)),
+            }
+        })
+        .collect();
+    crate::post_many(conn, bookings)
+}
+
 /// Payout succeeded: in transit → clearing.
 pub fn payout_succeeded(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
     let postings = rules::payout_succeeded(payout.amount)?;

@@ -95,20 +95,12 @@ pub fn work_through(
             }
             let candidates = rows::run_candidates(conn, run, after, settings.run_batch)?;
             let mut progress = Progress::default();
-            for candidate in &candidates {
-                match decide(conn, settings, payout_calendar, run, candidate)? {
-                    Decision::NotDue => {}
-                    Decision::Skip(reason, detail) => {
-                        rows::insert_skip(conn, run.id, candidate.merchant_id, reason, &detail)?;
-                        progress.skipped += 1;
-                    }
-                    Decision::Pay { amount, fee } => {
-                        let payout = Payout { run, candidate, amount, fee, channel };
-                        create(conn, settings, business_calendar, &payout)?;
-                        progress.payouts += 1;
-                    }
-                }
+            let (skips, pays) = decide_batch(conn, settings, payout_calendar, run, &candidates)?;
+            for (candidate, reason, detail) in &skips {
+                rows::insert_skip(conn, run.id, candidate.merchant_id, *reason, detail)?;
             }
+            progress.skipped = skips.len();
+            progress.payouts = create_batch(conn, settings, business_calendar, run, channel, &pays)?;
             progress.complete = (candidates.len() as i64) < settings.run_batch;
             if progress.complete {
                 rows::complete_run(conn, run.id)?;
@@ -125,52 +117,64 @@ pub fn work_through(
     }
 }
 
-enum Decision {
-    /// The merchant's schedule has no slot in this run.
-    NotDue,
-    Skip(SkipReason, String),
-    Pay {
-        amount: Amount,
-        fee: Amount,
-    },
-}
+/// What a run does for one merchant it looks at.
+type Skip<'a> = (&'a CandidateRow, SkipReason, String);
+type Pay<'a> = (&'a CandidateRow, Amount, Amount);
 
-/// Whether and how much the run pays the merchant. Its available balance is read under a lock,
-/// so nothing moves it between the reading and the reservation.
-fn decide(
+/// Whether and how much the run pays each merchant of a batch. Their available balances are read
+/// under one lock, so nothing moves them between the reading and the reservations.
+fn decide_batch<'a>(
     conn: &mut PgConnection,
     settings: &Settings,
     calendar: &PayoutCalendar,
     run: &RunRow,
-    candidate: &CandidateRow,
-) -> Result<Decision, PayoutError> {
-    let schedule = schedule_of(candidate, &settings.default_schedule)?;
-    let due = match run.kind {
-        RunKind::Scheduled => schedule.at == run.slot_time && schedule.cadence.is_due_on(run.slot_date, calendar),
-        RunKind::Manual => true,
-    };
-    if !due {
-        return Ok(Decision::NotDue);
+    candidates: &'a [CandidateRow],
+) -> Result<(Vec<Skip<'a>>, Vec<Pay<'a>>), PayoutError> {
+    let (mut skips, mut due) = (Vec::new(), Vec::new());
+    for candidate in candidates {
+        let schedule = schedule_of(candidate, &settings.default_schedule)?;
+        let is_due = match run.kind {
+            RunKind::Scheduled => schedule.at == run.slot_time && schedule.cadence.is_due_on(run.slot_date, calendar),
+            RunKind::Manual => true,
+        };
+        if !is_due {
+            continue;
+        }
+        match stop_of(candidate) {
+            Some((reason, detail)) => skips.push((candidate, reason, detail)),
+            None => due.push((candidate, schedule)),
+        }
     }
-    let stopped = match candidate.state {
+    let ids: Vec<MerchantId> = due.iter().map(|(candidate, _)| candidate.merchant_id).collect();
+    let available: std::collections::HashMap<MerchantId, Amount> =
+        storage::ledger::accounts_of_kinds(conn, &ids, &[AccountKind::MerchantAvailable], true)?
+            .into_iter()
+            .map(|account| (account.merchant_id, account.balance_fen))
+            .collect();
+    let mut pays = Vec::new();
+    for (candidate, schedule) in due {
+        let balance = available.get(&candidate.merchant_id).copied().unwrap_or(Amount::ZERO);
+        match schedule.payable(balance)? {
+            Payable::Pay { amount, fee } => pays.push((candidate, amount, fee)),
+            // A merchant with nothing at all is not worth a line on the run.
+            Payable::BelowMinimum if balance.is_positive() => {
+                skips.push((candidate, SkipReason::BelowMinimum, format!("available {balance}")));
+            }
+            Payable::BelowMinimum => {}
+        }
+    }
+    Ok((skips, pays))
+}
+
+/// Why a merchant's payouts are stopped, if they are.
+fn stop_of(candidate: &CandidateRow) -> Option<(SkipReason, String)> {
+    match candidate.state {
         ApplicationState::Frozen => Some((SkipReason::Frozen, String::new())),
         ApplicationState::Closed => Some((SkipReason::Closed, String::new())),
         _ => None,
     }
     .or_else(|| candidate.hold_reason.clone().map(|reason| (SkipReason::Held, reason)))
-    .or_else(|| candidate.pause_reason.clone().map(|reason| (SkipReason::Paused, reason)));
-    if let Some((reason, detail)) = stopped {
-        return Ok(Decision::Skip(reason, detail));
-    }
-    let available = available_locked(conn, candidate.merchant_id)?;
-    Ok(match schedule.payable(available)? {
-        Payable::Pay { amount, fee } => Decision::Pay { amount, fee },
-        // A merchant with nothing at all is not worth a line on the run.
-        Payable::BelowMinimum if available.is_positive() => {
-            Decision::Skip(SkipReason::BelowMinimum, format!("available {available}"))
-        }
-        Payable::BelowMinimum => Decision::NotDue,
-    })
+    .or_else(|| candidate.pause_reason.clone().map(|reason| (SkipReason::Paused, reason)))
 }
 
 pub(crate) fn available_locked(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Amount, PayoutError> {
@@ -190,52 +194,53 @@ pub(crate) fn schedule_of(candidate: &CandidateRow, default: &Schedule) -> Resul
     }
 }
 
-/// A payout a run decided on.
-struct Payout<'a> {
-    run: &'a RunRow,
-    candidate: &'a CandidateRow,
-    amount: Amount,
-    fee: Amount,
-    channel: &'a str,
-}
-
-/// The payout order, its reservation and (unless it waits for approval) its submit job, in the
-/// caller's transaction. The number is the run's and the merchant's: unique forever, and the same
-/// if a crashed batch is done again.
-fn create(
+/// The batch's payout orders, their reservations and (for those not waiting for approval) their
+/// submit jobs, in the caller's transaction: a few statements for the whole batch. Each number is
+/// the run's and the merchant's: unique forever, and the same if a crashed batch is done again.
+/// Returns how many payouts were made.
+fn create_batch(
     conn: &mut PgConnection,
     settings: &Settings,
     calendar: &BusinessCalendar,
-    payout: &Payout<'_>,
-) -> Result<(), PayoutError> {
-    let Payout { run, candidate, amount, fee, channel } = *payout;
-    let state = if amount > settings.approval_above { PayoutState::AwaitingApproval } else { PayoutState::Created };
-    let out_trade_no = out_trade_no(run.id, candidate.merchant_id);
-    let new = NewPayout {
-        out_trade_no: &out_trade_no,
-        kind: PayoutKind::Scheduled,
-        merchant_id: candidate.merchant_id,
-        run_id: Some(run.id),
-        amount_fen: amount,
-        fee_fen: fee,
-        state,
-        channel,
-        account_type: candidate.account_type,
-        account_holder: &candidate.account_holder,
-        account_number: &candidate.account_number,
-        bank_code: &candidate.bank_code,
-        cnaps_code: candidate.cnaps_code.as_deref(),
-        business_date: calendar.date_of(Utc::now()),
-        triggered_by: &run.triggered_by,
-        out_withdraw_no: None,
-        notify_url: None,
-    };
-    let row = rows::insert(conn, &new, "scheduler")?;
-    transition::reserve(conn, calendar, &row)?;
-    if state == PayoutState::Created {
-        storage::jobs::enqueue(conn, SendPayout { payout_id: row.id }.now()?)?;
-    }
-    Ok(())
+    run: &RunRow,
+    channel: &str,
+    pays: &[Pay<'_>],
+) -> Result<usize, PayoutError> {
+    let numbers: Vec<String> =
+        pays.iter().map(|(candidate, _, _)| out_trade_no(run.id, candidate.merchant_id)).collect();
+    let business_date = calendar.date_of(Utc::now());
+    let new: Vec<NewPayout<'_>> = pays
+        .iter()
+        .zip(&numbers)
+        .map(|((candidate, amount, fee), number)| NewPayout {
+            out_trade_no: number,
+            kind: PayoutKind::Scheduled,
+            merchant_id: candidate.merchant_id,
+            run_id: Some(run.id),
+            amount_fen: *amount,
+            fee_fen: *fee,
+            state: if *amount > settings.approval_above { PayoutState::AwaitingApproval } else { PayoutState::Created },
+            channel,
+            account_type: candidate.account_type,
+            account_holder: &candidate.account_holder,
+            account_number: &candidate.account_number,
+            bank_code: &candidate.bank_code,
+            cnaps_code: candidate.cnaps_code.as_deref(),
+            business_date,
+            triggered_by: &run.triggered_by,
+            out_withdraw_no: None,
+            notify_url: None,
+        })
+        .collect();
+    let rows = rows::insert_many(conn, &new, "scheduler")?;
+    transition::reserve_many(conn, calendar, &rows)?;
+    let jobs = rows
+        .iter()
+        .filter(|row| row.state == PayoutState::Created)
+        .map(|row| SendPayout { payout_id: row.id }.now())
+        .collect::<Result<Vec<_>, _>>()?;
+    storage::jobs::enqueue_many(conn, jobs)?;
+    Ok(rows.len())
 }
 
 /// `PO` + the run + the merchant: e.g. `PO17M42`.

@@ -60,6 +60,20 @@ pub(crate) fn reserve(
     Ok(())
 }
 
+/// The reservations of many payouts at once (a run's batch). Each was computed from a balance read
+/// under the batch's lock, so a refusal means the balance moved under that lock: a bug.
+pub(crate) fn reserve_many(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    payouts: &[PayoutRow],
+) -> Result<(), PayoutError> {
+    let bookings: Vec<_> = payouts.iter().map(|payout| booking(calendar, payout)).collect();
+    for booked in ledger::bookings::payouts_reserved(conn, &bookings)? {
+        booked?;
+    }
+    Ok(())
+}
+
 fn book(
     conn: &mut PgConnection,
     calendar: &BusinessCalendar,

@@ -69,6 +69,26 @@ pub fn enqueue(conn: &mut PgConnection, job: NewJob) -> Result<Option<i64>, Stor
         .optional()?)
 }
 
+/// Enqueues many jobs in one statement (those whose unique key is taken are skipped).
+pub fn enqueue_many(conn: &mut PgConnection, new: Vec<NewJob>) -> Result<usize, StorageError> {
+    if new.is_empty() {
+        return Ok(0);
+    }
+    let values: Vec<_> = new
+        .into_iter()
+        .map(|job| {
+            (
+                jobs::kind.eq(job.kind),
+                jobs::payload.eq(job.payload),
+                jobs::unique_key.eq(job.unique_key),
+                jobs::run_at.eq(job.run_at),
+                jobs::max_attempts.eq(job.max_attempts),
+            )
+        })
+        .collect();
+    Ok(diesel::insert_into(jobs::table).values(&values).on_conflict_do_nothing().execute(conn)?)
+}
+
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ClaimedJob {
     #[diesel(sql_type = BigInt)]

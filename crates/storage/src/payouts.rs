@@ -472,6 +472,29 @@ pub fn insert(conn: &mut PgConnection, new: &NewPayout<'_>, actor: &str) -> Resu
     Ok(row)
 }
 
+/// Writes many payout orders and their `created` history rows: two statements. Returns them in
+/// the order given.
+pub fn insert_many(
+    conn: &mut PgConnection,
+    new: &[NewPayout<'_>],
+    actor: &str,
+) -> Result<Vec<PayoutRow>, StorageError> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<PayoutRow> =
+        diesel::insert_into(payouts::table).values(new).returning(PayoutRow::as_returning()).get_results(conn)?;
+    rows.sort_by_key(|row| row.id);
+    let events: Vec<_> = rows
+        .iter()
+        .map(|row| {
+            (payout_events::payout_id.eq(row.id), payout_events::to_state.eq(row.state), payout_events::actor.eq(actor))
+        })
+        .collect();
+    diesel::insert_into(payout_events::table).values(&events).execute(conn)?;
+    Ok(rows)
+}
+
 pub fn find(conn: &mut PgConnection, id: PayoutId) -> Result<Option<PayoutRow>, StorageError> {
     Ok(payouts::table.find(id).select(PayoutRow::as_select()).first(conn).optional()?)
 }
