@@ -226,6 +226,7 @@ async fn in_the_console_a_second_finance_operator_approves_what_the_first_paid_o
     assert_eq!(paid.id, payout.id);
     let (_, page) = app.get_text(&format!("/admin/payouts/{}", payout.id)).await;
     assert!(page.contains(r#"data-state="succeeded""#) && page.contains("grace"), "the history names the approver");
+    assert_eq!(page.matches("<tr data-entry=").count(), 2, "its reservation and its success in the ledger");
 }
 
 #[tokio::test]

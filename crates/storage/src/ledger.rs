@@ -188,6 +188,15 @@ pub fn postings_of(conn: &mut PgConnection, entry_id: EntryId) -> Result<Vec<(Po
         .load(conn)?)
 }
 
+/// A payout's entries (its reservation and every step it took), in the order they were booked.
+pub fn entries_of_payout(conn: &mut PgConnection, payout_id: PayoutId) -> Result<Vec<EntryRow>, StorageError> {
+    Ok(ledger_entries::table
+        .filter(ledger_entries::payout_id.eq(payout_id))
+        .order(ledger_entries::id.asc())
+        .select(EntryRow::as_select())
+        .load(conn)?)
+}
+
 /// The merchant's balances without locking (for reads and reports).
 pub fn accounts_of(conn: &mut PgConnection, merchant_id: MerchantId) -> Result<Vec<AccountRow>, StorageError> {
     Ok(ledger_accounts::table

@@ -150,8 +150,18 @@ struct DetailPage {
     row: Row,
     details: Vec<(&'static str, String)>,
     history: Vec<EventView>,
+    /// Its ledger entries: kind, business day, booked at, and the postings ("account amount").
+    entries: Vec<EntryLine>,
     can_decide: bool,
     can_query: bool,
+}
+
+struct EntryLine {
+    id: domain::EntryId,
+    kind: &'static str,
+    business_date: String,
+    booked_at: String,
+    postings: Vec<(&'static str, String)>,
 }
 
 struct EventView {
@@ -196,10 +206,16 @@ async fn render_detail(
     let loaded = run_blocking(&state.pool, move |conn| {
         let Some(payout) = rows::find(conn, id)? else { return Ok::<_, ConsoleError>(None) };
         let merchant = storage::merchants::find(conn, payout.merchant_id)?.map(|m| m.short_name).unwrap_or_default();
-        Ok(Some((payout, merchant, rows::events_of(conn, id)?)))
+        let mut entries = Vec::new();
+        for entry in storage::ledger::entries_of_payout(conn, id)? {
+            let postings = storage::ledger::postings_of(conn, entry.id)?;
+            entries.push((entry, postings));
+        }
+        Ok(Some((payout, merchant, rows::events_of(conn, id)?, entries)))
     })
     .await?;
-    let (payout, merchant, events) = loaded.ok_or(ConsoleError::NotFound)?;
+    let (payout, merchant, events, entries) = loaded.ok_or(ConsoleError::NotFound)?;
+    let l = session.lang.labels().ledger;
     let may_manage = session.can(Permission::ManagePayouts);
     render::page_with_status(
         &DetailPage {
@@ -209,6 +225,22 @@ async fn render_detail(
             alert,
             details: details(p, &payout),
             history: events.into_iter().map(|event| event_view(p, event)).collect(),
+            entries: entries
+                .into_iter()
+                .map(|(entry, postings)| EntryLine {
+                    id: entry.id,
+                    kind: l.entry(entry.kind),
+                    business_date: entry.business_date.to_string(),
+                    booked_at: china_time(entry.booked_at),
+                    postings: postings
+                        .into_iter()
+                        .map(|(posting, kind)| {
+                            let account = kind.parse().map(|kind| l.kind(kind)).unwrap_or("?");
+                            (account, yuan(posting.amount_fen))
+                        })
+                        .collect(),
+                })
+                .collect(),
             can_decide: may_manage && payout.state == PayoutState::AwaitingApproval,
             can_query: may_manage && payout.state == PayoutState::Submitted,
             row: Row::of(p, &payout, merchant),
