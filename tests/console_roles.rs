@@ -345,6 +345,7 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
         (Call::Post("/admin/payouts/calendar/2030-10-01/remove", &[]), finance, StatusCode::SEE_OTHER),
         (Call::Get("/admin/payouts"), everyone, StatusCode::OK),
         (Call::Get("/admin/payouts?state=awaiting_approval"), everyone, StatusCode::OK),
+        (Call::Get("/admin/payouts?format=csv"), everyone, StatusCode::OK),
         (Call::Get("/admin/payouts/runs"), everyone, StatusCode::OK),
         (Call::Get(leak(format!("/admin/payouts/runs/{}", targets.payout_run))), everyone, StatusCode::OK),
         (Call::Get(leak(format!("/admin/payouts/{}", targets.to_approve))), everyone, StatusCode::OK),

@@ -227,6 +227,11 @@ async fn in_the_console_a_second_finance_operator_approves_what_the_first_paid_o
     let (_, page) = app.get_text(&format!("/admin/payouts/{}", payout.id)).await;
     assert!(page.contains(r#"data-state="succeeded""#) && page.contains("grace"), "the history names the approver");
     assert_eq!(page.matches("<tr data-entry=").count(), 2, "its reservation and its success in the ledger");
+    let csv = app.get("/admin/payouts?state=succeeded&format=csv").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    assert_eq!(text.lines().count(), 2, "a header and the one payout: {text}");
+    assert!(text.contains(&paid.out_trade_no) && text.contains("\"succeeded\""), "{text}");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 //! an operator typed, and showing an entry's cause.
 pub mod accounts;
 pub mod commission;
-mod csv;
+pub(crate) mod csv;
 pub mod days;
 pub mod statement;
 pub mod trial_balance;
