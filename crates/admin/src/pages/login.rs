@@ -1,4 +1,5 @@
 //! Sign-in and sign-out.
+use crate::pages::Empty;
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
@@ -163,9 +164,6 @@ async fn verify_password(candidate: SecretString, operator: Option<Operator>) ->
     .await
     .map_err(|error| ConsoleError::Internal(error.to_string()))
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 /// Signs out everywhere: the cookie goes, and the epoch bump revokes any copy of the token.
 pub async fn logout(form: ConsoleForm<Empty>, state: web::Data<ConsoleState>) -> Result<HttpResponse, ConsoleError> {

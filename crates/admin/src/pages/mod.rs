@@ -53,6 +53,10 @@ fn present_text(
     Ok(Some(text).filter(|text| !text.is_empty()))
 }
 
+/// The form of an action that carries nothing but its CSRF token (checked by `ConsoleForm`).
+#[derive(serde::Deserialize)]
+pub struct Empty {}
+
 /// The keyset links of a list page (newest first): the next page holds rows older than the last
 /// one shown; the first page keeps the filters and drops the cursor.
 pub struct Pager {

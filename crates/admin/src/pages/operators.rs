@@ -1,4 +1,5 @@
 //! The operators page (admin only): list, create, change role, disable and enable.
+use crate::pages::Empty;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use domain::OperatorId;
@@ -126,9 +127,6 @@ pub async fn change_role(
         .await?;
     Ok(render::see_other("/admin/operators?notice=role_changed"))
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn disable(
     id: web::Path<OperatorId>,

@@ -1,6 +1,7 @@
 //! `GET /admin/payouts/calendar`: the payout calendar — the weekend rule and the special days
 //! (public holidays, make-up working days) from a month ago on — and, for finance, setting a day,
 //! removing one and importing a CSV of them (audited by the payouts crate).
+use crate::pages::Empty;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::{Days, NaiveDate, Utc};
@@ -141,11 +142,8 @@ pub async fn import(
     updated_or_refused(&session, &state, done).await
 }
 
-#[derive(Deserialize)]
-pub struct NoFields {}
-
 pub async fn remove_day(
-    posted: ConsoleForm<NoFields>,
+    posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
     day: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {

@@ -1,6 +1,7 @@
 //! The payout pages (代付, SPEC §8): payout orders with their history, approving or rejecting one
 //! that waits (finance), asking the channel about one now, payout runs with what each paid and
 //! skipped, and a manual run for every merchant or one.
+use crate::pages::Empty;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use domain::{PayoutId, PayoutRunId, payouts::PayoutState};
@@ -328,7 +329,7 @@ fn event_view(p: &PayoutLabels, event: PayoutEventRow) -> EventView {
 }
 
 pub async fn approve(
-    posted: ConsoleForm<NoFields>,
+    posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
     id: web::Path<PayoutId>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -375,11 +376,8 @@ async fn decided_or_refused(
     }
 }
 
-#[derive(Deserialize)]
-pub struct NoFields {}
-
 pub async fn query_now(
-    posted: ConsoleForm<NoFields>,
+    posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
     id: web::Path<PayoutId>,
 ) -> Result<HttpResponse, ConsoleError> {

@@ -4,6 +4,7 @@
 //!
 //! Each handler parses, checks the role, calls one function and redirects back to the page with
 //! a notice; a refusal is shown on the page itself (400), next to what was tried.
+use crate::pages::Empty;
 use actix_web::{
     HttpResponse,
     http::{StatusCode, header},
@@ -26,9 +27,6 @@ use crate::{
     auth::{ConsoleForm, Permission, SignedIn},
     render,
 };
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 #[derive(Deserialize)]
 pub struct TransitionForm {

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use storage::{apps, database::run_blocking};
 
 use super::{
-    actions::Empty,
     detail::{self, Extras},
     refusal,
 };
+use crate::pages::Empty;
 use crate::{
     ConsoleError, ConsoleState,
     auth::{ConsoleForm, Permission},

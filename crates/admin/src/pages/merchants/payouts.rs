@@ -2,6 +2,7 @@
 //! payouts are stopped and why, its recent payouts; and the finance actions — setting the
 //! schedule, holding and releasing its payouts, confirming its account after a returned payout.
 //! Each action is audited by the payouts crate.
+use crate::pages::Empty;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use chrono::NaiveTime;
 use domain::{
@@ -231,12 +232,9 @@ pub async fn hold(
     stopped_or_refused(&session, &state, id, done, "payout_hold").await
 }
 
-#[derive(Deserialize)]
-pub struct NoFields {}
-
 pub async fn release(
     id: web::Path<MerchantId>,
-    posted: ConsoleForm<NoFields>,
+    posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
     let ConsoleForm { session, .. } = posted;
@@ -248,7 +246,7 @@ pub async fn release(
 
 pub async fn confirm_account(
     id: web::Path<MerchantId>,
-    posted: ConsoleForm<NoFields>,
+    posted: ConsoleForm<Empty>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
     let ConsoleForm { session, .. } = posted;

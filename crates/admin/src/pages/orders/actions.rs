@@ -1,6 +1,7 @@
 //! The actions of an order's page: a refund by an operator, and sending a notification again.
 //! Both are audited (see `orders::operator`); a refusal is shown on the order's page with a 400,
 //! next to the form as it was filled in.
+use crate::pages::Empty;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use chrono::Utc;
 use domain::{Amount, NotificationId, OrderId, orders::OutRefundNo};
@@ -24,9 +25,6 @@ pub struct RefundForm {
     out_refund_no: String,
     amount: String,
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn refund(
     id: web::Path<OrderId>,
