@@ -23,10 +23,8 @@ pub fn of_row(row: &ScheduleRow) -> Result<Schedule, PayoutError> {
         Frequency::Daily => Cadence::Daily,
         Frequency::Weekly => {
             let day = row.weekday.ok_or_else(|| corrupt("a weekly schedule without its weekday"))?;
-            let weekday = u8::try_from(day)
-                .ok()
-                .and_then(|day| chrono::Weekday::try_from(day.wrapping_sub(1)).ok())
-                .ok_or_else(|| corrupt("a weekday out of range"))?;
+            let weekday = domain::onboarding::PayoutSchedule::parse_weekday(&day.to_string())
+                .map_err(|_| corrupt("a weekday out of range"))?;
             Cadence::Weekly(weekday)
         }
         Frequency::Monthly => {

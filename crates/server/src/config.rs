@@ -151,10 +151,10 @@ impl PayoutSettings {
         let cadence = match self.schedule.split_once(':') {
             None if self.schedule == "daily" => Cadence::Daily,
             None if self.schedule == "manual" => Cadence::Manual,
-            Some(("weekly", day)) => {
-                let day = u8::try_from(number(day, 1..=7)? - 1).unwrap_or(0);
-                Cadence::Weekly(chrono::Weekday::try_from(day).map_err(|error| bad("schedule", error.to_string()))?)
-            }
+            Some(("weekly", day)) => Cadence::Weekly(
+                domain::onboarding::PayoutSchedule::parse_weekday(day)
+                    .map_err(|error| bad("schedule", error.to_string()))?,
+            ),
             Some(("monthly", day)) => Cadence::Monthly(number(day, 1..=31)?),
             _ => return Err(bad("schedule", "daily, weekly:<1-7>, monthly:<1-31> or manual".into())),
         };

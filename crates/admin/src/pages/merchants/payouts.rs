@@ -171,10 +171,9 @@ fn parse(form: &ScheduleForm) -> Result<Schedule, String> {
     let frequency = Frequency::parse(&text(&form.frequency)).ok_or("frequency")?;
     let cadence = match frequency {
         Frequency::Daily => Cadence::Daily,
-        Frequency::Weekly => {
-            let day = number(&form.weekday, 1..=7, "weekday")?;
-            Cadence::Weekly(chrono::Weekday::try_from(u8::try_from(day - 1).unwrap_or(0)).map_err(|_| "weekday")?)
-        }
+        Frequency::Weekly => Cadence::Weekly(
+            domain::onboarding::PayoutSchedule::parse_weekday(&text(&form.weekday)).map_err(|_| "weekday")?,
+        ),
         Frequency::Monthly => Cadence::Monthly(number(&form.month_day, 1..=31, "month_day")?),
         Frequency::Manual => Cadence::Manual,
     };
