@@ -94,3 +94,17 @@ pub fn paid(
     pay(conn, calendar, order.trade_no(), when);
     crate::order::find(conn, order.id()).expect("read").expect("exists")
 }
+
+/// A Luhn-valid personal card number ending with `suffix` (the sandbox's payout rules read the
+/// last digits).
+///
+/// # Panics
+/// If `suffix` is not four digits.
+pub fn card_ending(suffix: &str) -> String {
+    (0..10)
+        .map(|digit| format!("62220200000{digit}000{suffix}"))
+        .find(|number| {
+            domain::onboarding::BankAccountNumber::parse(number, domain::onboarding::AccountType::Personal).is_ok()
+        })
+        .expect("one of ten check positions makes it valid")
+}

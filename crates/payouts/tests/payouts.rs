@@ -54,27 +54,6 @@ fn settings() -> Settings {
     }
 }
 
-/// A Luhn-valid personal card number ending with `suffix` (the sandbox's outcome rules read it).
-fn card_ending(suffix: &str) -> String {
-    (0..10)
-        .map(|digit| format!("62220200000{digit}000{suffix}"))
-        .find(|number| passes_luhn(number))
-        .expect("one of ten check positions makes it valid")
-}
-
-fn passes_luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(index, byte)| {
-            let digit = u32::from(byte - b'0');
-            if index % 2 == 1 { if digit * 2 > 9 { digit * 2 - 9 } else { digit * 2 } } else { digit }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
 /// Approved merchants, each with a card ending with its suffix (the sandbox's outcome rules read
 /// it) and its total paid five days ago, then settled: available.
 fn merchants_with_available(conn: &mut PgConnection, merchants: &[(&str, &str, i64)]) -> Vec<Shop> {
@@ -83,7 +62,7 @@ fn merchants_with_available(conn: &mut PgConnection, merchants: &[(&str, &str, i
         .iter()
         .map(|(external_id, suffix, total_fen)| {
             let mut raw = onboarding::testing::application(external_id);
-            raw.account_number = Some(card_ending(suffix));
+            raw.account_number = Some(orders::testing::card_ending(suffix));
             let shop = testing::shop_from(conn, &raw);
             let paid_at = Utc::now() - Duration::days(5);
             testing::paid(

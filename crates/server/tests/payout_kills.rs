@@ -26,26 +26,6 @@ fn number_from_env(name: &str, default: usize) -> usize {
 /// The sandbox's outcome by card suffix: success (most), failure, pending, return, timeout.
 const SUFFIXES: [&str; 7] = ["2222", "2222", "2222", "4444", "5555", "6666", "7777"];
 
-fn card_ending(suffix: &str) -> String {
-    (0..10)
-        .map(|digit| format!("62220200000{digit}000{suffix}"))
-        .find(|number| luhn(number))
-        .expect("one of ten check positions makes it valid")
-}
-
-fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(index, byte)| {
-            let digit = u32::from(byte - b'0');
-            if index % 2 == 1 { if digit > 4 { digit * 2 - 9 } else { digit * 2 } } else { digit }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
 /// Merchants with money available, each with its own daily slot at midnight (China time), which
 /// has always come: the worker's first tick makes the run.
 fn seed(conn: &mut PgConnection, merchants: usize) -> BTreeMap<MerchantId, i64> {
@@ -54,7 +34,7 @@ fn seed(conn: &mut PgConnection, merchants: usize) -> BTreeMap<MerchantId, i64> 
     let mut shops = Vec::with_capacity(merchants);
     for index in 0..merchants {
         let mut raw = onboarding::testing::application(&format!("k{index}"));
-        raw.account_number = Some(card_ending(SUFFIXES[index % SUFFIXES.len()]));
+        raw.account_number = Some(orders::testing::card_ending(SUFFIXES[index % SUFFIXES.len()]));
         let shop = orders::testing::shop_from(conn, &raw);
         orders::testing::paid(conn, &calendar, &shop, &format!("K{index}"), 10_000 + index as i64, paid_at);
         shops.push(shop.merchant_id);
