@@ -424,6 +424,10 @@ async fn every_spelling_of_a_private_notify_url_is_refused_when_the_order_is_pla
         let reply = app.call(&client, UNIORDER, content).await;
         assert_eq!(reply["error_code"], "-101", "{url}: {reply}");
         assert!(reply["error_message"].as_str().unwrap_or_default().contains("notify_url"), "{reply}");
+        let withdrawal =
+            json!({ "sub_merchant_id": sub_merchant_id, "out_withdraw_no": format!("W{n}"), "notify_url": url });
+        let reply = app.call(&client, "fshows.liquidation.witness.withdraw", withdrawal).await;
+        assert_eq!(reply["error_code"], "-101", "withdraw {url}: {reply}");
     }
     let orders =
         run_blocking(&app.pool, |conn| storage::orders::list(conn, &Default::default(), 10).map(|rows| rows.len()))

@@ -8,7 +8,11 @@
 //! `failed`, `returned`, `rejected`). The same request again answers with the original payout;
 //! the same `out_withdraw_no` for another amount is `-206`; a balance short of the amount and its
 //! fee `-216`; a merchant whose payouts are held or paused `-220` with the reason.
-use domain::{Amount, SubMerchantId, orders::NotifyUrl, payouts::OutWithdrawNo};
+use domain::{
+    Amount, SubMerchantId,
+    orders::{NotifyUrl, OrderFieldError},
+    payouts::OutWithdrawNo,
+};
 use payouts::withdraw::{self, WithdrawError, WithdrawRequest, Withdrawn};
 use storage::{merchants::MerchantRow, payouts::PayoutRow};
 
@@ -36,6 +40,14 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         ),
         None => None,
     };
+    // The same rule as uniorder's: a name that resolves to a private address is refused here too
+    // (delivery checks again on every send).
+    if let Some(url) = &notify_url
+        && !call.settings.allow_private_notify_urls
+    {
+        crate::address::check_at_placing(url)
+            .map_err(|_| GatewayError::invalid("notify_url", OrderFieldError::PrivateAddress))?;
+    }
     let channel = call
         .settings
         .payout_channel
