@@ -385,3 +385,58 @@ async fn a_withdrawals_result_is_told_to_its_notify_url_signed() {
     assert_eq!(field("amount").as_deref(), Some("10.00"));
     assert!(field("sign").is_some_and(|sign| !sign.is_empty()), "signed like every notification");
 }
+
+#[tokio::test]
+async fn a_payout_callback_is_applied_once_and_a_forged_one_changes_nothing() {
+    use channel::{PayOut, PayoutStatus};
+    let app = e2e::spawn_app().await;
+    // A payee whose card keeps the sandbox's answer pending: the callback brings the outcome.
+    let merchant_id = run_blocking(&app.pool, |conn| {
+        let mut raw = onboarding::testing::application("pending-payee");
+        raw.account_number = Some(orders::testing::card_ending("5555"));
+        let shop = orders::testing::shop_from(conn, &raw);
+        let calendar = BusinessCalendar::default();
+        orders::testing::paid(conn, &calendar, &shop, "CB_SOURCE", 300_000, Utc::now() - chrono::Duration::days(5));
+        ledger::settlement::settle_due(conn, &Policy { calendar, require_reconciliation: false }, Utc::now(), 100)?;
+        let settings = server::Settings::default().payouts.settings().expect("settings");
+        let payout_calendar = domain::payouts::calendar::PayoutCalendar::new(true, []);
+        payouts::runs::manual_run(
+            conn,
+            &settings,
+            &payout_calendar,
+            &calendar,
+            Some(shop.merchant_id),
+            "setup",
+            "sandbox",
+        )
+        .map_err(|error| ledger::LedgerError::Storage(storage::StorageError::Payload(error.to_string())))?;
+        Ok::<_, ledger::LedgerError>(shop.merchant_id)
+    })
+    .await
+    .expect("a payout pending at the sandbox");
+    let payout = wait_for(&app, merchant_id, PayoutState::Submitted).await;
+    let sandbox = server::platform::sandbox(&app.pool, Default::default(), Default::default()).await.expect("sandbox");
+    assert!(matches!(sandbox.query_payout(&payout.out_trade_no).await, Ok(PayoutStatus::Pending { .. })));
+
+    let post = |fields: Vec<(String, String)>| {
+        let request = app.client.post(app.url("/channel/sandbox/payout-notify")).form(&fields).send();
+        async move {
+            let response = request.await.expect("sent");
+            (response.status().as_u16(), response.text().await.unwrap_or_default())
+        }
+    };
+    let paid = PayoutStatus::Succeeded { channel_reference: "SBXCB".into() };
+    let mut forged = sandbox.payout_callback(&payout.out_trade_no, &paid);
+    forged[1].1 = "failed".into();
+    assert_eq!(post(forged).await.0, 400, "a forged callback is refused");
+    assert_eq!(post(sandbox.payout_callback("PO999M999", &paid)).await.0, 404, "not a payout of ours");
+    assert_eq!(wait_for(&app, merchant_id, PayoutState::Submitted).await.id, payout.id, "nothing changed");
+
+    let fields = sandbox.payout_callback(&payout.out_trade_no, &paid);
+    assert_eq!(post(fields.clone()).await, (200, "ok".to_string()));
+    assert_eq!(post(fields).await, (200, "ok".to_string()), "a replay is answered and changes nothing");
+    let done = wait_for(&app, merchant_id, PayoutState::Succeeded).await;
+    assert_eq!(done.id, payout.id);
+    let cleared = balances(&app, merchant_id).await[&AccountKind::PayoutClearing];
+    assert_eq!(cleared, payout.amount_fen.fen(), "booked once");
+}

@@ -114,6 +114,13 @@ pub trait PayIn: Send + Sync + 'static {
     async fn daily_bill(&self, date: NaiveDate) -> Result<Vec<BillLine>, ChannelError>;
 }
 
+/// What a channel's payout callback reports, once its signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutCallback {
+    pub out_trade_no: String,
+    pub status: PayoutStatus,
+}
+
 /// Paying out (代付) to bank accounts.
 #[async_trait]
 pub trait PayOut: Send + Sync + 'static {
@@ -121,4 +128,6 @@ pub trait PayOut: Send + Sync + 'static {
     /// Submits a payout. Submitting the same `out_trade_no` again returns its current status.
     async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError>;
     async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError>;
+    /// Checks an inbound payout callback (its form fields) and reads it.
+    fn parse_payout_callback(&self, fields: &[(String, String)]) -> Result<PayoutCallback, CallbackError>;
 }

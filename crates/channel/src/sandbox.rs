@@ -13,7 +13,10 @@ use async_trait::async_trait;
 
 use chrono::NaiveDate;
 
-use crate::{CallbackError, ChannelError, PayIn, PayOut, PaymentCallback, PayoutRequest, PayoutStatus, bill::BillLine};
+use crate::{
+    CallbackError, ChannelError, PayIn, PayOut, PaymentCallback, PayoutCallback, PayoutRequest, PayoutStatus,
+    bill::BillLine,
+};
 
 /// Account-number endings that steer the sandbox's payout outcome.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -140,6 +143,44 @@ impl Sandbox {
             .collect()
     }
 
+    /// The signed callback the sandbox sends when a payout's outcome changes: the form fields to
+    /// POST to `/channel/sandbox/payout-notify`.
+    pub fn payout_callback(&self, out_trade_no: &str, status: &PayoutStatus) -> Vec<(String, String)> {
+        use hmac::Mac;
+        let (code, detail) = match status {
+            PayoutStatus::Pending { channel_reference } => ("pending", channel_reference.as_str()),
+            PayoutStatus::Succeeded { channel_reference } => ("succeeded", channel_reference.as_str()),
+            PayoutStatus::Failed { reason } => ("failed", reason.as_str()),
+            PayoutStatus::Returned { reason } => ("returned", reason.as_str()),
+        };
+        let fields = [("out_trade_no", out_trade_no), ("status", code), ("detail", detail)];
+        let sign: String = hex::encode(self.mac(&fields).finalize().into_bytes());
+        fields
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .chain([("sign".to_string(), sign)])
+            .collect()
+    }
+
+    /// The value of a callback's field, or which one is missing.
+    fn field<'a>(fields: &'a [(String, String)], name: &'static str) -> Result<&'a str, CallbackError> {
+        fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .ok_or(CallbackError::Malformed(name))
+    }
+
+    /// Whether `sign` (hex) is the sandbox's signature over `signed`.
+    fn verify(&self, signed: &[(&str, &str)], sign: &str) -> Result<(), CallbackError> {
+        use hmac::Mac;
+        let expected = hex::decode(sign).map_err(|_| CallbackError::BadSignature)?;
+        if expected.len() != 32 || self.mac(signed).verify_slice(&expected).is_err() {
+            return Err(CallbackError::BadSignature);
+        }
+        Ok(())
+    }
+
     fn decide(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
         let account = request.payee.account_number.as_ref();
         let reference = format!("SBX{}", request.out_trade_no);
@@ -169,22 +210,11 @@ impl PayIn for Sandbox {
     }
 
     fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError> {
-        use hmac::Mac;
-        let field = |name: &'static str| {
-            fields
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.as_str())
-                .ok_or(CallbackError::Malformed(name))
-        };
+        let field = |name| Sandbox::field(fields, name);
         let (trade_no, total_fee, result, paid_at) =
             (field("trade_no")?, field("total_fee")?, field("result")?, field("paid_at")?);
-        let sign = field("sign")?;
         let signed = [("trade_no", trade_no), ("total_fee", total_fee), ("result", result), ("paid_at", paid_at)];
-        let expected = hex::decode(sign).map_err(|_| CallbackError::BadSignature)?;
-        if expected.len() != 32 || self.mac(&signed).verify_slice(&expected).is_err() {
-            return Err(CallbackError::BadSignature);
-        }
+        self.verify(&signed, field("sign")?)?;
         let amount = total_fee
             .parse::<i64>()
             .ok()
@@ -230,6 +260,21 @@ impl PayOut for Sandbox {
 
     async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
         self.records.find(out_trade_no).await?.ok_or(ChannelError::NotFound)
+    }
+
+    fn parse_payout_callback(&self, fields: &[(String, String)]) -> Result<PayoutCallback, CallbackError> {
+        let field = |name| Sandbox::field(fields, name);
+        let (out_trade_no, status, detail) = (field("out_trade_no")?, field("status")?, field("detail")?);
+        self.verify(&[("out_trade_no", out_trade_no), ("status", status), ("detail", detail)], field("sign")?)?;
+        let detail = detail.to_string();
+        let status = match status {
+            "pending" => PayoutStatus::Pending { channel_reference: detail },
+            "succeeded" => PayoutStatus::Succeeded { channel_reference: detail },
+            "failed" => PayoutStatus::Failed { reason: detail },
+            "returned" => PayoutStatus::Returned { reason: detail },
+            _ => return Err(CallbackError::Malformed("status")),
+        };
+        Ok(PayoutCallback { out_trade_no: out_trade_no.to_string(), status })
     }
 }
 
@@ -294,5 +339,21 @@ mod tests {
         let mut bad_sign = fields.clone();
         bad_sign[4].1 = "zz".repeat(32);
         assert_eq!(sandbox.parse_callback(&bad_sign), Err(CallbackError::BadSignature));
+    }
+
+    #[test]
+    fn a_payout_callback_is_read_only_with_the_sandboxs_signature() {
+        let sandbox = Sandbox::new(SandboxRules::default(), b"secret");
+        let status = PayoutStatus::Returned { reason: "REFU".into() };
+        let fields = sandbox.payout_callback("PO1M1", &status);
+        assert_eq!(sandbox.parse_payout_callback(&fields), Ok(PayoutCallback { out_trade_no: "PO1M1".into(), status }));
+        let mut forged = fields.clone();
+        forged[1].1 = "succeeded".into();
+        assert_eq!(sandbox.parse_payout_callback(&forged), Err(CallbackError::BadSignature));
+        assert_eq!(
+            Sandbox::new(SandboxRules::default(), b"other").parse_payout_callback(&fields),
+            Err(CallbackError::BadSignature)
+        );
+        assert_eq!(sandbox.parse_payout_callback(&fields[1..]), Err(CallbackError::Malformed("out_trade_no")));
     }
 }

@@ -156,3 +156,38 @@ pub async fn notify(
         Err(_) => HttpResponse::UnprocessableEntity().content_type("text/plain").body("not applied"),
     }
 }
+
+/// `POST /channel/{name}/payout-notify`: a channel's payout callback. Verified by the channel,
+/// then applied through the payouts' one transition function (a replay or an old report changes
+/// nothing). Answered `ok` once recorded, as JD Pay expects; a bad signature or a payout we never
+/// gave that channel changes nothing.
+pub async fn payout_notify(
+    name: web::Path<String>,
+    pool: web::Data<Pool>,
+    channels: web::Data<channel::Registry>,
+    calendar: web::Data<domain::calendar::BusinessCalendar>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let text =
+        |status: StatusCode, body: &'static str| HttpResponse::build(status).content_type("text/plain").body(body);
+    let Some(channel) = channels.payouts().filter(|channel| channel.name() == name.as_str()) else {
+        return text(StatusCode::NOT_FOUND, "no such channel");
+    };
+    let callback = match channel.parse_payout_callback(&form.into_inner()) {
+        Ok(callback) => callback,
+        Err(channel::CallbackError::BadSignature) => return text(StatusCode::BAD_REQUEST, "bad signature"),
+        Err(channel::CallbackError::Malformed(_)) => return text(StatusCode::BAD_REQUEST, "malformed"),
+    };
+    let (calendar, channel_name) = (**calendar, channel.name());
+    let recorded =
+        run_blocking(&pool, move |conn| payouts::outcome::record_callback(conn, &calendar, channel_name, callback))
+            .await;
+    match recorded {
+        Ok(Some(_)) => text(StatusCode::OK, "ok"),
+        Ok(None) => text(StatusCode::NOT_FOUND, "no such payout"),
+        Err(error) => {
+            tracing::error!(%error, "a payout callback could not be recorded");
+            text(StatusCode::SERVICE_UNAVAILABLE, "not recorded")
+        }
+    }
+}

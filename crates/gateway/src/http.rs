@@ -12,7 +12,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/gateway/openapi.json", web::get().to(openapi))
     .route("/cashier/code", web::get().to(crate::cashier::show))
     .route("/cashier/pay", web::post().to(crate::cashier::pay))
-    .route("/channel/{name}/notify", web::post().to(crate::cashier::notify));
+    .route("/channel/{name}/notify", web::post().to(crate::cashier::notify))
+    .route("/channel/{name}/payout-notify", web::post().to(crate::cashier::payout_notify));
 }
 
 async fn post(request: HttpRequest, body: web::Bytes, gateway: web::Data<Gateway>) -> HttpResponse {

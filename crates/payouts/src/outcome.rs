@@ -72,6 +72,23 @@ pub fn record(
     })
 }
 
+/// A channel's payout callback, verified by the channel: applied like any other report, to the
+/// payout of that number the channel was given. `None` when the channel has no payout of ours by
+/// that number (nothing changes).
+pub fn record_callback(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    channel: &str,
+    callback: channel::PayoutCallback,
+) -> Result<Option<Recorded>, PayoutError> {
+    let Some(payout) = rows::find_by_out_trade_no(conn, &callback.out_trade_no)?.filter(|p| p.channel == channel)
+    else {
+        return Ok(None);
+    };
+    let outcome = Outcome::from(Ok(callback.status));
+    record(conn, calendar, payout.id, &outcome, &format!("callback:{channel}")).map(Some)
+}
+
 fn apply(
     conn: &mut PgConnection,
     calendar: &BusinessCalendar,

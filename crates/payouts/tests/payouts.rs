@@ -293,6 +293,13 @@ impl PayOut for LosesTheFirst {
     async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
         self.inner.query_payout(out_trade_no).await
     }
+
+    fn parse_payout_callback(
+        &self,
+        fields: &[(String, String)],
+    ) -> Result<channel::PayoutCallback, channel::CallbackError> {
+        self.inner.parse_payout_callback(fields)
+    }
 }
 
 #[tokio::test]
