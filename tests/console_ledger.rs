@@ -278,7 +278,7 @@ async fn the_trial_balance_balances_with_the_orders_figures_and_downloads_as_csv
 
     // The CSV: the same figures.
     let rows = csv(&app, &viewer, "/admin/ledger?format=csv", "trial-balance-").await;
-    assert_eq!(rows.len(), 10, "nine kinds and the total");
+    assert_eq!(rows.len(), 11, "ten kinds and the total");
     for (kind, side, fen) in lines {
         let line = rows.iter().find(|line| field(line, "account") == kind).expect("the kind");
         assert_eq!(field(line, &format!("{side}_yuan")), yuan(fen), "{kind}");
@@ -306,15 +306,15 @@ async fn the_trial_balance_balances_with_the_orders_figures_and_downloads_as_csv
 async fn accounts_list_filter_and_show_their_postings_with_causes_and_running_balances() {
     let Scene { app, viewer, first, second, large, small, .. } = scene().await;
     let first_accounts = accounts(&app, first.merchant_id).await;
-    assert_eq!(first_accounts.len(), 9, "every kind is opened for the merchant");
+    assert_eq!(first_accounts.len(), 10, "every kind is opened for the merchant");
 
     // Filters: by sub-merchant ID, by name, by kind, both, and a name that matches nobody.
     let count = |page: &str| page.matches("data-account=").count();
     let by_id = get(&app, &viewer, &format!("/admin/ledger/accounts?merchant={}", first.sub_merchant_id)).await.1;
-    assert_eq!(count(&by_id), 9);
+    assert_eq!(count(&by_id), 10);
     assert!(by_id.contains("账务商店") && !by_id.contains("向量商店"));
     let by_name = get(&app, &viewer, "/admin/ledger/accounts?merchant=向量").await.1;
-    assert_eq!(count(&by_name), 9);
+    assert_eq!(count(&by_name), 10);
     assert!(by_name.contains(&second.sub_merchant_id));
     let pending = get(&app, &viewer, "/admin/ledger/accounts?kind=merchant_pending").await.1;
     assert_eq!(count(&pending), 2);
@@ -726,7 +726,7 @@ async fn every_bad_parameter_gets_a_clear_400_page() {
 
     // In the CSV the name stays text: quoted, quotes doubled, a leading ' against formulas.
     let rows = csv(&app, &viewer, "/admin/ledger/accounts?format=csv", "ledger-accounts").await;
-    assert_eq!(rows.len(), 9);
+    assert_eq!(rows.len(), 10);
     assert!(rows.iter().all(|line| field(line, "merchant") == format!("'{formula}")));
     let (_, page) = get(&app, &viewer, "/admin/ledger/accounts").await;
     assert!(!page.contains(formula), "the page escapes it too");

@@ -98,9 +98,11 @@ async fn approve(app: &TestApp, id: MerchantId) {
     let pool = app.pool.clone();
     let actor = storage::audit::Actor::cli();
     let started = actor.clone();
-    storage::database::run_blocking(&pool, move |conn| onboarding::verification::start(conn, &started, id))
-        .await
-        .expect("verification started");
+    storage::database::run_blocking(&pool, move |conn| {
+        onboarding::verification::start(conn, &started, id, e2e::sandbox_route())
+    })
+    .await
+    .expect("verification started");
     let amount = app.wait_for_micro_deposit(id).await.amount_fen;
     storage::database::run_blocking(&pool, move |conn| {
         onboarding::verification::answer(conn, &actor, id, amount)?;

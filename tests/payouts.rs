@@ -440,3 +440,40 @@ async fn a_payout_callback_is_applied_once_and_a_forged_one_changes_nothing() {
     let cleared = balances(&app, merchant_id).await[&AccountKind::PayoutClearing];
     assert_eq!(cleared, payout.amount_fen.fen(), "booked once");
 }
+
+#[tokio::test]
+async fn a_micro_deposit_is_a_verification_payout_the_platform_pays() {
+    let app = e2e::spawn_app().await;
+    let merchant_id = app.verifying_merchant("verified-by-payout").await;
+    let deposit = app.wait_for_micro_deposit(merchant_id).await;
+    let payout = wait_for(&app, merchant_id, PayoutState::Succeeded).await;
+    assert_eq!(deposit.payout_id, Some(payout.id), "the deposit points at the payout that sent it");
+    assert_eq!(
+        (payout.kind, payout.amount_fen, payout.fee_fen, payout.out_trade_no.as_str()),
+        (PayoutKind::Verification, deposit.amount_fen, Amount::ZERO, deposit.out_trade_no.as_str())
+    );
+    // The platform paid it: its expense, never the merchant's (empty) available balance.
+    let after = balances(&app, merchant_id).await;
+    let amount = deposit.amount_fen.fen();
+    assert_eq!(after[&AccountKind::VerificationExpense], amount);
+    assert_eq!(after[&AccountKind::PayoutClearing], amount);
+    assert_eq!((after[&AccountKind::MerchantAvailable], after[&AccountKind::MerchantPayoutInTransit]), (0, 0));
+    let taken = run_blocking(&app.pool, move |conn| {
+        storage::sandbox_payouts::count_since(conn, Utc::now() - chrono::Duration::hours(1))
+    })
+    .await
+    .expect("counted");
+    assert_eq!(taken, 1, "the channel was asked once");
+
+    // Its amount proves the account: finance sees the payout, not what it paid; an admin does.
+    let yuan = deposit.amount_fen.to_yuan_string();
+    let detail = format!("/admin/payouts/{}", payout.id);
+    app.sign_in_as("fiona", storage::operators::Role::Finance).await;
+    for path in [detail.as_str(), "/admin/payouts", "/admin/payouts?format=csv"] {
+        let (_, page) = app.get_text(path).await;
+        assert!(page.contains("仅管理员可见") && !page.contains(&yuan), "{path}: {page}");
+    }
+    app.sign_in_as("ada", storage::operators::Role::Admin).await;
+    let (_, page) = app.get_text(&detail).await;
+    assert!(page.contains(&yuan) && page.matches("<tr data-entry=").count() == 2, "{page}");
+}

@@ -225,7 +225,7 @@ impl TestApp {
             .id()
     }
 
-    /// Waits (up to 5 s) until the server's workers have sent the merchant's latest micro-deposit.
+    /// Waits (up to 5 s) until the server's workers have paid the merchant's latest micro-deposit.
     pub async fn wait_for_micro_deposit(&self, merchant_id: MerchantId) -> storage::micro_deposits::MicroDepositRow {
         let started = std::time::Instant::now();
         loop {
@@ -244,7 +244,7 @@ impl TestApp {
     /// A merchant whose micro-deposit has been sent and awaits the amount.
     pub async fn verifying_merchant(&self, external_id: &str) -> MerchantId {
         let id = self.create_merchant(external_id, true).await;
-        run_blocking(&self.pool, move |conn| onboarding::verification::start(conn, &Actor::cli(), id))
+        run_blocking(&self.pool, move |conn| onboarding::verification::start(conn, &Actor::cli(), id, sandbox_route()))
             .await
             .expect("verification started");
         assert_eq!(self.wait_for_micro_deposit(id).await.state.as_str(), "sent");
@@ -290,4 +290,9 @@ pub fn record_payment(
         at: chrono::Utc::now(),
     };
     orders::lifecycle::record_payment(conn, &domain::calendar::BusinessCalendar::default(), report)
+}
+
+/// Micro-deposits through the server's payout channel, booked on its business days.
+pub fn sandbox_route() -> payouts::verification::Route {
+    payouts::verification::Route { channel: "sandbox", calendar: domain::calendar::BusinessCalendar::default() }
 }

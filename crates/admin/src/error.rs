@@ -87,7 +87,7 @@ impl From<onboarding::OnboardingError> for ConsoleError {
         match error {
             MerchantNotFound | AppNotFound => ConsoleError::NotFound,
             Storage(error) => ConsoleError::Storage(error),
-            Channel(_) | PlatformKey(_) | IdExhausted | BrokenInvariant(_) => ConsoleError::Internal(error.to_string()),
+            Payout(_) | PlatformKey(_) | IdExhausted | BrokenInvariant(_) => ConsoleError::Internal(error.to_string()),
             other => ConsoleError::BadRequest(other.to_string()),
         }
     }

@@ -35,10 +35,12 @@ pub enum AccountKind {
     LiquidatorCommissionRevenue,
     PayoutFeeRevenue,
     PayoutClearing,
+    /// What the platform spends on micro-deposits (小额打款验证): it pays them, not the merchant.
+    VerificationExpense,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 9] = [
+    pub const ALL: [AccountKind; 10] = [
         AccountKind::UpstreamReceivable,
         AccountKind::MerchantPending,
         AccountKind::MerchantAvailable,
@@ -48,6 +50,7 @@ impl AccountKind {
         AccountKind::LiquidatorCommissionRevenue,
         AccountKind::PayoutFeeRevenue,
         AccountKind::PayoutClearing,
+        AccountKind::VerificationExpense,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,12 +64,13 @@ impl AccountKind {
             AccountKind::LiquidatorCommissionRevenue => "liquidator_commission_revenue",
             AccountKind::PayoutFeeRevenue => "payout_fee_revenue",
             AccountKind::PayoutClearing => "payout_clearing",
+            AccountKind::VerificationExpense => "verification_expense",
         }
     }
 
-    /// Assets grow with debits; liabilities and revenue with credits.
+    /// Assets and expenses grow with debits; liabilities and revenue with credits.
     pub fn is_debit_normal(self) -> bool {
-        self == AccountKind::UpstreamReceivable
+        matches!(self, AccountKind::UpstreamReceivable | AccountKind::VerificationExpense)
     }
 
     /// The money the platform holds for the merchant can never be negative.
@@ -115,6 +119,9 @@ crate::sql::text_enum! {
         PayoutSucceeded = "payout_succeeded",
         PayoutFailed = "payout_failed",
         PayoutReturned = "payout_returned",
+        VerificationReserved = "verification_reserved",
+        VerificationFailed = "verification_failed",
+        VerificationReturned = "verification_returned",
         Reversal = "reversal",
     }
 }
@@ -146,6 +153,9 @@ impl EntryKind {
             | EntryKind::PayoutFailed
             | EntryKind::PayoutReturned => {
                 &[MerchantAvailable, MerchantPayoutInTransit, PayoutFeeRevenue, PayoutClearing]
+            }
+            EntryKind::VerificationReserved | EntryKind::VerificationFailed | EntryKind::VerificationReturned => {
+                &[VerificationExpense, MerchantPayoutInTransit, PayoutClearing]
             }
             EntryKind::Reversal => &AccountKind::ALL,
         }
@@ -379,6 +389,34 @@ pub fn payout_returned(amount: Amount) -> Result<BalancedPostings, BookingError>
     Ok(BalancedPostings::new([
         Posting::debit(AccountKind::PayoutClearing, amount),
         Posting::credit(AccountKind::MerchantAvailable, amount)?,
+    ])?)
+}
+
+/// A micro-deposit leaves: the platform pays it (an expense) into the merchant's in-transit.
+pub fn verification_reserved(amount: Amount) -> Result<BalancedPostings, BookingError> {
+    positive(amount)?;
+    Ok(BalancedPostings::new([
+        Posting::debit(AccountKind::VerificationExpense, amount),
+        Posting::credit(AccountKind::MerchantPayoutInTransit, amount)?,
+    ])?)
+}
+
+/// A micro-deposit the bank refused: the platform spent nothing.
+pub fn verification_failed(amount: Amount) -> Result<BalancedPostings, BookingError> {
+    positive(amount)?;
+    Ok(BalancedPostings::new([
+        Posting::debit(AccountKind::MerchantPayoutInTransit, amount),
+        Posting::credit(AccountKind::VerificationExpense, amount)?,
+    ])?)
+}
+
+/// A micro-deposit sent back after it was paid: the money is the platform's again, never the
+/// merchant's available balance.
+pub fn verification_returned(amount: Amount) -> Result<BalancedPostings, BookingError> {
+    positive(amount)?;
+    Ok(BalancedPostings::new([
+        Posting::debit(AccountKind::PayoutClearing, amount),
+        Posting::credit(AccountKind::VerificationExpense, amount)?,
     ])?)
 }
 

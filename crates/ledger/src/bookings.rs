@@ -114,6 +114,24 @@ pub fn payout_returned(conn: &mut PgConnection, payout: &Payout) -> Result<Booke
     post(conn, &payout.cause("returned", EntryKind::PayoutReturned), |_| Ok(postings))
 }
 
+/// Micro-deposit sent: the platform's expense, in transit to the merchant's account.
+pub fn verification_reserved(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
+    let postings = rules::verification_reserved(payout.amount)?;
+    post(conn, &payout.cause("reserved", EntryKind::VerificationReserved), |_| Ok(postings))
+}
+
+/// Micro-deposit refused: the expense is undone.
+pub fn verification_failed(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
+    let postings = rules::verification_failed(payout.amount)?;
+    post(conn, &payout.cause("failed", EntryKind::VerificationFailed), |_| Ok(postings))
+}
+
+/// Micro-deposit returned after it was paid: back to the platform.
+pub fn verification_returned(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
+    let postings = rules::verification_returned(payout.amount)?;
+    post(conn, &payout.cause("returned", EntryKind::VerificationReturned), |_| Ok(postings))
+}
+
 /// Corrects an entry with its exact opposite (entries are never changed). Booked once per entry.
 pub fn reverse(
     conn: &mut PgConnection,

@@ -44,8 +44,8 @@ pub enum OnboardingError {
     EffectiveInPast,
     #[error("could not generate a unique id; try again")]
     IdExhausted,
-    #[error("payout channel: {0}")]
-    Channel(#[from] channel::ChannelError),
+    #[error("micro-deposit payout: {0}")]
+    Payout(#[from] payouts::PayoutError),
     #[error("platform key: {0}")]
     PlatformKey(String),
     #[error(transparent)]

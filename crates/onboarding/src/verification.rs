@@ -1,20 +1,22 @@
 //! Bank-account verification by micro-deposit (小额打款验证, seed 002).
 //!
-//! Starting it records a random 0.01–0.99 yuan payout and enqueues the job that sends it, in one
-//! transaction; the job calls the payout channel with no transaction open and records what the
-//! channel said. The merchant (or an operator for it) then names the amount: right moves the
-//! application to review, three wrong answers send it back to `submitted`.
+//! Starting it writes a random 0.01–0.99 yuan payout order of kind `verification` through
+//! `payouts` (booked as the platform's expense, sent and followed like every payout), in one
+//! transaction. When the payout settles, [`follow`] moves the deposit on. The merchant (or an
+//! operator for it) then names the amount: right moves the application to review, three wrong
+//! answers send it back to `submitted`.
 use diesel::PgConnection;
 use domain::{
-    Amount, DepositId, MerchantId,
-    onboarding::{ApplicationState, BankAccountNumber, DepositEvent, DepositState, Transition},
+    Amount, MerchantId, PayoutId,
+    onboarding::{ApplicationState, DepositEvent, DepositState, Transition},
+    payouts::PayoutState,
 };
+use payouts::verification::{MicroDeposit, Route, VerificationSettled};
 use rand::Rng;
 use storage::{
     Pool, StorageError,
     audit::Actor,
     database::run_blocking,
-    jobs::{self, Job},
     micro_deposits::{self, MicroDepositRow},
 };
 
@@ -23,30 +25,15 @@ use crate::{
     applications::{self, Merchant, china_now},
 };
 
-/// Sends a micro-deposit through the payout channel; enqueued with the deposit by [`start`].
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-pub struct SendMicroDeposit {
-    pub micro_deposit_id: DepositId,
-}
-
-impl Job for SendMicroDeposit {
-    const KIND: &'static str = "onboarding.send_micro_deposit";
-}
-
-impl SendMicroDeposit {
-    pub async fn run(self, pool: &Pool, channel: &dyn channel::PayOut) -> Result<SendOutcome, OnboardingError> {
-        let outcome = send(pool, channel, self.micro_deposit_id).await?;
-        tracing::info!(micro_deposit_id = %self.micro_deposit_id, ?outcome, "micro-deposit handled");
-        Ok(outcome)
-    }
-}
 pub const MAX_WRONG_ANSWERS: i32 = 3;
 
-/// Moves a submitted application to `verifying_account` and schedules the micro-deposit.
+/// Moves a submitted application to `verifying_account` and writes the micro-deposit with the
+/// payout order that sends it (through `route`), in one transaction.
 pub fn start(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: MerchantId,
+    route: Route,
 ) -> Result<(Merchant, MicroDepositRow), OnboardingError> {
     storage::database::transaction(conn, |conn| {
         let merchant = applications::lock(conn, merchant_id)?;
@@ -57,91 +44,60 @@ pub fn start(
             china_now().format("%Y%m%d%H%M%S"),
             rand::thread_rng().gen_range(0..10_000)
         );
-        let deposit = micro_deposits::insert(conn, merchant_id, amount_fen, &out_trade_no)?;
-        jobs::enqueue(conn, SendMicroDeposit { micro_deposit_id: deposit.id }.now()?)?;
+        let sending =
+            MicroDeposit { merchant_id, amount: amount_fen, out_trade_no: &out_trade_no, requested_by: &actor.name };
+        let payout = payouts::verification::create(conn, route, &sending)?;
+        let deposit = micro_deposits::insert(conn, merchant_id, amount_fen, &out_trade_no, payout.id)?;
         Ok((merchant, deposit))
     })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendOutcome {
+    /// The money arrived: the applicant may name the amount now.
     Sent,
-    /// The channel refused it; the application went back to `submitted`.
+    /// The bank refused or returned it; the application went back to `submitted`.
     Failed,
-    /// Nothing to do: already sent, or the verification ended meanwhile.
+    /// Nothing to do: already followed, or the verification ended meanwhile.
     AlreadyHandled,
 }
 
-/// Sends a scheduled micro-deposit through `channel` (the job handler). Idempotent: the channel
-/// sees one `out_trade_no` however often this runs. An unknown outcome is an error, so the job is
-/// retried and the same `out_trade_no` is asked again.
-pub async fn send(
-    pool: &Pool,
-    channel: &dyn channel::PayOut,
-    micro_deposit_id: DepositId,
-) -> Result<SendOutcome, OnboardingError> {
-    let loaded = run_blocking(pool, move |conn| -> Result<_, OnboardingError> {
-        let Some(deposit) = micro_deposits::find_for_update(conn, micro_deposit_id)? else {
-            return Ok(None);
+/// The job handler for a micro-deposit's payout that reached an outcome.
+pub async fn on_settled(pool: &Pool, job: VerificationSettled) -> Result<SendOutcome, OnboardingError> {
+    let outcome = run_blocking(pool, move |conn| follow(conn, job.payout_id)).await?;
+    tracing::info!(payout_id = %job.payout_id, ?outcome, "micro-deposit followed");
+    Ok(outcome)
+}
+
+/// Moves the micro-deposit on by what became of its payout: paid → the applicant may answer;
+/// refused or returned → the application goes back to `submitted`. Idempotent (guarded updates).
+pub fn follow(conn: &mut PgConnection, payout_id: PayoutId) -> Result<SendOutcome, OnboardingError> {
+    storage::database::transaction(conn, |conn| {
+        let Some(deposit) = micro_deposits::of_payout_for_update(conn, payout_id)? else {
+            return Ok(SendOutcome::AlreadyHandled);
         };
-        let merchant = applications::find(conn, deposit.merchant_id)?;
-        Ok(Some((deposit, merchant)))
-    })
-    .await?;
-    let Some((deposit, merchant)) = loaded else {
-        return Ok(SendOutcome::AlreadyHandled);
-    };
-    if deposit.state != DepositState::Pending {
-        return Ok(SendOutcome::AlreadyHandled);
-    }
-    let request = payout_request(&deposit, &merchant)?;
-    let status = channel.payout(&request).await?;
-    run_blocking(pool, move |conn| record_send(conn, &deposit, status)).await
-}
-
-fn payout_request(deposit: &MicroDepositRow, merchant: &Merchant) -> Result<channel::PayoutRequest, OnboardingError> {
-    // Stored only after it was checked; a stored number that no longer parses is a corrupt row.
-    let account_number =
-        BankAccountNumber::parse(&merchant.row.account_number, merchant.row.account_type).map_err(|_| {
-            OnboardingError::BrokenInvariant(format!(
-                "merchant {}: its stored account number does not parse",
-                merchant.id()
-            ))
+        let payout = storage::payouts::find(conn, payout_id)?.ok_or_else(|| {
+            OnboardingError::BrokenInvariant(format!("micro-deposit {}: its payout is gone", deposit.id))
         })?;
-    Ok(channel::PayoutRequest {
-        out_trade_no: deposit.out_trade_no.clone(),
-        amount: deposit.amount_fen,
-        subject: "账户验证 account verification".into(),
-        payee: channel::Payee {
-            account_number,
-            account_name: merchant.row.account_holder.clone(),
-            bank_code: merchant.row.bank_code.clone(),
-            cnaps_code: merchant.row.cnaps_code.clone(),
-        },
-    })
-}
-
-fn record_send(
-    conn: &mut PgConnection,
-    deposit: &MicroDepositRow,
-    status: channel::PayoutStatus,
-) -> Result<SendOutcome, OnboardingError> {
-    use channel::PayoutStatus::*;
-    storage::database::transaction(conn, |conn| match status {
-        Pending { channel_reference } | Succeeded { channel_reference } => {
-            let sent = micro_deposits::apply(conn, deposit.id, DepositEvent::Sent, Some(&channel_reference), None)?;
-            Ok(if sent { SendOutcome::Sent } else { SendOutcome::AlreadyHandled })
-        }
-        Failed { reason } | Returned { reason } => {
-            if !micro_deposits::apply(conn, deposit.id, DepositEvent::SendFailed, None, Some(&reason))? {
-                return Ok(SendOutcome::AlreadyHandled);
+        match payout.state {
+            PayoutState::Succeeded => {
+                let reference = payout.channel_reference.as_deref();
+                let sent = micro_deposits::apply(conn, deposit.id, DepositEvent::Sent, reference, None)?;
+                Ok(if sent { SendOutcome::Sent } else { SendOutcome::AlreadyHandled })
             }
-            let merchant = applications::lock(conn, deposit.merchant_id)?;
-            if merchant.state == ApplicationState::VerifyingAccount {
-                let why = format!("the micro-deposit could not be paid to the settlement account: {reason}");
-                applications::apply(conn, &Actor::system(), merchant, Transition::VerificationFailed, Some(&why))?;
+            PayoutState::Failed | PayoutState::Returned => {
+                let reason = payout.failure_reason.as_deref().unwrap_or("refused by the bank");
+                if !micro_deposits::apply(conn, deposit.id, DepositEvent::SendFailed, None, Some(reason))? {
+                    return Ok(SendOutcome::AlreadyHandled);
+                }
+                let merchant = applications::lock(conn, deposit.merchant_id)?;
+                if merchant.state == ApplicationState::VerifyingAccount {
+                    let why = format!("the micro-deposit could not be paid to the settlement account: {reason}");
+                    applications::apply(conn, &Actor::system(), merchant, Transition::VerificationFailed, Some(&why))?;
+                }
+                Ok(SendOutcome::Failed)
             }
-            Ok(SendOutcome::Failed)
+            _ => Ok(SendOutcome::AlreadyHandled),
         }
     })
 }

@@ -167,7 +167,8 @@ fn an_account_is_replaced_only_before_verification_and_a_repeat_changes_nothing(
         ..RawSettlementAccount::default()
     })
     .unwrap();
-    onboarding::verification::start(conn, &actor(), id).unwrap();
+    let route = payouts::verification::Route { channel: "sandbox", calendar: Default::default() };
+    onboarding::verification::start(conn, &actor(), id, route).unwrap();
     match bank_account::bind(conn, &actor(), id, &personal) {
         Err(OnboardingError::WrongState(message)) => {
             assert!(message.contains("verifying_account"), "{message}");

@@ -4,7 +4,12 @@ use chrono::{Duration, Utc};
 use diesel::PgConnection;
 use domain::{
     Amount, MerchantId, Rate, Rates,
+    calendar::BusinessCalendar,
     onboarding::{ApplicationState, RatePlanCode, RawApplication, SignType, Transition},
+    payouts::{
+        fee::FeeRule,
+        schedule::{Cadence, Schedule},
+    },
 };
 use onboarding::{
     OnboardingError, applications, credentials,
@@ -13,7 +18,8 @@ use onboarding::{
     rates::{self, NewRates},
     verification::{self, Answer, SendOutcome},
 };
-use storage::{Pool, audit::Actor, testing::TestDatabase};
+use payouts::verification::Route;
+use storage::{Pool, audit::Actor, micro_deposits::MicroDepositRow, testing::TestDatabase};
 
 fn actor() -> Actor {
     Actor { operator_id: None, name: "tester".into(), client_ip: None }
@@ -28,12 +34,39 @@ fn pool(database: &TestDatabase) -> Pool {
     storage::connect(database.url(), 4).unwrap()
 }
 
+fn route() -> Route {
+    Route { channel: "sandbox", calendar: BusinessCalendar::default() }
+}
+
+/// Hands the micro-deposit's payout to the sandbox and follows its outcome, as the server's
+/// workers do (the payout's submit job, then the settled job).
+async fn send(pool: &Pool, deposit: &MicroDepositRow) -> SendOutcome {
+    let settings = payouts::Settings {
+        weekends_are_payout_days: true,
+        default_schedule: Schedule {
+            cadence: Cadence::Manual,
+            at: chrono::NaiveTime::MIN,
+            minimum: Amount::from_fen(100),
+            retained: Amount::ZERO,
+            fee: FeeRule::Fixed(Amount::ZERO),
+        },
+        approval_above: Amount::from_fen(5_000_000),
+        attention_after: Duration::hours(1),
+        query_intervals_seconds: vec![60],
+        run_batch: 100,
+    };
+    let payout_id = deposit.payout_id.expect("a micro-deposit is a payout");
+    let calendar = BusinessCalendar::default();
+    payouts::send::submit(pool, calendar, &settings, &Sandbox::default(), payout_id).await.unwrap();
+    verification::follow(&mut pool.get().unwrap(), payout_id).unwrap()
+}
+
 async fn verified(pool: &Pool, raw: RawApplication) -> MerchantId {
     let mut conn = pool.get().unwrap();
     let merchant = applications::create(&mut conn, &actor(), &raw, None, true).unwrap();
-    let (_, deposit) = verification::start(&mut conn, &actor(), merchant.id()).unwrap();
+    let (_, deposit) = verification::start(&mut conn, &actor(), merchant.id(), route()).unwrap();
     drop(conn);
-    assert_eq!(verification::send(pool, &Sandbox::default(), deposit.id).await.unwrap(), SendOutcome::Sent);
+    assert_eq!(send(pool, &deposit).await, SendOutcome::Sent);
     let mut conn = pool.get().unwrap();
     assert_eq!(verification::answer(&mut conn, &actor(), merchant.id(), deposit.amount_fen).unwrap(), Answer::Verified);
     merchant.id()
@@ -184,19 +217,15 @@ async fn three_wrong_answers_fail_the_verification() {
     let pool = pool(&database);
     let mut conn = pool.get().unwrap();
     let merchant = applications::create(&mut conn, &actor(), &application(), None, true).unwrap();
-    let (_, deposit) = verification::start(&mut conn, &actor(), merchant.id()).unwrap();
+    let (_, deposit) = verification::start(&mut conn, &actor(), merchant.id(), route()).unwrap();
     let wrong = Amount::from_fen(if deposit.amount_fen.fen() == 1 { 2 } else { 1 });
     assert!(matches!(
         verification::answer(&mut conn, &actor(), merchant.id(), wrong),
         Err(OnboardingError::MicroDepositNotSent)
     ));
     drop(conn);
-    verification::send(&pool, &Sandbox::default(), deposit.id).await.unwrap();
-    assert_eq!(
-        verification::send(&pool, &Sandbox::default(), deposit.id).await.unwrap(),
-        SendOutcome::AlreadyHandled,
-        "sent once"
-    );
+    assert_eq!(send(&pool, &deposit).await, SendOutcome::Sent);
+    assert_eq!(send(&pool, &deposit).await, SendOutcome::AlreadyHandled, "sent once");
     let mut conn = pool.get().unwrap();
     assert_eq!(
         verification::answer(&mut conn, &actor(), merchant.id(), wrong).unwrap(),
@@ -211,7 +240,7 @@ async fn three_wrong_answers_fail_the_verification() {
     let last = storage::merchants::history(&mut conn, merchant.id()).unwrap().pop().unwrap();
     assert_eq!(last.reason.as_deref(), Some("three wrong micro-deposit answers"));
     // A new verification can start again from submitted.
-    verification::start(&mut conn, &actor(), merchant.id()).unwrap();
+    verification::start(&mut conn, &actor(), merchant.id(), route()).unwrap();
 }
 
 #[tokio::test]
@@ -222,11 +251,17 @@ async fn a_micro_deposit_the_bank_refuses_sends_the_application_back() {
     raw.account_number = Some("6222000000000004444".into());
     let mut conn = pool.get().unwrap();
     let merchant = applications::create(&mut conn, &actor(), &raw, None, true).unwrap();
-    let (_, deposit) = verification::start(&mut conn, &actor(), merchant.id()).unwrap();
+    let (_, deposit) = verification::start(&mut conn, &actor(), merchant.id(), route()).unwrap();
     drop(conn);
-    assert_eq!(verification::send(&pool, &Sandbox::default(), deposit.id).await.unwrap(), SendOutcome::Failed);
+    assert_eq!(send(&pool, &deposit).await, SendOutcome::Failed);
     let mut conn = pool.get().unwrap();
     assert_eq!(state(&mut conn, merchant.id()), ApplicationState::Submitted);
+    // The platform paid nothing: the refused micro-deposit's expense was undone.
+    let accounts = storage::ledger::accounts_of(&mut conn, merchant.id()).unwrap();
+    assert!(accounts.iter().all(|account| account.balance_fen == Amount::ZERO), "{accounts:?}");
+    let entries = storage::ledger::entries_of_payout(&mut conn, deposit.payout_id.unwrap()).unwrap();
+    let kinds: Vec<_> = entries.iter().map(|entry| entry.kind.as_str()).collect();
+    assert_eq!(kinds, ["verification_reserved", "verification_failed"]);
 }
 
 fn public_pem(bits: usize) -> String {

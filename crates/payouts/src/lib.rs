@@ -21,6 +21,7 @@ pub mod schedules;
 pub mod send;
 pub mod stops;
 mod transition;
+pub mod verification;
 pub mod withdraw;
 
 use chrono::Duration;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use domain::{
     calendar::BusinessCalendar,
-    payouts::{PayoutState, PayoutTransition},
+    payouts::{PayoutKind, PayoutState, PayoutTransition},
 };
 use storage::payouts::{self as rows, PayoutChange, PayoutRow};
 
@@ -47,16 +47,23 @@ pub(crate) fn apply(
     if crate::notify::is_told(changed.state) {
         crate::notify::result(conn, &changed)?;
     }
+    crate::verification::announce(conn, &changed)?;
     Ok(changed)
 }
 
-/// The reservation booked when a payout is written: available → in transit, fee earned.
+/// The reservation booked when a payout is written: available → in transit, fee earned; for a
+/// micro-deposit, the platform's expense → in transit.
 pub(crate) fn reserve(
     conn: &mut PgConnection,
     calendar: &BusinessCalendar,
     payout: &PayoutRow,
 ) -> Result<(), PayoutError> {
-    ledger::bookings::payout_reserved(conn, &booking(calendar, payout))?;
+    let booking = booking(calendar, payout);
+    if payout.kind == PayoutKind::Verification {
+        ledger::bookings::verification_reserved(conn, &booking)?;
+    } else {
+        ledger::bookings::payout_reserved(conn, &booking)?;
+    }
     Ok(())
 }
 
@@ -81,13 +88,21 @@ fn book(
     transition: PayoutTransition,
 ) -> Result<(), PayoutError> {
     let booking = booking(calendar, payout);
+    // A micro-deposit's money is the platform's: it goes back to the expense, never to available.
+    let platform_paid = payout.kind == PayoutKind::Verification;
     match transition {
         PayoutTransition::Submit | PayoutTransition::Approve => {}
         PayoutTransition::Succeed => {
             ledger::bookings::payout_succeeded(conn, &booking)?;
         }
+        PayoutTransition::Fail | PayoutTransition::Reject if platform_paid => {
+            ledger::bookings::verification_failed(conn, &booking)?;
+        }
         PayoutTransition::Fail | PayoutTransition::Reject => {
             ledger::bookings::payout_failed(conn, &booking)?;
+        }
+        PayoutTransition::Return if platform_paid => {
+            ledger::bookings::verification_returned(conn, &booking)?;
         }
         PayoutTransition::Return => {
             ledger::bookings::payout_returned(conn, &booking)?;

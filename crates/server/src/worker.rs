@@ -8,9 +8,11 @@ use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Durat
 
 use chrono::{DurationRound, Utc};
 use ledger::jobs::{ImportBills, Settle};
-use onboarding::verification::SendMicroDeposit;
 use orders::jobs::ExpireOrders;
-use payouts::jobs::{QueryPayouts, ScheduleRuns, SendPayout};
+use payouts::{
+    jobs::{QueryPayouts, ScheduleRuns, SendPayout},
+    verification::VerificationSettled,
+};
 use serde_json::Value;
 use storage::{
     Cache, Pool, StorageError,
@@ -71,10 +73,8 @@ impl Registry {
     pub fn standard() -> Registry {
         let mut registry = Registry::default();
         registry.register(|context, _: Housekeeping| housekeeping(context));
-        registry.register(|context: JobContext, job: SendMicroDeposit| async move {
-            let channel =
-                context.channels.payouts().ok_or_else(|| anyhow::anyhow!("no payout channel is configured"))?;
-            job.run(&context.pool, channel.as_ref()).await?;
+        registry.register(|context: JobContext, job: VerificationSettled| async move {
+            onboarding::verification::on_settled(&context.pool, job).await?;
             Ok(())
         });
         registry.register(|context: JobContext, job: ExpireOrders| async move {

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::onboarding::{DepositEvent, DepositState};
-use domain::{Amount, DepositId, MerchantId};
+use domain::{Amount, DepositId, MerchantId, PayoutId};
 
 use crate::{StorageError, schema::micro_deposits};
 
@@ -20,6 +20,8 @@ pub struct MicroDepositRow {
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The payout order that sends it (none for deposits sent before payouts existed).
+    pub payout_id: Option<PayoutId>,
 }
 
 pub fn insert(
@@ -27,19 +29,30 @@ pub fn insert(
     merchant_id: MerchantId,
     amount_fen: Amount,
     out_trade_no: &str,
+    payout_id: PayoutId,
 ) -> Result<MicroDepositRow, StorageError> {
     Ok(diesel::insert_into(micro_deposits::table)
         .values((
             micro_deposits::merchant_id.eq(merchant_id),
             micro_deposits::amount_fen.eq(amount_fen),
             micro_deposits::out_trade_no.eq(out_trade_no),
+            micro_deposits::payout_id.eq(payout_id),
         ))
         .returning(MicroDepositRow::as_returning())
         .get_result(conn)?)
 }
 
-pub fn find_for_update(conn: &mut PgConnection, id: DepositId) -> Result<Option<MicroDepositRow>, StorageError> {
-    Ok(micro_deposits::table.find(id).select(MicroDepositRow::as_select()).for_update().first(conn).optional()?)
+/// The micro-deposit the payout sends, locked.
+pub fn of_payout_for_update(
+    conn: &mut PgConnection,
+    payout_id: PayoutId,
+) -> Result<Option<MicroDepositRow>, StorageError> {
+    Ok(micro_deposits::table
+        .filter(micro_deposits::payout_id.eq(payout_id))
+        .select(MicroDepositRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?)
 }
 
 /// The verification in progress (pending or sent), if any.

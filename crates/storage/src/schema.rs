@@ -217,6 +217,7 @@ diesel::table! {
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        payout_id -> Nullable<Int8>,
     }
 }
 
@@ -535,6 +536,7 @@ diesel::joinable!(merchant_rates -> merchants (merchant_id));
 diesel::joinable!(merchant_rates -> rate_plans (rate_plan_id));
 diesel::joinable!(merchant_state_history -> merchants (merchant_id));
 diesel::joinable!(micro_deposits -> merchants (merchant_id));
+diesel::joinable!(micro_deposits -> payouts (payout_id));
 diesel::joinable!(notification_attempts -> notifications (notification_id));
 diesel::joinable!(notifications -> apps (app_id));
 diesel::joinable!(notifications -> orders (order_id));

@@ -126,6 +126,7 @@ pub struct LedgerLabels {
     pub kind_liquidator_commission_revenue: &'static str,
     pub kind_payout_fee_revenue: &'static str,
     pub kind_payout_clearing: &'static str,
+    pub kind_verification_expense: &'static str,
 
     // Bookings.
     pub entry_order_paid: &'static str,
@@ -135,6 +136,9 @@ pub struct LedgerLabels {
     pub entry_payout_succeeded: &'static str,
     pub entry_payout_failed: &'static str,
     pub entry_payout_returned: &'static str,
+    pub entry_verification_reserved: &'static str,
+    pub entry_verification_failed: &'static str,
+    pub entry_verification_returned: &'static str,
     pub entry_reversal: &'static str,
     pub cause_order: &'static str,
     pub cause_refund: &'static str,
@@ -257,6 +261,7 @@ pub static ZH: LedgerLabels = LedgerLabels {
     kind_liquidator_commission_revenue: "清算平台佣金收入",
     kind_payout_fee_revenue: "代付手续费收入",
     kind_payout_clearing: "代付清算",
+    kind_verification_expense: "打款验证支出",
 
     entry_order_paid: "订单支付",
     entry_refund: "退款",
@@ -265,6 +270,9 @@ pub static ZH: LedgerLabels = LedgerLabels {
     entry_payout_succeeded: "代付成功",
     entry_payout_failed: "代付失败",
     entry_payout_returned: "代付退回",
+    entry_verification_reserved: "打款验证",
+    entry_verification_failed: "打款验证失败",
+    entry_verification_returned: "打款验证退回",
     entry_reversal: "冲正",
     cause_order: "订单",
     cause_refund: "退款",
@@ -387,6 +395,7 @@ pub static EN: LedgerLabels = LedgerLabels {
     kind_liquidator_commission_revenue: "Liquidator commission revenue",
     kind_payout_fee_revenue: "Payout fee revenue",
     kind_payout_clearing: "Payout clearing",
+    kind_verification_expense: "Micro-deposit expense",
 
     entry_order_paid: "Order paid",
     entry_refund: "Refund",
@@ -395,6 +404,9 @@ pub static EN: LedgerLabels = LedgerLabels {
     entry_payout_succeeded: "Payout succeeded",
     entry_payout_failed: "Payout failed",
     entry_payout_returned: "Payout returned",
+    entry_verification_reserved: "Micro-deposit sent",
+    entry_verification_failed: "Micro-deposit failed",
+    entry_verification_returned: "Micro-deposit returned",
     entry_reversal: "Reversal",
     cause_order: "Order",
     cause_refund: "Refund",
@@ -415,6 +427,7 @@ impl LedgerLabels {
             AccountKind::LiquidatorCommissionRevenue => self.kind_liquidator_commission_revenue,
             AccountKind::PayoutFeeRevenue => self.kind_payout_fee_revenue,
             AccountKind::PayoutClearing => self.kind_payout_clearing,
+            AccountKind::VerificationExpense => self.kind_verification_expense,
         }
     }
 
@@ -427,6 +440,9 @@ impl LedgerLabels {
             EntryKind::PayoutSucceeded => self.entry_payout_succeeded,
             EntryKind::PayoutFailed => self.entry_payout_failed,
             EntryKind::PayoutReturned => self.entry_payout_returned,
+            EntryKind::VerificationReserved => self.entry_verification_reserved,
+            EntryKind::VerificationFailed => self.entry_verification_failed,
+            EntryKind::VerificationReturned => self.entry_verification_returned,
             EntryKind::Reversal => self.entry_reversal,
         }
     }

@@ -4,7 +4,10 @@
 use crate::pages::Empty;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
-use domain::{PayoutId, PayoutRunId, payouts::PayoutState};
+use domain::{
+    Amount, PayoutId, PayoutRunId,
+    payouts::{PayoutKind, PayoutState},
+};
 use payouts::approval::{self, ApprovalError};
 use serde::Deserialize;
 use storage::{
@@ -59,14 +62,21 @@ pub(crate) struct Row {
     needs_attention: bool,
 }
 
+/// A micro-deposit's amount proves the account it went to: below admin it is never put on a page
+/// (as on the merchant's page, issue 3).
+fn amount_shown(session: &SignedIn, payout: &PayoutRow) -> Option<Amount> {
+    let secret = payout.kind == PayoutKind::Verification && !session.can(Permission::Administer);
+    (!secret).then_some(payout.amount_fen)
+}
+
 impl Row {
-    fn of(p: &PayoutLabels, payout: &PayoutRow, merchant: String) -> Row {
+    fn of(session: &SignedIn, p: &PayoutLabels, payout: &PayoutRow, merchant: String) -> Row {
         Row {
             id: payout.id,
             created_at: china_time(payout.created_at),
             merchant,
             kind: p.kind(payout.kind),
-            amount: yuan(payout.amount_fen),
+            amount: amount_shown(session, payout).map(yuan).unwrap_or_else(|| p.admin_only.into()),
             fee: yuan(payout.fee_fen),
             state: p.state(payout.state),
             state_code: payout.state.as_str(),
@@ -106,7 +116,7 @@ pub async fn list(
     };
     match present("format", query.format, 8)?.as_deref() {
         None | Some("html") => {}
-        Some("csv") => return csv_download(&state, p, filter).await,
+        Some("csv") => return csv_download(&session, &state, p, filter).await,
         Some(_) => return Err(ConsoleError::BadRequest("format: html or csv".into())),
     }
     let lookup = filter.clone();
@@ -129,7 +139,7 @@ pub async fn list(
         p,
         notice,
         filters: filter_links(p, state_filter, attention),
-        rows: found.into_iter().map(|(payout, merchant)| Row::of(p, &payout, merchant)).collect(),
+        rows: found.into_iter().map(|(payout, merchant)| Row::of(&session, p, &payout, merchant)).collect(),
         next_page,
         first_page,
     })
@@ -140,6 +150,7 @@ const CSV_MAX_ROWS: i64 = 100_000;
 
 /// The filtered list as CSV (newest first, at most [`CSV_MAX_ROWS`]).
 async fn csv_download(
+    session: &SignedIn,
     state: &ConsoleState,
     p: &PayoutLabels,
     filter: ListFilter,
@@ -160,13 +171,14 @@ async fn csv_download(
         p.failure_reason,
     ]);
     for (payout, merchant) in found {
+        let amount = amount_shown(session, &payout).map_or(Cell::text(p.admin_only), Cell::Yuan);
         csv.row([
             Cell::Count(payout.id.get()),
             Cell::text(china_time(payout.created_at)),
             Cell::text(merchant),
             Cell::text(p.kind(payout.kind)),
             Cell::text(payout.out_trade_no),
-            Cell::Yuan(payout.amount_fen),
+            amount,
             Cell::Yuan(payout.fee_fen),
             Cell::text(payout.state.as_str()),
             Cell::text(if payout.needs_attention { "1" } else { "" }),
@@ -267,6 +279,8 @@ async fn render_detail(
     let (payout, merchant, events, entries) = loaded.ok_or(ConsoleError::NotFound)?;
     let l = session.lang.labels().ledger;
     let may_manage = session.can(Permission::ManagePayouts);
+    // Its entries would tell a micro-deposit's amount as well as its row does.
+    let entries = if amount_shown(session, &payout).is_some() { entries } else { Vec::new() };
     render::page_with_status(
         &DetailPage {
             chrome: Chrome::titled(session, Section::Payouts, format!("{} {}", p.payout, payout.out_trade_no)),
@@ -293,7 +307,7 @@ async fn render_detail(
                 .collect(),
             can_decide: may_manage && payout.state == PayoutState::AwaitingApproval,
             can_query: may_manage && payout.state == PayoutState::Submitted,
-            row: Row::of(p, &payout, merchant),
+            row: Row::of(session, p, &payout, merchant),
         },
         status,
     )
@@ -508,7 +522,7 @@ pub async fn run(
     render::page(&RunPage {
         chrome: Chrome::titled(&session, Section::Payouts, format!("{} #{id}", p.run)),
         p,
-        rows: payouts.into_iter().map(|(payout, merchant)| Row::of(p, &payout, merchant)).collect(),
+        rows: payouts.into_iter().map(|(payout, merchant)| Row::of(&session, p, &payout, merchant)).collect(),
         skips: skips
             .into_iter()
             .map(|skip: SkipRow| SkipView {

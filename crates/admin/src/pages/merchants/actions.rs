@@ -88,7 +88,12 @@ pub async fn start_verification(
     let session = posted.session;
     session.require(Permission::ManageMerchants)?;
     let (id, actor) = (id.into_inner(), session.actor());
-    match refusal(run_blocking(&state.pool, move |conn| verification::start(conn, &actor, id)).await)? {
+    let Some(channel) = state.channels.payouts().map(|channel| channel.name()) else {
+        let no_channel = crate::i18n::PayoutLabels::of(session.lang).no_channel.to_string();
+        return refused(&session, &state, id, no_channel).await;
+    };
+    let route = payouts::verification::Route { channel, calendar: state.calendar };
+    match refusal(run_blocking(&state.pool, move |conn| verification::start(conn, &actor, id, route)).await)? {
         Ok(_) => Ok(back(id, "verification_started")),
         Err(message) => refused(&session, &state, id, message).await,
     }
