@@ -330,6 +330,11 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
             StatusCode::SEE_OTHER,
         ),
         (Call::Post(merchant(targets.approved, "payout-release"), &[]), finance, StatusCode::SEE_OTHER),
+        (
+            Call::Post(merchant(targets.approved, "payout-notify-url"), &[("url", "https://shop.example.com/payouts")]),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
         (Call::Post(merchant(targets.approved, "payout-confirm-account"), &[]), finance, StatusCode::SEE_OTHER),
         (Call::Get("/admin/payouts/calendar"), everyone, StatusCode::OK),
         (

@@ -236,7 +236,7 @@ async fn bank_bind_replaces_the_account_before_verification_only() {
     assert_eq!(
         bound,
         json!({ "external_id": "shop-1", "sub_merchant_id": "", "state": "submitted", "account_type": "corporate",
-                "account_number": "3500********9012", "bank_code": "CCB" })
+                "account_number": "3500********9012", "bank_code": "CCB", "payout_notify_url": "" })
     );
     assert_eq!(ok(&app, &isv, BANK_BIND, corporate_account(("external_id", "shop-1"))).await, bound, "a retry");
     let queried = ok(&app, &isv, QUERY, json!({ "external_id": "shop-1" })).await;
@@ -272,7 +272,15 @@ async fn bank_bind_replaces_the_account_before_verification_only() {
     assert!(error_message(&refused).contains("approved"), "{refused}");
     let same = json!({ "sub_merchant_id": sub_merchant_id, "account_type": "personal", "account_holder": "张三",
                        "account_number": "6222021234567890128", "bank_code": "ICBC" });
-    assert_eq!(ok(&app, &isv, BANK_BIND, same).await["state"], "approved");
+    assert_eq!(ok(&app, &isv, BANK_BIND, same.clone()).await["state"], "approved");
+    // Where its payouts' results go can be set with it, in any state.
+    let told = with(same.clone(), "payout_notify_url", json!("https://isv.example.com/payouts"));
+    let bound = ok(&app, &isv, BANK_BIND, told).await;
+    assert_eq!(bound["payout_notify_url"], "https://isv.example.com/payouts", "{bound}");
+    let reply =
+        app.call(&isv, BANK_BIND, with(same.clone(), "payout_notify_url", json!("ftp://isv.example.com"))).await;
+    assert!(error_message(&reply).starts_with("无效参数 >> payout_notify_url"), "{reply}");
+    assert_eq!(ok(&app, &isv, BANK_BIND, same).await["payout_notify_url"], "https://isv.example.com/payouts", "kept");
 }
 
 #[tokio::test]

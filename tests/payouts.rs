@@ -477,3 +477,49 @@ async fn a_micro_deposit_is_a_verification_payout_the_platform_pays() {
     let (_, page) = app.get_text(&detail).await;
     assert!(page.contains(&yuan) && page.matches("<tr data-entry=").count() == 2, "{page}");
 }
+
+#[tokio::test]
+async fn a_scheduled_payouts_result_is_told_to_the_merchants_payout_notify_url() {
+    let app = e2e::spawn_app().await;
+    let (sub_merchant_id, _) = app.merchant_client("told-on-schedule", domain::onboarding::SignType::Rsa2, None).await;
+    let merchant_id = make_available(&app, &sub_merchant_id, 500_000).await;
+    let (url, received) = receiver().await;
+    app.sign_in_as("finn", storage::operators::Role::Finance).await;
+    let path = format!("/admin/merchants/{merchant_id}/payout-notify-url");
+    assert_eq!(app.post_form(&path, &[("url", "not a url")]).await.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(app.post_form(&path, &[("url", &url)]).await.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text(&format!("/admin/merchants/{merchant_id}")).await;
+    assert!(page.contains(&format!(r#"<code id="payout-notify-url">{url}</code>"#)), "{page}");
+
+    let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", &sub_merchant_id)]).await;
+    assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
+    let paid = wait_for(&app, merchant_id, PayoutState::Succeeded).await;
+    let started = std::time::Instant::now();
+    let form = loop {
+        if let Some(form) = received.lock().expect("log").first().cloned() {
+            break form;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no notification within 20 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let field = |name: &str| form.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    assert_eq!(field("kind").as_deref(), Some("scheduled"), "{form:?}");
+    assert_eq!(field("status").as_deref(), Some("succeeded"));
+    assert_eq!(field("withdraw_no").as_deref(), Some(paid.out_trade_no.as_str()));
+    assert_eq!(field("out_withdraw_no").as_deref(), Some(""));
+    assert!(field("sign").is_some_and(|sign| !sign.is_empty()), "signed like every notification");
+
+    // Cleared, with the change audited.
+    assert_eq!(app.post_form(&path, &[("url", "")]).await.status(), reqwest::StatusCode::SEE_OTHER);
+    let audited = run_blocking(&app.pool, move |conn| {
+        storage::audit::last_actor(conn, "merchant.payout_notify_url", &format!("merchant:{merchant_id}"))
+    })
+    .await
+    .expect("audit read");
+    let audited = audited.expect("audited");
+    assert_eq!(
+        (audited.actor.as_str(), &audited.after),
+        ("finn", &Some(serde_json::json!({ "payout_notify_url": null })))
+    );
+    assert_eq!(audited.before, Some(serde_json::json!({ "payout_notify_url": url })));
+}

@@ -8,11 +8,11 @@
 //! does not exist yet. Binding the account a merchant already has always succeeds and changes
 //! nothing, in any state, so a retried call gets the same answer.
 use diesel::PgConnection;
-use domain::MerchantId;
 use domain::onboarding::{
     AccountHolder, AccountType, ApplicationState, BankAccountNumber, BankCode, BranchName, CnapsCode, FieldError,
     SettlementAccount, SettlementAccountError,
 };
+use domain::{MerchantId, orders::NotifyUrl};
 use serde_json::json;
 use storage::{
     audit::{self, Actor, NewEntry},
@@ -154,18 +154,27 @@ fn refusal(state: ApplicationState) -> String {
 /// Replaces the settlement account of merchant `merchant_id` (see the module documentation for
 /// when), in one transaction with its audit entry. A refusal because of the state is
 /// [`OnboardingError::InvalidField`] on the field `state`, as for editing anything but a draft.
+///
+/// With a `payout_notify_url`, also sets where the merchant's scheduled payouts' results are told,
+/// in the same transaction (in any state: it moves no money).
 pub fn bind(
     conn: &mut PgConnection,
     actor: &Actor,
     merchant_id: MerchantId,
     account: &SettlementAccount,
+    payout_notify_url: Option<&NotifyUrl>,
 ) -> Result<Bound, OnboardingError> {
     storage::database::transaction(conn, |conn| {
         let merchant = applications::lock(conn, merchant_id)?;
+        let url_changed = match payout_notify_url {
+            Some(url) => set_payout_notify_url_locked(conn, actor, merchant_id, Some(url))?,
+            None => false,
+        };
         let new = AccountColumns::of(account);
         let old = AccountColumns::stored(&merchant.row);
         if new == old {
-            return Ok(Bound { merchant, changed: false });
+            let merchant = if url_changed { applications::find(conn, merchant_id)? } else { merchant };
+            return Ok(Bound { merchant, changed: url_changed });
         }
         if !may_replace(merchant.state) {
             return Err(OnboardingError::WrongState(refusal(merchant.state)));
@@ -212,4 +221,42 @@ pub fn bind(
         )?;
         Ok(Bound { merchant: applications::find(conn, merchant_id)?, changed: true })
     })
+}
+
+/// Sets (or with `None` clears) where the merchant's scheduled payouts' results are told, with its
+/// audit entry. False when it was that already.
+pub fn set_payout_notify_url(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: MerchantId,
+    url: Option<&NotifyUrl>,
+) -> Result<bool, OnboardingError> {
+    storage::database::transaction(conn, |conn| {
+        applications::lock(conn, merchant_id)?;
+        set_payout_notify_url_locked(conn, actor, merchant_id, url)
+    })
+}
+
+fn set_payout_notify_url_locked(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: MerchantId,
+    url: Option<&NotifyUrl>,
+) -> Result<bool, OnboardingError> {
+    let url = url.map(AsRef::as_ref);
+    let before = storage::merchants::find(conn, merchant_id)?.and_then(|row| row.payout_notify_url);
+    if !merchants::set_payout_notify_url(conn, merchant_id, url)? {
+        return Ok(false);
+    }
+    audit::record(
+        conn,
+        actor,
+        NewEntry {
+            action: "merchant.payout_notify_url",
+            target: format!("merchant:{merchant_id}"),
+            before: Some(json!({ "payout_notify_url": before })),
+            after: Some(json!({ "payout_notify_url": url })),
+        },
+    )?;
+    Ok(true)
 }

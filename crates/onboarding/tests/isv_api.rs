@@ -138,7 +138,7 @@ fn an_account_is_replaced_only_before_verification_and_a_repeat_changes_nothing(
     let id = replay::create_or_replay(conn, &actor(), &application("shop-1"), owner).unwrap().merchant.id();
     let corporate = bank_account::parse(&corporate_account()).unwrap();
 
-    let bound = bank_account::bind(conn, &actor(), id, &corporate).unwrap();
+    let bound = bank_account::bind(conn, &actor(), id, &corporate, None).unwrap();
     assert!(bound.changed);
     assert_eq!(bound.merchant.state, ApplicationState::Submitted);
     assert_eq!(
@@ -146,7 +146,7 @@ fn an_account_is_replaced_only_before_verification_and_a_repeat_changes_nothing(
         ("corporate", "3500123456789012")
     );
     assert_eq!(bound.merchant.row.cnaps_code.as_deref(), Some("105393000011"));
-    assert!(!bank_account::bind(conn, &actor(), id, &corporate).unwrap().changed, "the same account again");
+    assert!(!bank_account::bind(conn, &actor(), id, &corporate, None).unwrap().changed, "the same account again");
 
     let audit = storage::audit::list(
         conn,
@@ -169,13 +169,13 @@ fn an_account_is_replaced_only_before_verification_and_a_repeat_changes_nothing(
     .unwrap();
     let route = payouts::verification::Route { channel: "sandbox", calendar: Default::default() };
     onboarding::verification::start(conn, &actor(), id, route).unwrap();
-    match bank_account::bind(conn, &actor(), id, &personal) {
+    match bank_account::bind(conn, &actor(), id, &personal, None) {
         Err(OnboardingError::WrongState(message)) => {
             assert!(message.contains("verifying_account"), "{message}");
         }
         other => panic!("{other:?}"),
     }
-    assert!(!bank_account::bind(conn, &actor(), id, &corporate).unwrap().changed);
+    assert!(!bank_account::bind(conn, &actor(), id, &corporate, None).unwrap().changed);
     assert_eq!(applications::find(conn, id).unwrap().row.account_number, "3500123456789012");
 }
 
@@ -194,9 +194,9 @@ fn an_approved_merchants_account_is_refused_but_its_own_account_binds() {
         ..RawSettlementAccount::default()
     })
     .unwrap();
-    assert!(!bank_account::bind(conn, &actor(), id, &current).unwrap().changed);
+    assert!(!bank_account::bind(conn, &actor(), id, &current, None).unwrap().changed);
     let corporate = bank_account::parse(&corporate_account()).unwrap();
-    match bank_account::bind(conn, &actor(), id, &corporate) {
+    match bank_account::bind(conn, &actor(), id, &corporate, None) {
         Err(OnboardingError::WrongState(message)) => {
             assert!(message.contains("approved") && message.contains("micro-deposit"), "{message}");
         }

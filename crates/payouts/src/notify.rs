@@ -1,5 +1,6 @@
 //! What a merchant's server is told of its payout's result (SPEC §5: "when a refund or payout
-//! settles"): a withdrawal's result goes to the `notify_url` of its request, through the same
+//! settles"): a withdrawal's result goes to the `notify_url` of its request, a scheduled payout's
+//! to the merchant's payout notify URL as it was when the payout was made, through the same
 //! outbox, schedule and signature as orders' notifications, written in the transaction of the
 //! change it announces.
 use diesel::PgConnection;
@@ -27,6 +28,7 @@ pub(crate) fn result(conn: &mut PgConnection, payout: &PayoutRow) -> Result<(), 
         storage::apps::find_by_merchant(conn, payout.merchant_id)?.ok_or_else(|| missing("its merchant has no app"))?;
     let fields = json!({
         "sub_merchant_id": merchant.sub_merchant_id.unwrap_or_default(),
+        "kind": payout.kind.as_str(),
         "out_withdraw_no": payout.out_withdraw_no.clone().unwrap_or_default(),
         "withdraw_no": payout.out_trade_no,
         "amount": payout.amount_fen.to_yuan_string(),

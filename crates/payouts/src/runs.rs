@@ -229,7 +229,7 @@ fn create_batch(
             business_date,
             triggered_by: &run.triggered_by,
             out_withdraw_no: None,
-            notify_url: None,
+            notify_url: candidate.payout_notify_url.as_deref(),
         })
         .collect();
     let rows = rows::insert_many(conn, &new, "scheduler")?;

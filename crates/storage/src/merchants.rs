@@ -68,6 +68,18 @@ pub struct MerchantRow {
     pub updated_at: DateTime<Utc>,
     /// T+N: business days before a day's payments become available.
     pub settlement_days: i16,
+    /// Where its scheduled payouts' results are told, if anywhere.
+    pub payout_notify_url: Option<String>,
+}
+
+/// Sets (or clears) where the merchant's scheduled payouts' results are told; false if it was
+/// that already.
+pub fn set_payout_notify_url(conn: &mut PgConnection, id: MerchantId, url: Option<&str>) -> Result<bool, StorageError> {
+    let updated = diesel::update(merchants::table.find(id))
+        .filter(merchants::payout_notify_url.is_distinct_from(url))
+        .set(merchants::payout_notify_url.eq(url))
+        .execute(conn)?;
+    Ok(updated == 1)
 }
 
 pub fn insert(

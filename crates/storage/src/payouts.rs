@@ -315,6 +315,9 @@ pub struct CandidateRow {
     pub bank_code: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub cnaps_code: Option<String>,
+    /// Where its scheduled payouts' results are told.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub payout_notify_url: Option<String>,
 }
 
 /// What payouts need of merchants: their state, schedule, stops and payee.
@@ -323,7 +326,8 @@ macro_rules! candidates_from {
         "SELECT m.id AS merchant_id, m.state, s.frequency, s.at_time, s.weekday, s.month_day, s.minimum_fen,
                 s.retained_fen, s.fee_fixed_fen, s.fee_rate, s.fee_minimum_fen,
                 hold.reason AS hold_reason, pause.reason AS pause_reason,
-                m.account_type, m.account_holder, m.account_number, m.bank_code, m.cnaps_code
+                m.account_type, m.account_holder, m.account_number, m.bank_code, m.cnaps_code,
+                m.payout_notify_url
            FROM merchants m
            LEFT JOIN payout_schedules s ON s.merchant_id = m.id
            LEFT JOIN payout_stops hold ON hold.merchant_id = m.id AND hold.kind = 'hold'

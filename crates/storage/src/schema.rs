@@ -201,6 +201,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         settlement_days -> Int2,
+        payout_notify_url -> Nullable<Text>,
     }
 }
 

@@ -14,13 +14,18 @@
 //! Binding the account the merchant already has succeeds in any state and changes nothing, so a
 //! retry gets the original answer.
 //!
+//! Optional `payout_notify_url` (http or https, on a public address): where the results of the
+//! merchant's scheduled payouts are told (as `witness.withdraw`'s `notify_url` is for a
+//! withdrawal). It can be set in any state, with the account the merchant already has.
+//!
 //! Reply: `external_id`, `sub_merchant_id` (`""` until approved), `state`, `account_type`,
-//! `account_number` (masked: first 4 and last 4 digits), `bank_code`.
+//! `account_number` (masked: first 4 and last 4 digits), `bank_code`, `payout_notify_url` (`""` if none).
 use onboarding::bank_account::{self, RawSettlementAccount};
 
 use super::{
     Call, ReturnValue,
     submerchant::{actor, masked_account_number, onboarding_error, owned_merchant, require_isv, text_or_empty},
+    withdraw::notify_url,
 };
 use fshows::reply::ReplyValue;
 
@@ -38,9 +43,12 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         cnaps_code: content.text("cnaps_code")?,
     };
     let account = bank_account::parse(&raw).map_err(|error| GatewayError::invalid(error.field, error.message))?;
+    let payout_notify_url = notify_url(call, "payout_notify_url")?;
     let merchant = owned_merchant(call)?;
-    let bound = bank_account::bind(call.conn, &actor(call.app), merchant.id, &account).map_err(onboarding_error)?;
+    let bound = bank_account::bind(call.conn, &actor(call.app), merchant.id, &account, payout_notify_url.as_ref())
+        .map_err(onboarding_error)?;
     let merchant = &bound.merchant.row;
+    let payout_notify_url = merchant.payout_notify_url.clone().unwrap_or_default();
     Ok(vec![
         ("external_id", text_or_empty(merchant.external_id.clone())),
         ("sub_merchant_id", text_or_empty(merchant.sub_merchant_id.clone())),
@@ -48,5 +56,6 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         ("account_type", ReplyValue::text(merchant.account_type.as_str())),
         ("account_number", ReplyValue::text(masked_account_number(merchant))),
         ("bank_code", ReplyValue::text(merchant.bank_code.clone())),
+        ("payout_notify_url", ReplyValue::text(payout_notify_url)),
     ])
 }

@@ -24,6 +24,20 @@ use crate::error::GatewayError;
 const MIN_AMOUNT: Amount = Amount::from_fen(1);
 const MAX_AMOUNT: Amount = Amount::from_fen(10_000_000_000);
 
+/// The content's `field`, if given: an http(s) address that is not private. The same rule as
+/// uniorder's: a name that resolves to a private address is refused here too (delivery checks
+/// again on every send).
+pub(super) fn notify_url(call: &Call<'_>, field: &'static str) -> Result<Option<NotifyUrl>, GatewayError> {
+    let Some(text) = call.content.text(field)? else { return Ok(None) };
+    let allow_private = call.settings.allow_private_notify_urls;
+    let url = NotifyUrl::parse(&text, allow_private).map_err(|e| GatewayError::invalid(field, e))?;
+    if !allow_private {
+        crate::address::check_at_placing(&url)
+            .map_err(|_| GatewayError::invalid(field, OrderFieldError::PrivateAddress))?;
+    }
+    Ok(Some(url))
+}
+
 pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
     let merchant = visible_merchant(call)?;
     let out_withdraw_no = out_withdraw_no(call)?;
@@ -33,21 +47,7 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         }
         None => None,
     };
-    let notify_url = match call.content.text("notify_url")? {
-        Some(url) => Some(
-            NotifyUrl::parse(&url, call.settings.allow_private_notify_urls)
-                .map_err(|e| GatewayError::invalid("notify_url", e))?,
-        ),
-        None => None,
-    };
-    // The same rule as uniorder's: a name that resolves to a private address is refused here too
-    // (delivery checks again on every send).
-    if let Some(url) = &notify_url
-        && !call.settings.allow_private_notify_urls
-    {
-        crate::address::check_at_placing(url)
-            .map_err(|_| GatewayError::invalid("notify_url", OrderFieldError::PrivateAddress))?;
-    }
+    let notify_url = notify_url(call, "notify_url")?;
     let channel = call
         .settings
         .payout_channel

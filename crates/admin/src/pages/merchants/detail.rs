@@ -201,6 +201,7 @@ fn notice_text(lang: Lang, query: NoticeQuery) -> Option<String> {
         "payout_hold" => PayoutLabels::of(lang).notice_hold,
         "payout_release" => PayoutLabels::of(lang).notice_release,
         "payout_confirm" => PayoutLabels::of(lang).notice_confirm,
+        "payout_notify_url" => PayoutLabels::of(lang).notice_notify_url,
         _ => return None,
     };
     Some(text.to_string())
@@ -291,6 +292,7 @@ fn payout_panel(
         &state.payouts.default_schedule,
         std::mem::take(&mut loaded.payout_stops),
         std::mem::take(&mut loaded.recent_payouts),
+        loaded.merchant.row.payout_notify_url.clone(),
         session.can(Permission::ManagePayouts),
     )))
 }

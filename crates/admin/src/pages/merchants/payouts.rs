@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use chrono::NaiveTime;
 use domain::{
     Amount, MerchantId, Rate,
+    orders::NotifyUrl,
     payouts::{
         StopKind,
         fee::FeeRule,
@@ -25,7 +26,7 @@ use crate::{
     ConsoleError, ConsoleState,
     auth::{ConsoleForm, Permission},
     i18n::PayoutLabels,
-    pages::present_note,
+    pages::{present, present_note},
     render,
     view::{china_time, yuan},
 };
@@ -43,6 +44,8 @@ pub struct PayoutPanel {
     pub held: bool,
     pub paused: bool,
     pub recent: Vec<(String, String, &'static str, String)>,
+    /// Where its scheduled payouts' results are told (`""`: nowhere).
+    pub notify_url: String,
     pub can_manage: bool,
 }
 
@@ -65,6 +68,7 @@ impl PayoutPanel {
         default: &Schedule,
         stops: Vec<StopRow>,
         recent: Vec<PayoutRow>,
+        notify_url: Option<String>,
         can_manage: bool,
     ) -> PayoutPanel {
         let schedule = own.unwrap_or(*default);
@@ -95,6 +99,7 @@ impl PayoutPanel {
                     )
                 })
                 .collect(),
+            notify_url: notify_url.unwrap_or_default(),
             can_manage,
         }
     }
@@ -211,6 +216,37 @@ pub async fn set_schedule(
         .await
         .map_err(|error| ConsoleError::Internal(error.to_string()))?;
     Ok(render::see_other(&format!("/admin/merchants/{id}?notice=payout_schedule")))
+}
+
+#[derive(Deserialize)]
+pub struct NotifyUrlForm {
+    url: Option<String>,
+}
+
+/// Sets where the merchant's scheduled payouts' results are told; an empty address clears it.
+/// Only its form is checked here: delivery refuses a private address on every send.
+pub async fn set_notify_url(
+    id: web::Path<MerchantId>,
+    posted: ConsoleForm<NotifyUrlForm>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, form } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let (id, p) = (id.into_inner(), PayoutLabels::of(session.lang));
+    let url = match present("url", form.url, 512)?.map(|text| NotifyUrl::parse(&text, true)).transpose() {
+        Ok(url) => url,
+        Err(error) => {
+            let extras = Extras::alert(format!("{}: {error}", p.notify_url));
+            return detail::render(&session, &state, id, extras, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let actor = session.actor();
+    run_blocking(&state.pool, move |conn| {
+        onboarding::bank_account::set_payout_notify_url(conn, &actor, id, url.as_ref())
+    })
+    .await
+    .map_err(|error| ConsoleError::Internal(error.to_string()))?;
+    Ok(render::see_other(&format!("/admin/merchants/{id}?notice=payout_notify_url")))
 }
 
 #[derive(Deserialize)]
