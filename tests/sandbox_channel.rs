@@ -36,6 +36,12 @@ async fn payouts_outlive_the_instance_that_took_them_and_are_counted_once() {
     // The timeout rule: the outcome is unknown to the caller, but the payout was taken.
     let unknown = node_a.payout(&request("P3", "6222000011117777")).await;
     assert!(matches!(unknown, Err(ChannelError::OutcomeUnknown(_))), "{unknown:?}");
+    let unknown = node_a.payout(&request("P4", "6222000011118888")).await;
+    assert!(matches!(unknown, Err(ChannelError::OutcomeUnknown(_))), "{unknown:?}");
+    let delayed = SandboxRules { delay_seconds: 1, ..SandboxRules::default() };
+    let node_c = server::platform::sandbox(&app.pool, delayed, Default::default()).await.expect("sandbox");
+    let later = node_c.payout(&request("P5", "6222000011113333")).await.expect("accepted");
+    assert!(matches!(later, PayoutStatus::Pending { .. }), "{later:?}");
 
     // Another node (or this one after a restart): a new instance over the same database.
     let node_b =
@@ -43,6 +49,10 @@ async fn payouts_outlive_the_instance_that_took_them_and_are_counted_once() {
     assert_eq!(node_b.query_payout("P1").await.expect("found"), paid);
     assert_eq!(node_b.query_payout("P2").await.expect("found"), pending);
     assert!(matches!(node_b.query_payout("P3").await, Ok(PayoutStatus::Succeeded { .. })), "taken despite the timeout");
+    assert!(matches!(node_b.query_payout("P4").await, Ok(PayoutStatus::Failed { .. })), "refused behind the timeout");
+    assert!(matches!(node_b.query_payout("P5").await, Ok(PayoutStatus::Pending { .. })), "not yet");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(matches!(node_b.query_payout("P5").await, Ok(PayoutStatus::Succeeded { .. })), "after its delay");
     assert_eq!(node_b.query_payout("NEVER").await, Err(ChannelError::NotFound));
     // Submitted again under the same out_trade_no: the first answer, and nothing new taken.
     assert_eq!(node_b.payout(&request("P2", "6222000011115555")).await.expect("again"), pending);
@@ -50,5 +60,5 @@ async fn payouts_outlive_the_instance_that_took_them_and_are_counted_once() {
     let taken = run_blocking(&app.pool, move |conn| storage::sandbox_payouts::count_since(conn, started))
         .await
         .expect("counted");
-    assert_eq!(taken, 3, "exactly what the channel was asked for");
+    assert_eq!(taken, 5, "exactly what the channel was asked for");
 }

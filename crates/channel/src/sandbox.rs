@@ -1,6 +1,6 @@
 //! The built-in sandbox channel: a simulator that behaves like a real channel, so every path can
-//! be shown and tested without one. Outcomes follow fixed, configurable rules on the payee's
-//! account number, so they are deterministic.
+//! be shown and tested without one. Payout outcomes follow configurable rules on the payee's
+//! account number, and for other accounts a mix drawn from a seed, so they are deterministic.
 //!
 //! What it did is its own record, standing in for the outside system's: the payouts it was asked
 //! for and the payments and refunds of each day (its daily bill), kept through [`Records`] — in
@@ -11,14 +11,16 @@ use std::{collections::HashMap, sync::Arc, sync::Mutex};
 
 use async_trait::async_trait;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 
 use crate::{
     CallbackError, ChannelError, PayIn, PayOut, PaymentCallback, PayoutCallback, PayoutRequest, PayoutStatus,
     bill::BillLine,
 };
 
-/// Account-number endings that steer the sandbox's payout outcome.
+/// How the sandbox answers payouts: account-number endings that steer the outcome, and for every
+/// other account a seeded mix, so a run over many merchants sees every outcome and the same seed
+/// gives the same outcomes again.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SandboxRules {
@@ -30,6 +32,17 @@ pub struct SandboxRules {
     pub return_suffix: String,
     /// Payouts to accounts ending with this time out: outcome unknown, then succeed. Default `7777`.
     pub unknown_suffix: String,
+    /// Payouts to accounts ending with this time out: outcome unknown, then fail. Default `8888`.
+    pub unknown_fail_suffix: String,
+    /// Payouts to accounts ending with this are pending for `delay_seconds`, then succeed.
+    /// Default `3333`.
+    pub delay_suffix: String,
+    /// How long a delayed payout stays pending. Default 5.
+    pub delay_seconds: u32,
+    /// Percentages of outcomes for every other account; the rest succeed at once. Default none.
+    pub mix: PayoutMix,
+    /// Which outcome of the mix an `out_trade_no` gets is drawn from this. Default 0.
+    pub seed: u64,
 }
 
 impl Default for SandboxRules {
@@ -39,17 +52,115 @@ impl Default for SandboxRules {
             pending_suffix: "5555".into(),
             return_suffix: "6666".into(),
             unknown_suffix: "7777".into(),
+            unknown_fail_suffix: "8888".into(),
+            delay_suffix: "3333".into(),
+            delay_seconds: 5,
+            mix: PayoutMix::default(),
+            seed: 0,
         }
     }
+}
+
+/// Percent of payouts (to accounts no suffix names) given each outcome; what is left succeeds.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PayoutMix {
+    pub fail: u8,
+    pub pending: u8,
+    pub returned: u8,
+    pub unknown: u8,
+    pub unknown_fail: u8,
+    pub delay: u8,
+}
+
+/// One of the outcomes the sandbox can give a payout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    Succeed,
+    Fail,
+    Pending,
+    Return,
+    /// No answer to the submission; the payout went through.
+    Unknown,
+    /// No answer to the submission; the payout failed.
+    UnknownFail,
+    /// Pending for the delay, then succeeded.
+    Delay,
+}
+
+impl SandboxRules {
+    fn plan(&self, request: &PayoutRequest) -> Plan {
+        let account = request.payee.account_number.as_ref();
+        let by_suffix = [
+            (&self.fail_suffix, Plan::Fail),
+            (&self.pending_suffix, Plan::Pending),
+            (&self.return_suffix, Plan::Return),
+            (&self.unknown_suffix, Plan::Unknown),
+            (&self.unknown_fail_suffix, Plan::UnknownFail),
+            (&self.delay_suffix, Plan::Delay),
+        ];
+        match by_suffix.into_iter().find(|(suffix, _)| !suffix.is_empty() && account.ends_with(suffix.as_str())) {
+            Some((_, plan)) => plan,
+            None => self.drawn(&request.out_trade_no),
+        }
+    }
+
+    /// The mix's outcome for this number: the same for the same seed, wherever it is drawn.
+    fn drawn(&self, out_trade_no: &str) -> Plan {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new().chain_update(self.seed.to_be_bytes()).chain_update(out_trade_no).finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let mut roll = u64::from_be_bytes(first) % 100;
+        let mix = self.mix;
+        for (percent, plan) in [
+            (mix.fail, Plan::Fail),
+            (mix.pending, Plan::Pending),
+            (mix.returned, Plan::Return),
+            (mix.unknown, Plan::Unknown),
+            (mix.unknown_fail, Plan::UnknownFail),
+            (mix.delay, Plan::Delay),
+        ] {
+            let percent = u64::from(percent);
+            if roll < percent {
+                return plan;
+            }
+            roll -= percent;
+        }
+        Plan::Succeed
+    }
+}
+
+/// What the sandbox keeps of a payout: its outcome, and when that outcome shows (before then the
+/// payout is pending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    pub status: PayoutStatus,
+    pub shows_at: DateTime<Utc>,
+}
+
+impl Kept {
+    /// What the sandbox says of the payout at `now`.
+    fn status_at(&self, out_trade_no: &str, now: DateTime<Utc>) -> PayoutStatus {
+        if now < self.shows_at {
+            PayoutStatus::Pending { channel_reference: reference(out_trade_no) }
+        } else {
+            self.status.clone()
+        }
+    }
+}
+
+fn reference(out_trade_no: &str) -> String {
+    format!("SBX{out_trade_no}")
 }
 
 /// Where the sandbox keeps what it did.
 #[async_trait]
 pub trait Records: Send + Sync + 'static {
-    /// Keeps `status` as the outcome of `request` unless one is kept already; returns the one
-    /// kept (so a resubmission gets the first answer).
-    async fn keep_first(&self, request: &PayoutRequest, status: &PayoutStatus) -> Result<PayoutStatus, ChannelError>;
-    async fn find(&self, out_trade_no: &str) -> Result<Option<PayoutStatus>, ChannelError>;
+    /// Keeps `kept` as the outcome of `request` unless one is kept already; returns the one kept
+    /// (so a resubmission gets the first answer).
+    async fn keep_first(&self, request: &PayoutRequest, kept: &Kept) -> Result<Kept, ChannelError>;
+    async fn find(&self, out_trade_no: &str) -> Result<Option<Kept>, ChannelError>;
     /// The payments it confirmed and the refunds it made on a business day: its daily bill.
     async fn bill(&self, date: NaiveDate) -> Result<Vec<BillLine>, ChannelError>;
 }
@@ -57,10 +168,10 @@ pub trait Records: Send + Sync + 'static {
 /// Payout records in this process only, for the channel on its own (tests). It takes no
 /// payments of its own, so its bills are empty.
 #[derive(Default)]
-pub struct MemoryRecords(Mutex<HashMap<String, PayoutStatus>>);
+pub struct MemoryRecords(Mutex<HashMap<String, Kept>>);
 
 impl MemoryRecords {
-    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<String, PayoutStatus>> {
+    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<String, Kept>> {
         // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -68,11 +179,11 @@ impl MemoryRecords {
 
 #[async_trait]
 impl Records for MemoryRecords {
-    async fn keep_first(&self, request: &PayoutRequest, status: &PayoutStatus) -> Result<PayoutStatus, ChannelError> {
-        Ok(self.records().entry(request.out_trade_no.clone()).or_insert_with(|| status.clone()).clone())
+    async fn keep_first(&self, request: &PayoutRequest, kept: &Kept) -> Result<Kept, ChannelError> {
+        Ok(self.records().entry(request.out_trade_no.clone()).or_insert_with(|| kept.clone()).clone())
     }
 
-    async fn find(&self, out_trade_no: &str) -> Result<Option<PayoutStatus>, ChannelError> {
+    async fn find(&self, out_trade_no: &str) -> Result<Option<Kept>, ChannelError> {
         Ok(self.records().get(out_trade_no).cloned())
     }
 
@@ -181,17 +292,26 @@ impl Sandbox {
         Ok(())
     }
 
-    fn decide(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
-        let account = request.payee.account_number.as_ref();
-        let reference = format!("SBX{}", request.out_trade_no);
-        if account.ends_with(&self.rules.fail_suffix) {
-            Ok(PayoutStatus::Failed { reason: "sandbox: the payee account is frozen".into() })
-        } else if account.ends_with(&self.rules.pending_suffix) {
-            Ok(PayoutStatus::Pending { channel_reference: reference })
-        } else if account.ends_with(&self.rules.return_suffix) {
-            Ok(PayoutStatus::Returned { reason: "sandbox: returned by the payee bank (REFU)".into() })
-        } else {
-            Ok(PayoutStatus::Succeeded { channel_reference: reference })
+    /// The outcome to keep for a new payout, and whether its submission goes unanswered.
+    fn decide(&self, request: &PayoutRequest, now: DateTime<Utc>) -> (Kept, bool) {
+        let succeeded = PayoutStatus::Succeeded { channel_reference: reference(&request.out_trade_no) };
+        let failed = PayoutStatus::Failed { reason: "sandbox: the payee account is frozen".into() };
+        let at_once = |status| Kept { status, shows_at: now };
+        match self.rules.plan(request) {
+            Plan::Succeed => (at_once(succeeded), false),
+            Plan::Fail => (at_once(failed), false),
+            Plan::Pending => {
+                (at_once(PayoutStatus::Pending { channel_reference: reference(&request.out_trade_no) }), false)
+            }
+            Plan::Return => {
+                (at_once(PayoutStatus::Returned { reason: "sandbox: returned by the payee bank (REFU)".into() }), false)
+            }
+            Plan::Unknown => (at_once(succeeded), true),
+            Plan::UnknownFail => (at_once(failed), true),
+            Plan::Delay => {
+                let delay = chrono::Duration::seconds(i64::from(self.rules.delay_seconds));
+                (Kept { status: succeeded, shows_at: now + delay }, false)
+            }
         }
     }
 }
@@ -242,16 +362,19 @@ impl PayOut for Sandbox {
     }
 
     async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
+        // To the microsecond, as a database keeps it, so the kept record compares equal.
+        let now = Utc::now().trunc_subsecs(6);
         if let Some(existing) = self.records.find(&request.out_trade_no).await? {
-            return Ok(existing);
+            return Ok(existing.status_at(&request.out_trade_no, now));
         }
-        let decided = self.decide(request)?;
-        let status = self.records.keep_first(request, &decided).await?;
-        if status != decided {
+        let (decided, unanswered) = self.decide(request, now);
+        let kept = self.records.keep_first(request, &decided).await?;
+        let status = kept.status_at(&request.out_trade_no, now);
+        if kept != decided {
             // Another node answered this out_trade_no first: its answer stands.
             return Ok(status);
         }
-        if request.payee.account_number.as_ref().ends_with(&self.rules.unknown_suffix) {
+        if unanswered {
             return Err(ChannelError::OutcomeUnknown("sandbox: simulated timeout".into()));
         }
         tracing::info!(out_trade_no = %request.out_trade_no, amount_fen = request.amount.fen(), ?status, "sandbox payout");
@@ -259,7 +382,8 @@ impl PayOut for Sandbox {
     }
 
     async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
-        self.records.find(out_trade_no).await?.ok_or(ChannelError::NotFound)
+        let kept = self.records.find(out_trade_no).await?.ok_or(ChannelError::NotFound)?;
+        Ok(kept.status_at(out_trade_no, Utc::now()))
     }
 
     fn parse_payout_callback(&self, fields: &[(String, String)]) -> Result<PayoutCallback, CallbackError> {
@@ -318,9 +442,63 @@ mod tests {
             matches!(sandbox.query_payout("E").await, Ok(PayoutStatus::Succeeded { .. })),
             "the unknown one did go through"
         );
+        assert!(matches!(
+            sandbox.payout(&request("F", "6222000000008888")).await,
+            Err(ChannelError::OutcomeUnknown(_))
+        ));
+        assert!(
+            matches!(sandbox.query_payout("F").await, Ok(PayoutStatus::Failed { .. })),
+            "the other unknown one failed"
+        );
         // Same out_trade_no, different account: the first submission stands.
         assert!(matches!(sandbox.payout(&request("A", "6222000000004444")).await, Ok(PayoutStatus::Succeeded { .. })));
         assert_eq!(sandbox.query_payout("nope").await, Err(ChannelError::NotFound));
+    }
+
+    #[tokio::test]
+    async fn a_delayed_payout_is_pending_until_its_delay_has_passed() {
+        let rules = SandboxRules { delay_seconds: 1, ..SandboxRules::default() };
+        let sandbox = Sandbox::new(rules, b"secret");
+        assert!(matches!(sandbox.payout(&request("D1", "6222000000003333")).await, Ok(PayoutStatus::Pending { .. })));
+        assert!(matches!(sandbox.query_payout("D1").await, Ok(PayoutStatus::Pending { .. })));
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        assert!(matches!(sandbox.query_payout("D1").await, Ok(PayoutStatus::Succeeded { .. })));
+        assert!(matches!(sandbox.payout(&request("D1", "6222000000003333")).await, Ok(PayoutStatus::Succeeded { .. })));
+    }
+
+    /// What each of `count` payouts to an ordinary account gets under `rules`.
+    async fn outcomes(rules: SandboxRules, count: usize) -> Vec<String> {
+        let sandbox = Sandbox::new(rules, b"secret");
+        let mut seen = Vec::new();
+        for n in 0..count {
+            let answer = sandbox.payout(&request(&format!("MIX{n}"), "6222000000001234")).await;
+            let kind = match answer {
+                Ok(PayoutStatus::Succeeded { .. }) => "succeeded",
+                Ok(PayoutStatus::Failed { .. }) => "failed",
+                Ok(PayoutStatus::Pending { .. }) => "pending",
+                Ok(PayoutStatus::Returned { .. }) => "returned",
+                Err(_) => "unknown",
+            };
+            seen.push(kind.to_string());
+        }
+        seen
+    }
+
+    #[tokio::test]
+    async fn the_mix_gives_every_outcome_and_the_same_ones_for_the_same_seed() {
+        let mix = PayoutMix { fail: 10, pending: 10, returned: 10, unknown: 10, unknown_fail: 10, delay: 10 };
+        let rules = |seed| SandboxRules { mix, seed, ..SandboxRules::default() };
+        let first = outcomes(rules(7), 400).await;
+        assert_eq!(first, outcomes(rules(7), 400).await, "the same seed, the same outcomes");
+        assert_ne!(first, outcomes(rules(8), 400).await, "another seed, other outcomes");
+        let count = |kind: &str| first.iter().filter(|seen| *seen == kind).count();
+        // 10% each (20% unknown, 20% pending with the delayed ones); the rest succeed.
+        assert!((20..=60).contains(&count("failed")), "{}", count("failed"));
+        assert!((20..=60).contains(&count("returned")), "{}", count("returned"));
+        assert!((50..=110).contains(&count("unknown")), "{}", count("unknown"));
+        assert!((50..=110).contains(&count("pending")), "{}", count("pending"));
+        assert!((130..=230).contains(&count("succeeded")), "{}", count("succeeded"));
+        assert!(outcomes(SandboxRules::default(), 50).await.iter().all(|seen| seen == "succeeded"), "no mix: success");
     }
 
     #[test]

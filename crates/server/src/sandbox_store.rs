@@ -3,7 +3,11 @@
 //! their own table; the payments it confirmed are the callbacks it sent that the platform
 //! recorded, and its refunds the platform's refunds, so its daily bill is read from those.
 use async_trait::async_trait;
-use channel::{ChannelError, PayoutRequest, PayoutStatus, bill::BillLine, sandbox::Records};
+use channel::{
+    ChannelError, PayoutRequest, PayoutStatus,
+    bill::BillLine,
+    sandbox::{Kept, Records},
+};
 use chrono::NaiveDate;
 use domain::{calendar::BusinessCalendar, payouts::ChannelPayoutState};
 use storage::{
@@ -20,18 +24,18 @@ pub struct StoredRecords {
 
 #[async_trait]
 impl Records for StoredRecords {
-    async fn keep_first(&self, request: &PayoutRequest, status: &PayoutStatus) -> Result<PayoutStatus, ChannelError> {
-        let row = row_of(request, status);
+    async fn keep_first(&self, request: &PayoutRequest, kept: &Kept) -> Result<Kept, ChannelError> {
+        let row = row_of(request, kept);
         let kept =
             run_blocking(&self.pool, move |conn| sandbox_payouts::keep_first(conn, &row)).await.map_err(unknown)?;
-        status_of(kept)
+        kept_of(kept)
     }
 
-    async fn find(&self, out_trade_no: &str) -> Result<Option<PayoutStatus>, ChannelError> {
+    async fn find(&self, out_trade_no: &str) -> Result<Option<Kept>, ChannelError> {
         let out_trade_no = out_trade_no.to_owned();
         let found =
             run_blocking(&self.pool, move |conn| sandbox_payouts::find(conn, &out_trade_no)).await.map_err(unknown)?;
-        found.map(status_of).transpose()
+        found.map(kept_of).transpose()
     }
 
     async fn bill(&self, date: NaiveDate) -> Result<Vec<BillLine>, ChannelError> {
@@ -49,8 +53,8 @@ fn unknown(error: storage::StorageError) -> ChannelError {
     ChannelError::OutcomeUnknown(format!("sandbox records: {error}"))
 }
 
-fn row_of(request: &PayoutRequest, status: &PayoutStatus) -> SandboxPayoutRow {
-    let (state, channel_reference, reason) = match status {
+fn row_of(request: &PayoutRequest, kept: &Kept) -> SandboxPayoutRow {
+    let (state, channel_reference, reason) = match &kept.status {
         PayoutStatus::Pending { channel_reference } => {
             (ChannelPayoutState::Pending, Some(channel_reference.clone()), None)
         }
@@ -66,18 +70,20 @@ fn row_of(request: &PayoutRequest, status: &PayoutStatus) -> SandboxPayoutRow {
         status: state,
         channel_reference,
         reason,
+        shows_at: kept.shows_at,
     }
 }
 
-fn status_of(row: SandboxPayoutRow) -> Result<PayoutStatus, ChannelError> {
-    let SandboxPayoutRow { status, channel_reference, reason, out_trade_no, .. } = row;
+fn kept_of(row: SandboxPayoutRow) -> Result<Kept, ChannelError> {
+    let SandboxPayoutRow { status, channel_reference, reason, out_trade_no, shows_at, .. } = row;
     // The table's CHECKs pair each status with its field; anything else is a corrupt row.
     let corrupt = || ChannelError::OutcomeUnknown(format!("sandbox record of {out_trade_no} is corrupt"));
-    Ok(match (status, channel_reference, reason) {
+    let status = match (status, channel_reference, reason) {
         (ChannelPayoutState::Pending, Some(channel_reference), None) => PayoutStatus::Pending { channel_reference },
         (ChannelPayoutState::Succeeded, Some(channel_reference), None) => PayoutStatus::Succeeded { channel_reference },
         (ChannelPayoutState::Failed, None, Some(reason)) => PayoutStatus::Failed { reason },
         (ChannelPayoutState::Returned, None, Some(reason)) => PayoutStatus::Returned { reason },
         _ => return Err(corrupt()),
-    })
+    };
+    Ok(Kept { status, shows_at })
 }

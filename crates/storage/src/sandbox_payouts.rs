@@ -15,6 +15,8 @@ pub struct SandboxPayoutRow {
     pub status: ChannelPayoutState,
     pub channel_reference: Option<String>,
     pub reason: Option<String>,
+    /// Before this the payout is pending; then `status` shows.
+    pub shows_at: DateTime<Utc>,
 }
 
 /// Keeps `row` unless a payout with its `out_trade_no` is kept already; returns the one kept.

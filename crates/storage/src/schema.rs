@@ -510,6 +510,7 @@ diesel::table! {
         channel_reference -> Nullable<Text>,
         reason -> Nullable<Text>,
         created_at -> Timestamptz,
+        shows_at -> Timestamptz,
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE sandbox_payouts DROP COLUMN shows_at;
