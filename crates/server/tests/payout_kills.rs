@@ -23,8 +23,9 @@ fn number_from_env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
 }
 
-/// The sandbox's outcome by card suffix: success (most), failure, pending, return, timeout.
-const SUFFIXES: [&str; 7] = ["2222", "2222", "2222", "4444", "5555", "6666", "7777"];
+/// The sandbox's outcome by card suffix: failure, pending, return, timeout then success, timeout
+/// then failure, success after a delay; `2222` draws from the seeded mix of `write_config`.
+const SUFFIXES: [&str; 9] = ["2222", "2222", "2222", "4444", "5555", "6666", "7777", "8888", "3333"];
 
 /// Merchants with money available, each with its own daily slot at midnight (China time), which
 /// has always come: the worker's first tick makes the run.
@@ -102,7 +103,9 @@ fn write_config() -> std::path::PathBuf {
     writeln!(
         file,
         "[workers]\npoll_interval_ms = 20\nlease_seconds = 2\nconcurrency = 4\n\n\
-         [payouts]\nschedule = \"manual\"\nweekends_are_payout_days = true\nquery_intervals_seconds = [1]\nrun_batch = 25\n"
+         [payouts]\nschedule = \"manual\"\nweekends_are_payout_days = true\nquery_intervals_seconds = [1]\nrun_batch = 25\n\n\
+         [channel.sandbox]\ndelay_seconds = 1\nseed = 20261206\n\
+         mix = {{ fail = 10, returned = 10, unknown = 10, unknown_fail = 10, delay = 10 }}\n"
     )
     .expect("config written");
     config
