@@ -439,6 +439,20 @@ async fn a_payout_callback_is_applied_once_and_a_forged_one_changes_nothing() {
     assert_eq!(done.id, payout.id);
     let cleared = balances(&app, merchant_id).await[&AccountKind::PayoutClearing];
     assert_eq!(cleared, payout.amount_fen.fen(), "booked once");
+
+    // Every exchange is kept and shown: the submission's answer, then both callbacks.
+    let id = payout.id;
+    let kept = run_blocking(&app.pool, move |conn| storage::payouts::exchanges_of(conn, id)).await.expect("read");
+    let seen: Vec<_> = kept.iter().map(|exchange| (exchange.actor.as_str(), exchange.answer.as_str())).collect();
+    assert_eq!(
+        seen,
+        [("channel:sandbox", "pending"), ("callback:sandbox", "succeeded"), ("callback:sandbox", "succeeded")]
+    );
+    app.sign_in_as("finn", storage::operators::Role::Finance).await;
+    let (_, page) = app.get_text(&format!("/admin/payouts/{id}")).await;
+    let table = page.split(r#"<table id="exchanges">"#).nth(1).expect("the exchanges");
+    assert_eq!(table.matches(r#"data-answer="succeeded""#).count(), 2, "{table}");
+    assert!(table.contains("SBXCB"), "{table}");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use diesel::PgConnection;
 use domain::{
     PayoutId,
     calendar::BusinessCalendar,
-    payouts::{PayoutState, PayoutTransition, StopKind},
+    payouts::{ChannelAnswer, PayoutState, PayoutTransition, StopKind},
 };
 use storage::payouts::{self as rows, PayoutRow};
 
@@ -45,6 +45,20 @@ impl From<Result<PayoutStatus, ChannelError>> for Outcome {
     }
 }
 
+impl Outcome {
+    /// How the exchange that brought it is kept: the answer and what came with it.
+    fn answer(&self) -> (ChannelAnswer, &str) {
+        match self {
+            Outcome::Pending { channel_reference } => (ChannelAnswer::Pending, channel_reference),
+            Outcome::Succeeded { channel_reference } => (ChannelAnswer::Succeeded, channel_reference),
+            Outcome::Failed { reason } => (ChannelAnswer::Failed, reason),
+            Outcome::Returned { reason } => (ChannelAnswer::Returned, reason),
+            Outcome::Unknown { detail } => (ChannelAnswer::Unknown, detail),
+            Outcome::NotFound => (ChannelAnswer::NotFound, ""),
+        }
+    }
+}
+
 /// What recording an outcome did.
 #[derive(Debug, Clone)]
 pub enum Recorded {
@@ -68,6 +82,8 @@ pub fn record(
 ) -> Result<Recorded, PayoutError> {
     storage::database::transaction(conn, |conn| {
         let payout = rows::find_for_update(conn, id)?.ok_or(PayoutError::NotFound)?;
+        let (answer, detail) = outcome.answer();
+        rows::insert_exchange(conn, id, actor, answer, detail)?;
         apply(conn, calendar, payout, outcome, actor)
     })
 }

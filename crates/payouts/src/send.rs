@@ -82,11 +82,7 @@ pub async fn query_due(
     .await?;
     let actor = format!("query:{}", channel.name());
     for payout in &claimed {
-        let mut answer = Outcome::from(channel.query_payout(&payout.out_trade_no).await);
-        if answer == Outcome::NotFound {
-            // Marked submitted, then never handed over (a crash in between): hand it over now.
-            answer = Outcome::from(channel.payout(&request(payout)?).await);
-        }
+        let answer = ask(pool, channel, payout, &actor).await?;
         let (id, actor) = (payout.id, actor.clone());
         run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
     }
@@ -119,13 +115,26 @@ pub async fn query_one(
 ) -> Result<Option<Recorded>, PayoutError> {
     let payout = run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::find(conn, id)?)).await?;
     let Some(payout) = payout.filter(|payout| payout.state == PayoutState::Submitted) else { return Ok(None) };
-    let mut answer = Outcome::from(channel.query_payout(&payout.out_trade_no).await);
-    if answer == Outcome::NotFound {
-        answer = Outcome::from(channel.payout(&request(&payout)?).await);
-    }
+    let answer = ask(pool, channel, &payout, actor).await?;
     let actor = actor.to_string();
     let recorded = run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
     Ok(Some(recorded))
+}
+
+/// Asks the channel about a submitted payout. One it never got (marked submitted, then a crash
+/// before the call) is handed over now under its own number; the "no such payout" is kept among
+/// the payout's exchanges first.
+async fn ask(pool: &Pool, channel: &dyn PayOut, payout: &PayoutRow, actor: &str) -> Result<Outcome, PayoutError> {
+    let answer = Outcome::from(channel.query_payout(&payout.out_trade_no).await);
+    if answer != Outcome::NotFound {
+        return Ok(answer);
+    }
+    let (id, actor) = (payout.id, actor.to_string());
+    run_blocking(pool, move |conn| {
+        Ok::<_, PayoutError>(rows::insert_exchange(conn, id, &actor, domain::payouts::ChannelAnswer::NotFound, "")?)
+    })
+    .await?;
+    Ok(Outcome::from(channel.payout(&request(payout)?).await))
 }
 
 /// What the channel is asked to pay: the payee as it was when the money was reserved.

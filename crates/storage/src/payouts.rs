@@ -5,14 +5,18 @@ use diesel::prelude::*;
 use domain::{
     Amount, MerchantId, PayoutId, PayoutRunId,
     onboarding::{AccountType, ApplicationState},
-    payouts::{PayoutKind, PayoutState, RunKind, SkipReason, StopKind, calendar::SpecialDay, schedule::Frequency},
+    payouts::{
+        ChannelAnswer, PayoutKind, PayoutState, RunKind, SkipReason, StopKind, calendar::SpecialDay,
+        schedule::Frequency,
+    },
 };
 use rust_decimal::Decimal;
 
 use crate::{
     StorageError,
     schema::{
-        payout_calendar_days, payout_events, payout_run_skips, payout_runs, payout_schedules, payout_stops, payouts,
+        payout_calendar_days, payout_events, payout_exchanges, payout_run_skips, payout_runs, payout_schedules,
+        payout_stops, payouts,
     },
 };
 
@@ -783,6 +787,45 @@ pub struct PayoutEventRow {
     pub actor: String,
     pub detail: Option<String>,
     pub at: DateTime<Utc>,
+}
+
+/// One exchange with the channel about a payout.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = payout_exchanges)]
+pub struct ExchangeRow {
+    pub id: i64,
+    pub payout_id: PayoutId,
+    pub actor: String,
+    pub answer: ChannelAnswer,
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
+
+pub fn insert_exchange(
+    conn: &mut PgConnection,
+    payout_id: PayoutId,
+    actor: &str,
+    answer: ChannelAnswer,
+    detail: &str,
+) -> Result<(), StorageError> {
+    diesel::insert_into(payout_exchanges::table)
+        .values((
+            payout_exchanges::payout_id.eq(payout_id),
+            payout_exchanges::actor.eq(actor),
+            payout_exchanges::answer.eq(answer),
+            payout_exchanges::detail.eq(detail),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Oldest first.
+pub fn exchanges_of(conn: &mut PgConnection, payout_id: PayoutId) -> Result<Vec<ExchangeRow>, StorageError> {
+    Ok(payout_exchanges::table
+        .filter(payout_exchanges::payout_id.eq(payout_id))
+        .order(payout_exchanges::id.asc())
+        .select(ExchangeRow::as_select())
+        .load(conn)?)
 }
 
 pub fn events_of(conn: &mut PgConnection, payout_id: PayoutId) -> Result<Vec<PayoutEventRow>, StorageError> {

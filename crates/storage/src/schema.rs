@@ -320,6 +320,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    payout_exchanges (id) {
+        id -> Int8,
+        payout_id -> Int8,
+        actor -> Text,
+        answer -> Text,
+        detail -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     payout_events (id) {
         id -> Int8,
         payout_id -> Int8,
@@ -546,6 +557,7 @@ diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(orders -> apps (app_id));
 diesel::joinable!(orders -> merchants (merchant_id));
 diesel::joinable!(payout_events -> payouts (payout_id));
+diesel::joinable!(payout_exchanges -> payouts (payout_id));
 diesel::joinable!(payout_run_skips -> merchants (merchant_id));
 diesel::joinable!(payout_run_skips -> payout_runs (run_id));
 diesel::joinable!(payout_runs -> merchants (merchant_id));
@@ -582,6 +594,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     payout_calendar_days,
     payout_events,
+    payout_exchanges,
     payout_run_skips,
     payout_runs,
     payout_schedules,

@@ -1,5 +1,5 @@
 //! Labels of the payout pages (代付).
-use domain::payouts::{PayoutKind, PayoutState, SkipReason, schedule::Frequency};
+use domain::payouts::{ChannelAnswer, PayoutKind, PayoutState, SkipReason, schedule::Frequency};
 
 pub struct PayoutLabels {
     pub payouts: &'static str,
@@ -100,6 +100,9 @@ pub struct PayoutLabels {
     pub states: [&'static str; 7],
     pub kinds: [&'static str; 3],
     pub skip_reasons: [&'static str; 5],
+    pub exchanges: &'static str,
+    pub answer: &'static str,
+    pub answers: [&'static str; 6],
 }
 
 impl PayoutLabels {
@@ -123,6 +126,11 @@ impl PayoutLabels {
     pub fn kind(&self, kind: PayoutKind) -> &'static str {
         let index = PayoutKind::ALL.iter().position(|known| *known == kind).unwrap_or(0);
         self.kinds[index]
+    }
+
+    pub fn answer(&self, answer: ChannelAnswer) -> &'static str {
+        let index = ChannelAnswer::ALL.iter().position(|known| *known == answer).unwrap_or(0);
+        self.answers[index]
     }
 
     pub fn skip_reason(&self, reason: SkipReason) -> &'static str {
@@ -230,6 +238,9 @@ static ZH: PayoutLabels = PayoutLabels {
     states: ["已创建", "待审批", "已提交", "成功", "失败", "退票", "已拒绝"],
     kinds: ["定时代付", "提现", "打款验证"],
     skip_reasons: ["已冻结", "已关闭", "已暂停代付", "退票待确认账户", "低于最低金额"],
+    exchanges: "通道往来",
+    answer: "应答",
+    answers: ["处理中", "成功", "失败", "退票", "结果未知", "通道无此单"],
 };
 
 static EN: PayoutLabels = PayoutLabels {
@@ -331,4 +342,7 @@ static EN: PayoutLabels = PayoutLabels {
     states: ["Created", "Awaiting approval", "Submitted", "Succeeded", "Failed", "Returned", "Rejected"],
     kinds: ["Scheduled", "Withdrawal", "Verification"],
     skip_reasons: ["Frozen", "Closed", "Held", "Paused (returned payout)", "Below the minimum"],
+    exchanges: "Channel exchanges",
+    answer: "Answer",
+    answers: ["Pending", "Succeeded", "Failed", "Returned", "Unknown", "No such payout"],
 };

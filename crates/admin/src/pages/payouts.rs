@@ -212,6 +212,8 @@ struct DetailPage {
     row: Row,
     details: Vec<(&'static str, String)>,
     history: Vec<EventView>,
+    /// Every exchange with the channel about it: at, who asked or told, answer code, answer, detail.
+    exchanges: Vec<(String, String, &'static str, &'static str, String)>,
     /// Its ledger entries: kind, business day, booked at, and the postings ("account amount").
     entries: Vec<EntryLine>,
     can_decide: bool,
@@ -273,10 +275,10 @@ async fn render_detail(
             let postings = storage::ledger::postings_of(conn, entry.id)?;
             entries.push((entry, postings));
         }
-        Ok(Some((payout, merchant, rows::events_of(conn, id)?, entries)))
+        Ok(Some((payout, merchant, rows::events_of(conn, id)?, rows::exchanges_of(conn, id)?, entries)))
     })
     .await?;
-    let (payout, merchant, events, entries) = loaded.ok_or(ConsoleError::NotFound)?;
+    let (payout, merchant, events, exchanges, entries) = loaded.ok_or(ConsoleError::NotFound)?;
     let l = session.lang.labels().ledger;
     let may_manage = session.can(Permission::ManagePayouts);
     // Its entries would tell a micro-deposit's amount as well as its row does.
@@ -289,6 +291,13 @@ async fn render_detail(
             alert,
             details: details(p, &payout),
             history: events.into_iter().map(|event| event_view(p, event)).collect(),
+            exchanges: exchanges
+                .into_iter()
+                .map(|exchange| {
+                    let answer = exchange.answer;
+                    (china_time(exchange.at), exchange.actor, answer.as_str(), p.answer(answer), exchange.detail)
+                })
+                .collect(),
             entries: entries
                 .into_iter()
                 .map(|(entry, postings)| EntryLine {

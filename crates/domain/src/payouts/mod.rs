@@ -18,6 +18,19 @@ crate::sql::text_enum! {
 }
 
 crate::sql::text_enum! {
+    /// What one exchange with the channel about a payout brought back: one of its states, no
+    /// answer we can act on (a timeout, a system error), or "no such payout".
+    pub enum ChannelAnswer {
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Returned = "returned",
+        Unknown = "unknown",
+        NotFound = "not_found",
+    }
+}
+
+crate::sql::text_enum! {
     /// Where a payout order is: `created → (awaiting_approval →) submitted → succeeded | failed`,
     /// `succeeded → returned`, `awaiting_approval → rejected`.
     pub enum PayoutState {
