@@ -232,6 +232,25 @@ async fn in_the_console_a_second_finance_operator_approves_what_the_first_paid_o
     let text = csv.text().await.unwrap();
     assert_eq!(text.lines().count(), 2, "a header and the one payout: {text}");
     assert!(text.contains(&paid.out_trade_no) && text.contains("\"succeeded\""), "{text}");
+
+    // Filtered by merchant, run and business day, on the page, its pager and its CSV.
+    let run_id = paid.run_id.expect("a run's payout");
+    let day = paid.business_date;
+    let filtered = format!("/admin/payouts?merchant={sub_merchant_id}&run={run_id}&date={day}");
+    let (status, page) = app.get_text(&filtered).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(page.matches("<tr data-payout=").count(), 1, "{page}");
+    let csv_link = page.split(r#"id="csv-link""#).next().and_then(|head| head.rsplit("<a href=").next()).unwrap_or("");
+    let csv_link = csv_link.replace("&#38;", "&").replace("&amp;", "&");
+    assert!(csv_link.contains(&format!("run={run_id}&date={day}&format=csv")), "{csv_link}");
+    let other_day = day.pred_opt().expect("a day");
+    let (_, page) = app.get_text(&format!("/admin/payouts?merchant={sub_merchant_id}&date={other_day}")).await;
+    assert_eq!(page.matches("<tr data-payout=").count(), 0);
+    for bad in
+        ["/admin/payouts?run=x", "/admin/payouts?date=2026-13-01", "/admin/payouts?merchant=00000000000000000000"]
+    {
+        assert_eq!(app.get(bad).await.status(), reqwest::StatusCode::BAD_REQUEST, "{bad}");
+    }
 }
 
 #[tokio::test]

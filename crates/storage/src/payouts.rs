@@ -548,6 +548,8 @@ pub struct ListFilter {
     pub needs_attention: bool,
     pub run_id: Option<PayoutRunId>,
     pub merchant_id: Option<MerchantId>,
+    /// Payouts booked on this business day.
+    pub business_date: Option<NaiveDate>,
     pub before_id: Option<i64>,
 }
 
@@ -592,6 +594,9 @@ pub fn list(
     }
     if let Some(merchant_id) = filter.merchant_id {
         query = query.filter(payouts::merchant_id.eq(merchant_id));
+    }
+    if let Some(date) = filter.business_date {
+        query = query.filter(payouts::business_date.eq(date));
     }
     if let Some(before_id) = filter.before_id {
         query = query.filter(payouts::id.lt(before_id));

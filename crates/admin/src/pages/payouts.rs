@@ -39,13 +39,20 @@ struct ListPage {
     p: &'static PayoutLabels,
     notice: Option<&'static str>,
     filters: Vec<FilterLink>,
+    /// The merchant, run and day filters as given, for the form.
+    merchant: String,
+    run: String,
+    date: String,
     rows: Vec<Row>,
+    csv_href: String,
     next_page: Option<String>,
     first_page: Option<String>,
 }
 
 struct FilterLink {
     href: String,
+    /// The tab's own parameter, kept when the merchant, run and day form is sent.
+    query: Option<(&'static str, &'static str)>,
     label: &'static str,
     active: bool,
 }
@@ -91,6 +98,11 @@ pub struct ListQuery {
     /// `csv` for the download of the filtered list.
     format: Option<String>,
     attention: Option<String>,
+    /// A sub-merchant ID.
+    merchant: Option<String>,
+    run: Option<String>,
+    /// A business day, YYYY-MM-DD.
+    date: Option<String>,
     before: Option<i64>,
     notice: Option<String>,
 }
@@ -108,12 +120,46 @@ pub async fn list(
         None => None,
     };
     let attention = query.attention.as_deref() == Some("1");
+    let merchant_text = present("merchant", query.merchant, 32)?.unwrap_or_default();
+    let run_text = present("run", query.run, 20)?.unwrap_or_default();
+    let date_text = present("date", query.date, 10)?.unwrap_or_default();
+    let run_id = match run_text.as_str() {
+        "" => None,
+        text => Some(text.parse().map(PayoutRunId::new).map_err(|_| ConsoleError::BadRequest(p.bad_run.into()))?),
+    };
+    let business_date = match date_text.as_str() {
+        "" => None,
+        text => Some(
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| ConsoleError::BadRequest(p.bad_date.into()))?,
+        ),
+    };
+    let merchant_id = match merchant_text.as_str() {
+        "" => None,
+        text => {
+            let text = text.to_string();
+            let found =
+                run_blocking(&state.pool, move |conn| storage::merchants::find_by_sub_merchant_id(conn, &text)).await?;
+            Some(found.ok_or_else(|| ConsoleError::BadRequest(p.unknown_merchant.into()))?.id)
+        }
+    };
     let filter = ListFilter {
         state: state_filter,
         needs_attention: attention,
+        run_id,
+        merchant_id,
+        business_date,
         before_id: query.before,
-        ..ListFilter::default()
     };
+    let state_code = state_filter.map_or("", PayoutState::as_str);
+    let attention_code = if attention { "1" } else { "" };
+    let params = [
+        ("state", state_code),
+        ("attention", attention_code),
+        ("merchant", merchant_text.as_str()),
+        ("run", run_text.as_str()),
+        ("date", date_text.as_str()),
+    ];
     match present("format", query.format, 8)?.as_deref() {
         None | Some("html") => {}
         Some("csv") => return csv_download(&session, &state, p, filter).await,
@@ -122,14 +168,11 @@ pub async fn list(
     let lookup = filter.clone();
     let found = run_blocking(&state.pool, move |conn| rows::list(conn, &lookup, page::limit(PAGE_SIZE))).await?;
     let Page { rows: found, has_more } = Page::of(found, PAGE_SIZE);
-    let state_code = state_filter.map_or("", PayoutState::as_str);
-    let attention_code = if attention { "1" } else { "" };
-    let Pager { next_page, first_page } = Pager::new(
-        &[("state", state_code), ("attention", attention_code)],
-        found.last().map(|(payout, _)| payout.id.get()),
-        has_more,
-        filter.before_id.is_some(),
-    )?;
+    let Pager { next_page, first_page } =
+        Pager::new(&params, found.last().map(|(payout, _)| payout.id.get()), has_more, filter.before_id.is_some())?;
+    let mut csv_params = params.to_vec();
+    csv_params.push(("format", "csv"));
+    let csv_href = format!("/admin/payouts?{}", super::query_string(&csv_params)?);
     let notice = match query.notice.as_deref() {
         Some("run") => Some(p.notice_run),
         _ => None,
@@ -139,6 +182,10 @@ pub async fn list(
         p,
         notice,
         filters: filter_links(p, state_filter, attention),
+        merchant: merchant_text,
+        run: run_text,
+        date: date_text,
+        csv_href,
         rows: found.into_iter().map(|(payout, merchant)| Row::of(&session, p, &payout, merchant)).collect(),
         next_page,
         first_page,
@@ -191,11 +238,22 @@ async fn csv_download(
 
 fn filter_links(p: &'static PayoutLabels, current: Option<PayoutState>, attention: bool) -> Vec<FilterLink> {
     let mut links = vec![
-        FilterLink { href: "/admin/payouts".into(), label: p.all, active: current.is_none() && !attention },
-        FilterLink { href: "/admin/payouts?attention=1".into(), label: p.needs_attention, active: attention },
+        FilterLink {
+            href: "/admin/payouts".into(),
+            query: None,
+            label: p.all,
+            active: current.is_none() && !attention,
+        },
+        FilterLink {
+            href: "/admin/payouts?attention=1".into(),
+            query: Some(("attention", "1")),
+            label: p.needs_attention,
+            active: attention,
+        },
     ];
     links.extend(PayoutState::ALL.iter().map(|state| FilterLink {
         href: format!("/admin/payouts?state={}", state.as_str()),
+        query: Some(("state", state.as_str())),
         label: p.state(*state),
         active: current == Some(*state),
     }));
