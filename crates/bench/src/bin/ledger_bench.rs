@@ -98,6 +98,9 @@ struct Args {
     /// Only the settlement part.
     #[arg(long)]
     settlement_only: bool,
+    /// Payouts handed to the sandbox at once after the payout run (the workers' default is 4).
+    #[arg(long, default_value_t = 4)]
+    submit_concurrency: usize,
     /// Profiling aid: a setting for the sessions of the benchmark's own databases, as NAME=VALUE
     /// (`ALTER DATABASE … SET`), e.g. log_min_duration_statement=0, or
     /// session_preload_libraries=auto_explain with auto_explain.log_min_duration=5. Repeatable.
@@ -242,6 +245,41 @@ fn merchants(
             Ok(onboarding::applications::import_approved(conn, &Actor::cli(), &raw, None)?)
         })
         .collect()
+}
+
+/// `count` approved merchants for the settlement and payout parts, made in bulk: one by
+/// `import_approved` (with its app), the rest copied from it in SQL with their own ids, external
+/// ids, sub-merchant ids and apps — 100,000 one at a time would take ten minutes.
+fn bulk_merchants(conn: &mut PgConnection, prefix: &str, count: usize) -> anyhow::Result<()> {
+    let Some(copies) = count.checked_sub(1) else { return Ok(()) };
+    let template = merchants(conn, prefix, 1)?.remove(0).merchant.id();
+    conn.transaction(|conn| -> anyhow::Result<()> {
+        sql_query(
+            "CREATE TEMP TABLE bench_copies ON COMMIT DROP AS
+                 SELECT g, nextval('merchants_id_seq') AS id FROM generate_series(1, $1) g",
+        )
+        .bind::<sql_types::BigInt, _>(i64::try_from(copies)?)
+        .execute(conn)?;
+        sql_query(
+            "INSERT INTO merchants
+             SELECT (jsonb_populate_record(NULL::merchants, to_jsonb(t) || jsonb_build_object(
+                        'id', c.id, 'external_id', $2 || c.g, 'sub_merchant_id', '9' || lpad(c.g::text, 19, '0')))).*
+               FROM merchants t, bench_copies c WHERE t.id = $1 ORDER BY c.id",
+        )
+        .bind::<sql_types::BigInt, _>(template.get())
+        .bind::<sql_types::Text, _>(prefix)
+        .execute(conn)?;
+        sql_query(
+            "INSERT INTO apps
+             SELECT (jsonb_populate_record(NULL::apps, to_jsonb(a) || jsonb_build_object(
+                        'id', nextval('apps_id_seq'), 'app_id', '9' || lpad(c.g::text, 15, '0'),
+                        'merchant_id', c.id))).*
+               FROM apps a, bench_copies c WHERE a.merchant_id = $1 ORDER BY c.id",
+        )
+        .bind::<sql_types::BigInt, _>(template.get())
+        .execute(conn)?;
+        Ok(())
+    })
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -824,6 +862,64 @@ struct SettlementResult {
     /// A payout run over the settled merchants: how long, and how many payouts it made.
     payout_run: Duration,
     payouts: usize,
+    submission: Submission,
+}
+
+/// Handing a run's payouts to the sandbox channel, as the workers' submit jobs do.
+struct Submission {
+    submitted: usize,
+    elapsed: Duration,
+}
+
+/// Submits every created payout through `payouts::send::submit` to the sandbox (its records in
+/// PostgreSQL, as the server runs it), `concurrency` at a time — the workers' default is 4 per
+/// node — then checks each succeeded once and the sandbox holds each once.
+fn submit_all(url: &str, calendar: BusinessCalendar, concurrency: usize) -> anyhow::Result<Submission> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let pool_size = u32::try_from(concurrency + 2)?;
+        let pool = storage::connect(url, pool_size)?;
+        let sandbox = server::platform::sandbox(&pool, Default::default(), calendar).await?;
+        let ids = storage::database::run_blocking(&pool, |conn| {
+            storage::payouts::list(
+                conn,
+                &storage::payouts::ListFilter {
+                    state: Some(domain::payouts::PayoutState::Created),
+                    ..Default::default()
+                },
+                i64::MAX,
+            )
+        })
+        .await?;
+        let queue: std::sync::Arc<std::sync::Mutex<Vec<domain::PayoutId>>> =
+            std::sync::Arc::new(std::sync::Mutex::new(ids.iter().map(|(payout, _)| payout.id).collect()));
+        let settings = std::sync::Arc::new(payout_settings());
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..concurrency {
+            let (pool, sandbox, queue, settings) = (pool.clone(), sandbox.clone(), queue.clone(), settings.clone());
+            tasks.spawn(async move {
+                loop {
+                    let next = queue.lock().map_err(|_| anyhow::anyhow!("queue poisoned"))?.pop();
+                    let Some(id) = next else { return Ok::<_, anyhow::Error>(()) };
+                    payouts::send::submit(&pool, calendar, &settings, sandbox.as_ref(), id).await?;
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done??;
+        }
+        let elapsed = started.elapsed();
+        let (succeeded, kept) = storage::database::run_blocking(&pool, |conn| {
+            let succeeded = count(conn, "SELECT count(*) AS count FROM payouts WHERE state = 'succeeded'")?;
+            let kept = count(conn, "SELECT count(*) AS count FROM sandbox_payouts")?;
+            Ok::<_, anyhow::Error>((succeeded, kept))
+        })
+        .await?;
+        let submitted = ids.len();
+        ensure!(succeeded as usize == submitted && kept as usize == submitted, "{succeeded} succeeded, {kept} kept");
+        Ok(Submission { submitted, elapsed })
+    })
 }
 
 fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
@@ -836,7 +932,7 @@ fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
     {
         let conn = &mut product_db.connect()?;
         let started = Instant::now();
-        merchants(conn, "settle", args.settle_merchants)?;
+        bulk_merchants(conn, "settle", args.settle_merchants)?;
         paid_orders(conn, args.settle_orders, date, noon.with_timezone(&Utc))?;
         eprintln!(
             "settlement: {} paid orders of {} merchants on {date}, booked and released, in {:.1} s",
@@ -878,7 +974,15 @@ fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
     ensure!(mine.iter().all(|m| m.pending_fen == 0 && m.available_fen == m.settlement_fen));
     let (payout_run, payouts) = payout_run(conn, &calendar)?;
     eprintln!("payouts: a run made {payouts} payouts in {:.2} s", payout_run.as_secs_f64());
-    Ok(SettlementResult { product, settlements, bare_postings, bare_rest, payout_run, payouts })
+    let submission = submit_all(&product_db.url, calendar, args.submit_concurrency)?;
+    eprintln!(
+        "payouts: {} submitted to the sandbox and succeeded in {:.2} s ({} at a time)",
+        submission.submitted,
+        submission.elapsed.as_secs_f64(),
+        args.submit_concurrency
+    );
+    assert_ledger_sound(conn)?;
+    Ok(SettlementResult { product, settlements, bare_postings, bare_rest, payout_run, payouts, submission })
 }
 
 /// A manual payout run over every merchant (each now has its settlement available), as an
@@ -886,7 +990,19 @@ fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
 /// the product's default size. The channel is not called here (that is the workers' part).
 fn payout_run(conn: &mut PgConnection, calendar: &BusinessCalendar) -> anyhow::Result<(Duration, usize)> {
     conn.batch_execute("CHECKPOINT")?;
-    let settings = payouts::Settings {
+    let settings = payout_settings();
+    let payout_calendar = domain::payouts::calendar::PayoutCalendar::new(true, []);
+    let started = Instant::now();
+    let (run, _) = payouts::runs::manual_run(conn, &settings, &payout_calendar, calendar, None, "bench", "sandbox")?;
+    let elapsed = started.elapsed();
+    let made = storage::payouts::of_run(conn, run.id)?.len();
+    assert_ledger_sound(conn)?;
+    Ok((elapsed, made))
+}
+
+/// Payouts of everything available less a 1 yuan fee, none waiting for approval.
+fn payout_settings() -> payouts::Settings {
+    payouts::Settings {
         weekends_are_payout_days: true,
         default_schedule: domain::payouts::schedule::Schedule {
             cadence: domain::payouts::schedule::Cadence::Daily,
@@ -899,14 +1015,7 @@ fn payout_run(conn: &mut PgConnection, calendar: &BusinessCalendar) -> anyhow::R
         attention_after: chrono::Duration::hours(1),
         query_intervals_seconds: vec![60],
         run_batch: 500,
-    };
-    let payout_calendar = domain::payouts::calendar::PayoutCalendar::new(true, []);
-    let started = Instant::now();
-    let (run, _) = payouts::runs::manual_run(conn, &settings, &payout_calendar, calendar, None, "bench", "sandbox")?;
-    let elapsed = started.elapsed();
-    let made = storage::payouts::of_run(conn, run.id)?.len();
-    assert_ledger_sound(conn)?;
-    Ok((elapsed, made))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -990,6 +1099,13 @@ fn main() -> anyhow::Result<()> {
             "| payout run ({} merchants, reserved in batches of 500) | {per_second:.0} payouts/s | {} payouts in {payout_seconds:.2} s |",
             args.settle_merchants, result.payouts
         ));
+        let submit_seconds = result.submission.elapsed.as_secs_f64();
+        let submitted_per_second = result.submission.submitted as f64 / submit_seconds.max(f64::EPSILON);
+        table.push(format!(
+            "| payouts submitted to the sandbox ({} at a time) | {submitted_per_second:.0} payouts/s | {} payouts in {submit_seconds:.2} s |",
+            args.submit_concurrency, result.submission.submitted
+        ));
+        json["submitted_per_s"] = submitted_per_second.round().into();
         json["payouts"] = result.payouts.into();
         json["payout_run_s"] = ((payout_seconds * 1000.0).round() / 1000.0).into();
         json["payouts_per_s"] = per_second.round().into();
