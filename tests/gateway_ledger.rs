@@ -1,7 +1,7 @@
 //! The ledger through the gateway: `witness.balance.query`, refunds refused with `-216`, and
 //! `finance.downloadbill` (SPEC §5, §7).
 use chrono::{Duration, Utc};
-use domain::{Amount, PayoutId, calendar::BusinessCalendar, onboarding::SignType};
+use domain::{Amount, calendar::BusinessCalendar, onboarding::SignType};
 use e2e::{TestApp, gateway_client::Client, spawn_app};
 use serde_json::{Value, json};
 use storage::database::run_blocking;
@@ -87,14 +87,17 @@ async fn a_refund_the_balances_cannot_cover_is_refused_with_216_and_changes_noth
     run_blocking(&app.pool, move |conn| -> Result<(), ledger::LedgerError> {
         let merchant = storage::merchants::find_by_sub_merchant_id(conn, &id)?.expect("merchant");
         let settled = ledger::settlement::settle(conn, merchant.id, date)?.expect("settled");
-        let payout = ledger::bookings::Payout {
-            payout_id: PayoutId::new(1),
+        let settings = server::Settings::default().payouts.settings().expect("settings");
+        let out_withdraw_no = domain::payouts::OutWithdrawNo::parse("MOST").expect("a number");
+        let request = payouts::withdraw::WithdrawRequest {
             merchant_id: settled.merchant_id,
-            amount: Amount::from_fen(settled.amount_fen.fen() - 100),
-            fee: Amount::ZERO,
-            business_date: date,
+            out_withdraw_no: &out_withdraw_no,
+            amount: Some(Amount::from_fen(settled.amount_fen.fen() - 100)),
+            notify_url: None,
+            requested_by: "test",
         };
-        ledger::bookings::payout_reserved(conn, &payout)?;
+        payouts::withdraw::withdraw(conn, &settings, &BusinessCalendar::default(), "sandbox", &request)
+            .map_err(|error| ledger::LedgerError::Storage(storage::StorageError::Payload(error.to_string())))?;
         Ok(())
     })
     .await

@@ -138,7 +138,7 @@ fn refunds_take_pending_first_then_available_and_refuse_when_short() {
     // Pay most of what is available out; the rest of the old order can no longer be refunded.
     let available = balance(conn, shop.merchant_id, MerchantAvailable);
     let payout = Payout {
-        payout_id: PayoutId::new(1),
+        payout_id: support::payout_row(conn, shop.merchant_id, available - 100, 50),
         merchant_id: shop.merchant_id,
         amount: Amount::from_fen(available - 100),
         fee: Amount::from_fen(50),
@@ -343,15 +343,15 @@ fn payouts_reserve_succeed_fail_and_return() {
     let shop = shop(conn, "m1", Some(["0", "0", "0"]));
     paid(conn, &calendar, &shop, "P", 100_000, at("2026-11-18 10:00"));
     settlement::settle(conn, shop.merchant_id, date("2026-11-18")).unwrap();
-    let payout = |payout_id: i64, amount_fen| Payout {
-        payout_id: PayoutId::new(payout_id),
+    let payout = |payout_id: PayoutId, amount_fen| Payout {
+        payout_id,
         merchant_id: shop.merchant_id,
         amount: Amount::from_fen(amount_fen),
         fee: Amount::from_fen(200),
         business_date: date("2026-11-20"),
     };
 
-    let first = payout(1, 30_000);
+    let first = payout(support::payout_row(conn, shop.merchant_id, 30_000, 200), 30_000);
     bookings::payout_reserved(conn, &first).unwrap();
     assert_eq!(
         (balance(conn, shop.merchant_id, MerchantAvailable), balance(conn, shop.merchant_id, MerchantPayoutInTransit)),
@@ -363,15 +363,16 @@ fn payouts_reserve_succeed_fail_and_return() {
     bookings::payout_returned(conn, &first).unwrap();
     assert_eq!(balance(conn, shop.merchant_id, MerchantAvailable), 100_000 - 200);
 
-    let second = payout(2, 50_000);
+    let second = payout(support::payout_row(conn, shop.merchant_id, 50_000, 200), 50_000);
     bookings::payout_reserved(conn, &second).unwrap();
     bookings::payout_failed(conn, &second).unwrap();
     assert_eq!(balance(conn, shop.merchant_id, MerchantAvailable), 100_000 - 200);
     assert_eq!(balance(conn, shop.merchant_id, PayoutFeeRevenue), 200, "a failed payout's fee is given back");
 
-    let too_much = payout(3, 100_000);
+    let too_much = payout(support::payout_row(conn, shop.merchant_id, 100_000, 200), 100_000);
     assert!(matches!(bookings::payout_reserved(conn, &too_much), Err(LedgerError::Balance(_))));
-    assert!(rows::find_entry_by_key(conn, "payout:3:reserved").unwrap().is_none(), "a refusal leaves no entry");
+    let key = format!("payout:{}:reserved", too_much.payout_id);
+    assert!(rows::find_entry_by_key(conn, &key).unwrap().is_none(), "a refusal leaves no entry");
     assert_ledger_sound(conn);
 }
 

@@ -3,7 +3,7 @@
 //! the trial balance is zero, every balance is the sum of its postings, and every merchant account
 //! holds exactly what the model predicts. `LEDGER_SEED=n` replays a run.
 use domain::{
-    Amount, FeeSplit, MerchantId, OrderId, PayoutId, Rate, Rates,
+    Amount, FeeSplit, MerchantId, OrderId, Rate, Rates,
     calendar::BusinessCalendar,
     ledger::AccountKind::{self, *},
 };
@@ -257,7 +257,7 @@ impl World {
         }
         let amount_fen = self.rng.gen_range(1..=available_fen - fee_fen);
         let payout = Payout {
-            payout_id: PayoutId::new(i64::try_from(self.payouts.len() + 1).expect("ids")),
+            payout_id: support::payout_row(conn, self.merchants[merchant].shop.merchant_id, amount_fen, fee_fen),
             merchant_id: self.merchants[merchant].shop.merchant_id,
             amount: Amount::from_fen(amount_fen),
             fee: Amount::from_fen(fee_fen),

@@ -12,6 +12,32 @@ use orders::{
 
 pub use orders::testing::{Shop, at, paid, pay, place, shop};
 
+/// A payout order of `amount` (and `fee`) for the merchant, in the state `created`, for bookings
+/// to name: an entry's payout must exist. Nothing is reserved.
+pub fn payout_row(conn: &mut PgConnection, merchant_id: MerchantId, amount_fen: i64, fee_fen: i64) -> domain::PayoutId {
+    let number = format!("T{merchant_id}N{}", count(conn, "SELECT count(*) AS count FROM payouts"));
+    let new = storage::payouts::NewPayout {
+        out_trade_no: &number,
+        kind: domain::payouts::PayoutKind::Withdrawal,
+        merchant_id,
+        run_id: None,
+        amount_fen: Amount::from_fen(amount_fen),
+        fee_fen: Amount::from_fen(fee_fen),
+        state: domain::payouts::PayoutState::Created,
+        channel: "sandbox",
+        account_type: domain::onboarding::AccountType::Personal,
+        account_holder: "张三",
+        account_number: "6222021234567890128",
+        bank_code: "ICBC",
+        cnaps_code: None,
+        business_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("a date"),
+        triggered_by: "test",
+        out_withdraw_no: Some(&number),
+        notify_url: None,
+    };
+    storage::payouts::insert(conn, &new, "test").expect("a payout row").id
+}
+
 pub fn refund(
     conn: &mut PgConnection,
     order_id: OrderId,

@@ -1,0 +1,1 @@
+ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_payout_id_fkey;
