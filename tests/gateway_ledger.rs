@@ -87,7 +87,11 @@ async fn a_refund_the_balances_cannot_cover_is_refused_with_216_and_changes_noth
     run_blocking(&app.pool, move |conn| -> Result<(), ledger::LedgerError> {
         let merchant = storage::merchants::find_by_sub_merchant_id(conn, &id)?.expect("merchant");
         let settled = ledger::settlement::settle(conn, merchant.id, date)?.expect("settled");
-        let settings = server::Settings::default().payouts.settings().expect("settings");
+        // Waiting for approval, so it stays in transit while the test looks.
+        let settings = payouts::Settings {
+            approval_above: Amount::ZERO,
+            ..server::Settings::default().payouts.settings().expect("settings")
+        };
         let out_withdraw_no = domain::payouts::OutWithdrawNo::parse("MOST").expect("a number");
         let request = payouts::withdraw::WithdrawRequest {
             merchant_id: settled.merchant_id,
