@@ -98,6 +98,9 @@ struct Args {
     /// Only the settlement part.
     #[arg(long)]
     settlement_only: bool,
+    /// Merchants a payout run looks at per transaction (the product's default is 500).
+    #[arg(long, default_value_t = 500)]
+    run_batch: i64,
     /// Payouts handed to the sandbox at once after the payout run (the workers' default is 4).
     #[arg(long, default_value_t = 4)]
     submit_concurrency: usize,
@@ -972,7 +975,7 @@ fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
     let (mine, theirs) = (settled(conn)?, settled(bare)?);
     ensure!(mine == theirs, "the bare SQL settled differently");
     ensure!(mine.iter().all(|m| m.pending_fen == 0 && m.available_fen == m.settlement_fen));
-    let (payout_run, payouts) = payout_run(conn, &calendar)?;
+    let (payout_run, payouts) = payout_run(conn, &calendar, args.run_batch)?;
     eprintln!("payouts: a run made {payouts} payouts in {:.2} s", payout_run.as_secs_f64());
     let submission = submit_all(&product_db.url, calendar, args.submit_concurrency)?;
     eprintln!(
@@ -988,9 +991,9 @@ fn settlement(args: &Args) -> anyhow::Result<SettlementResult> {
 /// A manual payout run over every merchant (each now has its settlement available), as an
 /// operator starts one: each payout written with its reservation and submit job, in batches of
 /// the product's default size. The channel is not called here (that is the workers' part).
-fn payout_run(conn: &mut PgConnection, calendar: &BusinessCalendar) -> anyhow::Result<(Duration, usize)> {
+fn payout_run(conn: &mut PgConnection, calendar: &BusinessCalendar, batch: i64) -> anyhow::Result<(Duration, usize)> {
     conn.batch_execute("CHECKPOINT")?;
-    let settings = payout_settings();
+    let settings = payouts::Settings { run_batch: batch, ..payout_settings() };
     let payout_calendar = domain::payouts::calendar::PayoutCalendar::new(true, []);
     let started = Instant::now();
     let (run, _) = payouts::runs::manual_run(conn, &settings, &payout_calendar, calendar, None, "bench", "sandbox")?;
