@@ -9,6 +9,7 @@ use domain::{
     ledger::AccountKind,
     payouts::{PayoutKind, PayoutState, schedule::Frequency},
 };
+use e2e::receiver::{Receiver, answer};
 use ledger::settlement::Policy;
 use storage::{database::run_blocking, jobs::Job};
 
@@ -337,45 +338,9 @@ async fn finance_keeps_the_payout_calendar_and_imports_it_as_csv() {
 
 /// A merchant's server on loopback that answers `success` to every notification and keeps the
 /// forms it received.
-async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Vec<(String, String)>>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let url = format!("http://127.0.0.1:{}/payout-notify", listener.local_addr().expect("address").port());
-    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = received.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let mut buffer = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let Ok(read) = stream.read(&mut chunk).await else { return };
-                    if read == 0 {
-                        return;
-                    }
-                    buffer.extend_from_slice(&chunk[..read]);
-                    let text = String::from_utf8_lossy(&buffer).to_string();
-                    let Some((head, body)) = text.split_once("\r\n\r\n") else { continue };
-                    let length = head
-                        .lines()
-                        .find_map(|line| {
-                            line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
-                        })
-                        .and_then(|value| value.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if body.len() < length {
-                        continue;
-                    }
-                    let form: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap_or_default();
-                    log.lock().expect("log").push(form);
-                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nsuccess").await;
-                    return;
-                }
-            });
-        }
-    });
-    (url, received)
+/// A receiver that acknowledges every notification, as a merchant's server does.
+async fn receiver() -> Receiver {
+    Receiver::start(vec![answer(200, "success")], Some(Duration::ZERO)).await
 }
 
 #[tokio::test]
@@ -383,22 +348,16 @@ async fn a_withdrawals_result_is_told_to_its_notify_url_signed() {
     let app = e2e::spawn_app().await;
     let (sub_merchant_id, client) = app.merchant_client("told", domain::onboarding::SignType::Rsa2, None).await;
     let merchant_id = make_available(&app, &sub_merchant_id, 500_000).await;
-    let (url, received) = receiver().await;
+    let received = receiver().await;
+    let url = received.url.clone();
     let content = serde_json::json!({
         "sub_merchant_id": sub_merchant_id, "out_withdraw_no": "TOLD1", "amount": "10.00", "notify_url": url,
     });
     let reply = app.call(&client, WITHDRAW, content).await;
     assert_eq!(reply["success"], true, "{reply}");
     wait_for(&app, merchant_id, PayoutState::Succeeded).await;
-    let started = std::time::Instant::now();
-    let form = loop {
-        if let Some(form) = received.lock().expect("log").first().cloned() {
-            break form;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "no notification within 20 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let field = |name: &str| form.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let told = received.first_within(Duration::from_secs(20)).await;
+    let (form, field) = (&told.form, |name: &str| told.field(name).map(str::to_string));
     assert_eq!(field("status").as_deref(), Some("succeeded"), "{form:?}");
     assert_eq!(field("out_withdraw_no").as_deref(), Some("TOLD1"));
     assert_eq!(field("amount").as_deref(), Some("10.00"));
@@ -516,7 +475,8 @@ async fn a_scheduled_payouts_result_is_told_to_the_merchants_payout_notify_url()
     let app = e2e::spawn_app().await;
     let (sub_merchant_id, _) = app.merchant_client("told-on-schedule", domain::onboarding::SignType::Rsa2, None).await;
     let merchant_id = make_available(&app, &sub_merchant_id, 500_000).await;
-    let (url, received) = receiver().await;
+    let received = receiver().await;
+    let url = received.url.clone();
     app.sign_in_as("finn", storage::operators::Role::Finance).await;
     let path = format!("/admin/merchants/{merchant_id}/payout-notify-url");
     assert_eq!(app.post_form(&path, &[("url", "not a url")]).await.status(), reqwest::StatusCode::BAD_REQUEST);
@@ -527,15 +487,8 @@ async fn a_scheduled_payouts_result_is_told_to_the_merchants_payout_notify_url()
     let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", &sub_merchant_id)]).await;
     assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
     let paid = wait_for(&app, merchant_id, PayoutState::Succeeded).await;
-    let started = std::time::Instant::now();
-    let form = loop {
-        if let Some(form) = received.lock().expect("log").first().cloned() {
-            break form;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "no notification within 20 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let field = |name: &str| form.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let told = received.first_within(Duration::from_secs(20)).await;
+    let (form, field) = (&told.form, |name: &str| told.field(name).map(str::to_string));
     assert_eq!(field("kind").as_deref(), Some("scheduled"), "{form:?}");
     assert_eq!(field("status").as_deref(), Some("succeeded"));
     assert_eq!(field("withdraw_no").as_deref(), Some(paid.out_trade_no.as_str()));

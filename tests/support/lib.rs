@@ -16,6 +16,7 @@ use storage::{
 pub use storage::testing;
 
 pub mod gateway_client;
+pub mod receiver;
 
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`

@@ -1,0 +1,135 @@
+//! A local HTTP receiver for notifications: records each form it is sent and answers with the
+//! next scripted reply (the last one repeats), after a delay or never.
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+#[derive(Clone, Copy)]
+pub struct Answer {
+    status: u16,
+    body: &'static str,
+}
+
+pub const fn answer(status: u16, body: &'static str) -> Answer {
+    Answer { status, body }
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub content_type: String,
+    pub form: Vec<(String, String)>,
+}
+
+impl Received {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.form.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+}
+
+pub struct Receiver {
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    /// Answers `script` in turn, each after `delay`; `None` for a delay means never answer.
+    pub async fn start(script: Vec<Answer>, delay: Option<Duration>) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("receiver binds");
+        let url = format!("http://127.0.0.1:{}/notify", listener.local_addr().expect("address").port());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (log, count) = (received.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let (log, script) = (log.clone(), script.clone());
+                tokio::spawn(async move { serve(stream, log, script, delay).await });
+            }
+        });
+        Receiver { url, received, connections }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("receiver log").clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().expect("receiver log").len()
+    }
+
+    /// The first request received, waiting up to `limit` for it.
+    pub async fn first_within(&self, limit: Duration) -> Received {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(first) = self.received().into_iter().next() {
+                return first;
+            }
+            assert!(started.elapsed() < limit, "nothing received within {limit:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Received>>>, script: Vec<Answer>, delay: Option<Duration>) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let (head_end, content_length) = loop {
+        let Ok(read) = stream.read(&mut chunk).await else { return };
+        if read == 0 {
+            return;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        if let Some(position) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..position]).to_ascii_lowercase();
+            let length = header(&head, "content-length").and_then(|value| value.parse().ok()).unwrap_or(0);
+            break (position + 4, length);
+        }
+    };
+    while buffer.len() < head_end + content_length {
+        let Ok(read) = stream.read(&mut chunk).await else { return };
+        if read == 0 {
+            return;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+    let body = &buffer[head_end..head_end + content_length];
+    let received = Received {
+        content_type: header(&head, "content-type").unwrap_or_default().to_string(),
+        form: serde_urlencoded::from_bytes(body).expect("a form body"),
+    };
+    let index = {
+        let mut log = log.lock().expect("receiver log");
+        log.push(received);
+        log.len() - 1
+    };
+    let Some(delay) = delay else {
+        // Holds the connection open without answering, as a hung server does.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        return;
+    };
+    tokio::time::sleep(delay).await;
+    let Answer { status, body } = script[index.min(script.len() - 1)];
+    // A redirect points back at the receiver: following it would show up as another request.
+    let location = if (300..400).contains(&status) { "Location: /notify\r\n" } else { "" };
+    let reply = format!(
+        "HTTP/1.1 {status} Scripted\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{location}Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
+}
