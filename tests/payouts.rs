@@ -480,6 +480,8 @@ async fn a_scheduled_payouts_result_is_told_to_the_merchants_payout_notify_url()
     app.sign_in_as("finn", storage::operators::Role::Finance).await;
     let path = format!("/admin/merchants/{merchant_id}/payout-notify-url");
     assert_eq!(app.post_form(&path, &[("url", "not a url")]).await.status(), reqwest::StatusCode::BAD_REQUEST);
+    let nobody = app.post_form("/admin/merchants/999999/payout-notify-url", &[("url", &url)]).await;
+    assert_eq!(nobody.status(), reqwest::StatusCode::NOT_FOUND);
     assert_eq!(app.post_form(&path, &[("url", &url)]).await.status(), reqwest::StatusCode::SEE_OTHER);
     let (_, page) = app.get_text(&format!("/admin/merchants/{merchant_id}")).await;
     assert!(page.contains(&format!(r#"<code id="payout-notify-url">{url}</code>"#)), "{page}");

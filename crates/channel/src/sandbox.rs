@@ -88,7 +88,22 @@ enum Plan {
     Delay,
 }
 
+/// The mix's percentages add up to more than 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("channel.sandbox.mix: the percentages add up to {0}, more than 100")]
+pub struct MixTooLarge(pub u32);
+
 impl SandboxRules {
+    /// Refuses a mix that does not fit in 100%.
+    pub fn check(&self) -> Result<(), MixTooLarge> {
+        let mix = self.mix;
+        let total: u32 = [mix.fail, mix.pending, mix.returned, mix.unknown, mix.unknown_fail, mix.delay]
+            .into_iter()
+            .map(u32::from)
+            .sum();
+        if total > 100 { Err(MixTooLarge(total)) } else { Ok(()) }
+    }
+
     fn plan(&self, request: &PayoutRequest) -> Plan {
         let account = request.payee.account_number.as_ref();
         let by_suffix = [
@@ -499,6 +514,9 @@ mod tests {
         assert!((50..=110).contains(&count("pending")), "{}", count("pending"));
         assert!((130..=230).contains(&count("succeeded")), "{}", count("succeeded"));
         assert!(outcomes(SandboxRules::default(), 50).await.iter().all(|seen| seen == "succeeded"), "no mix: success");
+        let too_much = PayoutMix { fail: 60, delay: 50, ..PayoutMix::default() };
+        assert_eq!(SandboxRules { mix: too_much, ..SandboxRules::default() }.check(), Err(MixTooLarge(110)));
+        assert_eq!(rules(7).check(), Ok(()));
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub async fn sandbox(
     calendar: domain::calendar::BusinessCalendar,
 ) -> anyhow::Result<std::sync::Arc<channel::sandbox::Sandbox>> {
     use base64::Engine;
+    rules.check()?;
     let secret = run_blocking(pool, |conn| {
         storage::settings::get_or_init(conn, "sandbox.callback_secret", || {
             let mut bytes = [0u8; 32];

@@ -244,8 +244,7 @@ pub async fn set_notify_url(
     run_blocking(&state.pool, move |conn| {
         onboarding::bank_account::set_payout_notify_url(conn, &actor, id, url.as_ref())
     })
-    .await
-    .map_err(|error| ConsoleError::Internal(error.to_string()))?;
+    .await?;
     Ok(render::see_other(&format!("/admin/merchants/{id}?notice=payout_notify_url")))
 }
 
