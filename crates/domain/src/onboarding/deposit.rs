@@ -25,9 +25,9 @@ impl DepositState {
 /// to, applied as one guarded update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DepositEvent {
-    /// The channel took the payout.
+    /// Its payout reached the account: the applicant may name the amount.
     Sent,
-    /// The channel refused it.
+    /// Its payout was refused or returned by the bank.
     SendFailed,
     /// The applicant entered the right amount.
     Verified,
