@@ -499,6 +499,22 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
             managers,
             StatusCode::SEE_OTHER,
         ),
+        (
+            Call::Post(
+                "/admin/rate-plans/basic/payout-defaults",
+                &[
+                    ("time", "16:00"),
+                    ("minimum", "5.00"),
+                    ("retained", "0.00"),
+                    ("fee_fixed", "1.00"),
+                    ("fee_rate", "0"),
+                    ("fee_minimum", "0.00"),
+                ],
+            ),
+            finance,
+            StatusCode::SEE_OTHER,
+        ),
+        (Call::Post("/admin/rate-plans/basic/payout-defaults/remove", &[]), finance, StatusCode::SEE_OTHER),
     ]
 }
 

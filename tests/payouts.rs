@@ -301,6 +301,66 @@ async fn finance_sets_a_merchants_schedule_and_holds_its_payouts_from_its_page()
     assert_eq!(actions, ["payout.hold", "payout.schedule"]);
 }
 
+/// The text of the element with this id (up to its closing tag).
+fn element_text<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!(r#"id="{id}""#)).unwrap_or_else(|| panic!("no #{id}"));
+    let rest = &html[start..];
+    let open_end = rest.find('>').expect("a tag") + 1;
+    &rest[open_end..rest[open_end..].find("</").map_or(rest.len(), |end| open_end + end)]
+}
+
+#[tokio::test]
+async fn a_rate_plans_payout_defaults_are_set_in_the_console_and_followed_by_its_merchants() {
+    let app = e2e::spawn_app().await;
+    let (merchant_id, _) = app.approved_merchant("on-plan").await;
+    app.sign_in_as("ada", storage::operators::Role::Admin).await;
+    let page = format!("/admin/merchants/{merchant_id}");
+    let rates = [
+        ("bank_commission_rate", "0.00030"),
+        ("pay_platform_rate", "0.00200"),
+        ("liquidator_commission_rate", "0.00100"),
+    ];
+    let mut plan = vec![("code", "gold"), ("name", "Gold")];
+    plan.extend(rates);
+    assert_eq!(app.post_form("/admin/rate-plans", &plan).await.status(), reqwest::StatusCode::SEE_OTHER);
+    let moved = app.post_form(&format!("{page}/rates"), &[("rate_plan", "gold")]).await;
+    assert_eq!(moved.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, shown) = app.get_text(&page).await;
+    let platform_source = element_text(&shown, "payout-schedule-source").to_string();
+    assert!(element_text(&shown, "payout-schedule").contains("10:00"), "the platform's time");
+
+    let defaults = |time: &'static str| {
+        vec![
+            ("time", time),
+            ("minimum", "5.00"),
+            ("retained", "0.00"),
+            ("fee_fixed", "1.00"),
+            ("fee_rate", "0"),
+            ("fee_minimum", "0.00"),
+        ]
+    };
+    let refused = app.post_form("/admin/rate-plans/gold/payout-defaults", &defaults("25:99")).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains(": time"), "the refusal names the field");
+    let missing = app.post_form("/admin/rate-plans/none/payout-defaults", &defaults("16:00")).await;
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+    let saved = app.post_form("/admin/rate-plans/gold/payout-defaults", &defaults("16:00")).await;
+    assert_eq!(saved.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, plans) = app.get_text("/admin/rate-plans").await;
+    assert!(element_text(&plans, "payout-defaults-gold").contains("16:00"), "the plan page shows its defaults");
+
+    let (_, shown) = app.get_text(&page).await;
+    assert!(element_text(&shown, "payout-schedule").contains("16:00"), "the merchant follows its plan");
+    assert_ne!(element_text(&shown, "payout-schedule-source"), platform_source, "and says so");
+    let times = run_blocking(&app.pool, storage::payouts::schedule_times).await.expect("times");
+    assert!(times.contains(&chrono::NaiveTime::from_hms_opt(16, 0, 0).unwrap()), "the scheduler makes its slot");
+
+    let removed = app.post_form("/admin/rate-plans/gold/payout-defaults/remove", &[]).await;
+    assert_eq!(removed.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, shown) = app.get_text(&page).await;
+    assert_eq!(element_text(&shown, "payout-schedule-source"), platform_source, "back to the platform's");
+}
+
 #[tokio::test]
 async fn finance_keeps_the_payout_calendar_and_imports_it_as_csv() {
     let app = e2e::spawn_app().await;

@@ -131,6 +131,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/rate-plans", web::get().to(pages::rate_plans::list))
             .route("/rate-plans", web::post().to(pages::rate_plans::create))
             .route("/rate-plans/{code}/versions", web::post().to(pages::rate_plans::add_version))
+            .route("/rate-plans/{code}/payout-defaults", web::post().to(pages::rate_plans::set_payout_defaults))
+            .route(
+                "/rate-plans/{code}/payout-defaults/remove",
+                web::post().to(pages::rate_plans::remove_payout_defaults),
+            )
             .route("/settings", web::get().to(pages::settings::show))
             .route("/audit", web::get().to(pages::audit::list))
             .route("/static/{file}", web::get().to(pages::assets::serve)),

@@ -69,6 +69,8 @@ keys! {
     PayoutRunId,
     /// A micro-deposit sent to verify a settlement account (`micro_deposits.id`).
     DepositId,
+    /// A rate plan (`rate_plans.id`).
+    RatePlanId,
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ mod sql;
 pub use ids::{AppId, IdError, OutTradeNo, SubMerchantId, TradeNo};
 pub use keys::{
     AccountId, AppKeyId, AppRowId, DepositId, EntryId, MerchantId, NotificationId, OperatorId, OrderId, PayoutId,
-    PayoutRunId, RefundId,
+    PayoutRunId, RatePlanId, RefundId,
 };
 pub use money::{Amount, AmountError};
 pub use rate::{Rate, RateError, Rates, RatesError};

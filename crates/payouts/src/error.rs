@@ -10,6 +10,8 @@ pub enum PayoutError {
     IllegalTransition(#[from] IllegalPayoutTransition),
     #[error("no such payout")]
     NotFound,
+    #[error("no such rate plan")]
+    UnknownRatePlan,
     #[error("the payout fee overflows")]
     FeeOverflow,
     /// A payout row broke a rule the database keeps (a guard failed on a locked row, a stored

@@ -182,16 +182,10 @@ pub(crate) fn available_locked(conn: &mut PgConnection, merchant_id: MerchantId)
     Ok(accounts.first().map_or(Amount::ZERO, |account| account.balance_fen))
 }
 
-/// The merchant's own schedule, or the platform's.
-pub(crate) fn schedule_of(candidate: &CandidateRow, default: &Schedule) -> Result<Schedule, PayoutError> {
-    match candidate.own_schedule() {
-        Some(row) => crate::schedules::of_row(&row),
-        None if candidate.frequency.is_some() => Err(PayoutError::BrokenInvariant(format!(
-            "merchant {}: a schedule with a column missing",
-            candidate.merchant_id
-        ))),
-        None => Ok(*default),
-    }
+/// The merchant's schedule: its own, or its declared cadence with its rate plan's or the
+/// platform's defaults.
+pub(crate) fn schedule_of(candidate: &CandidateRow, platform: &Schedule) -> Result<Schedule, PayoutError> {
+    Ok(crate::schedules::effective(candidate, platform)?.0)
 }
 
 /// The batch's payout orders, their reservations and (for those not waiting for approval) their

@@ -1,8 +1,11 @@
-//! Merchants' own payout schedules: read from their rows, set by finance operators (audited), or
-//! dropped so the merchant follows the platform's default again.
+//! Merchants' payout schedules. A merchant's own (set by a finance operator, audited) comes first;
+//! a merchant without one is paid on the cadence it declared when it applied, with the time,
+//! amounts and fee of its rate plan's payout defaults (set on the rate plan, audited) or, if the
+//! plan has none, the platform's.
 use diesel::PgConnection;
 use domain::{
-    MerchantId, Rate,
+    MerchantId, Rate, RatePlanId,
+    onboarding::{PayoutSchedule, RatePlanCode},
     payouts::{
         fee::FeeRule,
         schedule::{Cadence, Frequency, Schedule},
@@ -11,7 +14,7 @@ use domain::{
 use serde_json::json;
 use storage::{
     audit::{self, Actor, NewEntry},
-    payouts::{self as rows, ScheduleRow},
+    payouts::{self as rows, CandidateRow, PlanDefaultsRow, ScheduleRow},
 };
 
 use crate::PayoutError;
@@ -66,6 +69,130 @@ pub fn row_of(merchant_id: MerchantId, schedule: &Schedule, by: &str) -> Schedul
         fee_minimum_fen,
         updated_by: by.to_string(),
     }
+}
+
+/// Where a merchant's schedule comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Its own, set by an operator.
+    Own,
+    /// Its declared cadence, with its rate plan's payout defaults.
+    RatePlan,
+    /// Its declared cadence, with the platform's defaults.
+    Platform,
+}
+
+/// The schedule a merchant is paid on, and where it comes from.
+pub fn effective(candidate: &CandidateRow, platform: &Schedule) -> Result<(Schedule, Source), PayoutError> {
+    let corrupt = |what: &str| PayoutError::BrokenInvariant(format!("merchant {}: {what}", candidate.merchant_id));
+    if let Some(row) = candidate.own_schedule() {
+        return Ok((of_row(&row)?, Source::Own));
+    }
+    if candidate.frequency.is_some() {
+        return Err(corrupt("a schedule with a column missing"));
+    }
+    let declared = PayoutSchedule::parse(&candidate.declared_frequency, candidate.declared_weekday.as_deref(), None)
+        .map_err(|error| corrupt(&format!("its declared payout schedule: {error}")))?;
+    let declared = Cadence::from(&declared);
+    Ok(match candidate.plan_defaults() {
+        Some(row) => (Schedule::following(declared, &of_plan_row(&row, platform.cadence)?), Source::RatePlan),
+        None => (Schedule::following(declared, platform), Source::Platform),
+    })
+}
+
+/// The merchant's schedule and its source, `None` for a merchant that does not exist.
+pub fn effective_of(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    platform: &Schedule,
+) -> Result<Option<(Schedule, Source)>, PayoutError> {
+    rows::candidate(conn, merchant_id)?.map(|candidate| effective(&candidate, platform)).transpose()
+}
+
+/// The defaults a plan's row describes (`cadence`: the platform's, which says whether scheduled
+/// payouts run at all).
+pub fn of_plan_row(row: &PlanDefaultsRow, cadence: Cadence) -> Result<Schedule, PayoutError> {
+    let fee = if row.fee_rate.is_zero() {
+        FeeRule::Fixed(row.fee_fixed_fen)
+    } else {
+        let rate = Rate::from_decimal(row.fee_rate).map_err(|_| {
+            PayoutError::BrokenInvariant(format!("rate plan {}: a fee rate out of range", row.rate_plan_id))
+        })?;
+        FeeRule::Rate { rate, minimum: row.fee_minimum_fen }
+    };
+    Ok(Schedule { cadence, at: row.at_time, minimum: row.minimum_fen, retained: row.retained_fen, fee })
+}
+
+/// A rate plan's payout defaults, if it has them.
+pub fn plan_defaults(conn: &mut PgConnection, plan: RatePlanId) -> Result<Option<Schedule>, PayoutError> {
+    rows::plan_defaults(conn, plan)?.as_ref().map(|row| of_plan_row(row, Cadence::Daily)).transpose()
+}
+
+fn plan_id(conn: &mut PgConnection, code: &RatePlanCode) -> Result<RatePlanId, PayoutError> {
+    let plan = storage::rates::find_plan_by_code(conn, code.as_ref())?.ok_or(PayoutError::UnknownRatePlan)?;
+    Ok(RatePlanId::new(plan.id))
+}
+
+/// Sets a rate plan's payout defaults (the time, amounts and fee of `defaults`; its cadence is
+/// not the plan's to say), with its audit row.
+pub fn set_plan_defaults(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    code: &RatePlanCode,
+    defaults: &Schedule,
+) -> Result<(), PayoutError> {
+    let plan = plan_id(conn, code)?;
+    let own = row_of(MerchantId::new(0), defaults, &actor.name);
+    let row = PlanDefaultsRow {
+        rate_plan_id: plan,
+        at_time: own.at_time,
+        minimum_fen: own.minimum_fen,
+        retained_fen: own.retained_fen,
+        fee_fixed_fen: own.fee_fixed_fen,
+        fee_rate: own.fee_rate,
+        fee_minimum_fen: own.fee_minimum_fen,
+        updated_by: actor.name.clone(),
+    };
+    storage::database::transaction(conn, |conn| {
+        let before = rows::plan_defaults(conn, plan)?;
+        rows::set_plan_defaults(conn, &row)?;
+        let entry = NewEntry {
+            action: "rate_plan.payout_defaults",
+            target: format!("rate_plan:{plan}"),
+            before: before.as_ref().map(described_plan),
+            after: Some(described_plan(&row)),
+        };
+        audit::record(conn, actor, entry)?;
+        Ok(())
+    })
+}
+
+/// The plan's merchants follow the platform's defaults again; false when it had none.
+pub fn remove_plan_defaults(conn: &mut PgConnection, actor: &Actor, code: &RatePlanCode) -> Result<bool, PayoutError> {
+    let plan = plan_id(conn, code)?;
+    storage::database::transaction(conn, |conn| {
+        let Some(before) = rows::plan_defaults(conn, plan)? else { return Ok(false) };
+        rows::remove_plan_defaults(conn, plan)?;
+        let entry = NewEntry {
+            action: "rate_plan.payout_defaults",
+            target: format!("rate_plan:{plan}"),
+            before: Some(described_plan(&before)),
+            after: None,
+        };
+        audit::record(conn, actor, entry)?;
+        Ok(true)
+    })
+}
+
+fn described_plan(row: &PlanDefaultsRow) -> serde_json::Value {
+    json!({
+        "time": row.at_time.format("%H:%M").to_string(),
+        "minimum_fen": row.minimum_fen.fen(),
+        "retained_fen": row.retained_fen.fen(),
+        "fee_fixed_fen": row.fee_fixed_fen.fen(),
+        "fee_rate": row.fee_rate.to_string(),
+        "fee_minimum_fen": row.fee_minimum_fen.fen(),
+    })
 }
 
 /// The merchant's own schedule, if it has one.

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use channel::{ChannelError, PayOut, PayoutRequest, PayoutStatus, sandbox::Sandbox};
 use chrono::{Duration, NaiveTime, Utc};
 use diesel::PgConnection;
+use domain::onboarding::{RatePlanCode, RawApplication};
 use domain::{
     Amount, MerchantId,
     calendar::BusinessCalendar,
@@ -57,20 +58,33 @@ fn settings() -> Settings {
 /// Approved merchants, each with a card ending with its suffix (the sandbox's outcome rules read
 /// it) and its total paid five days ago, then settled: available.
 fn merchants_with_available(conn: &mut PgConnection, merchants: &[(&str, &str, i64)]) -> Vec<Shop> {
-    let calendar = BusinessCalendar::default();
-    let shops = merchants
+    let applications = merchants
         .iter()
         .map(|(external_id, suffix, total_fen)| {
             let mut raw = onboarding::testing::application(external_id);
             raw.account_number = Some(orders::testing::card_ending(suffix));
+            (raw, *total_fen)
+        })
+        .collect();
+    shops_with_available(conn, applications)
+}
+
+/// Approved merchants from these applications, each with its total paid five days ago, then
+/// settled: available.
+fn shops_with_available(conn: &mut PgConnection, applications: Vec<(RawApplication, i64)>) -> Vec<Shop> {
+    let calendar = BusinessCalendar::default();
+    let shops = applications
+        .into_iter()
+        .map(|(raw, total_fen)| {
             let shop = testing::shop_from(conn, &raw);
             let paid_at = Utc::now() - Duration::days(5);
+            let external_id = raw.external_id.as_deref().expect("an external id");
             testing::paid(
                 conn,
                 &calendar,
                 &shop,
                 &format!("{}_PAID", external_id.replace('-', "_")),
-                *total_fen,
+                total_fen,
                 paid_at,
             );
             shop
@@ -464,4 +478,74 @@ fn no_run_is_made_on_a_holiday_and_a_make_up_saturday_pays() {
     assert_eq!(made.iter().map(|run| run.slot_date).collect::<Vec<_>>(), [saturday], "a make-up working day");
     let sunday = saturday.succ_opt().unwrap();
     assert!(runs::create_due_runs(conn, &settings, &calendar, at(sunday)).unwrap().is_empty(), "an ordinary Sunday");
+}
+
+#[test]
+fn a_merchant_without_its_own_schedule_is_paid_on_its_declared_cadence_with_its_plans_defaults() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let settings = settings();
+    let finance = operator(conn, "fiona");
+    let gold = RatePlanCode::parse("gold").unwrap();
+    let rate = |text| domain::Rate::parse(text).unwrap();
+    let rates = domain::Rates::new(rate("0.00030"), rate("0.00200"), rate("0.00100")).unwrap();
+    onboarding::rates::create_plan(conn, &finance, &gold, "Gold", &rates, Utc::now()).unwrap();
+    let plan_defaults = Schedule {
+        cadence: Cadence::Daily,
+        at: ten(),
+        minimum: Amount::from_fen(100),
+        retained: Amount::from_fen(1_000),
+        fee: FeeRule::Fixed(Amount::from_fen(50)),
+    };
+    payouts::schedules::set_plan_defaults(conn, &finance, &gold, &plan_defaults).unwrap();
+    let today = Utc::now().with_timezone(&domain::calendar::china()).date_naive();
+    let another_weekday = (chrono::Datelike::weekday(&today).succ().number_from_monday()).to_string();
+    let application = |external_id: &str, schedule: &str, weekday: Option<&str>, plan: Option<&str>| {
+        let mut raw = onboarding::testing::application(external_id);
+        raw.payout_schedule = Some(schedule.into());
+        raw.payout_weekday = weekday.map(str::to_string);
+        if let Some(plan) = plan {
+            raw.rate_plan = Some(plan.into());
+            (raw.bank_commission_rate, raw.pay_platform_rate, raw.liquidator_commission_rate) = (None, None, None);
+        }
+        (raw, 100_000)
+    };
+    let shops = shops_with_available(
+        conn,
+        vec![
+            application("on-plan", "daily", None, Some("gold")),
+            application("own-rates", "daily", None, None),
+            application("weekly-other-day", "weekly", Some(&another_weekday), Some("gold")),
+            application("manual", "manual", None, None),
+        ],
+    );
+    let (on_plan, own_rates) = (shops[0].merchant_id, shops[1].merchant_id);
+    let available = |conn: &mut PgConnection, id| balance(conn, id, AccountKind::MerchantAvailable);
+    let (plan_before, own_before) = (available(conn, on_plan), available(conn, own_rates));
+
+    let run = todays_run(conn, &settings);
+
+    let paid: Vec<_> = rows::of_run(conn, run.id)
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.merchant_id, p.amount_fen.fen(), p.fee_fen.fen()))
+        .collect();
+    assert_eq!(
+        paid,
+        vec![(on_plan, plan_before - 1_000 - 50, 50), (own_rates, own_before - 200, 200),],
+        "the plan's retained amount and fee; the platform's fee for a merchant on its own rates; \
+         none for the weekly merchant on another day nor the manual one"
+    );
+    assert!(rows::skips_of(conn, run.id).unwrap().is_empty(), "not due is not skipped");
+    let (schedule, source) =
+        payouts::schedules::effective_of(conn, shops[2].merchant_id, &settings.default_schedule).unwrap().unwrap();
+    assert_eq!(source, payouts::schedules::Source::RatePlan);
+    assert_eq!(schedule.fee, FeeRule::Fixed(Amount::from_fen(50)));
+    assert!(matches!(schedule.cadence, Cadence::Weekly(_)), "{schedule:?}");
+
+    assert!(payouts::schedules::remove_plan_defaults(conn, &finance, &gold).unwrap());
+    let (_, source) = payouts::schedules::effective_of(conn, on_plan, &settings.default_schedule).unwrap().unwrap();
+    assert_eq!(source, payouts::schedules::Source::Platform, "back to the platform's defaults");
+    let filter = storage::audit::Filter { action: Some("rate_plan.payout_defaults".into()), ..Default::default() };
+    assert_eq!(storage::audit::list(conn, &filter, 10).unwrap().len(), 2, "set and removed, both audited");
 }

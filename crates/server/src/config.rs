@@ -86,10 +86,12 @@ impl LedgerSettings {
 pub struct PayoutSettings {
     /// Whether Saturdays and Sundays are payout days (holidays and make-up days aside). Default false.
     pub weekends_are_payout_days: bool,
-    /// The schedule of a merchant without its own: `daily`, `weekly:<1-7>` (Monday = 1),
-    /// `monthly:<1-31>` or `manual`. Default `daily`.
+    /// For merchants without a schedule of their own: `daily` pays each on the cadence it declared
+    /// when it applied (daily, weekly on its weekday, or manual), `manual` pays none of them on a
+    /// schedule. Default `daily`.
     pub schedule: String,
-    /// When the default schedule's slot falls, China time, `HH:MM`. Default `10:00`.
+    /// When the slot of a merchant without its own schedule (nor rate plan defaults) falls, China
+    /// time, `HH:MM`. Default `10:00`.
     pub time: String,
     /// The smallest payout a run makes, in fen. Default 100 (1 yuan).
     pub minimum_fen: i64,
@@ -142,21 +144,19 @@ impl PayoutSettings {
         let bad = |key: &str, why: String| anyhow::anyhow!("payouts.{key}: {why}");
         let at =
             chrono::NaiveTime::parse_from_str(&self.time, "%H:%M").map_err(|error| bad("time", error.to_string()))?;
-        let number = |text: &str, range: std::ops::RangeInclusive<u32>| {
-            text.parse::<u32>()
-                .ok()
-                .filter(|n| range.contains(n))
-                .ok_or_else(|| bad("schedule", format!("{text:?} is out of range")))
-        };
-        let cadence = match self.schedule.split_once(':') {
-            None if self.schedule == "daily" => Cadence::Daily,
-            None if self.schedule == "manual" => Cadence::Manual,
-            Some(("weekly", day)) => Cadence::Weekly(
-                domain::onboarding::PayoutSchedule::parse_weekday(day)
-                    .map_err(|error| bad("schedule", error.to_string()))?,
-            ),
-            Some(("monthly", day)) => Cadence::Monthly(number(day, 1..=31)?),
-            _ => return Err(bad("schedule", "daily, weekly:<1-7>, monthly:<1-31> or manual".into())),
+        // A merchant's cadence is its own schedule's or the one it declared when it applied; the
+        // platform says only whether those declared cadences are paid on schedule at all.
+        let cadence = match self.schedule.as_str() {
+            "daily" => Cadence::Daily,
+            "manual" => Cadence::Manual,
+            _ => {
+                return Err(bad(
+                    "schedule",
+                    "daily (merchants are paid on the cadence they declared) or manual (only merchants with \
+                     their own schedule are paid on schedule)"
+                        .into(),
+                ));
+            }
         };
         let fen = |key: &str, fen: i64, least: i64| {
             if fen >= least { Ok(Amount::from_fen(fen)) } else { Err(bad(key, format!("must be at least {least}"))) }

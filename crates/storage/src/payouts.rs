@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use diesel::prelude::*;
 use domain::{
-    Amount, MerchantId, PayoutId, PayoutRunId,
+    Amount, MerchantId, PayoutId, PayoutRunId, RatePlanId,
     onboarding::{AccountType, ApplicationState},
     payouts::{
         ChannelAnswer, PayoutKind, PayoutState, RunKind, SkipReason, StopKind, calendar::SpecialDay,
@@ -16,7 +16,7 @@ use crate::{
     StorageError,
     schema::{
         payout_calendar_days, payout_events, payout_exchanges, payout_run_skips, payout_runs, payout_schedules,
-        payout_stops, payouts,
+        payout_stops, payouts, rate_plan_payout_defaults,
     },
 };
 
@@ -127,13 +127,63 @@ pub fn remove_schedule(conn: &mut PgConnection, merchant_id: MerchantId) -> Resu
     Ok(diesel::delete(payout_schedules::table.find(merchant_id)).execute(conn)? > 0)
 }
 
-/// The times of day merchants' own schedules fall at (manual ones have none that matter).
+/// The times of day merchants' own schedules and rate plans' payout defaults fall at (manual
+/// schedules have none that matter).
 pub fn schedule_times(conn: &mut PgConnection) -> Result<Vec<NaiveTime>, StorageError> {
-    Ok(payout_schedules::table
+    let mut times: Vec<NaiveTime> = payout_schedules::table
         .filter(payout_schedules::frequency.ne(Frequency::Manual))
         .select(payout_schedules::at_time)
         .distinct()
-        .load(conn)?)
+        .load(conn)?;
+    let plans: Vec<NaiveTime> =
+        rate_plan_payout_defaults::table.select(rate_plan_payout_defaults::at_time).distinct().load(conn)?;
+    times.extend(plans);
+    Ok(times)
+}
+
+/// A rate plan's payout defaults: when and how its merchants without a schedule of their own are
+/// paid (their cadence is the one each declared when it applied).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rate_plan_payout_defaults)]
+pub struct PlanDefaultsRow {
+    pub rate_plan_id: RatePlanId,
+    pub at_time: NaiveTime,
+    pub minimum_fen: Amount,
+    pub retained_fen: Amount,
+    pub fee_fixed_fen: Amount,
+    pub fee_rate: Decimal,
+    pub fee_minimum_fen: Amount,
+    pub updated_by: String,
+}
+
+pub fn plan_defaults(conn: &mut PgConnection, plan: RatePlanId) -> Result<Option<PlanDefaultsRow>, StorageError> {
+    Ok(rate_plan_payout_defaults::table.find(plan).select(PlanDefaultsRow::as_select()).first(conn).optional()?)
+}
+
+/// Sets a rate plan's payout defaults (replacing what it had).
+pub fn set_plan_defaults(conn: &mut PgConnection, row: &PlanDefaultsRow) -> Result<(), StorageError> {
+    use rate_plan_payout_defaults as d;
+    diesel::insert_into(d::table)
+        .values(row)
+        .on_conflict(d::rate_plan_id)
+        .do_update()
+        .set((
+            d::at_time.eq(row.at_time),
+            d::minimum_fen.eq(row.minimum_fen),
+            d::retained_fen.eq(row.retained_fen),
+            d::fee_fixed_fen.eq(row.fee_fixed_fen),
+            d::fee_rate.eq(row.fee_rate),
+            d::fee_minimum_fen.eq(row.fee_minimum_fen),
+            d::updated_by.eq(&row.updated_by),
+            d::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The plan's merchants follow the platform's defaults again; false when it had none.
+pub fn remove_plan_defaults(conn: &mut PgConnection, plan: RatePlanId) -> Result<bool, StorageError> {
+    Ok(diesel::delete(rate_plan_payout_defaults::table.find(plan)).execute(conn)? > 0)
 }
 
 /// Stops a merchant's payouts for a reason (an operator's hold, or a returned payout).
@@ -322,6 +372,24 @@ pub struct CandidateRow {
     /// Where its scheduled payouts' results are told.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub payout_notify_url: Option<String>,
+    /// The schedule it declared when it applied: `daily`, `weekly` (with its weekday) or `manual`.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub declared_frequency: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub declared_weekday: Option<String>,
+    /// Its rate plan's payout defaults, if the plan has them.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Time>)]
+    pub plan_at_time: Option<NaiveTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub plan_minimum_fen: Option<Amount>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub plan_retained_fen: Option<Amount>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub plan_fee_fixed_fen: Option<Amount>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Numeric>)]
+    pub plan_fee_rate: Option<Decimal>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub plan_fee_minimum_fen: Option<Amount>,
 }
 
 /// What payouts need of merchants: their state, schedule, stops and payee.
@@ -331,9 +399,17 @@ macro_rules! candidates_from {
                 s.retained_fen, s.fee_fixed_fen, s.fee_rate, s.fee_minimum_fen,
                 hold.reason AS hold_reason, pause.reason AS pause_reason,
                 m.account_type, m.account_holder, m.account_number, m.bank_code, m.cnaps_code,
-                m.payout_notify_url
+                m.payout_notify_url, m.payout_schedule AS declared_frequency, m.payout_weekday AS declared_weekday,
+                d.at_time AS plan_at_time, d.minimum_fen AS plan_minimum_fen, d.retained_fen AS plan_retained_fen,
+                d.fee_fixed_fen AS plan_fee_fixed_fen, d.fee_rate AS plan_fee_rate,
+                d.fee_minimum_fen AS plan_fee_minimum_fen
            FROM merchants m
            LEFT JOIN payout_schedules s ON s.merchant_id = m.id
+           -- The rate plan in force now (none when the merchant has rates of its own).
+           LEFT JOIN LATERAL (SELECT r.rate_plan_id FROM merchant_rates r
+                               WHERE r.merchant_id = m.id AND r.effective_from <= now()
+                               ORDER BY r.effective_from DESC LIMIT 1) plan ON true
+           LEFT JOIN rate_plan_payout_defaults d ON d.rate_plan_id = plan.rate_plan_id
            LEFT JOIN payout_stops hold ON hold.merchant_id = m.id AND hold.kind = 'hold'
            LEFT JOIN payout_stops pause ON pause.merchant_id = m.id AND pause.kind = 'returned_account'"
     };
@@ -567,6 +643,21 @@ impl CandidateRow {
             fee_fixed_fen: self.fee_fixed_fen?,
             fee_rate: self.fee_rate?,
             fee_minimum_fen: self.fee_minimum_fen?,
+            updated_by: String::new(),
+        })
+    }
+
+    /// Its rate plan's payout defaults, if the plan has them.
+    pub fn plan_defaults(&self) -> Option<PlanDefaultsRow> {
+        Some(PlanDefaultsRow {
+            // Not selected: only the values matter here.
+            rate_plan_id: RatePlanId::new(0),
+            at_time: self.plan_at_time?,
+            minimum_fen: self.plan_minimum_fen?,
+            retained_fen: self.plan_retained_fen?,
+            fee_fixed_fen: self.plan_fee_fixed_fen?,
+            fee_rate: self.plan_fee_rate?,
+            fee_minimum_fen: self.plan_fee_minimum_fen?,
             updated_by: String::new(),
         })
     }

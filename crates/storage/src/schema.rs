@@ -444,6 +444,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_plan_payout_defaults (rate_plan_id) {
+        rate_plan_id -> Int8,
+        at_time -> Time,
+        minimum_fen -> Int8,
+        retained_fen -> Int8,
+        fee_fixed_fen -> Int8,
+        fee_rate -> Numeric,
+        fee_minimum_fen -> Int8,
+        updated_by -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     rate_plan_versions (id) {
         id -> Int8,
         rate_plan_id -> Int8,
@@ -565,6 +579,7 @@ diesel::joinable!(payout_schedules -> merchants (merchant_id));
 diesel::joinable!(payout_stops -> merchants (merchant_id));
 diesel::joinable!(payouts -> merchants (merchant_id));
 diesel::joinable!(payouts -> payout_runs (run_id));
+diesel::joinable!(rate_plan_payout_defaults -> rate_plans (rate_plan_id));
 diesel::joinable!(rate_plan_versions -> rate_plans (rate_plan_id));
 diesel::joinable!(reconciliation_differences -> reconciliation_runs (run_id));
 diesel::joinable!(refunds -> orders (order_id));
@@ -602,6 +617,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payouts,
     platform_keys,
     platform_settings,
+    rate_plan_payout_defaults,
     rate_plan_versions,
     rate_plans,
     reconciliation_differences,

@@ -1,10 +1,11 @@
-//! The rate plans page (费率模板): every plan with its versions and the one in force now; create a
-//! plan, add a version from a given time. Plans are few, so the list is filtered and paged here
+//! The rate plans page (费率模板): every plan with its versions and the one in force now, and its
+//! payout defaults; create a plan, add a version from a given time, set or remove the payout
+//! defaults (finance). Plans are few, so the list is filtered and paged here
 //! rather than in SQL.
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
-use domain::onboarding::RatePlanCode;
+use domain::{RatePlanId, onboarding::RatePlanCode};
 use onboarding::rates;
 use serde::Deserialize;
 use storage::{
@@ -14,12 +15,18 @@ use storage::{
 
 use super::{
     layout::{Chrome, Section},
-    merchants::{present, rates::RateFields, rates::effective_from, refusal},
+    merchants::{
+        payouts::{ScheduleFields, ScheduleForm, describe, fields, parse_defaults},
+        present,
+        rates::RateFields,
+        rates::effective_from,
+        refusal,
+    },
 };
 use crate::{
     ConsoleError, ConsoleState,
     auth::{ConsoleForm, Permission, SignedIn},
-    i18n::MerchantLabels,
+    i18n::{MerchantLabels, PayoutLabels},
     render,
     view::china_time,
 };
@@ -31,11 +38,13 @@ const PAGE_SIZE: usize = 20;
 struct RatePlansPage {
     chrome: Chrome,
     m: &'static MerchantLabels,
+    p: &'static PayoutLabels,
     plans: Vec<PlanView>,
     search: String,
     next_page: Option<String>,
     is_first_page: bool,
     can_manage: bool,
+    can_manage_payouts: bool,
     notice: Option<&'static str>,
     alert: Option<String>,
 }
@@ -46,6 +55,10 @@ struct PlanView {
     created_at: String,
     in_force: Option<[String; 3]>,
     versions: Vec<VersionView>,
+    /// Its payout defaults, described; `None` when the platform's apply.
+    payout_defaults: Option<String>,
+    /// The payout defaults form's values (the platform's when the plan has none).
+    defaults_form: ScheduleFields,
 }
 
 struct VersionView {
@@ -100,6 +113,7 @@ async fn render_page(
     status: StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let m = session.lang.labels().merchant;
+    let p = PayoutLabels::of(session.lang);
     let search = present("q", query.q, 64)?.unwrap_or_default();
     let after = present("after", query.after, 64)?;
     let needle = search.to_lowercase();
@@ -119,13 +133,17 @@ async fn render_page(
         plans.truncate(PAGE_SIZE);
         let with_versions = plans
             .into_iter()
-            .map(|plan| Ok((rate_rows::plan_versions(conn, plan.id)?, plan)))
-            .collect::<Result<Vec<_>, storage::StorageError>>()?;
+            .map(|plan| {
+                let defaults = payouts::schedules::plan_defaults(conn, RatePlanId::new(plan.id))
+                    .map_err(|error| ConsoleError::Internal(error.to_string()))?;
+                Ok((rate_rows::plan_versions(conn, plan.id)?, defaults, plan))
+            })
+            .collect::<Result<Vec<_>, ConsoleError>>()?;
         Ok::<_, ConsoleError>((with_versions, has_more))
     })
     .await?;
     let next_page = match plans.last() {
-        Some((_, last)) if has_more => Some(
+        Some((_, _, last)) if has_more => Some(
             serde_urlencoded::to_string([("q", search.as_str()), ("after", last.code.as_str())])
                 .map_err(|error| ConsoleError::Internal(error.to_string()))?,
         ),
@@ -134,14 +152,16 @@ async fn render_page(
     let notice = match query.notice.as_deref() {
         Some("created") => Some(m.notice_plan_created),
         Some("version") => Some(m.notice_version_added),
+        Some("payout_defaults") => Some(p.notice_schedule),
         _ => None,
     };
     let page = RatePlansPage {
         chrome: Chrome::new(session, Section::RatePlans),
         m,
+        p,
         plans: plans
             .into_iter()
-            .map(|(versions, plan)| {
+            .map(|(versions, defaults, plan)| {
                 let (in_force, versions) = version_views(m, versions);
                 PlanView {
                     code: plan.code,
@@ -149,6 +169,8 @@ async fn render_page(
                     created_at: china_time(plan.created_at),
                     in_force,
                     versions,
+                    payout_defaults: defaults.as_ref().map(|defaults| describe_defaults(p, defaults)),
+                    defaults_form: fields(defaults.as_ref().unwrap_or(&state.payouts.default_schedule)),
                 }
             })
             .collect(),
@@ -156,6 +178,7 @@ async fn render_page(
         next_page,
         is_first_page: after.is_none(),
         can_manage: session.can(Permission::ManageMerchants),
+        can_manage_payouts: session.can(Permission::ManagePayouts),
         notice,
         alert,
     };
@@ -233,5 +256,55 @@ pub async fn add_version(
     match refusal(result)? {
         Ok(()) => Ok(render::see_other("/admin/rate-plans?notice=version")),
         Err(message) => render_page(&session, &state, no_query(), Some(message), StatusCode::BAD_REQUEST).await,
+    }
+}
+
+/// A plan's payout defaults without the cadence, which is each merchant's own.
+fn describe_defaults(p: &PayoutLabels, defaults: &domain::payouts::schedule::Schedule) -> String {
+    let described = describe(p, defaults);
+    let frequency = p.frequency(defaults.cadence.frequency());
+    described.strip_prefix(frequency).map_or(described.clone(), |rest| rest.trim_start().to_string())
+}
+
+pub async fn set_payout_defaults(
+    code: web::Path<String>,
+    posted: ConsoleForm<ScheduleForm>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, form } = posted;
+    session.require(Permission::ManagePayouts)?;
+    let code = RatePlanCode::parse(&code).map_err(|_| ConsoleError::NotFound)?;
+    let defaults = match parse_defaults(form) {
+        Ok(defaults) => defaults,
+        Err(field) => {
+            let alert = format!("{}: {field}", PayoutLabels::of(session.lang).invalid_schedule);
+            return render_page(&session, &state, no_query(), Some(alert), StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let actor = session.actor();
+    let result =
+        run_blocking(&state.pool, move |conn| payouts::schedules::set_plan_defaults(conn, &actor, &code, &defaults))
+            .await;
+    plan_result(result.map(|_| ()))
+}
+
+pub async fn remove_payout_defaults(
+    code: web::Path<String>,
+    posted: ConsoleForm<super::Empty>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    posted.session.require(Permission::ManagePayouts)?;
+    let code = RatePlanCode::parse(&code).map_err(|_| ConsoleError::NotFound)?;
+    let actor = posted.session.actor();
+    let result =
+        run_blocking(&state.pool, move |conn| payouts::schedules::remove_plan_defaults(conn, &actor, &code)).await;
+    plan_result(result.map(|_| ()))
+}
+
+fn plan_result(result: Result<(), payouts::PayoutError>) -> Result<HttpResponse, ConsoleError> {
+    match result {
+        Ok(()) => Ok(render::see_other("/admin/rate-plans?notice=payout_defaults")),
+        Err(payouts::PayoutError::UnknownRatePlan) => Err(ConsoleError::NotFound),
+        Err(error) => Err(ConsoleError::Internal(error.to_string())),
     }
 }

@@ -87,6 +87,27 @@ pub struct Schedule {
     pub fee: FeeRule,
 }
 
+impl Schedule {
+    /// The schedule of a merchant without one of its own: the cadence it declared when it applied,
+    /// with the time, amounts and fee of `defaults` (its rate plan's payout defaults, or the
+    /// platform's). The platform's defaults set to `manual` stop every such merchant's scheduled
+    /// payouts.
+    pub fn following(declared: Cadence, defaults: &Schedule) -> Schedule {
+        let cadence = if defaults.cadence == Cadence::Manual { Cadence::Manual } else { declared };
+        Schedule { cadence, ..*defaults }
+    }
+}
+
+impl From<&crate::onboarding::PayoutSchedule> for Cadence {
+    fn from(declared: &crate::onboarding::PayoutSchedule) -> Cadence {
+        match declared {
+            crate::onboarding::PayoutSchedule::Daily { .. } => Cadence::Daily,
+            crate::onboarding::PayoutSchedule::Weekly { weekday, .. } => Cadence::Weekly(*weekday),
+            crate::onboarding::PayoutSchedule::Manual => Cadence::Manual,
+        }
+    }
+}
+
 /// What a payout run pays a merchant, before its stops are looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payable {
@@ -115,6 +136,22 @@ impl Schedule {
 mod tests {
     use super::*;
     use crate::payouts::calendar::SpecialDay;
+
+    #[test]
+    fn a_merchant_without_its_own_schedule_keeps_its_declared_cadence() {
+        let defaults = Schedule {
+            cadence: Cadence::Daily,
+            at: NaiveTime::from_hms_opt(10, 0, 0).expect("a time"),
+            minimum: Amount::from_fen(100),
+            retained: Amount::ZERO,
+            fee: FeeRule::Fixed(Amount::from_fen(200)),
+        };
+        let weekly = Schedule::following(Cadence::Weekly(Weekday::Tue), &defaults);
+        assert_eq!(weekly, Schedule { cadence: Cadence::Weekly(Weekday::Tue), ..defaults });
+        assert_eq!(Schedule::following(Cadence::Manual, &defaults).cadence, Cadence::Manual);
+        let stopped = Schedule { cadence: Cadence::Manual, ..defaults };
+        assert_eq!(Schedule::following(Cadence::Daily, &stopped).cadence, Cadence::Manual, "the platform's manual");
+    }
 
     fn day(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")

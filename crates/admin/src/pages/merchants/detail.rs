@@ -229,7 +229,8 @@ struct Loaded {
     rate_history: Vec<MerchantRatesRow>,
     plans: Vec<PlanRow>,
     accounts: Vec<AccountRow>,
-    payout_schedule: Option<storage::payouts::ScheduleRow>,
+    /// The merchant as payouts see it (its schedule's sources).
+    payout_candidate: Option<storage::payouts::CandidateRow>,
     payout_stops: Vec<storage::payouts::StopRow>,
     recent_payouts: Vec<storage::payouts::PayoutRow>,
 }
@@ -248,7 +249,7 @@ fn load(conn: &mut diesel::PgConnection, id: MerchantId) -> Result<Loaded, Onboa
         rate_history: rate_rows::merchant_rate_history(conn, id)?,
         plans: rate_rows::list_plans(conn)?,
         accounts: ledger_rows::accounts_of(conn, id)?,
-        payout_schedule: storage::payouts::schedule_of(conn, id)?,
+        payout_candidate: storage::payouts::candidate(conn, id)?,
         payout_stops: storage::payouts::stops_of(conn, id)?,
         recent_payouts: storage::payouts::of_merchant(conn, id, RECENT_PAYOUTS)?,
         merchant,
@@ -282,14 +283,12 @@ fn payout_panel(
     if loaded.merchant.row.sub_merchant_id.is_none() {
         return Ok(None);
     }
-    let own = match loaded.payout_schedule.take() {
-        Some(row) => Some(payouts::schedules::of_row(&row).map_err(|error| ConsoleError::Internal(error.to_string()))?),
-        None => None,
-    };
+    let Some(candidate) = loaded.payout_candidate.take() else { return Ok(None) };
+    let schedule = payouts::schedules::effective(&candidate, &state.payouts.default_schedule)
+        .map_err(|error| ConsoleError::Internal(error.to_string()))?;
     Ok(Some(PayoutPanel::of(
         PayoutLabels::of(session.lang),
-        own,
-        &state.payouts.default_schedule,
+        schedule,
         std::mem::take(&mut loaded.payout_stops),
         std::mem::take(&mut loaded.recent_payouts),
         loaded.merchant.row.payout_notify_url.clone(),

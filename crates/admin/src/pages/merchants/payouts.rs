@@ -1,4 +1,5 @@
-//! A merchant's payouts on its page: its schedule (its own or the platform's), whether its
+//! A merchant's payouts on its page: its schedule (its own, or its declared cadence with its rate
+//! plan's or the platform's defaults), whether its
 //! payouts are stopped and why, its recent payouts; and the finance actions — setting the
 //! schedule, holding and releasing its payouts, confirming its account after a returned payout.
 //! Each action is audited by the payouts crate.
@@ -14,7 +15,10 @@ use domain::{
         schedule::{Cadence, Frequency, Schedule},
     },
 };
-use payouts::stops::{self, StopError};
+use payouts::{
+    schedules::Source,
+    stops::{self, StopError},
+};
 use serde::Deserialize;
 use storage::{
     database::run_blocking,
@@ -34,8 +38,8 @@ use crate::{
 /// What the merchant page shows of its payouts.
 pub struct PayoutPanel {
     pub p: &'static PayoutLabels,
-    /// Whether it has its own schedule (else it follows the platform's default).
-    pub own: bool,
+    /// Where its schedule comes from (its own, its rate plan's defaults, the platform's).
+    pub source: &'static str,
     pub schedule: String,
     pub form: ScheduleFields,
     /// The frequency choices: code, label, whether it is the schedule's.
@@ -64,19 +68,21 @@ pub struct ScheduleFields {
 impl PayoutPanel {
     pub fn of(
         p: &'static PayoutLabels,
-        own: Option<Schedule>,
-        default: &Schedule,
+        (schedule, source): (Schedule, Source),
         stops: Vec<StopRow>,
         recent: Vec<PayoutRow>,
         notify_url: Option<String>,
         can_manage: bool,
     ) -> PayoutPanel {
-        let schedule = own.unwrap_or(*default);
         let held = stops.iter().any(|stop| stop.kind == StopKind::Hold);
         let paused = stops.iter().any(|stop| stop.kind == StopKind::ReturnedAccount);
         PayoutPanel {
             p,
-            own: own.is_some(),
+            source: match source {
+                Source::Own => p.own_schedule,
+                Source::RatePlan => p.plan_schedule,
+                Source::Platform => p.default_schedule,
+            },
             schedule: describe(p, &schedule),
             form: fields(&schedule),
             frequencies: Frequency::ALL
@@ -105,7 +111,7 @@ impl PayoutPanel {
     }
 }
 
-fn describe(p: &PayoutLabels, schedule: &Schedule) -> String {
+pub(crate) fn describe(p: &PayoutLabels, schedule: &Schedule) -> String {
     let when = match schedule.cadence {
         Cadence::Weekly(weekday) => format!(" {}", weekday.number_from_monday()),
         Cadence::Monthly(day) => format!(" {day}"),
@@ -127,7 +133,7 @@ fn describe(p: &PayoutLabels, schedule: &Schedule) -> String {
     )
 }
 
-fn fields(schedule: &Schedule) -> ScheduleFields {
+pub(crate) fn fields(schedule: &Schedule) -> ScheduleFields {
     let (fee_fixed, fee_rate, fee_minimum) = match schedule.fee {
         FeeRule::Fixed(fee) => (yuan(fee), "0".to_string(), "0.00".to_string()),
         FeeRule::Rate { rate, minimum } => ("0.00".to_string(), rate.to_string(), yuan(minimum)),
@@ -161,6 +167,13 @@ pub struct ScheduleForm {
     fee_fixed: Option<String>,
     fee_rate: Option<String>,
     fee_minimum: Option<String>,
+}
+
+/// A rate plan's payout defaults as the form gives them (the form has no frequency: the cadence
+/// is each merchant's), or the field that is wrong.
+pub(crate) fn parse_defaults(mut form: ScheduleForm) -> Result<Schedule, String> {
+    form.frequency = Some(Frequency::Daily.as_str().to_string());
+    parse(&form)
 }
 
 /// The schedule the form describes, or why it does not describe one.
