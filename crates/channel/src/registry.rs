@@ -41,9 +41,25 @@ impl Registry {
         self.pay_in.values().cloned()
     }
 
-    /// The channel payouts go through, if the deployment has one.
+    /// The channel new payouts go through, if the deployment has one.
     pub fn payouts(&self) -> Option<Arc<dyn PayOut>> {
         self.payouts_through.and_then(|name| self.pay_out.get(name).cloned())
+    }
+
+    /// The pay-out channel of this name (the one a payout was made for).
+    pub fn pay_out(&self, name: &str) -> Option<Arc<dyn PayOut>> {
+        self.pay_out.get(name).cloned()
+    }
+
+    /// Sends new payouts through the pay-out channel of this name; false if there is none.
+    pub fn pay_out_through(&mut self, name: &str) -> bool {
+        match self.pay_out.get_key_value(name) {
+            Some((name, _)) => {
+                self.payouts_through = Some(name);
+                true
+            }
+            None => false,
+        }
     }
 }
 

@@ -57,7 +57,15 @@ async fn send(pool: &Pool, deposit: &MicroDepositRow) -> SendOutcome {
     };
     let payout_id = deposit.payout_id.expect("a micro-deposit is a payout");
     let calendar = BusinessCalendar::default();
-    payouts::send::submit(pool, calendar, &settings, &Sandbox::default(), payout_id).await.unwrap();
+    payouts::send::submit(
+        pool,
+        calendar,
+        &settings,
+        &channel::Registry::with_sandbox(std::sync::Arc::new(Sandbox::default())),
+        payout_id,
+    )
+    .await
+    .unwrap();
     verification::follow(&mut pool.get().unwrap(), payout_id).unwrap()
 }
 

@@ -12,6 +12,9 @@ pub enum PayoutError {
     NotFound,
     #[error("no such rate plan")]
     UnknownRatePlan,
+    /// The payout was made for a channel this deployment does not have (any more).
+    #[error("no payout channel named {0} is configured")]
+    NoChannel(String),
     #[error("the payout fee overflows")]
     FeeOverflow,
     /// A payout row broke a rule the database keeps (a guard failed on a locked row, a stored

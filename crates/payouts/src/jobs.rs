@@ -1,5 +1,5 @@
 //! The payouts' background jobs, run by the server's workers.
-use channel::PayOut;
+use channel::Registry;
 use chrono::Utc;
 use domain::{PayoutId, calendar::BusinessCalendar};
 use storage::{Pool, database::run_blocking, jobs::Job};
@@ -55,9 +55,9 @@ impl SendPayout {
         pool: &Pool,
         settings: &Settings,
         business_calendar: BusinessCalendar,
-        channel: &dyn PayOut,
+        channels: &Registry,
     ) -> Result<(), PayoutError> {
-        if let Some(recorded) = send::submit(pool, business_calendar, settings, channel, self.payout_id).await? {
+        if let Some(recorded) = send::submit(pool, business_calendar, settings, channels, self.payout_id).await? {
             tracing::info!(payout_id = %self.payout_id, ?recorded, "payout submitted");
         }
         Ok(())
@@ -79,9 +79,9 @@ impl QueryPayouts {
         pool: &Pool,
         settings: &Settings,
         business_calendar: BusinessCalendar,
-        channel: &dyn PayOut,
+        channels: &Registry,
     ) -> Result<(), PayoutError> {
-        send::query_due(pool, business_calendar, settings, channel).await?;
+        send::query_due(pool, business_calendar, settings, channels).await?;
         Ok(())
     }
 }

@@ -1,7 +1,10 @@
-//! Handing payouts to the channel, and asking it about those whose outcome is not known. No
+//! Handing payouts to their channel, and asking it about those whose outcome is not known. No
 //! transaction is open while the channel is called: the payout is marked submitted (and its
-//! first question scheduled) before, and the channel's word is recorded after.
-use channel::{PayOut, Payee, PayoutRequest};
+//! first question scheduled) before, and the channel's word is recorded after. Each payout goes
+//! through the channel it was made for (its row says which), found in the deployment's registry.
+use std::sync::Arc;
+
+use channel::{PayOut, Payee, PayoutRequest, Registry};
 use chrono::Utc;
 use diesel::PgConnection;
 use domain::{PayoutId, calendar::BusinessCalendar, onboarding::BankAccountNumber, payouts::PayoutState};
@@ -24,16 +27,23 @@ pub async fn submit(
     pool: &Pool,
     calendar: BusinessCalendar,
     settings: &Settings,
-    channel: &dyn PayOut,
+    channels: &Registry,
     id: PayoutId,
 ) -> Result<Option<Recorded>, PayoutError> {
     let first_query_at = Utc::now() + settings.first_query_after();
     let prepared = run_blocking(pool, move |conn| mark_submitted(conn, &calendar, id, first_query_at)).await?;
     let Some(payout) = prepared else { return Ok(None) };
+    let channel = channel_of(channels, &payout)?;
     let answer = Outcome::from(channel.payout(&request(&payout)?).await);
     let actor = format!("channel:{}", channel.name());
     let recorded = run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
     Ok(Some(recorded))
+}
+
+/// The channel the payout was made for. A deployment that no longer has it (its configuration
+/// changed while payouts were in flight) cannot move them: an error, and the payout waits.
+fn channel_of(channels: &Registry, payout: &PayoutRow) -> Result<Arc<dyn PayOut>, PayoutError> {
+    channels.pay_out(&payout.channel).ok_or_else(|| PayoutError::NoChannel(payout.channel.clone()))
 }
 
 /// The payout, submitted, if it is to be handed to the channel now.
@@ -72,7 +82,7 @@ pub async fn query_due(
     pool: &Pool,
     calendar: BusinessCalendar,
     settings: &Settings,
-    channel: &dyn PayOut,
+    channels: &Registry,
 ) -> Result<usize, PayoutError> {
     const BATCH: i64 = 100;
     let intervals = settings.query_intervals_seconds.clone();
@@ -80,10 +90,11 @@ pub async fn query_due(
         Ok::<_, PayoutError>(rows::claim_due_queries(conn, Utc::now(), &intervals, BATCH)?)
     })
     .await?;
-    let actor = format!("query:{}", channel.name());
     for payout in &claimed {
-        let answer = ask(pool, channel, payout, &actor).await?;
-        let (id, actor) = (payout.id, actor.clone());
+        let channel = channel_of(channels, payout)?;
+        let actor = format!("query:{}", channel.name());
+        let answer = ask(pool, channel.as_ref(), payout, &actor).await?;
+        let id = payout.id;
         run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
     }
     // A payout whose submit job died or gave up is still `created`: hand it over here. A submit
@@ -93,7 +104,7 @@ pub async fn query_due(
     let stale =
         run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::stale_created(conn, stale_before, BATCH)?)).await?;
     for id in stale {
-        submit(pool, calendar, settings, channel, id).await?;
+        submit(pool, calendar, settings, channels, id).await?;
     }
     let overdue_before = Utc::now() - settings.attention_after;
     let flagged =
@@ -109,13 +120,14 @@ pub async fn query_due(
 pub async fn query_one(
     pool: &Pool,
     calendar: BusinessCalendar,
-    channel: &dyn PayOut,
+    channels: &Registry,
     id: PayoutId,
     actor: &str,
 ) -> Result<Option<Recorded>, PayoutError> {
     let payout = run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::find(conn, id)?)).await?;
     let Some(payout) = payout.filter(|payout| payout.state == PayoutState::Submitted) else { return Ok(None) };
-    let answer = ask(pool, channel, &payout, actor).await?;
+    let channel = channel_of(channels, &payout)?;
+    let answer = ask(pool, channel.as_ref(), &payout, actor).await?;
     let actor = actor.to_string();
     let recorded = run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
     Ok(Some(recorded))

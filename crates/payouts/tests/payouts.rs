@@ -2,7 +2,10 @@
 //! sandbox channel: a run pays each due merchant once, with its reservation; every outcome the
 //! channel can give is recorded once and booked; replays and reports out of order change nothing;
 //! a payout marked submitted but never handed over is found and handed over under its own number.
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use async_trait::async_trait;
 use channel::{ChannelError, PayOut, PayoutRequest, PayoutStatus, sandbox::Sandbox};
@@ -196,6 +199,13 @@ fn a_run_pays_each_due_merchant_once_with_its_reservation() {
     assert_ledger_balanced(conn);
 }
 
+/// A deployment whose one pay-out channel is `channel`.
+fn registry(channel: Arc<dyn PayOut>) -> channel::Registry {
+    let mut registry = channel::Registry::default();
+    registry.add_pay_out(channel);
+    registry
+}
+
 fn jobs_of_kind(conn: &mut PgConnection, kind: &str) -> i64 {
     use diesel::prelude::*;
     storage::schema::jobs::table.filter(storage::schema::jobs::kind.eq(kind)).count().get_result(conn).unwrap()
@@ -211,7 +221,7 @@ async fn every_outcome_is_recorded_once_and_booked() {
     let pool = pool_of(&database);
     let settings = settings();
     let calendar = BusinessCalendar::default();
-    let sandbox = Sandbox::default();
+    let sandbox: Arc<dyn PayOut> = Arc::new(Sandbox::default());
     let suffixes = ["2222", "4444", "5555", "6666", "7777"];
     let (run, shops) = {
         let conn = &mut database.connection();
@@ -225,7 +235,7 @@ async fn every_outcome_is_recorded_once_and_booked() {
     let payouts = rows::of_run(conn, run.id).unwrap();
     assert_eq!(payouts.len(), suffixes.len());
     for payout in &payouts {
-        send::submit(&pool, calendar, &settings, &sandbox, payout.id).await.expect("submitted");
+        send::submit(&pool, calendar, &settings, &registry(sandbox.clone()), payout.id).await.expect("submitted");
     }
     let state_of = |conn: &mut PgConnection, shop: &Shop| {
         let payout =
@@ -269,7 +279,7 @@ async fn every_outcome_is_recorded_once_and_booked() {
     assert_eq!(rows::find(conn, paid.id).unwrap().unwrap().state, PayoutState::Succeeded);
 
     // The unknown one is asked about and found paid.
-    let asked = send::query_due(&pool, calendar, &settings, &sandbox).await.unwrap();
+    let asked = send::query_due(&pool, calendar, &settings, &registry(sandbox.clone())).await.unwrap();
     assert_eq!(asked, 2, "the pending and the unknown payout");
     assert_eq!(state_of(conn, &shops[4]).0, PayoutState::Succeeded);
     assert_eq!(state_of(conn, &shops[2]).0, PayoutState::Submitted, "still pending");
@@ -322,16 +332,17 @@ async fn a_payout_the_channel_never_got_is_handed_over_again_under_its_own_numbe
     let pool = pool_of(&database);
     let settings = settings();
     let calendar = BusinessCalendar::default();
-    let channel = LosesTheFirst { inner: Sandbox::default(), lost: AtomicBool::new(false) };
+    let losing = Arc::new(LosesTheFirst { inner: Sandbox::default(), lost: AtomicBool::new(false) });
+    let channel: Arc<dyn PayOut> = losing.clone();
     let conn = &mut database.connection();
     let shop = merchants_with_available(conn, &[("m-lost", "2222", 100_000)]).remove(0);
     let run = todays_run(conn, &settings);
     let payout = rows::of_run(conn, run.id).unwrap().remove(0);
-    send::submit(&pool, calendar, &settings, &channel, payout.id).await.unwrap();
+    send::submit(&pool, calendar, &settings, &registry(channel.clone()), payout.id).await.unwrap();
     assert_eq!(rows::find(conn, payout.id).unwrap().unwrap().state, PayoutState::Submitted, "unknown, never failed");
-    assert_eq!(channel.inner.query_payout(&payout.out_trade_no).await, Err(ChannelError::NotFound));
+    assert_eq!(losing.inner.query_payout(&payout.out_trade_no).await, Err(ChannelError::NotFound));
 
-    send::query_due(&pool, calendar, &settings, &channel).await.unwrap();
+    send::query_due(&pool, calendar, &settings, &registry(channel.clone())).await.unwrap();
     let done = rows::find(conn, payout.id).unwrap().unwrap();
     assert_eq!((done.state, done.out_trade_no.as_str()), (PayoutState::Succeeded, payout.out_trade_no.as_str()));
     assert_eq!(balance(conn, shop.merchant_id, AccountKind::PayoutClearing), payout.amount_fen.fen());
@@ -396,7 +407,7 @@ async fn a_large_payout_waits_for_a_second_operator_who_neither_triggered_it_nor
     let approved = approval::approve(conn, &calendar, &settings, &grace, big.id).unwrap();
     assert_eq!(approved.state, PayoutState::Submitted);
     assert_eq!(jobs_of_kind(conn, "payouts.send"), 1);
-    send::submit(&pool, calendar, &settings, &Sandbox::default(), big.id).await.unwrap();
+    send::submit(&pool, calendar, &settings, &registry(Arc::new(Sandbox::default())), big.id).await.unwrap();
     assert_eq!(rows::find(conn, big.id).unwrap().unwrap().state, PayoutState::Succeeded);
 
     let rejected = approval::reject(conn, &calendar, &grace, other.id, "amount looks wrong").unwrap();

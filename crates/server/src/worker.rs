@@ -91,13 +91,11 @@ impl Registry {
             Ok(())
         });
         registry.register(|context: JobContext, job: SendPayout| async move {
-            let channel = payout_channel(&context)?;
-            job.run(&context.pool, &context.payouts, context.ledger.calendar, channel.as_ref()).await?;
+            job.run(&context.pool, &context.payouts, context.ledger.calendar, &context.channels).await?;
             Ok(())
         });
         registry.register(|context: JobContext, job: QueryPayouts| async move {
-            let channel = payout_channel(&context)?;
-            job.run(&context.pool, &context.payouts, context.ledger.calendar, channel.as_ref()).await?;
+            job.run(&context.pool, &context.payouts, context.ledger.calendar, &context.channels).await?;
             Ok(())
         });
         registry.register(|context: JobContext, job: ImportBills| async move {
@@ -108,7 +106,7 @@ impl Registry {
     }
 }
 
-/// The channel payouts go through; a deployment without one cannot run payout jobs.
+/// The channel new payouts go through; a deployment without one cannot make payout runs.
 fn payout_channel(context: &JobContext) -> Result<Arc<dyn channel::PayOut>, anyhow::Error> {
     context.channels.payouts().ok_or_else(|| anyhow::anyhow!("no payout channel is configured"))
 }

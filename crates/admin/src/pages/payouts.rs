@@ -466,11 +466,12 @@ pub async fn query_now(
     session.require(Permission::ManagePayouts)?;
     let p = PayoutLabels::of(session.lang);
     let id = id.into_inner();
-    let channel = state.channels.payouts().ok_or_else(|| ConsoleError::BadRequest(p.no_channel.into()))?;
     let actor = format!("query:{}", session.operator.username);
-    payouts::send::query_one(&state.pool, state.calendar, channel.as_ref(), id, &actor)
-        .await
-        .map_err(|error| ConsoleError::Internal(error.to_string()))?;
+    match payouts::send::query_one(&state.pool, state.calendar, &state.channels, id, &actor).await {
+        Ok(_) => {}
+        Err(payouts::PayoutError::NoChannel(_)) => return Err(ConsoleError::BadRequest(p.no_channel.into())),
+        Err(error) => return Err(ConsoleError::Internal(error.to_string())),
+    }
     Ok(render::see_other(&format!("/admin/payouts/{id}?notice=queried")))
 }
 

@@ -882,7 +882,8 @@ fn submit_all(url: &str, calendar: BusinessCalendar, concurrency: usize) -> anyh
     runtime.block_on(async {
         let pool_size = u32::try_from(concurrency + 2)?;
         let pool = storage::connect(url, pool_size)?;
-        let sandbox = server::platform::sandbox(&pool, Default::default(), calendar).await?;
+        let sandbox =
+            channel::Registry::with_sandbox(server::platform::sandbox(&pool, Default::default(), calendar).await?);
         let ids = storage::database::run_blocking(&pool, |conn| {
             storage::payouts::list(
                 conn,
@@ -905,7 +906,7 @@ fn submit_all(url: &str, calendar: BusinessCalendar, concurrency: usize) -> anyh
                 loop {
                     let next = queue.lock().map_err(|_| anyhow::anyhow!("queue poisoned"))?.pop();
                     let Some(id) = next else { return Ok::<_, anyhow::Error>(()) };
-                    payouts::send::submit(&pool, calendar, &settings, sandbox.as_ref(), id).await?;
+                    payouts::send::submit(&pool, calendar, &settings, &sandbox, id).await?;
                 }
             });
         }
