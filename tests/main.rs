@@ -14,6 +14,7 @@ mod gateway_ledger;
 mod gateway_onboarding;
 mod health;
 mod hostile_input;
+mod jdpay_channel;
 mod notifications;
 mod payouts;
 mod sandbox_channel;

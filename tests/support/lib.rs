@@ -16,6 +16,7 @@ use storage::{
 pub use storage::testing;
 
 pub mod gateway_client;
+pub mod jdpay_fake;
 pub mod receiver;
 
 pub struct TestApp {

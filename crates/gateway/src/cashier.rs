@@ -170,7 +170,7 @@ pub async fn payout_notify(
 ) -> HttpResponse {
     let text =
         |status: StatusCode, body: &'static str| HttpResponse::build(status).content_type("text/plain").body(body);
-    let Some(channel) = channels.payouts().filter(|channel| channel.name() == name.as_str()) else {
+    let Some(channel) = channels.pay_out(name.as_str()) else {
         return text(StatusCode::NOT_FOUND, "no such channel");
     };
     let callback = match channel.parse_payout_callback(&form.into_inner()) {

@@ -225,11 +225,86 @@ impl Default for PlatformSettings {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChannelSettings {
     /// How the built-in sandbox channel decides payout outcomes (by account-number ending).
     pub sandbox: channel::sandbox::SandboxRules,
+    /// JD Pay direct payouts; the channel exists only when this section is given.
+    pub jdpay: Option<JdPayConfig>,
+    /// The channel new payouts go through: `sandbox` (default) or `jdpay`. Payouts made before a
+    /// change finish through the channel they were made for.
+    pub payouts: String,
+}
+
+impl Default for ChannelSettings {
+    fn default() -> Self {
+        ChannelSettings { sandbox: Default::default(), jdpay: None, payouts: "sandbox".into() }
+    }
+}
+
+/// `[channel.jdpay]`: the provider's JD Pay merchant account for payouts (代付).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JdPayConfig {
+    /// JD's gateway without the path. Default `https://mapi.jdpay.com`.
+    #[serde(default = "JdPayConfig::default_url")]
+    pub url: String,
+    /// The provider's member number at JD (会员号).
+    pub customer_no: String,
+    /// The shared key `sign_data` is made with (singKey).
+    pub sign_key: SecretString,
+    /// PEM files: the provider's RSA private key (PKCS#8) and its certificate, and JD's
+    /// certificate (PEM or DER, e.g. `npp_11_API2.cer`).
+    pub private_key_file: std::path::PathBuf,
+    pub certificate_file: std::path::PathBuf,
+    pub jd_certificate_file: std::path::PathBuf,
+    /// Where JD posts payout outcomes. Default: `server.public_url` + `/channel/jdpay/payout-notify`.
+    pub notify_url: Option<String>,
+    /// Seconds a call may take before its outcome counts as unknown. Default 10.
+    #[serde(default = "JdPayConfig::default_timeout_seconds")]
+    pub timeout_seconds: u64,
+}
+
+impl JdPayConfig {
+    fn default_url() -> String {
+        "https://mapi.jdpay.com".into()
+    }
+
+    fn default_timeout_seconds() -> u64 {
+        10
+    }
+
+    /// The channel's settings, its key files read and checked.
+    pub fn settings(&self, public_url: &str) -> anyhow::Result<channel::jdpay::JdPaySettings> {
+        use anyhow::Context;
+        use secrecy::ExposeSecret;
+        let bad = |key: &str, why: String| anyhow::anyhow!("channel.jdpay.{key}: {why}");
+        let read = |key: &str, path: &std::path::Path| {
+            std::fs::read(path).with_context(|| format!("channel.jdpay.{key}: could not read {}", path.display()))
+        };
+        let private_key = String::from_utf8(read("private_key_file", &self.private_key_file)?)
+            .map_err(|_| bad("private_key_file", "not a PEM file".into()))?;
+        let own_identity = jdpay::Identity::from_pem(&private_key, &read("certificate_file", &self.certificate_file)?)
+            .map_err(|error| bad("private_key_file", error.to_string()))?;
+        let peer_certificate = jdpay::PeerCertificate::load(&read("jd_certificate_file", &self.jd_certificate_file)?)
+            .map_err(|error| bad("jd_certificate_file", error.to_string()))?;
+        let sign_key = jdpay::SignKey::new(self.sign_key.expose_secret())
+            .map_err(|_| bad("sign_key", "must not be empty".into()))?;
+        let notify_url = self
+            .notify_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/channel/jdpay/payout-notify", public_url.trim_end_matches('/')));
+        Ok(channel::jdpay::JdPaySettings {
+            base_url: self.url.clone(),
+            customer_no: jdpay::fields::CustomerNo::parse(&self.customer_no)
+                .map_err(|error| bad("customer_no", error.to_string()))?,
+            notify_url: jdpay::fields::NotifyUrl::parse(&notify_url)
+                .map_err(|error| bad("notify_url", error.to_string()))?,
+            credentials: jdpay::Credentials { sign_key, own_identity, peer_certificate },
+            timeout: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]

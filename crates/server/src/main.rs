@@ -59,7 +59,7 @@ async fn run_workers(settings: Settings) -> anyhow::Result<()> {
         storage::Cache::new(secrecy::ExposeSecret::expose_secret(&settings.redis.url), &settings.redis.key_prefix);
     let sandbox =
         server::platform::sandbox(&pool, settings.channel.sandbox.clone(), settings.ledger.policy()?.calendar).await?;
-    let channels = server::platform::channels(sandbox);
+    let channels = server::platform::channels(&settings, sandbox)?;
     let context = server::platform::job_context(&settings, pool, cache, channels).await?;
     let shutdown = CancellationToken::new();
     let workers = tokio::spawn(worker::run(context, Registry::standard(), settings.workers, shutdown.clone()));

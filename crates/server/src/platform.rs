@@ -67,9 +67,23 @@ pub async fn sandbox(
     Ok(std::sync::Arc::new(channel::sandbox::Sandbox::with_records(rules, secret.as_bytes(), records)))
 }
 
-/// The deployment's channels: the sandbox (one instance, shared by everything in this process).
-pub fn channels(sandbox: std::sync::Arc<channel::sandbox::Sandbox>) -> channel::Registry {
-    channel::Registry::with_sandbox(sandbox)
+/// The deployment's channels, one instance of each shared by everything in this process: the
+/// sandbox always, JD Pay when configured; new payouts go through `channel.payouts`.
+pub fn channels(
+    settings: &crate::Settings,
+    sandbox: std::sync::Arc<channel::sandbox::Sandbox>,
+) -> anyhow::Result<channel::Registry> {
+    let mut registry = channel::Registry::with_sandbox(sandbox);
+    if let Some(jdpay) = &settings.channel.jdpay {
+        let jdpay = channel::jdpay::JdPay::new(jdpay.settings(&settings.public_url())?)
+            .map_err(|error| anyhow::anyhow!("channel.jdpay: {error}"))?;
+        registry.add_pay_out(std::sync::Arc::new(jdpay));
+    }
+    let name = &settings.channel.payouts;
+    if !registry.pay_out_through(name) {
+        anyhow::bail!("channel.payouts: no payout channel named {name:?} is configured");
+    }
+    Ok(registry)
 }
 
 /// What background workers need, built the same way by `serve` and by `worker`; `channels` is the

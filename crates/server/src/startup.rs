@@ -81,7 +81,7 @@ impl Application {
         };
         let sandbox = platform::sandbox(&pool, settings.channel.sandbox.clone(), ledger.calendar).await?;
         // One instance of each channel for the server, the console and the workers alike.
-        let channels = platform::channels(sandbox.clone());
+        let channels = platform::channels(&settings, sandbox.clone())?;
         let console = admin::ConsoleState {
             pool: pool.clone(),
             cache: cache.clone(),
