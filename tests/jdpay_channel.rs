@@ -24,7 +24,7 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port()
 }
 
-async fn platform_on(fake: &FakeJd, timeout_seconds: u64) -> e2e::TestApp {
+async fn platform_on(fake: &FakeJd, timeout_seconds: u64, breaker_failures: u32) -> e2e::TestApp {
     let port = free_port();
     let config = server::config::JdPayConfig {
         url: fake.url.clone(),
@@ -35,6 +35,8 @@ async fn platform_on(fake: &FakeJd, timeout_seconds: u64) -> e2e::TestApp {
         jd_certificate_file: fake.jd_certificate_file.clone(),
         notify_url: None,
         timeout_seconds,
+        breaker_failures,
+        breaker_open_seconds: 5,
     };
     e2e::spawn_app_with(move |settings| {
         settings.server.bind = format!("127.0.0.1:{port}");
@@ -50,6 +52,11 @@ async fn platform_on(fake: &FakeJd, timeout_seconds: u64) -> e2e::TestApp {
 /// when `corporate`), with an order of 1,000.00 yuan paid five days ago ([`settle`] makes it
 /// available).
 async fn merchant(app: &e2e::TestApp, name: &str, suffix: &str, corporate: bool) -> MerchantId {
+    merchant_with_id(app, name, suffix, corporate).await.0
+}
+
+/// [`merchant`], with its `sub_merchant_id`.
+async fn merchant_with_id(app: &e2e::TestApp, name: &str, suffix: &str, corporate: bool) -> (MerchantId, String) {
     let mut raw = onboarding::testing::application(name);
     if corporate {
         raw.account_type = Some("corporate".into());
@@ -65,7 +72,7 @@ async fn merchant(app: &e2e::TestApp, name: &str, suffix: &str, corporate: bool)
         let shop = orders::testing::shop_from(conn, &raw);
         let calendar = BusinessCalendar::default();
         orders::testing::paid(conn, &calendar, &shop, &out_trade_no, 100_000, Utc::now() - chrono::Duration::days(5));
-        Ok::<_, ledger::LedgerError>(shop.merchant_id)
+        Ok::<_, ledger::LedgerError>((shop.merchant_id, shop.sub_merchant_id.to_string()))
     })
     .await
     .expect("a merchant with a paid order")
@@ -124,7 +131,7 @@ async fn every_status_and_error_of_jd_is_read_as_it_means() {
     fake.plan("1007", Plan { answer: Answer::Hang, statuses: vec![Status::Succeeded] });
     fake.plan("1008", Plan { answer: Answer::Code("ILLEGAL_ARGUMENT"), statuses: vec![] });
     fake.plan("1009", Plan { answer: Answer::Code("SYSTEM_ERROR"), statuses: vec![] });
-    let app = platform_on(&fake, 2).await;
+    let app = platform_on(&fake, 2, 50).await;
     app.sign_in_as("fiona", storage::operators::Role::Finance).await;
     let merchants = [
         ("paid", "1000", false, PayoutState::Succeeded),
@@ -268,7 +275,58 @@ fn fake_settings(fake: &FakeJd) -> channel::jdpay::JdPaySettings {
         certificate_file: fake.certificate_file.clone(),
         jd_certificate_file: fake.jd_certificate_file.clone(),
         notify_url: Some("http://127.0.0.1:9/channel/jdpay/payout-notify".into()),
-        timeout_seconds: 2,
+        timeout_seconds: 1,
+        breaker_failures: 3,
+        breaker_open_seconds: 1,
     };
     config.settings("http://127.0.0.1:9").expect("settings")
+}
+
+#[tokio::test]
+async fn failures_in_a_row_open_the_breaker_hold_back_new_payouts_and_show_on_the_dashboard() {
+    let fake = FakeJd::start(&scratch_directory()).await;
+    fake.plan("3000", Plan { answer: Answer::Code("SYSTEM_ERROR"), statuses: vec![] });
+    let app = platform_on(&fake, 2, 3).await;
+    app.sign_in_as("fiona", storage::operators::Role::Finance).await;
+    let mut merchants = Vec::new();
+    for name in ["first", "second", "third", "fourth"] {
+        merchants.push(merchant_with_id(&app, name, "3000", false).await);
+    }
+    settle(&app).await;
+    let (_, dashboard) = app.get_text("/admin").await;
+    assert!(!dashboard.contains("upstream-warning"), "healthy before any call");
+
+    // One at a time, so the failures are in a row: three SYSTEM_ERRORs, each left unknown.
+    for (merchant_id, sub_merchant_id) in &merchants[..3] {
+        let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", sub_merchant_id)]).await;
+        assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
+        let started = std::time::Instant::now();
+        while payout_of(&app, *merchant_id).await.is_none_or(|payout| payout.state != PayoutState::Submitted) {
+            assert!(started.elapsed() < Duration::from_secs(10), "submitted, outcome unknown");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // The breaker is open: the fourth payout is made and reserved, but not handed over.
+    let (fourth, fourth_sub_merchant_id) = &merchants[3];
+    let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", fourth_sub_merchant_id)]).await;
+    assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(payout_of(&app, *fourth).await.expect("made").state, PayoutState::Created);
+    let sent = fake.received().iter().filter(|request| request.method == "defray_pay").count();
+    assert_eq!(sent, 3, "nothing new reached JD while the breaker is open");
+
+    let (_, dashboard) = app.get_text("/admin").await;
+    assert!(dashboard.contains(r#"id="upstream-warning""#), "the dashboard warns");
+    let row = dashboard.split(r#"data-upstream="jdpay.defray_pay""#).nth(1).expect("its row");
+    let row = row.split("</tr>").next().unwrap_or_default();
+    assert!(row.contains("0.0%") && row.contains("pill bad"), "0% success, breaker open: {row}");
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let line = |name: &str| format!(r#"liquidator_{name}{{upstream="jdpay",method="defray_pay"}} "#);
+    assert!(metrics.contains(&format!("{}1", line("upstream_breaker_open"))), "{metrics}");
+    assert!(metrics.contains(&format!("{}1", line("upstream_degraded"))), "{metrics}");
+    assert!(metrics.contains(&format!("{}0", line("upstream_success_permille"))), "{metrics}");
+    assert!(
+        metrics.contains(r#"liquidator_upstream_calls{upstream="jdpay",method="defray_pay",outcome="system_error"} 3"#),
+        "{metrics}"
+    );
 }

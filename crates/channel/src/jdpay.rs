@@ -16,7 +16,14 @@
 //! A reply whose `out_trade_no` or amount is not the payout's is not believed (unknown). The
 //! payee's data JD cannot take (a corporate account without its CNAPS code, a name with `&`)
 //! fails the payout before anything is sent.
-use std::time::Duration;
+//!
+//! Every call has a timeout and is counted in the channel's [`Health`]; a query that got no answer
+//! is asked again at once, twice at most, with a growing pause (a query is safe to repeat; a
+//! payout is not repeated here — an unknown one is queried). After repeated failures of
+//! `defray_pay` its breaker opens and no new payout is handed over until it closes.
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -30,7 +37,10 @@ use domain::{
     onboarding::{BankCode, CnapsCode},
 };
 
-use crate::{CallbackError, ChannelError, PayOut, PayoutCallback, PayoutRequest, PayoutStatus};
+use crate::{
+    CallbackError, ChannelError, PayOut, PayoutCallback, PayoutRequest, PayoutStatus,
+    health::{BreakerSettings, CallEnd, Health},
+};
 
 /// Where and as whom the platform calls JD.
 #[derive(Debug, Clone)]
@@ -43,25 +53,50 @@ pub struct JdPaySettings {
     pub credentials: Credentials,
     /// How long a call may take before its outcome is unknown.
     pub timeout: Duration,
+    pub breaker: BreakerSettings,
 }
 
 pub struct JdPay {
     settings: JdPaySettings,
     http: reqwest::Client,
+    health: Health,
 }
+
+const DEFRAY_PAY: &str = "defray_pay";
+const TRADE_QUERY: &str = "trade_query";
 
 /// What a call to JD brought back, before it is read as a payout's status.
 enum Answer {
     Reply(Reply),
     /// No reply that can be believed: the outcome is unknown.
     Unknown(String),
+    /// No answer at all (a timeout, a refused connection): a query may be asked again.
+    Silence(String),
+}
+
+impl Answer {
+    /// How the call ended, for the upstream's health: JD's business answers are declines.
+    fn end(&self) -> CallEnd {
+        match self {
+            Answer::Reply(reply) => match reply.response_code {
+                ResponseCode::Success => CallEnd::Success,
+                ResponseCode::NoResult | ResponseCode::IllegalArgument | ResponseCode::OutTradeNoExist => {
+                    CallEnd::Decline
+                }
+                ResponseCode::SystemError | ResponseCode::IllegalSign | ResponseCode::Other(_) => CallEnd::SystemError,
+            },
+            Answer::Unknown(_) => CallEnd::SystemError,
+            Answer::Silence(_) => CallEnd::Timeout,
+        }
+    }
 }
 
 impl JdPay {
     pub fn new(settings: JdPaySettings) -> Result<JdPay, reqwest::Error> {
         let http =
             reqwest::Client::builder().timeout(settings.timeout).redirect(reqwest::redirect::Policy::none()).build()?;
-        Ok(JdPay { settings, http })
+        let health = Health::new("jdpay", settings.breaker);
+        Ok(JdPay { settings, http, health })
     }
 
     /// The request JD is sent, or why this payee cannot be paid through JD.
@@ -97,13 +132,21 @@ impl JdPay {
         RequestDateTime::new(china).map_err(|error| format!("request_datetime: {error}"))
     }
 
-    /// POSTs the form to JD's `path` and reads the reply; anything short of a signed reply is
-    /// an unknown outcome, with what happened.
-    async fn call(&self, path: &str, form: &[(String, String)]) -> Answer {
+    /// POSTs the form to JD's `path`, reads the reply and counts the call; anything short of a
+    /// signed reply is an unknown outcome, with what happened.
+    async fn call(&self, path: &'static str, form: &[(String, String)]) -> Answer {
+        let started = Instant::now();
+        let answer = self.exchange(path, form).await;
+        self.health.record(path, answer.end(), started.elapsed());
+        answer
+    }
+
+    async fn exchange(&self, path: &str, form: &[(String, String)]) -> Answer {
         let url = format!("{}/npp10/{path}", self.settings.base_url.trim_end_matches('/'));
         let response = match self.http.post(&url).form(form).send().await {
             Ok(response) => response,
-            Err(error) if error.is_timeout() => return Answer::Unknown(format!("{path}: no answer in time")),
+            Err(error) if error.is_timeout() => return Answer::Silence(format!("{path}: no answer in time")),
+            Err(error) if error.is_connect() => return Answer::Silence(format!("{path}: {error}")),
             Err(error) => return Answer::Unknown(format!("{path}: {error}")),
         };
         let status = response.status();
@@ -153,9 +196,14 @@ impl PayOut for JdPay {
         let form = defray
             .to_form(&self.settings.credentials, &mut rand::rngs::OsRng)
             .map_err(|error| ChannelError::Unavailable(format!("the request could not be sealed: {error}")))?;
-        let reply = match self.call("defray_pay", &form).await {
+        if !self.health.permits(DEFRAY_PAY) {
+            // Marked submitted but not sent: its queries find nothing and hand it over again
+            // once the breaker lets them.
+            return Err(ChannelError::Unavailable("defray_pay is held back: its breaker is open".into()));
+        }
+        let reply = match self.call(DEFRAY_PAY, &form).await {
             Answer::Reply(reply) => reply,
-            Answer::Unknown(why) => return Err(ChannelError::OutcomeUnknown(why)),
+            Answer::Unknown(why) | Answer::Silence(why) => return Err(ChannelError::OutcomeUnknown(why)),
         };
         match (&reply.response_code, &reply.trade) {
             (ResponseCode::Success, Some(trade)) if trade.trade_amount.amount() == request.amount => {
@@ -179,15 +227,36 @@ impl PayOut for JdPay {
             request_datetime: self.now().map_err(ChannelError::Unavailable)?,
             out_trade_no: OutTradeNo::parse(out_trade_no).map_err(|_| ChannelError::NotFound)?,
         };
-        let reply = match self.call("trade_query", &query.to_form(&self.settings.credentials.sign_key)).await {
-            Answer::Reply(reply) => reply,
-            Answer::Unknown(why) => return Err(ChannelError::OutcomeUnknown(why)),
+        let form = query.to_form(&self.settings.credentials.sign_key);
+        let ask = || async {
+            match self.call(TRADE_QUERY, &form).await {
+                Answer::Silence(why) => Err(why),
+                answer => Ok(answer),
+            }
+        };
+        let patience = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(2))
+            .with_max_times(2);
+        let reply = match ask.retry(patience).sleep(tokio::time::sleep).await {
+            Ok(Answer::Reply(reply)) => reply,
+            Ok(Answer::Unknown(why) | Answer::Silence(why)) | Err(why) => {
+                return Err(ChannelError::OutcomeUnknown(why));
+            }
         };
         match (&reply.response_code, &reply.trade) {
             (ResponseCode::Success, Some(trade)) => status_of(trade, out_trade_no),
             (ResponseCode::NoResult, _) => Err(ChannelError::NotFound),
             _ => Err(unknown(&reply)),
         }
+    }
+
+    fn accepts_payouts(&self) -> bool {
+        self.health.permits(DEFRAY_PAY)
+    }
+
+    fn health(&self) -> Option<&Health> {
+        Some(&self.health)
     }
 
     fn parse_payout_callback(&self, fields: &[(String, String)]) -> Result<PayoutCallback, CallbackError> {

@@ -6,6 +6,7 @@
 //! commit, then call a channel, then record the outcome. An outcome that is not known for certain
 //! is [`ChannelError::OutcomeUnknown`] — never treated as failed — and is settled by querying.
 pub mod bill;
+pub mod health;
 pub mod jdpay;
 mod registry;
 pub mod sandbox;
@@ -131,4 +132,13 @@ pub trait PayOut: Send + Sync + 'static {
     async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError>;
     /// Checks an inbound payout callback (its form fields) and reads it.
     fn parse_payout_callback(&self, fields: &[(String, String)]) -> Result<PayoutCallback, CallbackError>;
+    /// Whether payouts may be handed over now: false while the upstream's breaker for submissions
+    /// is open (queries go on regardless).
+    fn accepts_payouts(&self) -> bool {
+        true
+    }
+    /// How the upstream has been answering, if this channel is an outside upstream.
+    fn health(&self) -> Option<&health::Health> {
+        None
+    }
 }

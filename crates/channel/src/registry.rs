@@ -51,6 +51,11 @@ impl Registry {
         self.pay_out.get(name).cloned()
     }
 
+    /// How every outside upstream of the deployment has been answering, method by method.
+    pub fn health(&self) -> Vec<crate::health::MethodReport> {
+        self.pay_out.values().filter_map(|channel| channel.health()).flat_map(|health| health.report()).collect()
+    }
+
     /// Sends new payouts through the pay-out channel of this name; false if there is none.
     pub fn pay_out_through(&mut self, name: &str) -> bool {
         match self.pay_out.get_key_value(name) {

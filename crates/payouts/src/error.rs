@@ -15,6 +15,9 @@ pub enum PayoutError {
     /// The payout was made for a channel this deployment does not have (any more).
     #[error("no payout channel named {0} is configured")]
     NoChannel(String),
+    /// The channel takes no new payouts for now (its breaker is open): try again later.
+    #[error("the {0} channel is not taking payouts for now")]
+    ChannelPaused(String),
     #[error("the payout fee overflows")]
     FeeOverflow,
     /// A payout row broke a rule the database keeps (a guard failed on a locked row, a stored

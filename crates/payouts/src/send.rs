@@ -31,9 +31,15 @@ pub async fn submit(
     id: PayoutId,
 ) -> Result<Option<Recorded>, PayoutError> {
     let first_query_at = Utc::now() + settings.first_query_after();
+    let found = run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::find(conn, id)?)).await?;
+    let Some(found) = found else { return Err(PayoutError::NotFound) };
+    let channel = channel_of(channels, &found)?;
+    if !channel.accepts_payouts() {
+        // Its breaker is open: the payout stays as it is and is handed over on a later try.
+        return Err(PayoutError::ChannelPaused(found.channel));
+    }
     let prepared = run_blocking(pool, move |conn| mark_submitted(conn, &calendar, id, first_query_at)).await?;
     let Some(payout) = prepared else { return Ok(None) };
-    let channel = channel_of(channels, &payout)?;
     let answer = Outcome::from(channel.payout(&request(&payout)?).await);
     let actor = format!("channel:{}", channel.name());
     let recorded = run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
@@ -104,7 +110,10 @@ pub async fn query_due(
     let stale =
         run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::stale_created(conn, stale_before, BATCH)?)).await?;
     for id in stale {
-        submit(pool, calendar, settings, channels, id).await?;
+        match submit(pool, calendar, settings, channels, id).await {
+            Ok(_) | Err(PayoutError::ChannelPaused(_)) => {}
+            Err(error) => return Err(error),
+        }
     }
     let overdue_before = Utc::now() - settings.attention_after;
     let flagged =

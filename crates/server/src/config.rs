@@ -264,6 +264,13 @@ pub struct JdPayConfig {
     /// Seconds a call may take before its outcome counts as unknown. Default 10.
     #[serde(default = "JdPayConfig::default_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// System errors or timeouts in a row that open `defray_pay`'s breaker (no new payout is
+    /// handed over while it is open; queries go on). Default 5.
+    #[serde(default = "JdPayConfig::default_breaker_failures")]
+    pub breaker_failures: u32,
+    /// Seconds it stays open the first time (doubling up to 20 times that). Default 30.
+    #[serde(default = "JdPayConfig::default_breaker_open_seconds")]
+    pub breaker_open_seconds: u64,
 }
 
 impl JdPayConfig {
@@ -273,6 +280,14 @@ impl JdPayConfig {
 
     fn default_timeout_seconds() -> u64 {
         10
+    }
+
+    fn default_breaker_failures() -> u32 {
+        5
+    }
+
+    fn default_breaker_open_seconds() -> u64 {
+        30
     }
 
     /// The channel's settings, its key files read and checked.
@@ -303,6 +318,11 @@ impl JdPayConfig {
                 .map_err(|error| bad("notify_url", error.to_string()))?,
             credentials: jdpay::Credentials { sign_key, own_identity, peer_certificate },
             timeout: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+            breaker: channel::health::BreakerSettings {
+                failures_in_a_row: self.breaker_failures.max(1),
+                open_for: std::time::Duration::from_secs(self.breaker_open_seconds.max(1)),
+                max_open: std::time::Duration::from_secs(self.breaker_open_seconds.max(1).saturating_mul(20)),
+            },
         })
     }
 }

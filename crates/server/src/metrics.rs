@@ -24,6 +24,20 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamLabels {
+    upstream: String,
+    method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamCallLabels {
+    upstream: String,
+    method: String,
+    /// `success`, `decline`, `system_error` or `timeout`.
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     method: String,
     route: String,
@@ -41,6 +55,13 @@ pub struct Metrics {
     pub payouts_awaiting_approval: Gauge,
     /// Payouts flagged for an operator: no outcome for too long, or a contradicting report.
     pub payouts_needing_attention: Gauge,
+    /// Calls to each upstream method since this process started, by how they ended.
+    upstream_calls: Family<UpstreamCallLabels, Gauge>,
+    /// Each upstream method's success rate over the last hour, in thousandths (declines not counted).
+    upstream_success_permille: Family<UpstreamLabels, Gauge>,
+    /// 1 when a method is below the healthy success rate or its breaker is open.
+    upstream_degraded: Family<UpstreamLabels, Gauge>,
+    upstream_breaker_open: Family<UpstreamLabels, Gauge>,
 }
 
 impl Metrics {
@@ -69,6 +90,30 @@ impl Metrics {
             "Payouts without an outcome for too long, or with a contradicting report",
             payouts_needing_attention.clone(),
         );
+        let upstream_calls = Family::<UpstreamCallLabels, Gauge>::default();
+        let upstream_success_permille = Family::<UpstreamLabels, Gauge>::default();
+        let upstream_degraded = Family::<UpstreamLabels, Gauge>::default();
+        let upstream_breaker_open = Family::<UpstreamLabels, Gauge>::default();
+        registry.register(
+            "upstream_calls",
+            "Calls to an upstream method since this process started, by how they ended",
+            upstream_calls.clone(),
+        );
+        registry.register(
+            "upstream_success_permille",
+            "An upstream method's success rate over the last hour, in thousandths (declines not counted)",
+            upstream_success_permille.clone(),
+        );
+        registry.register(
+            "upstream_degraded",
+            "1 when an upstream method is below a 98% success rate over the last hour or its breaker is open",
+            upstream_degraded.clone(),
+        );
+        registry.register(
+            "upstream_breaker_open",
+            "1 while an upstream method's circuit breaker is open",
+            upstream_breaker_open.clone(),
+        );
         Arc::new(Metrics {
             registry,
             requests,
@@ -79,7 +124,38 @@ impl Metrics {
             jobs_failed,
             payouts_awaiting_approval,
             payouts_needing_attention,
+            upstream_calls,
+            upstream_success_permille,
+            upstream_degraded,
+            upstream_breaker_open,
         })
+    }
+
+    /// The upstreams' figures as they are now.
+    pub fn set_upstreams(&self, reports: &[channel::health::MethodReport]) {
+        for report in reports {
+            let labels = UpstreamLabels { upstream: report.upstream.into(), method: report.method.into() };
+            let total = &report.since_start;
+            for (outcome, count) in [
+                ("success", total.successes),
+                ("decline", total.declines),
+                ("system_error", total.system_errors),
+                ("timeout", total.timeouts),
+            ] {
+                let labels = UpstreamCallLabels {
+                    upstream: labels.upstream.clone(),
+                    method: labels.method.clone(),
+                    outcome: outcome.into(),
+                };
+                self.upstream_calls.get_or_create(&labels).set(i64::try_from(count).unwrap_or(i64::MAX));
+            }
+            if let Some(rate) = report.last_hour.success_rate() {
+                // A rate between 0 and 1: its thousandths fit any integer.
+                self.upstream_success_permille.get_or_create(&labels).set((rate * 1000.0).round() as i64);
+            }
+            self.upstream_degraded.get_or_create(&labels).set(i64::from(report.degraded() || report.breaker_open));
+            self.upstream_breaker_open.get_or_create(&labels).set(i64::from(report.breaker_open));
+        }
     }
 
     pub fn render(&self) -> String {

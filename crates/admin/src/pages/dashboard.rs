@@ -15,6 +15,35 @@ use crate::{
     view::{AuditRow, china_day, china_day_start, yuan},
 };
 
+/// One method of one upstream, as the dashboard shows it.
+struct UpstreamRow {
+    upstream: &'static str,
+    method: &'static str,
+    calls_hour: u64,
+    /// Success rates as percentages with one decimal; `—` without calls that count.
+    rate_hour: String,
+    rate_day: String,
+    mean_latency_ms: String,
+    breaker_open: bool,
+    degraded: bool,
+}
+
+impl UpstreamRow {
+    fn of(report: &channel::health::MethodReport) -> UpstreamRow {
+        let percent = |rate: Option<f64>| rate.map_or_else(|| "—".to_string(), |rate| format!("{:.1}%", rate * 100.0));
+        UpstreamRow {
+            upstream: report.upstream,
+            method: report.method,
+            calls_hour: report.last_hour.calls,
+            rate_hour: percent(report.last_hour.success_rate()),
+            rate_day: percent(report.last_day.success_rate()),
+            mean_latency_ms: report.last_hour.mean_latency_ms().map_or_else(|| "—".into(), |ms| ms.to_string()),
+            breaker_open: report.breaker_open,
+            degraded: report.degraded(),
+        }
+    }
+}
+
 /// A chart with its caption, and an id for tests and links.
 struct ChartPanel {
     id: &'static str,
@@ -46,6 +75,10 @@ struct DashboardPage {
     jobs_pending: i64,
     jobs_failed: i64,
     active_operators: usize,
+    /// The outside upstreams' methods (none with the sandbox alone), and whether any is below
+    /// the healthy success rate or has its breaker open.
+    upstreams: Vec<UpstreamRow>,
+    upstream_warning: bool,
     recent: Vec<AuditRow>,
     show_recent: bool,
 }
@@ -74,6 +107,8 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
     let o = session.lang.labels().order;
     let (payouts_by_state, payouts_attention) = payouts;
     let in_state = |state: PayoutState| payouts_by_state.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
+    let upstreams: Vec<UpstreamRow> = state.channels.health().iter().map(UpstreamRow::of).collect();
+    let upstream_warning = upstreams.iter().any(|row| row.degraded || row.breaker_open);
     render::page(&DashboardPage {
         chrome: Chrome::new(&session, Section::Dashboard),
         o,
@@ -93,6 +128,8 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
         jobs_pending: depth.pending,
         jobs_failed: depth.failed,
         active_operators,
+        upstreams,
+        upstream_warning,
         recent: recent.into_iter().map(AuditRow::from).collect(),
         show_recent,
     })

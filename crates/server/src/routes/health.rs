@@ -35,7 +35,13 @@ pub async fn readyz(pool: web::Data<Pool>, cache: web::Data<Cache>, metrics: web
     if database { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }
 
-pub async fn metrics(pool: web::Data<Pool>, cache: web::Data<Cache>, metrics: web::Data<Metrics>) -> HttpResponse {
+pub async fn metrics(
+    pool: web::Data<Pool>,
+    cache: web::Data<Cache>,
+    metrics: web::Data<Metrics>,
+    channels: web::Data<channel::Registry>,
+) -> HttpResponse {
+    metrics.set_upstreams(&channels.health());
     let depth = run_blocking(&pool, |conn| -> Result<_, StorageError> {
         Ok((jobs::depth(conn)?, storage::payouts::counts(conn)?))
     });
