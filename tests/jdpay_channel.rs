@@ -295,6 +295,11 @@ async fn failures_in_a_row_open_the_breaker_hold_back_new_payouts_and_show_on_th
     settle(&app).await;
     let (_, dashboard) = app.get_text("/admin").await;
     assert!(!dashboard.contains("upstream-warning"), "healthy before any call");
+    let (_, settings) = app.get_text("/admin/settings").await;
+    let row = settings.split(r#"data-channel="jdpay""#).nth(1).expect("the channel is listed");
+    let row = row.split("</tr>").next().unwrap_or_default();
+    assert!(row.contains(&fake.customer_no) && row.contains("CN=jd"), "its settings: {row}");
+    assert!(!settings.contains(&fake.sign_key), "never its sign key");
 
     // One at a time, so the failures are in a row: three SYSTEM_ERRORs, each left unknown.
     for (merchant_id, sub_merchant_id) in &merchants[..3] {

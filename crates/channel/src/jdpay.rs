@@ -259,6 +259,33 @@ impl PayOut for JdPay {
         Some(&self.health)
     }
 
+    fn settings(&self) -> Vec<(&'static str, String)> {
+        let settings = &self.settings;
+        let certificate = |certificate: &x509_cert::Certificate| {
+            let tbs = &certificate.tbs_certificate;
+            format!("{} (serial {})", tbs.subject, tbs.serial_number)
+        };
+        let breaker = settings.breaker;
+        vec![
+            ("url", settings.base_url.clone()),
+            ("customer_no", settings.customer_no.to_string()),
+            ("sign_key", "set (not shown)".into()),
+            ("certificate", certificate(settings.credentials.own_identity.certificate())),
+            ("jd_certificate", certificate(settings.credentials.peer_certificate.certificate())),
+            ("notify_url", settings.notify_url.to_string()),
+            ("timeout_seconds", settings.timeout.as_secs().to_string()),
+            (
+                "breaker",
+                format!(
+                    "{} failures in a row, open {} s (up to {} s)",
+                    breaker.failures_in_a_row,
+                    breaker.open_for.as_secs(),
+                    breaker.max_open.as_secs()
+                ),
+            ),
+        ]
+    }
+
     fn parse_payout_callback(&self, fields: &[(String, String)]) -> Result<PayoutCallback, CallbackError> {
         let notify = Notify::from_form(fields, &self.settings.credentials.sign_key).map_err(|error| match error {
             jdpay::FormError::BadSign => CallbackError::BadSignature,

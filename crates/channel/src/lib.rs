@@ -11,7 +11,7 @@ pub mod jdpay;
 mod registry;
 pub mod sandbox;
 
-pub use registry::Registry;
+pub use registry::{ChannelView, Registry};
 
 use async_trait::async_trait;
 use bill::BillLine;
@@ -140,5 +140,9 @@ pub trait PayOut: Send + Sync + 'static {
     /// How the upstream has been answering, if this channel is an outside upstream.
     fn health(&self) -> Option<&health::Health> {
         None
+    }
+    /// Its settings as an operator may see them (secrets never: only whether they are set).
+    fn settings(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
     }
 }

@@ -4,6 +4,17 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use crate::{PayIn, PayOut, sandbox::Sandbox};
 
+/// One channel as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelView {
+    pub name: &'static str,
+    pub pays_in: bool,
+    pub pays_out: bool,
+    /// New payouts go through it.
+    pub takes_new_payouts: bool,
+    pub settings: Vec<(&'static str, String)>,
+}
+
 #[derive(Clone, Default)]
 pub struct Registry {
     pay_in: BTreeMap<&'static str, Arc<dyn PayIn>>,
@@ -51,6 +62,22 @@ impl Registry {
         self.pay_out.get(name).cloned()
     }
 
+    /// Every channel, what it offers and its settings (secrets masked), by name.
+    pub fn describe(&self) -> Vec<ChannelView> {
+        let names: std::collections::BTreeSet<&'static str> =
+            self.pay_in.keys().chain(self.pay_out.keys()).copied().collect();
+        names
+            .into_iter()
+            .map(|name| ChannelView {
+                name,
+                pays_in: self.pay_in.contains_key(name),
+                pays_out: self.pay_out.contains_key(name),
+                takes_new_payouts: self.payouts_through == Some(name),
+                settings: self.pay_out.get(name).map(|channel| channel.settings()).unwrap_or_default(),
+            })
+            .collect()
+    }
+
     /// How every outside upstream of the deployment has been answering, method by method.
     pub fn health(&self) -> Vec<crate::health::MethodReport> {
         self.pay_out.values().filter_map(|channel| channel.health()).flat_map(|health| health.report()).collect()
@@ -80,5 +107,8 @@ mod tests {
         assert!(registry.pay_in("fshows").is_none());
         assert_eq!(registry.payouts().map(|channel| channel.name()), Some("sandbox"));
         assert!(Registry::default().payouts().is_none());
+        let views = registry.describe();
+        assert_eq!(views.len(), 1);
+        assert!(views[0].pays_in && views[0].pays_out && views[0].takes_new_payouts);
     }
 }

@@ -147,6 +147,14 @@ pub struct MerchantLabels {
 
     pub platform_key: &'static str,
     pub platform_key_hint: &'static str,
+    pub channels: &'static str,
+    pub channels_hint: &'static str,
+    pub channel: &'static str,
+    pub pays_in: &'static str,
+    pub pays_out: &'static str,
+    pub settings: &'static str,
+    pub new_payouts: &'static str,
+    pub built_in: &'static str,
     pub download_pem: &'static str,
     pub download_base64: &'static str,
 
@@ -314,6 +322,14 @@ pub static ZH: MerchantLabels = MerchantLabels {
 
     platform_key: "平台公钥",
     platform_key_hint: "客户端用此公钥验证平台的应答与通知签名。",
+    channels: "支付通道",
+    channels_hint: "来自配置文件(channel.*);密钥不显示。",
+    channel: "通道",
+    pays_in: "收款",
+    pays_out: "代付",
+    settings: "设置",
+    new_payouts: "新代付走此通道",
+    built_in: "内置,无需设置",
     download_pem: "下载 PEM",
     download_base64: "单行 Base64(支付宝风格 SDK)",
 
@@ -481,6 +497,14 @@ pub static EN: MerchantLabels = MerchantLabels {
 
     platform_key: "Platform public key",
     platform_key_hint: "Clients verify the platform's replies and notifications with this key.",
+    channels: "Channels",
+    channels_hint: "From the configuration file (channel.*); secrets are never shown.",
+    channel: "Channel",
+    pays_in: "Pays in",
+    pays_out: "Pays out",
+    settings: "Settings",
+    new_payouts: "new payouts",
+    built_in: "built in, nothing to set",
     download_pem: "Download PEM",
     download_base64: "One-line Base64 (Alipay-style SDKs)",
 
