@@ -5,6 +5,7 @@
 use chrono::{TimeDelta, Utc};
 use domain::{
     Amount, MerchantId, OrderId, OutTradeNo,
+    ledger::AccountKind,
     onboarding::SignType,
     orders::{OrderBody, OrderType},
 };
@@ -256,6 +257,9 @@ async fn the_trial_balance_balances_with_the_orders_figures_and_downloads_as_csv
     assert!(page.contains(r#"id="balance-state" data-balanced="true""#) && page.contains("借贷平衡"), "{page}");
     let total = yuan(expected.receivable_fen);
     assert_eq!(cell(&page, r#"id="debit-total""#), total);
+    // No day reconciled and nothing paid out: the reserve is empty, and the sandbox says nothing.
+    assert_eq!(cell(&page, r#"id="reserve-books""#), yuan(0));
+    assert!(row(&page, r#"data-channel="sandbox""#).contains("该通道不提供余额查询"), "{page}");
     assert_eq!(cell(&page, r#"id="credit-total""#), total);
     let lines = [
         ("upstream_receivable", "debit", expected.receivable_fen),
@@ -278,7 +282,7 @@ async fn the_trial_balance_balances_with_the_orders_figures_and_downloads_as_csv
 
     // The CSV: the same figures.
     let rows = csv(&app, &viewer, "/admin/ledger?format=csv", "trial-balance-").await;
-    assert_eq!(rows.len(), 11, "ten kinds and the total");
+    assert_eq!(rows.len(), AccountKind::ALL.len() + 1, "every kind and the total");
     for (kind, side, fen) in lines {
         let line = rows.iter().find(|line| field(line, "account") == kind).expect("the kind");
         assert_eq!(field(line, &format!("{side}_yuan")), yuan(fen), "{kind}");
@@ -306,15 +310,15 @@ async fn the_trial_balance_balances_with_the_orders_figures_and_downloads_as_csv
 async fn accounts_list_filter_and_show_their_postings_with_causes_and_running_balances() {
     let Scene { app, viewer, first, second, large, small, .. } = scene().await;
     let first_accounts = accounts(&app, first.merchant_id).await;
-    assert_eq!(first_accounts.len(), 10, "every kind is opened for the merchant");
+    assert_eq!(first_accounts.len(), AccountKind::ALL.len(), "every kind is opened for the merchant");
 
     // Filters: by sub-merchant ID, by name, by kind, both, and a name that matches nobody.
     let count = |page: &str| page.matches("data-account=").count();
     let by_id = get(&app, &viewer, &format!("/admin/ledger/accounts?merchant={}", first.sub_merchant_id)).await.1;
-    assert_eq!(count(&by_id), 10);
+    assert_eq!(count(&by_id), AccountKind::ALL.len());
     assert!(by_id.contains("账务商店") && !by_id.contains("向量商店"));
     let by_name = get(&app, &viewer, "/admin/ledger/accounts?merchant=向量").await.1;
-    assert_eq!(count(&by_name), 10);
+    assert_eq!(count(&by_name), AccountKind::ALL.len());
     assert!(by_name.contains(&second.sub_merchant_id));
     let pending = get(&app, &viewer, "/admin/ledger/accounts?kind=merchant_pending").await.1;
     assert_eq!(count(&pending), 2);
@@ -726,7 +730,7 @@ async fn every_bad_parameter_gets_a_clear_400_page() {
 
     // In the CSV the name stays text: quoted, quotes doubled, a leading ' against formulas.
     let rows = csv(&app, &viewer, "/admin/ledger/accounts?format=csv", "ledger-accounts").await;
-    assert_eq!(rows.len(), 10);
+    assert_eq!(rows.len(), AccountKind::ALL.len());
     assert!(rows.iter().all(|line| field(line, "merchant") == format!("'{formula}")));
     let (_, page) = get(&app, &viewer, "/admin/ledger/accounts").await;
     assert!(!page.contains(formula), "the page escapes it too");

@@ -158,10 +158,10 @@ async fn every_status_and_error_of_jd_is_read_as_it_means() {
         let payout = settled_as(&app, *id, *state).await;
         assert_eq!(payout.channel, "jdpay", "{name}");
         let available = balance(&app, *id, AccountKind::MerchantAvailable).await;
-        let clearing = balance(&app, *id, AccountKind::PayoutClearing).await;
+        let paid_out = -balance(&app, *id, AccountKind::ProviderReserve).await;
         match state {
-            PayoutState::Succeeded => assert_eq!((available, clearing), (0, payout.amount_fen.fen()), "{name}: paid"),
-            _ => assert_eq!((available, clearing), (payout.amount_fen.fen(), 0), "{name}: the money is back"),
+            PayoutState::Succeeded => assert_eq!((available, paid_out), (0, payout.amount_fen.fen()), "{name}: paid"),
+            _ => assert_eq!((available, paid_out), (payout.amount_fen.fen(), 0), "{name}: the money is back"),
         }
     }
     let received = fake.received();
@@ -197,6 +197,7 @@ async fn every_status_and_error_of_jd_is_read_as_it_means() {
     assert_eq!(payout_of(&app, ids[0]).await.expect("a payout").state, PayoutState::Returned);
     let returned = paid.amount_fen.fen();
     assert_eq!(balance(&app, ids[0], AccountKind::MerchantAvailable).await, returned, "back in available");
+    assert_eq!(balance(&app, ids[0], AccountKind::ProviderReserve).await, 0, "and back in the reserve");
     let (status, body) = fake.notify(&paid.out_trade_no, Status::Returned, false).await;
     assert_eq!((status, body.as_str()), (200, "ok"), "a replay is acknowledged");
     assert_eq!(balance(&app, ids[0], AccountKind::MerchantAvailable).await, returned, "and books nothing");

@@ -55,7 +55,11 @@ async fn the_workers_run_a_slot_and_pay_a_merchant_its_available_balance_once() 
         (0, 0),
         "all of it paid out"
     );
-    assert_eq!(after[&AccountKind::PayoutClearing], available - 150);
+    assert_eq!(
+        (after[&AccountKind::PayoutClearing], after[&AccountKind::ProviderReserve]),
+        (0, -(available - 150)),
+        "sent, and paid out of the provider's reserve"
+    );
     let taken = run_blocking(&app.pool, move |conn| {
         storage::sandbox_payouts::count_since(conn, Utc::now() - chrono::Duration::hours(1))
     })
@@ -227,7 +231,11 @@ async fn in_the_console_a_second_finance_operator_approves_what_the_first_paid_o
     assert_eq!(paid.id, payout.id);
     let (_, page) = app.get_text(&format!("/admin/payouts/{}", payout.id)).await;
     assert!(page.contains(r#"data-state="succeeded""#) && page.contains("grace"), "the history names the approver");
-    assert_eq!(page.matches("<tr data-entry=").count(), 2, "its reservation and its success in the ledger");
+    assert_eq!(
+        page.matches("<tr data-entry=").count(),
+        3,
+        "its reservation, its success and its money out of the reserve in the ledger"
+    );
     let csv = app.get("/admin/payouts?state=succeeded&format=csv").await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let text = csv.text().await.unwrap();
@@ -475,8 +483,9 @@ async fn a_payout_callback_is_applied_once_and_a_forged_one_changes_nothing() {
     assert_eq!(post(fields).await, (200, "ok".to_string()), "a replay is answered and changes nothing");
     let done = wait_for(&app, merchant_id, PayoutState::Succeeded).await;
     assert_eq!(done.id, payout.id);
-    let cleared = balances(&app, merchant_id).await[&AccountKind::PayoutClearing];
-    assert_eq!(cleared, payout.amount_fen.fen(), "booked once");
+    let after = balances(&app, merchant_id).await;
+    assert_eq!(after[&AccountKind::PayoutClearing], 0, "sent and funded");
+    assert_eq!(after[&AccountKind::ProviderReserve], -payout.amount_fen.fen(), "out of the reserve once");
 
     // Every exchange is kept and shown: the submission's answer, then both callbacks.
     let id = payout.id;
@@ -508,7 +517,7 @@ async fn a_micro_deposit_is_a_verification_payout_the_platform_pays() {
     let after = balances(&app, merchant_id).await;
     let amount = deposit.amount_fen.fen();
     assert_eq!(after[&AccountKind::VerificationExpense], amount);
-    assert_eq!(after[&AccountKind::PayoutClearing], amount);
+    assert_eq!(after[&AccountKind::ProviderReserve], -amount, "out of the provider's reserve");
     assert_eq!((after[&AccountKind::MerchantAvailable], after[&AccountKind::MerchantPayoutInTransit]), (0, 0));
     let taken = run_blocking(&app.pool, move |conn| {
         storage::sandbox_payouts::count_since(conn, Utc::now() - chrono::Duration::hours(1))
@@ -527,7 +536,10 @@ async fn a_micro_deposit_is_a_verification_payout_the_platform_pays() {
     }
     app.sign_in_as("ada", storage::operators::Role::Admin).await;
     let (_, page) = app.get_text(&detail).await;
-    assert!(page.contains(&yuan) && page.matches("<tr data-entry=").count() == 2, "{page}");
+    assert!(
+        page.contains(&yuan) && page.matches("<tr data-entry=").count() == 3,
+        "sent, and out of the reserve: {page}"
+    );
 }
 
 #[tokio::test]

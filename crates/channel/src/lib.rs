@@ -141,6 +141,11 @@ pub trait PayOut: Send + Sync + 'static {
     fn health(&self) -> Option<&health::Health> {
         None
     }
+    /// The provider's balance as the channel reports it (its reserve there, 备付金), if the channel
+    /// can report one.
+    async fn reported_balance(&self) -> Result<Option<Amount>, ChannelError> {
+        Ok(None)
+    }
     /// Its settings as an operator may see them (secrets never: only whether they are set).
     fn settings(&self) -> Vec<(&'static str, String)> {
         Vec::new()

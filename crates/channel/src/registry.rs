@@ -47,6 +47,11 @@ impl Registry {
         self.pay_in.get(name).cloned()
     }
 
+    /// Every channel that pays out, by name.
+    pub fn pay_outs(&self) -> impl Iterator<Item = Arc<dyn PayOut>> + '_ {
+        self.pay_out.values().cloned()
+    }
+
     /// Every channel that takes payments in, by name.
     pub fn pay_ins(&self) -> impl Iterator<Item = Arc<dyn PayIn>> + '_ {
         self.pay_in.values().cloned()

@@ -37,10 +37,13 @@ pub enum AccountKind {
     PayoutClearing,
     /// What the platform spends on micro-deposits (小额打款验证): it pays them, not the merchant.
     VerificationExpense,
+    /// The provider's own funds at the channel (备付金): the upstream's settlements of paid orders
+    /// come in, payouts and micro-deposits go out.
+    ProviderReserve,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 10] = [
+    pub const ALL: [AccountKind; 11] = [
         AccountKind::UpstreamReceivable,
         AccountKind::MerchantPending,
         AccountKind::MerchantAvailable,
@@ -51,6 +54,7 @@ impl AccountKind {
         AccountKind::PayoutFeeRevenue,
         AccountKind::PayoutClearing,
         AccountKind::VerificationExpense,
+        AccountKind::ProviderReserve,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,12 +69,16 @@ impl AccountKind {
             AccountKind::PayoutFeeRevenue => "payout_fee_revenue",
             AccountKind::PayoutClearing => "payout_clearing",
             AccountKind::VerificationExpense => "verification_expense",
+            AccountKind::ProviderReserve => "provider_reserve",
         }
     }
 
     /// Assets and expenses grow with debits; liabilities and revenue with credits.
     pub fn is_debit_normal(self) -> bool {
-        matches!(self, AccountKind::UpstreamReceivable | AccountKind::VerificationExpense)
+        matches!(
+            self,
+            AccountKind::UpstreamReceivable | AccountKind::VerificationExpense | AccountKind::ProviderReserve
+        )
     }
 
     /// The money the platform holds for the merchant can never be negative.
@@ -122,6 +130,13 @@ crate::sql::text_enum! {
         VerificationReserved = "verification_reserved",
         VerificationFailed = "verification_failed",
         VerificationReturned = "verification_returned",
+        /// A payout's (or micro-deposit's) money left the provider's reserve: clearing → reserve.
+        PayoutFunded = "payout_funded",
+        /// A returned payout's money came back into the reserve: reserve → clearing.
+        PayoutRefunded = "payout_refunded",
+        /// The upstream settled a business day's paid orders and refunds of a merchant into the
+        /// reserve, keeping the bank commission and the platform fee.
+        UpstreamSettled = "upstream_settled",
         Reversal = "reversal",
     }
 }
@@ -156,6 +171,10 @@ impl EntryKind {
             }
             EntryKind::VerificationReserved | EntryKind::VerificationFailed | EntryKind::VerificationReturned => {
                 &[VerificationExpense, MerchantPayoutInTransit, PayoutClearing]
+            }
+            EntryKind::PayoutFunded | EntryKind::PayoutRefunded => &[PayoutClearing, ProviderReserve],
+            EntryKind::UpstreamSettled => {
+                &[UpstreamReceivable, BankCommissionPayable, PayPlatformFeePayable, ProviderReserve]
             }
             EntryKind::Reversal => &AccountKind::ALL,
         }
@@ -417,6 +436,51 @@ pub fn verification_returned(amount: Amount) -> Result<BalancedPostings, Booking
     Ok(BalancedPostings::new([
         Posting::debit(AccountKind::PayoutClearing, amount),
         Posting::credit(AccountKind::VerificationExpense, amount)?,
+    ])?)
+}
+
+/// A payout's money leaves the provider's reserve: what was sent to the bank (clearing) is paid
+/// out of the reserve.
+pub fn payout_funded(amount: Amount) -> Result<BalancedPostings, BookingError> {
+    positive(amount)?;
+    Ok(BalancedPostings::new([
+        Posting::debit(AccountKind::PayoutClearing, amount),
+        Posting::credit(AccountKind::ProviderReserve, amount)?,
+    ])?)
+}
+
+/// A returned payout's money comes back into the reserve, to clearing, from where the return
+/// gives it back ([`payout_returned`], [`verification_returned`]).
+pub fn payout_refunded(amount: Amount) -> Result<BalancedPostings, BookingError> {
+    positive(amount)?;
+    Ok(BalancedPostings::new([
+        Posting::debit(AccountKind::ProviderReserve, amount),
+        Posting::credit(AccountKind::PayoutClearing, amount)?,
+    ])?)
+}
+
+/// What a merchant's business day moved on the accounts the upstream settles: signed sums of the
+/// day's payment and refund postings (debit positive), so `receivable_fen` is positive and the
+/// payables negative on an ordinary day.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct DayMovements {
+    pub receivable_fen: Amount,
+    pub bank_commission_fen: Amount,
+    pub pay_platform_fen: Amount,
+}
+
+/// The upstream settles a merchant's day: the receivable is cleared, the upstream keeps the bank
+/// commission and its platform fee (the payables are cleared), the rest comes into the reserve.
+/// A day of more refunds than payments moves the other way.
+pub fn upstream_settled(day: DayMovements) -> Result<BalancedPostings, BookingError> {
+    let neg = |amount: Amount| amount.checked_neg().ok_or(EntryError::Overflow);
+    let net = Amount::checked_sum([day.receivable_fen, day.bank_commission_fen, day.pay_platform_fen])
+        .ok_or(EntryError::Overflow)?;
+    Ok(BalancedPostings::new([
+        Posting { account: AccountKind::UpstreamReceivable, amount_fen: neg(day.receivable_fen)? },
+        Posting { account: AccountKind::BankCommissionPayable, amount_fen: neg(day.bank_commission_fen)? },
+        Posting { account: AccountKind::PayPlatformFeePayable, amount_fen: neg(day.pay_platform_fen)? },
+        Posting::debit(AccountKind::ProviderReserve, net),
     ])?)
 }
 

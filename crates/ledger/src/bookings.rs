@@ -132,6 +132,55 @@ pub fn verification_returned(conn: &mut PgConnection, payout: &Payout) -> Result
     post(conn, &payout.cause("returned", EntryKind::VerificationReturned), |_| Ok(postings))
 }
 
+/// A payout's (or micro-deposit's) money left the provider's reserve: clearing → reserve. Booked
+/// with its success.
+pub fn payout_funded(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
+    let postings = rules::payout_funded(payout.amount)?;
+    post(conn, &payout.cause("funded", EntryKind::PayoutFunded), |_| Ok(postings))
+}
+
+/// A returned payout's money came back into the reserve: reserve → clearing. Booked with the
+/// return, before it.
+pub fn payout_refunded(conn: &mut PgConnection, payout: &Payout) -> Result<Booked, LedgerError> {
+    let postings = rules::payout_refunded(payout.amount)?;
+    post(conn, &payout.cause("refunded", EntryKind::PayoutRefunded), |_| Ok(postings))
+}
+
+/// The upstream settled the business day `date` (its bill matched our bookings): for each
+/// merchant with payments or refunds that day, the receivable goes, net of the bank commission and
+/// the platform fee the upstream keeps, into the provider's reserve. Once per merchant and day.
+/// Returns the entries written now.
+pub fn upstream_settled(conn: &mut PgConnection, date: NaiveDate) -> Result<usize, LedgerError> {
+    let days = rows::day_movements(conn, date)?;
+    let bookings: Vec<Booking<'static>> = days
+        .into_iter()
+        .filter(|day| {
+            [day.receivable_fen, day.bank_commission_fen, day.pay_platform_fen].iter().any(|fen| *fen != Amount::ZERO)
+        })
+        .map(|day| {
+            let cause = Cause::new(
+                format!("upstream:{}:{date}:settled", day.merchant_id),
+                EntryKind::UpstreamSettled,
+                day.merchant_id,
+                date,
+            );
+            let movements = rules::DayMovements {
+                receivable_fen: day.receivable_fen,
+                bank_commission_fen: day.bank_commission_fen,
+                pay_platform_fen: day.pay_platform_fen,
+            };
+            Booking { cause, build: Box::new(move |_| rules::upstream_settled(movements)) }
+        })
+        .collect();
+    let mut written = 0;
+    for booked in crate::post_many(conn, bookings)? {
+        if matches!(booked?, Booked::New(_)) {
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
 /// Corrects an entry with its exact opposite (entries are never changed). Booked once per entry.
 pub fn reverse(
     conn: &mut PgConnection,

@@ -117,7 +117,7 @@ pub fn import(conn: &mut PgConnection, import: &Import<'_>, theirs: &[BillLine])
         let differences: Vec<NewDifference> = matching.differences.iter().map(|d| new_difference(run.id, d)).collect();
         rows::insert_differences(conn, &differences)?;
         if differences.is_empty() {
-            storage::ledger::mark_reconciled(conn, import.business_date)?;
+            reconciled(conn, import.business_date)?;
         }
         Ok(run)
     })
@@ -150,6 +150,8 @@ pub enum ResolveError {
     AlreadyResolved,
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
 }
 
 /// Resolves a difference with the operator's note; when it was the last open one of its day's
@@ -162,9 +164,18 @@ pub fn resolve(conn: &mut PgConnection, difference_id: i64, by: &str, note: &str
     let run = rows::find_run(conn, difference.run_id)?.ok_or(ResolveError::NotFound)?;
     let latest = rows::latest_run(conn, &run.channel, run.business_date)?;
     if latest.is_some_and(|latest| latest.id == run.id) && rows::open_differences(conn, run.id)? == 0 {
-        storage::ledger::mark_reconciled(conn, run.business_date)?;
+        reconciled(conn, run.business_date)?;
     }
     Ok(run)
+}
+
+/// The day's bill and our bookings agree: the day is reconciled, and what the upstream settled
+/// for it (net of what it keeps) is booked into the provider's reserve, in the same transaction.
+fn reconciled(conn: &mut PgConnection, date: chrono::NaiveDate) -> Result<(), LedgerError> {
+    storage::ledger::mark_reconciled(conn, date)?;
+    let settled = crate::bookings::upstream_settled(conn, date)?;
+    tracing::info!(%date, settled, "business day reconciled; the upstream's settlement booked");
+    Ok(())
 }
 
 /// An operator imports a channel's bill of a day (pasted, or fetched from the channel for them),

@@ -94,6 +94,8 @@ fn book(
         PayoutTransition::Submit | PayoutTransition::Approve => {}
         PayoutTransition::Succeed => {
             ledger::bookings::payout_succeeded(conn, &booking)?;
+            // The money left the provider's reserve (SPEC §7: payouts out).
+            ledger::bookings::payout_funded(conn, &booking)?;
         }
         PayoutTransition::Fail | PayoutTransition::Reject if platform_paid => {
             ledger::bookings::verification_failed(conn, &booking)?;
@@ -102,9 +104,11 @@ fn book(
             ledger::bookings::payout_failed(conn, &booking)?;
         }
         PayoutTransition::Return if platform_paid => {
+            ledger::bookings::payout_refunded(conn, &booking)?;
             ledger::bookings::verification_returned(conn, &booking)?;
         }
         PayoutTransition::Return => {
+            ledger::bookings::payout_refunded(conn, &booking)?;
             ledger::bookings::payout_returned(conn, &booking)?;
         }
     }

@@ -244,7 +244,7 @@ async fn every_outcome_is_recorded_once_and_booked() {
     };
     let (succeeded, paid) = state_of(conn, &shops[0]);
     assert_eq!(succeeded, PayoutState::Succeeded);
-    assert_eq!(balance(conn, shops[0].merchant_id, AccountKind::PayoutClearing), paid.amount_fen.fen());
+    assert_eq!(balance(conn, shops[0].merchant_id, AccountKind::ProviderReserve), -paid.amount_fen.fen());
     assert_eq!(balance(conn, shops[0].merchant_id, AccountKind::MerchantPayoutInTransit), 0);
     let (failed, refused) = state_of(conn, &shops[1]);
     assert_eq!(failed, PayoutState::Failed);
@@ -345,7 +345,7 @@ async fn a_payout_the_channel_never_got_is_handed_over_again_under_its_own_numbe
     send::query_due(&pool, calendar, &settings, &registry(channel.clone())).await.unwrap();
     let done = rows::find(conn, payout.id).unwrap().unwrap();
     assert_eq!((done.state, done.out_trade_no.as_str()), (PayoutState::Succeeded, payout.out_trade_no.as_str()));
-    assert_eq!(balance(conn, shop.merchant_id, AccountKind::PayoutClearing), payout.amount_fen.fen());
+    assert_eq!(balance(conn, shop.merchant_id, AccountKind::ProviderReserve), -payout.amount_fen.fen());
     let history: Vec<_> = rows::events_of(conn, payout.id).unwrap().into_iter().map(|event| event.to_state).collect();
     assert_eq!(history, [PayoutState::Created, PayoutState::Submitted, PayoutState::Succeeded]);
     assert_ledger_balanced(conn);

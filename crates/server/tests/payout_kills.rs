@@ -171,6 +171,8 @@ fn assert_paid_once(conn: &mut PgConnection, before: &BTreeMap<MerchantId, i64>)
     let mut paid = 0;
     for (merchant_id, available) in before {
         let after = ledger::reports::merchant_balances(conn, *merchant_id).expect("balances");
+        // What left the provider's reserve for it (a debit-normal balance gone below zero).
+        let paid_out = -after[&AccountKind::ProviderReserve].fen();
         let held = [
             AccountKind::MerchantAvailable,
             AccountKind::MerchantPayoutInTransit,
@@ -179,9 +181,15 @@ fn assert_paid_once(conn: &mut PgConnection, before: &BTreeMap<MerchantId, i64>)
         ]
         .iter()
         .map(|kind| after[kind].fen())
-        .sum::<i64>();
+        .sum::<i64>()
+            + paid_out;
         assert_eq!(held, *available, "merchant {merchant_id}: nothing lost, nothing paid twice");
-        paid += usize::from(after[&AccountKind::PayoutClearing].is_positive());
+        assert_eq!(
+            after[&AccountKind::PayoutClearing].fen(),
+            0,
+            "merchant {merchant_id}: whatever was sent, was funded"
+        );
+        paid += usize::from(paid_out > 0);
     }
     assert!(paid >= before.len() / 3, "most payouts went through: {paid} of {}", before.len());
     assert_eq!(
@@ -191,6 +199,10 @@ fn assert_paid_once(conn: &mut PgConnection, before: &BTreeMap<MerchantId, i64>)
               WHERE (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_reserved') <> 1
                  OR (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_succeeded')
                     <> CASE WHEN p.state IN ('succeeded', 'returned') THEN 1 ELSE 0 END
+                 OR (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_funded')
+                    <> CASE WHEN p.state IN ('succeeded', 'returned') THEN 1 ELSE 0 END
+                 OR (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_refunded')
+                    <> CASE WHEN p.state = 'returned' THEN 1 ELSE 0 END
                  OR (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_failed')
                     <> CASE WHEN p.state IN ('failed', 'rejected') THEN 1 ELSE 0 END
                  OR (SELECT count(*) FROM ledger_entries e WHERE e.payout_id = p.id AND e.kind = 'payout_returned')

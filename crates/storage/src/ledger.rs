@@ -397,3 +397,38 @@ pub fn daily_figures(
     .bind::<Date, _>(to)
     .load(conn)?)
 }
+
+/// What a merchant's business day moved on the accounts the upstream settles, from its payments
+/// and refunds: signed sums, debit positive.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct DayMovementsRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub merchant_id: MerchantId,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub receivable_fen: Amount,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub bank_commission_fen: Amount,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub pay_platform_fen: Amount,
+}
+
+/// Every merchant's movements of business day `date`, by merchant.
+pub fn day_movements(conn: &mut PgConnection, date: NaiveDate) -> Result<Vec<DayMovementsRow>, StorageError> {
+    use diesel::sql_types::Date;
+    Ok(diesel::sql_query(
+        "SELECT e.merchant_id,
+                COALESCE(sum(p.amount_fen) FILTER (WHERE a.kind = 'upstream_receivable'), 0)::bigint AS receivable_fen,
+                COALESCE(sum(p.amount_fen) FILTER (WHERE a.kind = 'bank_commission_payable'), 0)::bigint
+                    AS bank_commission_fen,
+                COALESCE(sum(p.amount_fen) FILTER (WHERE a.kind = 'pay_platform_fee_payable'), 0)::bigint
+                    AS pay_platform_fen
+           FROM ledger_entries e
+           JOIN ledger_postings p ON p.entry_id = e.id
+           JOIN ledger_accounts a ON a.id = p.account_id
+          WHERE e.business_date = $1 AND e.kind IN ('order_paid', 'refund')
+          GROUP BY e.merchant_id
+          ORDER BY e.merchant_id",
+    )
+    .bind::<Date, _>(date)
+    .load(conn)?)
+}

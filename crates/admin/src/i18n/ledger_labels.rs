@@ -127,6 +127,12 @@ pub struct LedgerLabels {
     pub kind_payout_fee_revenue: &'static str,
     pub kind_payout_clearing: &'static str,
     pub kind_verification_expense: &'static str,
+    pub kind_provider_reserve: &'static str,
+    pub reserve_books: &'static str,
+    pub reserve_reported_by: &'static str,
+    pub reserve_hint: &'static str,
+    pub no_reported_balance: &'static str,
+    pub reported_balance_unavailable: &'static str,
 
     // Bookings.
     pub entry_order_paid: &'static str,
@@ -139,6 +145,9 @@ pub struct LedgerLabels {
     pub entry_verification_reserved: &'static str,
     pub entry_verification_failed: &'static str,
     pub entry_verification_returned: &'static str,
+    pub entry_payout_funded: &'static str,
+    pub entry_payout_refunded: &'static str,
+    pub entry_upstream_settled: &'static str,
     pub entry_reversal: &'static str,
     pub cause_order: &'static str,
     pub cause_refund: &'static str,
@@ -262,6 +271,12 @@ pub static ZH: LedgerLabels = LedgerLabels {
     kind_payout_fee_revenue: "代付手续费收入",
     kind_payout_clearing: "代付清算",
     kind_verification_expense: "打款验证支出",
+    kind_provider_reserve: "备付金",
+    reserve_books: "账面余额",
+    reserve_reported_by: "通道报告",
+    reserve_hint: "上游按对账后的日账单结算入备付金,代付与打款验证从备付金付出;通道能报告余额时两者应一致。",
+    no_reported_balance: "该通道不提供余额查询",
+    reported_balance_unavailable: "暂时无法查询",
 
     entry_order_paid: "订单支付",
     entry_refund: "退款",
@@ -273,6 +288,9 @@ pub static ZH: LedgerLabels = LedgerLabels {
     entry_verification_reserved: "打款验证",
     entry_verification_failed: "打款验证失败",
     entry_verification_returned: "打款验证退回",
+    entry_payout_funded: "备付金付出",
+    entry_payout_refunded: "退票回到备付金",
+    entry_upstream_settled: "上游结算入备付金",
     entry_reversal: "冲正",
     cause_order: "订单",
     cause_refund: "退款",
@@ -396,6 +414,12 @@ pub static EN: LedgerLabels = LedgerLabels {
     kind_payout_fee_revenue: "Payout fee revenue",
     kind_payout_clearing: "Payout clearing",
     kind_verification_expense: "Micro-deposit expense",
+    kind_provider_reserve: "Provider reserve",
+    reserve_books: "In the books",
+    reserve_reported_by: "Reported by",
+    reserve_hint: "The upstream's settlement of each reconciled day comes in; payouts and micro-deposits go out. Where a channel reports a balance, the two should agree.",
+    no_reported_balance: "this channel does not report a balance",
+    reported_balance_unavailable: "could not be asked now",
 
     entry_order_paid: "Order paid",
     entry_refund: "Refund",
@@ -407,6 +431,9 @@ pub static EN: LedgerLabels = LedgerLabels {
     entry_verification_reserved: "Micro-deposit sent",
     entry_verification_failed: "Micro-deposit failed",
     entry_verification_returned: "Micro-deposit returned",
+    entry_payout_funded: "Paid out of the reserve",
+    entry_payout_refunded: "Returned into the reserve",
+    entry_upstream_settled: "Upstream settlement into the reserve",
     entry_reversal: "Reversal",
     cause_order: "Order",
     cause_refund: "Refund",
@@ -428,6 +455,7 @@ impl LedgerLabels {
             AccountKind::PayoutFeeRevenue => self.kind_payout_fee_revenue,
             AccountKind::PayoutClearing => self.kind_payout_clearing,
             AccountKind::VerificationExpense => self.kind_verification_expense,
+            AccountKind::ProviderReserve => self.kind_provider_reserve,
         }
     }
 
@@ -443,6 +471,9 @@ impl LedgerLabels {
             EntryKind::VerificationReserved => self.entry_verification_reserved,
             EntryKind::VerificationFailed => self.entry_verification_failed,
             EntryKind::VerificationReturned => self.entry_verification_returned,
+            EntryKind::PayoutFunded => self.entry_payout_funded,
+            EntryKind::PayoutRefunded => self.entry_payout_refunded,
+            EntryKind::UpstreamSettled => self.entry_upstream_settled,
             EntryKind::Reversal => self.entry_reversal,
         }
     }

@@ -2,7 +2,7 @@
 //! a bill with every kind of difference is listed for an operator; resolving the last difference
 //! reconciles the day and lets its settlement go ahead.
 use chrono::{Duration, Utc};
-use domain::{Amount, calendar::BusinessCalendar};
+use domain::{Amount, calendar::BusinessCalendar, ledger::AccountKind};
 use ledger::{
     reconciliation::{self, Import, ResolveError},
     settlement::{self, Policy},
@@ -60,6 +60,25 @@ fn a_bill_is_matched_differences_are_resolved_and_the_day_then_settles() {
     let settled = settlement::settle_due(conn, &policy, tomorrow, 100).unwrap();
     assert_eq!(settled.len(), 1);
     assert_eq!(count(conn, "SELECT count(*) AS count FROM reconciliation_runs"), 2);
+
+    // Reconciled, the upstream's settlement of the day is in the provider's reserve: the
+    // receivable is gone, the upstream kept the bank commission and its fee, and the reserve holds
+    // what the merchant is owed plus the provider's commission. Once, however often it is asked.
+    let balances = ledger::reports::merchant_balances(conn, shop.merchant_id).unwrap();
+    let of = |kind: AccountKind| balances[&kind].fen();
+    assert_eq!(
+        (
+            of(AccountKind::UpstreamReceivable),
+            of(AccountKind::BankCommissionPayable),
+            of(AccountKind::PayPlatformFeePayable)
+        ),
+        (0, 0, 0)
+    );
+    let owed = of(AccountKind::MerchantPending) + of(AccountKind::MerchantAvailable);
+    assert_eq!(of(AccountKind::ProviderReserve), owed + of(AccountKind::LiquidatorCommissionRevenue));
+    assert!(of(AccountKind::ProviderReserve) > 0);
+    assert_eq!(ledger::bookings::upstream_settled(conn, today).unwrap(), 0, "booked once");
+    assert_eq!(count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'upstream_settled'"), 1);
     support::assert_ledger_sound(conn);
 }
 

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
-use domain::Amount;
+use domain::{Amount, ledger::AccountKind};
 use ledger::reports::{self, TrialBalance};
 use serde::Deserialize;
 use storage::database::run_blocking;
@@ -35,6 +35,18 @@ struct TrialBalancePage {
     difference: String,
     totals_equal: bool,
     matches_postings: bool,
+    /// The provider's reserve as booked, and as each pay-out channel reports it.
+    reserve_books: String,
+    reserve_reports: Vec<ReserveReport>,
+}
+
+/// What one channel says the provider holds there, beside the books.
+struct ReserveReport {
+    channel: &'static str,
+    /// The reported balance, or why there is none.
+    reported: String,
+    /// Whether it equals the books; `None` without a reported balance.
+    agrees: Option<bool>,
 }
 
 struct Line {
@@ -61,12 +73,46 @@ pub async fn show(
     let balance = run_blocking(&state.pool, |conn| reports::trial_balance(conn).map_err(ledger_error)).await?;
     match format {
         Format::Csv => Ok(csv(l, &balance).into_response(&format!("trial-balance-{}", china_day(Utc::now())))),
-        Format::Html => render::page(&page(&session, l, balance)),
+        Format::Html => {
+            let books = reserve_of(&balance);
+            let reports = reserve_reports(l, &state.channels, books).await;
+            render::page(&page(&session, l, balance, reports))
+        }
     }
 }
 
-fn page(session: &SignedIn, l: &'static LedgerLabels, balance: TrialBalance) -> TrialBalancePage {
+/// The provider's reserve in the books: its debit-side balance over every merchant.
+fn reserve_of(balance: &TrialBalance) -> Amount {
+    balance
+        .lines
+        .iter()
+        .find(|line| line.kind == AccountKind::ProviderReserve)
+        .and_then(|line| line.debit_fen.checked_sub(line.credit_fen))
+        .unwrap_or(Amount::ZERO)
+}
+
+/// Asks each pay-out channel what it holds for the provider (no transaction is open).
+async fn reserve_reports(l: &LedgerLabels, channels: &channel::Registry, books: Amount) -> Vec<ReserveReport> {
+    let mut reports = Vec::new();
+    for channel in channels.pay_outs() {
+        let (reported, agrees) = match channel.reported_balance().await {
+            Ok(Some(reported)) => (yuan(reported), Some(reported == books)),
+            Ok(None) => (l.no_reported_balance.to_string(), None),
+            Err(error) => (format!("{}: {error}", l.reported_balance_unavailable), None),
+        };
+        reports.push(ReserveReport { channel: channel.name(), reported, agrees });
+    }
+    reports
+}
+
+fn page(
+    session: &SignedIn,
+    l: &'static LedgerLabels,
+    balance: TrialBalance,
+    reserve_reports: Vec<ReserveReport>,
+) -> TrialBalancePage {
     let totals_equal = balance.debit_total_fen == balance.credit_total_fen;
+    let reserve_books = yuan(reserve_of(&balance));
     let matches_postings = balance.lines.iter().all(|line| line.matches_postings);
     TrialBalancePage {
         chrome: chrome(session, l.trial_balance),
@@ -77,6 +123,8 @@ fn page(session: &SignedIn, l: &'static LedgerLabels, balance: TrialBalance) -> 
         difference: yuan(balance.difference_fen()),
         totals_equal,
         matches_postings,
+        reserve_books,
+        reserve_reports,
         lines: balance
             .lines
             .into_iter()
