@@ -9,6 +9,7 @@ mod console_operators;
 mod console_orders;
 mod console_reconciliation;
 mod console_roles;
+mod fshows_client;
 mod gateway;
 mod gateway_ledger;
 mod gateway_onboarding;

@@ -6,6 +6,7 @@
 //! commit, then call a channel, then record the outcome. An outcome that is not known for certain
 //! is [`ChannelError::OutcomeUnknown`] — never treated as failed — and is settled by querying.
 pub mod bill;
+pub mod fshows;
 pub mod health;
 pub mod jdpay;
 mod registry;
