@@ -33,6 +33,10 @@ pub async fn submit(
     let first_query_at = Utc::now() + settings.first_query_after();
     let found = run_blocking(pool, move |conn| Ok::<_, PayoutError>(rows::find(conn, id)?)).await?;
     let Some(found) = found else { return Err(PayoutError::NotFound) };
+    if !matches!(found.state, PayoutState::Created | PayoutState::Submitted) {
+        // Decided already (a job run twice, a callback first): nothing to hand over.
+        return Ok(None);
+    }
     let channel = channel_of(channels, &found)?;
     if !channel.accepts_payouts() {
         // Its breaker is open: the payout stays as it is and is handed over on a later try.
