@@ -336,6 +336,11 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
             StatusCode::SEE_OTHER,
         ),
         (Call::Post(merchant(targets.approved, "payout-confirm-account"), &[]), finance, StatusCode::SEE_OTHER),
+        (
+            Call::Post(merchant(targets.approved, "payout-channel"), &[("channel", "sandbox")]),
+            admin,
+            StatusCode::SEE_OTHER,
+        ),
         (Call::Get("/admin/payouts/calendar"), everyone, StatusCode::OK),
         (
             Call::Post("/admin/payouts/calendar", &[("day", "2030-10-01"), ("kind", "holiday"), ("note", "国庆节")]),

@@ -25,6 +25,16 @@ fn free_port() -> u16 {
 }
 
 async fn platform_on(fake: &FakeJd, timeout_seconds: u64, breaker_failures: u32) -> e2e::TestApp {
+    platform_paying_through(fake, timeout_seconds, breaker_failures, "jdpay").await
+}
+
+/// A platform with JD Pay configured, whose new payouts go through `payouts_channel`.
+async fn platform_paying_through(
+    fake: &FakeJd,
+    timeout_seconds: u64,
+    breaker_failures: u32,
+    payouts_channel: &'static str,
+) -> e2e::TestApp {
     let port = free_port();
     let config = server::config::JdPayConfig {
         url: fake.url.clone(),
@@ -41,7 +51,7 @@ async fn platform_on(fake: &FakeJd, timeout_seconds: u64, breaker_failures: u32)
     e2e::spawn_app_with(move |settings| {
         settings.server.bind = format!("127.0.0.1:{port}");
         settings.channel.jdpay = Some(config);
-        settings.channel.payouts = "jdpay".into();
+        settings.channel.payouts = payouts_channel.into();
         // Ask again at once, so the tests need not wait for the gentle schedule.
         settings.payouts.query_intervals_seconds = vec![0];
     })
@@ -335,4 +345,36 @@ async fn failures_in_a_row_open_the_breaker_hold_back_new_payouts_and_show_on_th
         metrics.contains(r#"liquidator_upstream_calls{upstream="jdpay",method="defray_pay",outcome="system_error"} 3"#),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn an_admin_sends_one_merchants_payouts_through_jd_while_the_rest_use_the_platforms_channel() {
+    let fake = FakeJd::start(&scratch_directory()).await;
+    let app = platform_paying_through(&fake, 2, 50, "sandbox").await;
+    let on_jd = merchant(&app, "on-jd", "4000", false).await;
+    let on_sandbox = merchant(&app, "on-sandbox", "4001", false).await;
+    settle(&app).await;
+    app.sign_in_as("ada", storage::operators::Role::Admin).await;
+    let page = format!("/admin/merchants/{on_jd}");
+    let (_, shown) = app.get_text(&page).await;
+    assert!(shown.contains(r#"<code id="payout-channel">sandbox</code>"#), "the platform's to begin with");
+
+    let unknown = app.post_form(&format!("{page}/payout-channel"), &[("channel", "nowhere")]).await;
+    assert_eq!(unknown.status(), reqwest::StatusCode::BAD_REQUEST);
+    let chosen = app.post_form(&format!("{page}/payout-channel"), &[("channel", "jdpay")]).await;
+    assert_eq!(chosen.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, shown) = app.get_text(&page).await;
+    assert!(shown.contains(r#"<code id="payout-channel">jdpay</code>"#), "its own now");
+    let filter = storage::audit::Filter { action: Some("merchant.payout_channel".into()), ..Default::default() };
+    let audited = run_blocking(&app.pool, move |conn| storage::audit::list(conn, &filter, 5)).await.expect("audit");
+    assert_eq!(audited.len(), 1, "audited");
+
+    app.sign_in_as("fiona", storage::operators::Role::Finance).await;
+    let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", "")]).await;
+    assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
+    let through_jd = settled_as(&app, on_jd, PayoutState::Succeeded).await;
+    let through_sandbox = settled_as(&app, on_sandbox, PayoutState::Succeeded).await;
+    assert_eq!((through_jd.channel.as_str(), through_sandbox.channel.as_str()), ("jdpay", "sandbox"));
+    let at_jd: Vec<_> = fake.received().into_iter().filter_map(|request| request.out_trade_no).collect();
+    assert_eq!(at_jd, std::slice::from_ref(&through_jd.out_trade_no), "JD got the one payout routed to it");
 }

@@ -225,6 +225,32 @@ pub fn bind(
 
 /// Sets (or with `None` clears) where the merchant's scheduled payouts' results are told, with its
 /// audit entry. False when it was that already.
+/// Sets (or clears, back to the platform's) the channel the merchant's payouts go through, with
+/// its audit row; false if it was that already. The caller checks the name is a pay-out channel of
+/// the deployment.
+pub fn set_payout_channel(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: MerchantId,
+    channel: Option<&str>,
+) -> Result<bool, OnboardingError> {
+    storage::database::transaction(conn, |conn| {
+        applications::lock(conn, merchant_id)?;
+        let before = storage::merchants::find(conn, merchant_id)?.and_then(|row| row.payout_channel);
+        if !merchants::set_payout_channel(conn, merchant_id, channel)? {
+            return Ok(false);
+        }
+        let entry = NewEntry {
+            action: "merchant.payout_channel",
+            target: format!("merchant:{merchant_id}"),
+            before: Some(json!({ "payout_channel": before })),
+            after: Some(json!({ "payout_channel": channel })),
+        };
+        audit::record(conn, actor, entry)?;
+        Ok(true)
+    })
+}
+
 pub fn set_payout_notify_url(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -214,7 +214,7 @@ fn create_batch(
             amount_fen: *amount,
             fee_fen: *fee,
             state: if *amount > settings.approval_above { PayoutState::AwaitingApproval } else { PayoutState::Created },
-            channel,
+            channel: candidate.payout_channel.as_deref().unwrap_or(channel),
             account_type: candidate.account_type,
             account_holder: &candidate.account_holder,
             account_number: &candidate.account_number,

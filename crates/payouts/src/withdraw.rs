@@ -118,7 +118,7 @@ fn create(
         amount_fen: amount,
         fee_fen: fee,
         state,
-        channel,
+        channel: merchant.payout_channel.as_deref().unwrap_or(channel),
         account_type: merchant.account_type,
         account_holder: &merchant.account_holder,
         account_number: &merchant.account_number,

@@ -70,6 +70,21 @@ pub struct MerchantRow {
     pub settlement_days: i16,
     /// Where its scheduled payouts' results are told, if anywhere.
     pub payout_notify_url: Option<String>,
+    /// The channel its payouts go through; `None`: the platform's.
+    pub payout_channel: Option<String>,
+}
+
+/// Sets (or clears) the channel the merchant's payouts go through; false if it was that already.
+pub fn set_payout_channel(
+    conn: &mut PgConnection,
+    id: MerchantId,
+    channel: Option<&str>,
+) -> Result<bool, StorageError> {
+    let updated = diesel::update(merchants::table.find(id))
+        .filter(merchants::payout_channel.is_distinct_from(channel))
+        .set(merchants::payout_channel.eq(channel))
+        .execute(conn)?;
+    Ok(updated == 1)
 }
 
 /// Sets (or clears) where the merchant's scheduled payouts' results are told; false if it was

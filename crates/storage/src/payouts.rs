@@ -372,6 +372,9 @@ pub struct CandidateRow {
     /// Where its scheduled payouts' results are told.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub payout_notify_url: Option<String>,
+    /// The channel its payouts go through, if not the platform's.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub payout_channel: Option<String>,
     /// The schedule it declared when it applied: `daily`, `weekly` (with its weekday) or `manual`.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub declared_frequency: String,
@@ -399,7 +402,7 @@ macro_rules! candidates_from {
                 s.retained_fen, s.fee_fixed_fen, s.fee_rate, s.fee_minimum_fen,
                 hold.reason AS hold_reason, pause.reason AS pause_reason,
                 m.account_type, m.account_holder, m.account_number, m.bank_code, m.cnaps_code,
-                m.payout_notify_url, m.payout_schedule AS declared_frequency, m.payout_weekday AS declared_weekday,
+                m.payout_notify_url, m.payout_channel, m.payout_schedule AS declared_frequency, m.payout_weekday AS declared_weekday,
                 d.at_time AS plan_at_time, d.minimum_fen AS plan_minimum_fen, d.retained_fen AS plan_retained_fen,
                 d.fee_fixed_fen AS plan_fee_fixed_fen, d.fee_rate AS plan_fee_rate,
                 d.fee_minimum_fen AS plan_fee_minimum_fen

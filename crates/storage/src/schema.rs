@@ -202,6 +202,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         settlement_days -> Int2,
         payout_notify_url -> Nullable<Text>,
+        payout_channel -> Nullable<Text>,
     }
 }
 

@@ -198,6 +198,7 @@ fn notice_text(lang: Lang, query: NoticeQuery) -> Option<String> {
         "rates" => m.notice_rates,
         "settlement_days" => m.notice_settlement_days,
         "payout_schedule" => PayoutLabels::of(lang).notice_schedule,
+        "payout_channel" => PayoutLabels::of(lang).notice_channel,
         "payout_hold" => PayoutLabels::of(lang).notice_hold,
         "payout_release" => PayoutLabels::of(lang).notice_release,
         "payout_confirm" => PayoutLabels::of(lang).notice_confirm,
@@ -293,6 +294,12 @@ fn payout_panel(
         std::mem::take(&mut loaded.recent_payouts),
         loaded.merchant.row.payout_notify_url.clone(),
         session.can(Permission::ManagePayouts),
+        super::payouts::ChannelChoice {
+            own: candidate.payout_channel.clone(),
+            platform: state.channels.payouts().map(|channel| channel.name()),
+            choices: state.channels.pay_outs().map(|channel| channel.name()).collect(),
+            can_choose: session.can(Permission::Administer),
+        },
     )))
 }
 

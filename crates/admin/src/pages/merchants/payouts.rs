@@ -51,6 +51,20 @@ pub struct PayoutPanel {
     /// Where its scheduled payouts' results are told (`""`: nowhere).
     pub notify_url: String,
     pub can_manage: bool,
+    /// The channel its payouts go through, and whether that is its own choice (else the
+    /// platform's); the pay-out channels an admin may choose from (name, chosen).
+    pub channel: String,
+    pub own_channel: bool,
+    pub channel_choices: Vec<(&'static str, bool)>,
+    pub can_choose_channel: bool,
+}
+
+/// The channel part of the panel: the merchant's choice, the platform's, the choices.
+pub struct ChannelChoice {
+    pub own: Option<String>,
+    pub platform: Option<&'static str>,
+    pub choices: Vec<&'static str>,
+    pub can_choose: bool,
 }
 
 /// The schedule form's values.
@@ -73,6 +87,7 @@ impl PayoutPanel {
         recent: Vec<PayoutRow>,
         notify_url: Option<String>,
         can_manage: bool,
+        channel: ChannelChoice,
     ) -> PayoutPanel {
         let held = stops.iter().any(|stop| stop.kind == StopKind::Hold);
         let paused = stops.iter().any(|stop| stop.kind == StopKind::ReturnedAccount);
@@ -107,6 +122,14 @@ impl PayoutPanel {
                 .collect(),
             notify_url: notify_url.unwrap_or_default(),
             can_manage,
+            own_channel: channel.own.is_some(),
+            channel_choices: channel
+                .choices
+                .iter()
+                .map(|name| (*name, channel.own.as_deref() == Some(*name)))
+                .collect(),
+            channel: channel.own.or_else(|| channel.platform.map(str::to_string)).unwrap_or_else(|| "—".into()),
+            can_choose_channel: channel.can_choose,
         }
     }
 }
@@ -318,4 +341,34 @@ async fn stopped_or_refused(
         Err(StopError::Payout(error)) => return Err(ConsoleError::Internal(error.to_string())),
     };
     detail::render(session, state, id, Extras::alert(message.to_string()), status).await
+}
+
+#[derive(Deserialize)]
+pub struct ChannelForm {
+    /// A pay-out channel's name; empty for the platform's.
+    channel: Option<String>,
+}
+
+/// `POST /admin/merchants/{id}/payout-channel` (admin): the channel the merchant's payouts go
+/// through from now on, or the platform's. Payouts made before keep theirs.
+pub async fn set_channel(
+    id: web::Path<MerchantId>,
+    posted: ConsoleForm<ChannelForm>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, form } = posted;
+    session.require(Permission::Administer)?;
+    let (id, p) = (id.into_inner(), PayoutLabels::of(session.lang));
+    let chosen = present("channel", form.channel, 32)?;
+    let known = |name: &str| state.channels.pay_outs().any(|channel| channel.name() == name);
+    if let Some(name) = chosen.as_deref().filter(|name| !known(name)) {
+        let extras = Extras::alert(format!("{}: {name}", p.unknown_channel));
+        return detail::render(&session, &state, id, extras, StatusCode::BAD_REQUEST).await;
+    }
+    let actor = session.actor();
+    run_blocking(&state.pool, move |conn| {
+        onboarding::bank_account::set_payout_channel(conn, &actor, id, chosen.as_deref())
+    })
+    .await?;
+    Ok(render::see_other(&format!("/admin/merchants/{id}?notice=payout_channel")))
 }
