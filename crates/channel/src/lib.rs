@@ -2,9 +2,16 @@
 //!
 //! A channel offers what it can — [`PayIn`] (payment callbacks), [`PayOut`] (payouts) — and the
 //! [`Registry`] of this deployment's channels, built once at start-up, is what the rest of the
-//! platform calls; implementations speak a channel's wire format. This crate never touches the database: callers record what they are about to do,
-//! commit, then call a channel, then record the outcome. An outcome that is not known for certain
-//! is [`ChannelError::OutcomeUnknown`] — never treated as failed — and is settled by querying.
+//! platform calls; implementations speak a channel's wire format. This crate never touches the
+//! database: callers record what they are about to do, commit, then call a channel, then record
+//! the outcome. An outcome that is not known for certain is [`ChannelError::OutcomeUnknown`] —
+//! never treated as failed — and is settled by querying.
+//!
+//! - [`sandbox`]: the built-in channel (cashier page, scripted payout outcomes);
+//! - [`jdpay`]: JD Pay direct payouts over the `jdpay` wire crate;
+//! - [`fshows`]: the client of an upstream fshows gateway (its calls; the channel on top of it is
+//!   next);
+//! - [`health`]: how each outside upstream answers, method by method, and its circuit breakers.
 pub mod bill;
 pub mod fshows;
 pub mod health;
