@@ -52,6 +52,7 @@ async fn platform_paying_through(
         settings.server.bind = format!("127.0.0.1:{port}");
         settings.channel.jdpay = Some(config);
         settings.channel.payouts = payouts_channel.into();
+        settings.channel.health_flush_seconds = 1;
         // Ask again at once, so the tests need not wait for the gentle schedule.
         settings.payouts.query_intervals_seconds = vec![0];
     })
@@ -331,7 +332,17 @@ async fn failures_in_a_row_open_the_breaker_hold_back_new_payouts_and_show_on_th
     let sent = fake.received().iter().filter(|request| request.method == "defray_pay").count();
     assert_eq!(sent, 3, "nothing new reached JD while the breaker is open");
 
-    let (_, dashboard) = app.get_text("/admin").await;
+    // The dashboard reads the deployment's counts, which each node adds every second here.
+    let started = std::time::Instant::now();
+    let dashboard = loop {
+        let (_, dashboard) = app.get_text("/admin").await;
+        let row = dashboard.split(r#"data-upstream="jdpay.defray_pay""#).nth(1).unwrap_or_default();
+        if row.split("</tr>").next().unwrap_or_default().contains("0.0%") {
+            break dashboard;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the counts reach the dashboard: {dashboard}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert!(dashboard.contains(r#"id="upstream-warning""#), "the dashboard warns");
     let row = dashboard.split(r#"data-upstream="jdpay.defray_pay""#).nth(1).expect("its row");
     let row = row.split("</tr>").next().unwrap_or_default();

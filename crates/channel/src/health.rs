@@ -8,8 +8,9 @@
 //! over the calls that were not declines. Only system errors and timeouts count against the
 //! breaker.
 //!
-//! The figures are this process's (each node measures the calls it makes); the dashboard and
-//! `/metrics` show the node that serves them.
+//! Each node measures the calls it makes; the counts of each minute are also kept aside until the
+//! server adds them to the deployment's (`take_unflushed`), so the dashboard's rates cover every
+//! node and survive restarts. The breaker and `/metrics` are the node's own.
 use std::{
     collections::{BTreeMap, VecDeque},
     sync::{
@@ -60,7 +61,7 @@ impl Counts {
         self.latency_ms_total += u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
     }
 
-    fn merge(&mut self, other: &Counts) {
+    pub fn merge(&mut self, other: &Counts) {
         self.calls += other.calls;
         self.successes += other.successes;
         self.declines += other.declines;
@@ -146,7 +147,17 @@ struct Method {
     open: OpenFlag,
     /// (minute since the epoch, that minute's calls), oldest first, at most a day.
     minutes: VecDeque<(u64, Counts)>,
+    /// Counts not yet added to the deployment's, by minute.
+    unflushed: BTreeMap<u64, Counts>,
     since_start: Counts,
+}
+
+/// One method's calls in one minute (since the epoch), not yet added to the deployment's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteCounts {
+    pub method: &'static str,
+    pub minute: u64,
+    pub counts: Counts,
 }
 
 const MINUTES_KEPT: u64 = 24 * 60;
@@ -185,6 +196,7 @@ impl Health {
                 breaker: StateMachine::new(policy, open.clone()),
                 open,
                 minutes: VecDeque::new(),
+                unflushed: BTreeMap::new(),
                 since_start: Counts::default(),
             }
         });
@@ -205,6 +217,7 @@ impl Health {
                 CallEnd::SystemError | CallEnd::Timeout => method.breaker.on_error(),
             }
             method.since_start.add(end, latency);
+            method.unflushed.entry(minute).or_default().add(end, latency);
             match method.minutes.back_mut() {
                 Some((last, counts)) if *last == minute => counts.add(end, latency),
                 _ => {
@@ -217,6 +230,29 @@ impl Health {
                 method.minutes.pop_front();
             }
         });
+    }
+
+    /// The counts not yet added to the deployment's, taken (give them back with [`Health::restore`]
+    /// if adding them failed).
+    pub fn take_unflushed(&self) -> Vec<MinuteCounts> {
+        let mut methods = self.methods.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        methods
+            .iter_mut()
+            .flat_map(|(name, method)| {
+                std::mem::take(&mut method.unflushed).into_iter().map(|(minute, counts)| MinuteCounts {
+                    method: name,
+                    minute,
+                    counts,
+                })
+            })
+            .collect()
+    }
+
+    /// Puts back counts [`Health::take_unflushed`] took, to be added next time.
+    pub fn restore(&self, taken: Vec<MinuteCounts>) {
+        for MinuteCounts { method, minute, counts } in taken {
+            self.with_method(method, |entry| entry.unflushed.entry(minute).or_default().merge(&counts));
+        }
     }
 
     /// Every method's figures now.
@@ -274,6 +310,12 @@ mod tests {
         assert_eq!(report.last_hour.mean_latency_ms(), Some(10));
         assert!(report.degraded(), "67% is below 98%");
         assert_eq!(report.last_day, report.last_hour);
+        let taken = health.take_unflushed();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].counts.calls, 4);
+        assert!(health.take_unflushed().is_empty(), "taken once");
+        health.restore(taken);
+        assert_eq!(health.take_unflushed()[0].counts.calls, 4, "given back after a failed flush");
     }
 
     #[test]

@@ -83,6 +83,11 @@ impl Registry {
             .collect()
     }
 
+    /// Every outside upstream's health, to add its counts to the deployment's.
+    pub fn healths(&self) -> impl Iterator<Item = &crate::health::Health> + '_ {
+        self.pay_out.values().filter_map(|channel| channel.health())
+    }
+
     /// How every outside upstream of the deployment has been answering, method by method.
     pub fn health(&self) -> Vec<crate::health::MethodReport> {
         self.pay_out.values().filter_map(|channel| channel.health()).flat_map(|health| health.report()).collect()

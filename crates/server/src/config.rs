@@ -235,11 +235,19 @@ pub struct ChannelSettings {
     /// The channel new payouts go through: `sandbox` (default) or `jdpay`. Payouts made before a
     /// change finish through the channel they were made for.
     pub payouts: String,
+    /// How often each node adds its counts of upstream calls to the deployment's (the dashboard's
+    /// success rates), in seconds. Default 10.
+    pub health_flush_seconds: u64,
 }
 
 impl Default for ChannelSettings {
     fn default() -> Self {
-        ChannelSettings { sandbox: Default::default(), jdpay: None, payouts: "sandbox".into() }
+        ChannelSettings {
+            sandbox: Default::default(),
+            jdpay: None,
+            payouts: "sandbox".into(),
+            health_flush_seconds: 10,
+        }
     }
 }
 

@@ -60,12 +60,16 @@ async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     let sandbox =
         server::platform::sandbox(&pool, settings.channel.sandbox.clone(), settings.ledger.policy()?.calendar).await?;
     let channels = server::platform::channels(&settings, sandbox)?;
-    let context = server::platform::job_context(&settings, pool, cache, channels).await?;
+    let every = std::time::Duration::from_secs(settings.channel.health_flush_seconds.max(1));
     let shutdown = CancellationToken::new();
+    let flush = server::platform::flush_upstream_calls(pool.clone(), channels.clone(), every, shutdown.clone());
+    let flush = tokio::spawn(flush);
+    let context = server::platform::job_context(&settings, pool, cache, channels).await?;
     let workers = tokio::spawn(worker::run(context, Registry::standard(), settings.workers, shutdown.clone()));
     shutdown_signal().await;
     shutdown.cancel();
     workers.await?;
+    flush.await?;
     Ok(())
 }
 

@@ -106,3 +106,52 @@ pub async fn job_context(
     let payouts = settings.payouts.settings()?;
     Ok(crate::worker::JobContext { pool, cache, channels, notifier, ledger, payouts })
 }
+
+/// Adds this node's counts of upstream calls to the deployment's every `every`, until `shutdown`
+/// (and once more then). Counts that could not be written are kept for the next time.
+pub async fn flush_upstream_calls(
+    pool: Pool,
+    channels: channel::Registry,
+    every: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        let stopping = tokio::select! {
+            _ = ticks.tick() => false,
+            () = shutdown.cancelled() => true,
+        };
+        for health in channels.healths() {
+            let taken = health.take_unflushed();
+            if taken.is_empty() {
+                continue;
+            }
+            let rows: Vec<storage::upstream_calls::MinuteCalls> =
+                taken.iter().map(|minute| minute_calls(health.upstream(), minute)).collect();
+            let written = run_blocking(&pool, move |conn| storage::upstream_calls::add(conn, &rows)).await;
+            if let Err(error) = written {
+                tracing::warn!(%error, upstream = health.upstream(), "upstream call counts not written; kept for later");
+                health.restore(taken);
+            }
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+fn minute_calls(upstream: &str, minute: &channel::health::MinuteCounts) -> storage::upstream_calls::MinuteCalls {
+    let whole = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
+    let counts = &minute.counts;
+    storage::upstream_calls::MinuteCalls {
+        upstream: upstream.to_string(),
+        method: minute.method.to_string(),
+        minute: chrono::DateTime::from_timestamp(i64::try_from(minute.minute).unwrap_or(0) * 60, 0).unwrap_or_default(),
+        calls: whole(counts.calls),
+        successes: whole(counts.successes),
+        declines: whole(counts.declines),
+        system_errors: whole(counts.system_errors),
+        timeouts: whole(counts.timeouts),
+        latency_ms_total: whole(counts.latency_ms_total),
+    }
+}

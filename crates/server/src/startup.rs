@@ -29,6 +29,8 @@ pub struct Application {
     pool: Pool,
     platform_public_key_pem: String,
     workers: Option<(CancellationToken, tokio::task::JoinHandle<()>)>,
+    /// Adds this node's counts of upstream calls to the deployment's.
+    upstream_flush: (CancellationToken, tokio::task::JoinHandle<()>),
     ledger: ledger::settlement::Policy,
 }
 
@@ -131,6 +133,12 @@ impl Application {
             platform_key: web::Data::new(platform_key),
         };
         let server = http_server(listener, &settings, shared)?;
+        let upstream_flush = {
+            let shutdown = CancellationToken::new();
+            let every = Duration::from_secs(settings.channel.health_flush_seconds.max(1));
+            let task = platform::flush_upstream_calls(pool.clone(), channels.clone(), every, shutdown.clone());
+            (shutdown, tokio::spawn(task))
+        };
         let workers = if settings.workers.enabled {
             let shutdown = CancellationToken::new();
             let context = platform::job_context(&settings, pool.clone(), cache, channels).await?;
@@ -139,7 +147,7 @@ impl Application {
         } else {
             None
         };
-        Ok(Application { port, base_url, server, pool, platform_public_key_pem, workers, ledger })
+        Ok(Application { port, base_url, server, pool, platform_public_key_pem, workers, upstream_flush, ledger })
     }
 
     pub fn port(&self) -> u16 {
@@ -171,6 +179,9 @@ impl Application {
             shutdown.cancel();
             let _ = handle.await;
         }
+        let (shutdown, handle) = self.upstream_flush;
+        shutdown.cancel();
+        let _ = handle.await;
         tracing::info!("stopped");
         Ok(served?)
     }

@@ -123,6 +123,8 @@ async fn housekeeping(context: JobContext) -> JobResult {
     let (attempts, finished) = run_blocking(&context.pool, |conn| {
         let attempts = login_attempts::purge_older_than(conn, Utc::now() - chrono::Duration::days(90))?;
         let finished = jobs::purge_completed_before(conn, Utc::now() - chrono::Duration::days(7))?;
+        // The dashboard reads a day of upstream calls; two are kept.
+        storage::upstream_calls::purge_before(conn, Utc::now() - chrono::Duration::days(2))?;
         Ok::<_, StorageError>((attempts, finished))
     })
     .await?;

@@ -30,6 +30,7 @@ pub mod settlements;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;
+pub mod upstream_calls;
 
 pub use cache::Cache;
 pub use database::{Conn, Pool, PoolError, StorageError, connect, run_migrations};

@@ -552,6 +552,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    upstream_calls (upstream, method, minute) {
+        upstream -> Text,
+        method -> Text,
+        minute -> Timestamptz,
+        calls -> Int8,
+        successes -> Int8,
+        declines -> Int8,
+        system_errors -> Int8,
+        timeouts -> Int8,
+        latency_ms_total -> Int8,
+    }
+}
+
 diesel::joinable!(app_keys -> apps (app_id));
 diesel::joinable!(audit_log -> operators (operator_id));
 diesel::joinable!(ledger_accounts -> merchants (merchant_id));
@@ -588,6 +602,7 @@ diesel::joinable!(settlements -> ledger_entries (entry_id));
 diesel::joinable!(settlements -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    upstream_calls,
     app_keys,
     apps,
     audit_log,

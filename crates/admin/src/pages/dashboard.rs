@@ -3,7 +3,17 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{Days, NaiveDate, Utc};
 use domain::{Amount, payouts::PayoutState};
-use storage::{audit, callbacks, database::run_blocking, jobs, ledger::DailyFigures, operators, orders};
+use std::collections::BTreeMap;
+
+use channel::health::Counts;
+use storage::{
+    audit, callbacks,
+    database::run_blocking,
+    jobs,
+    ledger::DailyFigures,
+    operators, orders,
+    upstream_calls::{self, MethodTotals},
+};
 
 use super::layout::{Chrome, Section};
 use crate::{
@@ -17,8 +27,8 @@ use crate::{
 
 /// One method of one upstream, as the dashboard shows it.
 struct UpstreamRow {
-    upstream: &'static str,
-    method: &'static str,
+    upstream: String,
+    method: String,
     calls_hour: u64,
     /// Success rates as percentages with one decimal; `—` without calls that count.
     rate_hour: String,
@@ -29,19 +39,56 @@ struct UpstreamRow {
 }
 
 impl UpstreamRow {
-    fn of(report: &channel::health::MethodReport) -> UpstreamRow {
+    /// One method: its deployment-wide counts of the last hour and day, and this node's breaker.
+    fn of(upstream: String, method: String, hour: Counts, day: Counts, breaker_open: bool) -> UpstreamRow {
         let percent = |rate: Option<f64>| rate.map_or_else(|| "—".to_string(), |rate| format!("{:.1}%", rate * 100.0));
         UpstreamRow {
-            upstream: report.upstream,
-            method: report.method,
-            calls_hour: report.last_hour.calls,
-            rate_hour: percent(report.last_hour.success_rate()),
-            rate_day: percent(report.last_day.success_rate()),
-            mean_latency_ms: report.last_hour.mean_latency_ms().map_or_else(|| "—".into(), |ms| ms.to_string()),
-            breaker_open: report.breaker_open,
-            degraded: report.degraded(),
+            degraded: hour.success_rate().is_some_and(|rate| rate < channel::health::HEALTHY_SUCCESS_RATE),
+            upstream,
+            method,
+            calls_hour: hour.calls,
+            rate_hour: percent(hour.success_rate()),
+            rate_day: percent(day.success_rate()),
+            mean_latency_ms: hour.mean_latency_ms().map_or_else(|| "—".into(), |ms| ms.to_string()),
+            breaker_open,
         }
     }
+}
+
+/// The counts a stored total holds.
+fn counts(totals: &MethodTotals) -> Counts {
+    let whole = |count: i64| u64::try_from(count).unwrap_or(0);
+    Counts {
+        calls: whole(totals.calls),
+        successes: whole(totals.successes),
+        declines: whole(totals.declines),
+        system_errors: whole(totals.system_errors),
+        timeouts: whole(totals.timeouts),
+        latency_ms_total: whole(totals.latency_ms_total),
+    }
+}
+
+/// Every upstream method called in the last day anywhere in the deployment, or known to this
+/// node, with the deployment's figures and this node's breaker.
+fn upstream_rows(
+    reports: &[channel::health::MethodReport],
+    hour: &[MethodTotals],
+    day: &[MethodTotals],
+) -> Vec<UpstreamRow> {
+    let mut methods: BTreeMap<(String, String), (Counts, Counts, bool)> = BTreeMap::new();
+    for report in reports {
+        methods.entry((report.upstream.into(), report.method.into())).or_default().2 = report.breaker_open;
+    }
+    for totals in day {
+        methods.entry((totals.upstream.clone(), totals.method.clone())).or_default().1 = counts(totals);
+    }
+    for totals in hour {
+        methods.entry((totals.upstream.clone(), totals.method.clone())).or_default().0 = counts(totals);
+    }
+    methods
+        .into_iter()
+        .map(|((upstream, method), (hour, day, open))| UpstreamRow::of(upstream, method, hour, day, open))
+        .collect()
 }
 
 /// A chart with its caption, and an id for tests and links.
@@ -90,7 +137,7 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
     let (from, to) = (china_day_start(today), china_day_start(today.checked_add_days(Days::new(1)).unwrap_or(today)));
     let business_today = state.calendar.date_of(Utc::now());
     let first_day = business_today.checked_sub_days(Days::new(CHART_DAYS - 1)).unwrap_or(business_today);
-    let (depth, active_operators, recent, totals, callbacks_open, figures, payouts) =
+    let (depth, active_operators, recent, totals, callbacks_open, figures, payouts, upstream_calls) =
         run_blocking(&state.pool, move |conn| {
             let depth = jobs::depth(conn)?;
             let active = operators::list(conn)?.iter().filter(|operator| operator.is_active()).count();
@@ -99,7 +146,12 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
             let figures = storage::ledger::daily_figures(conn, first_day, business_today)?;
             let callbacks_open = callbacks::count_needing_attention(conn)?;
             let payouts = storage::payouts::counts(conn)?;
-            Ok::<_, ConsoleError>((depth, active, recent, totals, callbacks_open, figures, payouts))
+            let now = Utc::now();
+            let upstream_calls = (
+                upstream_calls::totals_since(conn, now - chrono::Duration::hours(1))?,
+                upstream_calls::totals_since(conn, now - chrono::Duration::days(1))?,
+            );
+            Ok::<_, ConsoleError>((depth, active, recent, totals, callbacks_open, figures, payouts, upstream_calls))
         })
         .await?;
     let days = every_day(first_day, business_today, &figures);
@@ -107,7 +159,7 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
     let o = session.lang.labels().order;
     let (payouts_by_state, payouts_attention) = payouts;
     let in_state = |state: PayoutState| payouts_by_state.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
-    let upstreams: Vec<UpstreamRow> = state.channels.health().iter().map(UpstreamRow::of).collect();
+    let upstreams = upstream_rows(&state.channels.health(), &upstream_calls.0, &upstream_calls.1);
     let upstream_warning = upstreams.iter().any(|row| row.degraded || row.breaker_open);
     render::page(&DashboardPage {
         chrome: Chrome::new(&session, Section::Dashboard),
