@@ -20,6 +20,7 @@ pub mod onboarding;
 pub mod orders;
 pub mod payouts;
 pub mod rate;
+pub mod signing;
 pub mod split;
 mod sql;
 

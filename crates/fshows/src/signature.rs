@@ -40,20 +40,7 @@ const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// Values are used exactly as given — no trimming, no escaping — because the other side signs the
 /// bytes it sent. The caller makes sure keys are unique (the envelope refuses duplicates).
 pub fn string_to_sign<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut signed: Vec<(&str, &str)> =
-        fields.into_iter().filter(|(key, value)| !value.is_empty() && !UNSIGNED_FIELDS.contains(key)).collect();
-    signed.sort_unstable_by(|left, right| left.0.as_bytes().cmp(right.0.as_bytes()));
-    let length = signed.iter().map(|(key, value)| key.len() + value.len() + 2).sum();
-    let mut text = String::with_capacity(length);
-    for (index, (key, value)) in signed.into_iter().enumerate() {
-        if index > 0 {
-            text.push('&');
-        }
-        text.push_str(key);
-        text.push('=');
-        text.push_str(value);
-    }
-    text
+    domain::signing::string_to_sign(fields, &UNSIGNED_FIELDS)
 }
 
 /// True if `signature_base64` is a valid PKCS#1 v1.5 signature of `message` under any of `keys`

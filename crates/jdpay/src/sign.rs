@@ -45,19 +45,7 @@ impl fmt::Debug for SignKey {
 ///
 /// The caller makes sure keys are unique (every parser here refuses duplicates).
 pub fn string_to_sign<'a>(fields: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut signed: Vec<(&str, &str)> =
-        fields.into_iter().filter(|(key, value)| !value.is_empty() && !UNSIGNED_FIELDS.contains(key)).collect();
-    signed.sort_unstable_by(|left, right| left.0.as_bytes().cmp(right.0.as_bytes()));
-    let mut text = String::new();
-    for (index, (key, value)) in signed.into_iter().enumerate() {
-        if index > 0 {
-            text.push('&');
-        }
-        text.push_str(key);
-        text.push('=');
-        text.push_str(value);
-    }
-    text
+    domain::signing::string_to_sign(fields, &UNSIGNED_FIELDS)
 }
 
 /// `sign_data` for `fields`: upper-case hex of SHA-256(string to sign ‖ sign key).
