@@ -142,6 +142,7 @@ async fn every_status_and_error_of_jd_is_read_as_it_means() {
     fake.plan("1007", Plan { answer: Answer::Hang, statuses: vec![Status::Succeeded] });
     fake.plan("1008", Plan { answer: Answer::Code("ILLEGAL_ARGUMENT"), statuses: vec![] });
     fake.plan("1009", Plan { answer: Answer::Code("SYSTEM_ERROR"), statuses: vec![] });
+    fake.plan("1010", Plan { answer: Answer::Huge, statuses: vec![Status::Succeeded] });
     let app = platform_on(&fake, 2, 50).await;
     app.sign_in_as("fiona", storage::operators::Role::Finance).await;
     let merchants = [
@@ -155,6 +156,7 @@ async fn every_status_and_error_of_jd_is_read_as_it_means() {
         ("timeout-then-paid", "1007", false, PayoutState::Succeeded),
         ("refused-argument", "1008", false, PayoutState::Failed),
         ("not-taken-then-handed-over", "1009", false, PayoutState::Succeeded),
+        ("huge-reply-then-paid", "1010", false, PayoutState::Succeeded),
         ("corporate", "2000", true, PayoutState::Succeeded),
     ];
     let mut ids = Vec::new();
@@ -189,6 +191,7 @@ async fn every_status_and_error_of_jd_is_read_as_it_means() {
     assert_eq!(submissions("paid"), 1);
     assert_eq!(submissions("system-error-then-paid"), 1, "an unknown outcome is queried, not sent again");
     assert_eq!(submissions("timeout-then-paid"), 1);
+    assert_eq!(submissions("huge-reply-then-paid"), 1, "a reply too long to read is unknown, then queried");
     assert_eq!(submissions("not-taken-then-handed-over"), 2, "NO_RESULT: handed over again, under the same number");
     let corporate = received.iter().find(|request| request.account_type.as_deref() == Some("C")).expect("corporate");
     assert_eq!(

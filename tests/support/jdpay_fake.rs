@@ -34,6 +34,8 @@ pub enum Answer {
     Code(&'static str),
     /// An empty body.
     Empty,
+    /// A body far longer than any reply (a megabyte of spaces).
+    Huge,
     /// No answer until the client gives up.
     Hang,
 }
@@ -228,6 +230,7 @@ async fn defray_pay(
         }
         Answer::Code(code) => reply(&jd, code, None),
         Answer::Empty => HttpResponse::Ok().finish(),
+        Answer::Huge => HttpResponse::Ok().content_type("application/json").body(" ".repeat(1 << 20)),
         Answer::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             HttpResponse::Ok().finish()

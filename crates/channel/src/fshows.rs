@@ -65,10 +65,12 @@ pub struct FshowsClient {
 
 const VERSION: &str = "1.0";
 
+/// The longest reply read: a day's bill (`finance.downloadbill`) is the largest an upstream sends.
+const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
+
 impl FshowsClient {
     pub fn new(settings: FshowsSettings) -> Result<FshowsClient, reqwest::Error> {
-        let http =
-            reqwest::Client::builder().timeout(settings.timeout).redirect(reqwest::redirect::Policy::none()).build()?;
+        let http = crate::http::client(settings.timeout)?;
         let health = Health::new("fshows", settings.breaker);
         Ok(FshowsClient { settings, http, health })
     }
@@ -115,10 +117,11 @@ impl FshowsClient {
             Err(error) => return Err(CallError::Unknown(format!("{method}: {error}"))),
         };
         let status = response.status();
-        let body = response
-            .text()
+        let body = crate::http::body(response, MAX_REPLY_BYTES)
             .await
-            .map_err(|error| CallError::Unknown(format!("{method}: the reply broke off: {error}")))?;
+            .map_err(|why| CallError::Unknown(format!("{method}: {why}")))?;
+        let body = String::from_utf8(body)
+            .map_err(|_| CallError::Unknown(format!("{method}: HTTP {status}, a reply that is not UTF-8")))?;
         read_reply(method, status.as_u16(), &body, &self.settings.upstream_keys)
     }
 }

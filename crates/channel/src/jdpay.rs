@@ -93,8 +93,7 @@ impl Answer {
 
 impl JdPay {
     pub fn new(settings: JdPaySettings) -> Result<JdPay, reqwest::Error> {
-        let http =
-            reqwest::Client::builder().timeout(settings.timeout).redirect(reqwest::redirect::Policy::none()).build()?;
+        let http = crate::http::client(settings.timeout)?;
         let health = Health::new("jdpay", settings.breaker);
         Ok(JdPay { settings, http, health })
     }
@@ -150,9 +149,9 @@ impl JdPay {
             Err(error) => return Answer::Unknown(format!("{path}: {error}")),
         };
         let status = response.status();
-        let body = match response.bytes().await {
+        let body = match crate::http::body(response, jdpay::reply::MAX_REPLY_BYTES).await {
             Ok(body) => body,
-            Err(error) => return Answer::Unknown(format!("{path}: the reply broke off: {error}")),
+            Err(why) => return Answer::Unknown(format!("{path}: {why}")),
         };
         match Reply::parse(&body, &self.settings.credentials.sign_key) {
             Ok(reply) => Answer::Reply(reply),

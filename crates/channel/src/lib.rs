@@ -15,6 +15,7 @@
 pub mod bill;
 pub mod fshows;
 pub mod health;
+mod http;
 pub mod jdpay;
 mod registry;
 pub mod sandbox;
