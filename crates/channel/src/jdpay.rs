@@ -28,13 +28,14 @@ use backon::{ExponentialBuilder, Retryable};
 use async_trait::async_trait;
 use chrono::Utc;
 use jdpay::{
-    Credentials, DefrayPay, Notify, Reply, ReplyError, ResponseCode, Status, TradeQuery, TradeResult,
+    Credentials, DefrayPay, Notify, Reply, ReplyError, ResponseCode, TradeQuery, TradeResult,
     fields::{CardType, CustomerNo, NotifyUrl, PayeeAccountName, RequestDateTime, TradeAmount, TradeSubject},
 };
 
 use domain::{
     OutTradeNo,
     onboarding::{BankCode, CnapsCode},
+    payouts::ChannelPayoutState,
 };
 
 use crate::{
@@ -167,13 +168,15 @@ fn status_of(trade: &TradeResult, out_trade_no: &str) -> Result<PayoutStatus, Ch
         return Err(ChannelError::OutcomeUnknown(format!("JD answered about {}", trade.out_trade_no.as_ref())));
     }
     let reference = trade.trade_no.as_str().to_string();
-    Ok(match trade.trade_status {
-        Status::Created | Status::Accepted | Status::AwaitingBank => {
-            PayoutStatus::Pending { channel_reference: reference }
+    let status = trade.trade_status;
+    // The jdpay crate says which of JD's statuses is which state (SPEC §6).
+    Ok(match status.channel_state() {
+        ChannelPayoutState::Pending => PayoutStatus::Pending { channel_reference: reference },
+        ChannelPayoutState::Succeeded => PayoutStatus::Succeeded { channel_reference: reference },
+        ChannelPayoutState::Failed => PayoutStatus::Failed { reason: format!("{} (JD {reference})", status.as_str()) },
+        ChannelPayoutState::Returned => {
+            PayoutStatus::Returned { reason: format!("{} (JD {reference})", status.as_str()) }
         }
-        Status::Succeeded => PayoutStatus::Succeeded { channel_reference: reference },
-        Status::Failed => PayoutStatus::Failed { reason: format!("CLOS (JD {reference})") },
-        Status::Returned => PayoutStatus::Returned { reason: format!("REFU (JD {reference})") },
     })
 }
 
