@@ -36,18 +36,7 @@ async fn platform_paying_through(
     payouts_channel: &'static str,
 ) -> e2e::TestApp {
     let port = free_port();
-    let config = server::config::JdPayConfig {
-        url: fake.url.clone(),
-        customer_no: fake.customer_no.clone(),
-        sign_key: fake.sign_key.clone().into(),
-        private_key_file: fake.private_key_file.clone(),
-        certificate_file: fake.certificate_file.clone(),
-        jd_certificate_file: fake.jd_certificate_file.clone(),
-        notify_url: None,
-        timeout_seconds,
-        breaker_failures,
-        breaker_open_seconds: 5,
-    };
+    let config = fake.config(timeout_seconds, breaker_failures);
     e2e::spawn_app_with(move |settings| {
         settings.server.bind = format!("127.0.0.1:{port}");
         settings.channel.jdpay = Some(config);
@@ -282,19 +271,7 @@ async fn jd_refuses_a_request_it_cannot_verify_and_nothing_is_believed_that_is_n
 
 /// The channel's settings as the server builds them from its configuration.
 fn fake_settings(fake: &FakeJd) -> channel::jdpay::JdPaySettings {
-    let config = server::config::JdPayConfig {
-        url: fake.url.clone(),
-        customer_no: fake.customer_no.clone(),
-        sign_key: fake.sign_key.clone().into(),
-        private_key_file: fake.private_key_file.clone(),
-        certificate_file: fake.certificate_file.clone(),
-        jd_certificate_file: fake.jd_certificate_file.clone(),
-        notify_url: Some("http://127.0.0.1:9/channel/jdpay/payout-notify".into()),
-        timeout_seconds: 1,
-        breaker_failures: 3,
-        breaker_open_seconds: 1,
-    };
-    config.settings("http://127.0.0.1:9").expect("settings")
+    fake.config(1, 3).settings("http://127.0.0.1:9").expect("settings")
 }
 
 #[tokio::test]

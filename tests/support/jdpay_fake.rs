@@ -135,6 +135,23 @@ impl FakeJd {
         }
     }
 
+    /// The platform's `[channel.jdpay]` for talking to this fake: its address, member number, keys
+    /// and certificates; the notify URL left to the platform's default.
+    pub fn config(&self, timeout_seconds: u64, breaker_failures: u32) -> server::config::JdPayConfig {
+        server::config::JdPayConfig {
+            url: self.url.clone(),
+            customer_no: self.customer_no.clone(),
+            sign_key: self.sign_key.clone().into(),
+            private_key_file: self.private_key_file.clone(),
+            certificate_file: self.certificate_file.clone(),
+            jd_certificate_file: self.jd_certificate_file.clone(),
+            notify_url: None,
+            timeout_seconds,
+            breaker_failures,
+            breaker_open_seconds: 5,
+        }
+    }
+
     /// Payouts to accounts ending with `suffix` go this way.
     pub fn plan(&self, suffix: &str, plan: Plan) {
         self.state.lock().expect("state").plans.push((suffix.to_string(), plan));
