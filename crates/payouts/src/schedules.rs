@@ -4,13 +4,14 @@
 //! plan has none, the platform's.
 use diesel::PgConnection;
 use domain::{
-    MerchantId, Rate, RatePlanId,
+    Amount, MerchantId, Rate, RatePlanId,
     onboarding::{PayoutSchedule, RatePlanCode},
     payouts::{
         fee::FeeRule,
         schedule::{Cadence, Frequency, Schedule},
     },
 };
+use rust_decimal::Decimal;
 use serde_json::json;
 use storage::{
     audit::{self, Actor, NewEntry},
@@ -36,13 +37,26 @@ pub fn of_row(row: &ScheduleRow) -> Result<Schedule, PayoutError> {
         }
         Frequency::Manual => Cadence::Manual,
     };
-    let fee = if row.fee_rate.is_zero() {
-        FeeRule::Fixed(row.fee_fixed_fen)
-    } else {
-        let rate = Rate::from_decimal(row.fee_rate).map_err(|_| corrupt("a fee rate out of range"))?;
-        FeeRule::Rate { rate, minimum: row.fee_minimum_fen }
-    };
+    let fee = fee_of(row.fee_fixed_fen, row.fee_rate, row.fee_minimum_fen)
+        .ok_or_else(|| corrupt("a fee rate out of range"))?;
     Ok(Schedule { cadence, at: row.at_time, minimum: row.minimum_fen, retained: row.retained_fen, fee })
+}
+
+/// The fee rule three stored columns describe: fixed when the rate is zero, else the rate with its
+/// minimum; `None` for a rate out of range.
+fn fee_of(fixed: Amount, rate: Decimal, minimum: Amount) -> Option<FeeRule> {
+    if rate.is_zero() {
+        return Some(FeeRule::Fixed(fixed));
+    }
+    Some(FeeRule::Rate { rate: Rate::from_decimal(rate).ok()?, minimum })
+}
+
+/// The three columns that store a fee rule: (fixed, rate, minimum).
+fn fee_columns(fee: FeeRule) -> (Amount, Decimal, Amount) {
+    match fee {
+        FeeRule::Fixed(fee) => (fee, Rate::ZERO.as_decimal(), Amount::ZERO),
+        FeeRule::Rate { rate, minimum } => (Amount::ZERO, rate.as_decimal(), minimum),
+    }
 }
 
 /// The row that stores `schedule` as the merchant's own.
@@ -52,10 +66,7 @@ pub fn row_of(merchant_id: MerchantId, schedule: &Schedule, by: &str) -> Schedul
         Cadence::Monthly(day) => (None, Some(i16::try_from(day).unwrap_or(31))),
         Cadence::Daily | Cadence::Manual => (None, None),
     };
-    let (fee_fixed_fen, fee_rate, fee_minimum_fen) = match schedule.fee {
-        FeeRule::Fixed(fee) => (fee, Rate::ZERO.as_decimal(), domain::Amount::ZERO),
-        FeeRule::Rate { rate, minimum } => (domain::Amount::ZERO, rate.as_decimal(), minimum),
-    };
+    let (fee_fixed_fen, fee_rate, fee_minimum_fen) = fee_columns(schedule.fee);
     ScheduleRow {
         merchant_id,
         frequency: schedule.cadence.frequency(),
@@ -112,14 +123,9 @@ pub fn effective_of(
 /// The defaults a plan's row describes (`cadence`: the platform's, which says whether scheduled
 /// payouts run at all).
 pub fn of_plan_row(row: &PlanDefaultsRow, cadence: Cadence) -> Result<Schedule, PayoutError> {
-    let fee = if row.fee_rate.is_zero() {
-        FeeRule::Fixed(row.fee_fixed_fen)
-    } else {
-        let rate = Rate::from_decimal(row.fee_rate).map_err(|_| {
-            PayoutError::BrokenInvariant(format!("rate plan {}: a fee rate out of range", row.rate_plan_id))
-        })?;
-        FeeRule::Rate { rate, minimum: row.fee_minimum_fen }
-    };
+    let fee = fee_of(row.fee_fixed_fen, row.fee_rate, row.fee_minimum_fen).ok_or_else(|| {
+        PayoutError::BrokenInvariant(format!("rate plan {}: a fee rate out of range", row.rate_plan_id))
+    })?;
     Ok(Schedule { cadence, at: row.at_time, minimum: row.minimum_fen, retained: row.retained_fen, fee })
 }
 
@@ -142,15 +148,15 @@ pub fn set_plan_defaults(
     defaults: &Schedule,
 ) -> Result<(), PayoutError> {
     let plan = plan_id(conn, code)?;
-    let own = row_of(MerchantId::new(0), defaults, &actor.name);
+    let (fee_fixed_fen, fee_rate, fee_minimum_fen) = fee_columns(defaults.fee);
     let row = PlanDefaultsRow {
         rate_plan_id: plan,
-        at_time: own.at_time,
-        minimum_fen: own.minimum_fen,
-        retained_fen: own.retained_fen,
-        fee_fixed_fen: own.fee_fixed_fen,
-        fee_rate: own.fee_rate,
-        fee_minimum_fen: own.fee_minimum_fen,
+        at_time: defaults.at,
+        minimum_fen: defaults.minimum,
+        retained_fen: defaults.retained,
+        fee_fixed_fen,
+        fee_rate,
+        fee_minimum_fen,
         updated_by: actor.name.clone(),
     };
     storage::database::transaction(conn, |conn| {
