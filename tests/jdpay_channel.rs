@@ -11,19 +11,6 @@ use jdpay::Status;
 use ledger::settlement::Policy;
 use storage::database::run_blocking;
 
-/// A fresh directory for the key files.
-fn scratch_directory() -> std::path::PathBuf {
-    let directory = std::env::temp_dir().join(format!("liquidator-jdpay-{}", rand::random::<u64>()));
-    std::fs::create_dir_all(&directory).expect("a directory");
-    directory
-}
-
-/// A free port on loopback, so the server's public address (and so the `notify_url` JD is given)
-/// is known before it starts.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port()
-}
-
 async fn platform_on(fake: &FakeJd, timeout_seconds: u64, breaker_failures: u32) -> e2e::TestApp {
     platform_paying_through(fake, timeout_seconds, breaker_failures, "jdpay").await
 }
@@ -35,7 +22,7 @@ async fn platform_paying_through(
     breaker_failures: u32,
     payouts_channel: &'static str,
 ) -> e2e::TestApp {
-    let port = free_port();
+    let port = e2e::free_port();
     let config = fake.config(timeout_seconds, breaker_failures);
     e2e::spawn_app_with(move |settings| {
         settings.server.bind = format!("127.0.0.1:{port}");
@@ -121,7 +108,7 @@ async fn balance(app: &e2e::TestApp, merchant_id: MerchantId, kind: AccountKind)
 
 #[tokio::test]
 async fn every_status_and_error_of_jd_is_read_as_it_means() {
-    let fake = FakeJd::start(&scratch_directory()).await;
+    let fake = FakeJd::start(&e2e::scratch_directory()).await;
     fake.plan("1001", Plan::accepted(&[Status::AwaitingBank, Status::Succeeded]));
     fake.plan("1002", Plan { answer: Answer::Code("SYSTEM_ERROR"), statuses: vec![Status::Succeeded] });
     fake.plan("1003", Plan::accepted(&[Status::Failed]));
@@ -225,12 +212,13 @@ fn payout_request() -> channel::PayoutRequest {
             bank_code: "ICBC".into(),
             cnaps_code: None,
         },
+        merchant_at_channel: None,
     }
 }
 
 #[tokio::test]
 async fn jd_refuses_a_request_it_cannot_verify_and_nothing_is_believed_that_is_not_signed() {
-    let fake = FakeJd::start(&scratch_directory()).await;
+    let fake = FakeJd::start(&e2e::scratch_directory()).await;
 
     // Sealed and signed by a key JD does not know: refused (ILLEGAL_SIGN, in a reply signed with
     // the shared key), so JD took nothing and the payout fails.
@@ -254,7 +242,7 @@ async fn jd_refuses_a_request_it_cannot_verify_and_nothing_is_believed_that_is_n
     let answer = channel::PayOut::payout(&channel, &payout_request()).await;
     assert!(matches!(answer, Err(channel::ChannelError::OutcomeUnknown(_))), "{answer:?}");
     assert_eq!(fake.received().iter().filter(|request| request.refused.is_some()).count(), 2);
-    let query = channel::PayOut::query_payout(&channel, "PO1M1").await;
+    let query = channel::PayOut::query_payout(&channel, &payout_request()).await;
     assert!(matches!(query, Err(channel::ChannelError::OutcomeUnknown(_))), "{query:?}");
 
     // With the right credentials the same number goes through and is found by a query.
@@ -263,9 +251,13 @@ async fn jd_refuses_a_request_it_cannot_verify_and_nothing_is_believed_that_is_n
     assert!(matches!(paid, Ok(channel::PayoutStatus::Succeeded { .. })), "{paid:?}");
     let again = channel::PayOut::payout(&channel, &payout_request()).await;
     assert!(matches!(again, Err(channel::ChannelError::OutcomeUnknown(_))), "OUT_TRADE_NO_EXIST: {again:?}");
-    let found = channel::PayOut::query_payout(&channel, "PO1M1").await;
+    let found = channel::PayOut::query_payout(&channel, &payout_request()).await;
     assert!(matches!(found, Ok(channel::PayoutStatus::Succeeded { .. })), "{found:?}");
-    let missing = channel::PayOut::query_payout(&channel, "PO1M2").await;
+    let missing = channel::PayOut::query_payout(
+        &channel,
+        &channel::PayoutRequest { out_trade_no: "PO1M2".into(), ..payout_request() },
+    )
+    .await;
     assert_eq!(missing, Err(channel::ChannelError::NotFound), "NO_RESULT");
 }
 
@@ -276,7 +268,7 @@ fn fake_settings(fake: &FakeJd) -> channel::jdpay::JdPaySettings {
 
 #[tokio::test]
 async fn failures_in_a_row_open_the_breaker_hold_back_new_payouts_and_show_on_the_dashboard() {
-    let fake = FakeJd::start(&scratch_directory()).await;
+    let fake = FakeJd::start(&e2e::scratch_directory()).await;
     fake.plan("3000", Plan { answer: Answer::Code("SYSTEM_ERROR"), statuses: vec![] });
     let app = platform_on(&fake, 2, 3).await;
     app.sign_in_as("fiona", storage::operators::Role::Finance).await;
@@ -340,7 +332,7 @@ async fn failures_in_a_row_open_the_breaker_hold_back_new_payouts_and_show_on_th
 
 #[tokio::test]
 async fn an_admin_sends_one_merchants_payouts_through_jd_while_the_rest_use_the_platforms_channel() {
-    let fake = FakeJd::start(&scratch_directory()).await;
+    let fake = FakeJd::start(&e2e::scratch_directory()).await;
     let app = platform_paying_through(&fake, 2, 50, "sandbox").await;
     let on_jd = merchant(&app, "on-jd", "4000", false).await;
     let on_sandbox = merchant(&app, "on-sandbox", "4001", false).await;

@@ -10,6 +10,7 @@ mod console_orders;
 mod console_reconciliation;
 mod console_roles;
 mod fshows_client;
+mod fshows_upstream;
 mod gateway;
 mod gateway_ledger;
 mod gateway_onboarding;

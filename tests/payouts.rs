@@ -462,7 +462,10 @@ async fn a_payout_callback_is_applied_once_and_a_forged_one_changes_nothing() {
     .expect("a payout pending at the sandbox");
     let payout = wait_for(&app, merchant_id, PayoutState::Submitted).await;
     let sandbox = server::platform::sandbox(&app.pool, Default::default(), Default::default()).await.expect("sandbox");
-    assert!(matches!(sandbox.query_payout(&payout.out_trade_no).await, Ok(PayoutStatus::Pending { .. })));
+    assert!(matches!(
+        sandbox.query_payout(&payouts::send::request(&payout, None).expect("a request")).await,
+        Ok(PayoutStatus::Pending { .. })
+    ));
 
     let post = |fields: Vec<(String, String)>| {
         let request = app.client.post(app.url("/channel/sandbox/payout-notify")).form(&fields).send();

@@ -20,6 +20,7 @@ fn request(out_trade_no: &str, account_number: &str) -> PayoutRequest {
             bank_code: "ICBC".into(),
             cnaps_code: Some("102100099996".into()),
         },
+        merchant_at_channel: None,
     }
 }
 
@@ -46,14 +47,26 @@ async fn payouts_outlive_the_instance_that_took_them_and_are_counted_once() {
     // Another node (or this one after a restart): a new instance over the same database.
     let node_b =
         server::platform::sandbox(&app.pool, SandboxRules::default(), Default::default()).await.expect("sandbox");
-    assert_eq!(node_b.query_payout("P1").await.expect("found"), paid);
-    assert_eq!(node_b.query_payout("P2").await.expect("found"), pending);
-    assert!(matches!(node_b.query_payout("P3").await, Ok(PayoutStatus::Succeeded { .. })), "taken despite the timeout");
-    assert!(matches!(node_b.query_payout("P4").await, Ok(PayoutStatus::Failed { .. })), "refused behind the timeout");
-    assert!(matches!(node_b.query_payout("P5").await, Ok(PayoutStatus::Pending { .. })), "not yet");
+    assert_eq!(node_b.query_payout(&request("P1", "6222000000001234")).await.expect("found"), paid);
+    assert_eq!(node_b.query_payout(&request("P2", "6222000000001234")).await.expect("found"), pending);
+    assert!(
+        matches!(node_b.query_payout(&request("P3", "6222000000001234")).await, Ok(PayoutStatus::Succeeded { .. })),
+        "taken despite the timeout"
+    );
+    assert!(
+        matches!(node_b.query_payout(&request("P4", "6222000000001234")).await, Ok(PayoutStatus::Failed { .. })),
+        "refused behind the timeout"
+    );
+    assert!(
+        matches!(node_b.query_payout(&request("P5", "6222000000001234")).await, Ok(PayoutStatus::Pending { .. })),
+        "not yet"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert!(matches!(node_b.query_payout("P5").await, Ok(PayoutStatus::Succeeded { .. })), "after its delay");
-    assert_eq!(node_b.query_payout("NEVER").await, Err(ChannelError::NotFound));
+    assert!(
+        matches!(node_b.query_payout(&request("P5", "6222000000001234")).await, Ok(PayoutStatus::Succeeded { .. })),
+        "after its delay"
+    );
+    assert_eq!(node_b.query_payout(&request("NEVER", "6222000000001234")).await, Err(ChannelError::NotFound));
     // Submitted again under the same out_trade_no: the first answer, and nothing new taken.
     assert_eq!(node_b.payout(&request("P2", "6222000011115555")).await.expect("again"), pending);
 

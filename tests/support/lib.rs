@@ -18,6 +18,7 @@ pub use storage::testing;
 pub mod gateway_client;
 pub mod jdpay_fake;
 pub mod receiver;
+pub mod upstream;
 
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
@@ -71,6 +72,19 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     tokio::spawn(application.run());
     let client = reqwest::Client::builder().redirect(Policy::none()).cookie_store(true).build().expect("http client");
     TestApp { address: format!("http://127.0.0.1:{port}"), port, database, pool, client, redis_prefix }
+}
+
+/// A directory of its own under the system's temporary one (key files a test's server reads).
+pub fn scratch_directory() -> std::path::PathBuf {
+    let directory = std::env::temp_dir().join(format!("liquidator-test-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&directory).expect("a directory");
+    directory
+}
+
+/// A free port on loopback, so a server's public address (and so the notify URLs it hands out)
+/// is known before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port()
 }
 
 /// A fresh client with its own (empty) cookie jar.

@@ -223,11 +223,11 @@ impl PayOut for JdPay {
         }
     }
 
-    async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
+    async fn query_payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
         let query = TradeQuery {
             customer_no: self.settings.customer_no.clone(),
             request_datetime: self.now().map_err(ChannelError::Unavailable)?,
-            out_trade_no: OutTradeNo::parse(out_trade_no).map_err(|_| ChannelError::NotFound)?,
+            out_trade_no: OutTradeNo::parse(&request.out_trade_no).map_err(|_| ChannelError::NotFound)?,
         };
         let form = query.to_form(&self.settings.credentials.sign_key);
         let ask = || async {
@@ -247,7 +247,7 @@ impl PayOut for JdPay {
             }
         };
         match (&reply.response_code, &reply.trade) {
-            (ResponseCode::Success, Some(trade)) => status_of(trade, out_trade_no),
+            (ResponseCode::Success, Some(trade)) => status_of(trade, &request.out_trade_no),
             (ResponseCode::NoResult, _) => Err(ChannelError::NotFound),
             _ => Err(unknown(&reply)),
         }

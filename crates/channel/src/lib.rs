@@ -9,8 +9,7 @@
 //!
 //! - [`sandbox`]: the built-in channel (cashier page, scripted payout outcomes);
 //! - [`jdpay`]: JD Pay direct payouts over the `jdpay` wire crate;
-//! - [`fshows`]: the client of an upstream fshows gateway (its calls; the channel on top of it is
-//!   next);
+//! - [`fshows`]: an upstream fshows gateway, which takes payments and pays out for the platform;
 //! - [`health`]: how each outside upstream answers, method by method, and its circuit breakers.
 pub mod bill;
 pub mod fshows;
@@ -38,6 +37,9 @@ pub struct PayoutRequest {
     pub amount: Amount,
     pub subject: String,
     pub payee: Payee,
+    /// The merchant's id at the channel, for a channel that pays out of the merchant's own
+    /// balance there ([`PayOut::names_the_merchant`]); `None` otherwise.
+    pub merchant_at_channel: Option<String>,
 }
 
 /// Who receives a payout. The account number is the domain's checked type, which remembers its
@@ -112,6 +114,14 @@ pub enum CallbackError {
     Malformed(&'static str),
 }
 
+/// Whether a payment callback is confirmed by the channel's own records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    Confirmed,
+    /// The channel's records say otherwise: the callback is kept for an operator, not booked.
+    Disagrees(String),
+}
+
 /// Taking payments in: a channel's payment callbacks, verified and read, and its daily bill.
 /// Inbound callbacks reach the channel registered under the name in their route,
 /// `/channel/{name}/notify`.
@@ -120,6 +130,12 @@ pub trait PayIn: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Checks an inbound payment callback (its form fields) and reads it.
     fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError>;
+    /// Asks the channel whether a verified callback is so, before it is booked: an upstream's
+    /// notify is believed only when a query of the order agrees. A channel whose callbacks are
+    /// its own word (the sandbox signs them itself) confirms them as they are.
+    async fn confirm_payment(&self, _callback: &PaymentCallback) -> Result<Confirmation, ChannelError> {
+        Ok(Confirmation::Confirmed)
+    }
     /// The channel's bill of a business day: every payment and refund it made that day, as it
     /// records them, for reconciliation. [`ChannelError::BillNotReady`] until it has closed the day.
     async fn daily_bill(&self, date: NaiveDate) -> Result<Vec<BillLine>, ChannelError>;
@@ -138,7 +154,13 @@ pub trait PayOut: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Submits a payout. Submitting the same `out_trade_no` again returns its current status.
     async fn payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError>;
-    async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError>;
+    /// Where the payout submitted as `request` stands (most channels need only its number).
+    async fn query_payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError>;
+    /// Whether payouts leave from the merchant's own balance at the channel, so each request
+    /// names the merchant by its id there (`merchant_at_channel`).
+    fn names_the_merchant(&self) -> bool {
+        false
+    }
     /// Checks an inbound payout callback (its form fields) and reads it.
     fn parse_payout_callback(&self, fields: &[(String, String)]) -> Result<PayoutCallback, CallbackError>;
     /// Whether payouts may be handed over now: false while the upstream's breaker for submissions

@@ -2,7 +2,7 @@
 //! the workers and the console, so every part talks to the same instance of each channel.
 use std::{collections::BTreeMap, sync::Arc};
 
-use crate::{PayIn, PayOut, sandbox::Sandbox};
+use crate::{PayIn, PayOut, fshows::Fshows, sandbox::Sandbox};
 
 /// One channel as the console shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +12,8 @@ pub struct ChannelView {
     pub pays_out: bool,
     /// New payouts go through it.
     pub takes_new_payouts: bool,
+    /// Payments of merchants without a channel of their own go through it.
+    pub takes_new_payments: bool,
     pub settings: Vec<(&'static str, String)>,
 }
 
@@ -21,6 +23,11 @@ pub struct Registry {
     pay_out: BTreeMap<&'static str, Arc<dyn PayOut>>,
     /// The channel payouts go through; the first pay-out channel registered.
     payouts_through: Option<&'static str>,
+    /// Upstreams that keep merchants and orders of their own (fshows), by name.
+    upstreams: BTreeMap<&'static str, Arc<Fshows>>,
+    /// The channel that takes payments of merchants without one of their own; the first pay-in
+    /// channel registered.
+    payments_through: Option<&'static str>,
 }
 
 impl Registry {
@@ -33,7 +40,43 @@ impl Registry {
     }
 
     pub fn add_pay_in(&mut self, channel: Arc<dyn PayIn>) {
-        self.pay_in.insert(channel.name(), channel);
+        let name = channel.name();
+        self.payments_through.get_or_insert(name);
+        self.pay_in.insert(name, channel);
+    }
+
+    /// Adds an upstream that takes payments and pays out, with merchants and orders of its own.
+    pub fn add_upstream(&mut self, upstream: Arc<Fshows>) {
+        self.add_pay_in(upstream.clone());
+        self.add_pay_out(upstream.clone());
+        self.upstreams.insert(crate::fshows::NAME, upstream);
+    }
+
+    /// The upstream of this name, if it is one that keeps merchants and orders.
+    pub fn upstream(&self, name: &str) -> Option<Arc<Fshows>> {
+        self.upstreams.get(name).cloned()
+    }
+
+    /// The names of the upstreams that keep merchants and orders.
+    pub fn upstream_names(&self) -> Vec<&'static str> {
+        self.upstreams.keys().copied().collect()
+    }
+
+    /// The channel that takes payments of merchants without one of their own.
+    pub fn payments_default(&self) -> &'static str {
+        self.payments_through.unwrap_or(crate::sandbox::NAME)
+    }
+
+    /// Sends the payments of merchants without a channel of their own through the pay-in channel
+    /// of this name; false if there is none.
+    pub fn pay_in_through(&mut self, name: &str) -> bool {
+        match self.pay_in.get_key_value(name) {
+            Some((name, _)) => {
+                self.payments_through = Some(name);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn add_pay_out(&mut self, channel: Arc<dyn PayOut>) {
@@ -78,6 +121,7 @@ impl Registry {
                 pays_in: self.pay_in.contains_key(name),
                 pays_out: self.pay_out.contains_key(name),
                 takes_new_payouts: self.payouts_through == Some(name),
+                takes_new_payments: self.payments_through == Some(name),
                 settings: self.pay_out.get(name).map(|channel| channel.settings()).unwrap_or_default(),
             })
             .collect()

@@ -396,7 +396,8 @@ impl PayOut for Sandbox {
         Ok(status)
     }
 
-    async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
+    async fn query_payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
+        let out_trade_no = &request.out_trade_no;
         let kept = self.records.find(out_trade_no).await?.ok_or(ChannelError::NotFound)?;
         Ok(kept.status_at(out_trade_no, Utc::now()))
     }
@@ -439,6 +440,7 @@ mod tests {
                 bank_code: "ICBC".into(),
                 cnaps_code: None,
             },
+            merchant_at_channel: None,
         }
     }
 
@@ -454,7 +456,7 @@ mod tests {
             Err(ChannelError::OutcomeUnknown(_))
         ));
         assert!(
-            matches!(sandbox.query_payout("E").await, Ok(PayoutStatus::Succeeded { .. })),
+            matches!(sandbox.query_payout(&request("E", "6222000000001234")).await, Ok(PayoutStatus::Succeeded { .. })),
             "the unknown one did go through"
         );
         assert!(matches!(
@@ -462,12 +464,12 @@ mod tests {
             Err(ChannelError::OutcomeUnknown(_))
         ));
         assert!(
-            matches!(sandbox.query_payout("F").await, Ok(PayoutStatus::Failed { .. })),
+            matches!(sandbox.query_payout(&request("F", "6222000000001234")).await, Ok(PayoutStatus::Failed { .. })),
             "the other unknown one failed"
         );
         // Same out_trade_no, different account: the first submission stands.
         assert!(matches!(sandbox.payout(&request("A", "6222000000004444")).await, Ok(PayoutStatus::Succeeded { .. })));
-        assert_eq!(sandbox.query_payout("nope").await, Err(ChannelError::NotFound));
+        assert_eq!(sandbox.query_payout(&request("nope", "6222000000001234")).await, Err(ChannelError::NotFound));
     }
 
     #[tokio::test]
@@ -475,9 +477,15 @@ mod tests {
         let rules = SandboxRules { delay_seconds: 1, ..SandboxRules::default() };
         let sandbox = Sandbox::new(rules, b"secret");
         assert!(matches!(sandbox.payout(&request("D1", "6222000000003333")).await, Ok(PayoutStatus::Pending { .. })));
-        assert!(matches!(sandbox.query_payout("D1").await, Ok(PayoutStatus::Pending { .. })));
+        assert!(matches!(
+            sandbox.query_payout(&request("D1", "6222000000001234")).await,
+            Ok(PayoutStatus::Pending { .. })
+        ));
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        assert!(matches!(sandbox.query_payout("D1").await, Ok(PayoutStatus::Succeeded { .. })));
+        assert!(matches!(
+            sandbox.query_payout(&request("D1", "6222000000001234")).await,
+            Ok(PayoutStatus::Succeeded { .. })
+        ));
         assert!(matches!(sandbox.payout(&request("D1", "6222000000003333")).await, Ok(PayoutStatus::Succeeded { .. })));
     }
 

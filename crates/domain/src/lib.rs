@@ -23,6 +23,7 @@ pub mod rate;
 pub mod signing;
 pub mod split;
 mod sql;
+pub mod upstream;
 
 pub use ids::{AppId, IdError, OutTradeNo, SubMerchantId, TradeNo};
 pub use keys::{

@@ -34,8 +34,10 @@ pub enum GatewayError {
     InvalidOperation(String),
     #[error("请求过于频繁 too many requests")]
     TooManyRequests,
-    #[error("上游错误 upstream error")]
-    Upstream,
+    /// The upstream that takes the merchant's payments refused, or did not answer for certain
+    /// (the message says which, and that a retry with the same number is safe).
+    #[error("上游错误 upstream error: {0}")]
+    Upstream(String),
     #[error("支付失败 payment failed")]
     PaymentFailed,
     #[error("退款失败 refund failed: {0}")]
@@ -60,7 +62,7 @@ impl GatewayError {
             GatewayError::InsufficientBalance => "-216",
             GatewayError::InvalidOperation(_) => "-220",
             GatewayError::TooManyRequests => "-221",
-            GatewayError::Upstream => "-300",
+            GatewayError::Upstream(_) => "-300",
             GatewayError::PaymentFailed => "-301",
             GatewayError::RefundFailed(_) => "-302",
         }
@@ -88,7 +90,7 @@ impl GatewayError {
             GatewayError::InsufficientBalance,
             GatewayError::InvalidOperation("x".into()),
             GatewayError::TooManyRequests,
-            GatewayError::Upstream,
+            GatewayError::Upstream("x".into()),
             GatewayError::PaymentFailed,
             GatewayError::RefundFailed("x".into()),
         ]

@@ -16,6 +16,8 @@ use fshows::{
     signature::{SignType, Signer, verify},
 };
 
+use upstream::orders::Placement;
+
 use crate::{
     GatewaySettings,
     content::Content,
@@ -84,6 +86,10 @@ pub struct Gateway {
     credentials: Arc<Credentials>,
     placer: Arc<orders::place::Placer>,
     log: LogWriter,
+    /// Where orders of merchants routed to an upstream are placed and asked about.
+    channels: channel::Registry,
+    /// Books a payment an upstream reports when asked.
+    payments: orders::recorder::PaymentRecorder,
 }
 
 /// What to send back: an HTTP status and a JSON body.
@@ -115,7 +121,14 @@ struct Verified {
 
 impl Gateway {
     /// Must be called inside the Tokio runtime: it starts the request-log writer.
-    pub fn new(pool: Pool, cache: Cache, signer: Signer, settings: GatewaySettings) -> Gateway {
+    pub fn new(
+        pool: Pool,
+        cache: Cache,
+        signer: Signer,
+        settings: GatewaySettings,
+        channels: channel::Registry,
+        payments: orders::recorder::PaymentRecorder,
+    ) -> Gateway {
         let log = LogWriter::start(pool.clone());
         Gateway {
             pool,
@@ -125,6 +138,8 @@ impl Gateway {
             credentials: Arc::default(),
             placer: Arc::new(orders::place::Placer::new(MERCHANTS_TTL)),
             log,
+            channels,
+            payments,
         }
     }
 
@@ -172,6 +187,10 @@ impl Gateway {
         .await;
         match joined {
             Ok((Verified { app, envelope }, outcome)) => {
+                let outcome = match outcome {
+                    Ok(answer) => self.answer(answer).await,
+                    Err(error) => Err(error),
+                };
                 let reply = self.reply(Some(&app), &outcome);
                 self.finish(envelope, reply, started, client_ip).await
             }
@@ -217,7 +236,45 @@ impl Gateway {
             .unwrap_or(true)
     }
 
-    fn call(&self, conn: &mut PgConnection, verified: &Verified) -> Result<methods::ReturnValue, GatewayError> {
+    /// A method's answer as its reply: an order of a merchant routed to an upstream is placed, or
+    /// asked about, there first (no connection is held while the upstream is asked).
+    async fn answer(&self, answer: methods::Answer) -> Result<methods::ReturnValue, GatewayError> {
+        match answer {
+            methods::Answer::Reply(value) => Ok(value),
+            methods::Answer::Place(order) => {
+                let placement = upstream::orders::place(&self.pool, &self.channels, &order).await;
+                let qr_code = match placement.map_err(upstream_error)? {
+                    Placement::Here => format!("{}?c={}", self.settings.cashier_url, order.cashier_code()),
+                    Placement::Placed { qr_code } => qr_code,
+                    Placement::Unknown(why) => {
+                        return Err(GatewayError::Upstream(format!(
+                            "no certain answer ({why}); the order is kept: query it, or send the same request again"
+                        )));
+                    }
+                    Placement::Refused(why) => return Err(GatewayError::Upstream(why)),
+                    Placement::NotRegistered => {
+                        return Err(GatewayError::InvalidOperation(
+                            "the sub-merchant is not yet registered at the channel that takes its payments".into(),
+                        ));
+                    }
+                };
+                methods::uniorder_reply(&order, qr_code)
+            }
+            methods::Answer::Query(order) => {
+                upstream::orders::settle_by_query(&self.pool, &self.channels, &self.payments, &order)
+                    .await
+                    .map_err(upstream_error)?;
+                let order_id = order.id();
+                run_blocking(&self.pool, move |conn| {
+                    let order = orders::order::find(conn, order_id)?.ok_or(GatewayError::OrderNotFound)?;
+                    methods::query_reply(conn, &order)
+                })
+                .await
+            }
+        }
+    }
+
+    fn call(&self, conn: &mut PgConnection, verified: &Verified) -> Result<methods::Answer, GatewayError> {
         let method = methods::find(verified.envelope.method()).ok_or_else(|| {
             GatewayError::invalid("method", format!("unknown method {:?}", verified.envelope.method()))
         })?;
@@ -229,6 +286,7 @@ impl Gateway {
             now: Utc::now(),
             settings: &self.settings,
             placer: &self.placer,
+            upstreams: !self.channels.upstream_names().is_empty(),
         })
     }
 
@@ -272,6 +330,17 @@ impl Gateway {
         Response {
             status: 200,
             body: reply::failure(&self.signer, SignType::default(), error.code(), &error.to_string()),
+        }
+    }
+}
+
+fn upstream_error(error: upstream::UpstreamError) -> GatewayError {
+    match error {
+        upstream::UpstreamError::Storage(error) => error.into(),
+        upstream::UpstreamError::Order(error) => error.into(),
+        other => {
+            tracing::error!(error = %other, "an upstream order could not be handled");
+            GatewayError::ServerError
         }
     }
 }

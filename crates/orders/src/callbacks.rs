@@ -2,7 +2,7 @@
 //! the order, kept for an operator when refused, and handed to the payment recorder (batched with
 //! concurrent callbacks) when good. The one path every channel's `/channel/{name}/notify` and the
 //! sandbox cashier use. A payment that fails changes nothing.
-use channel::PayIn;
+use channel::{Confirmation, PayIn};
 use chrono::Utc;
 use domain::orders::CallbackOutcome;
 use serde_json::Value;
@@ -26,6 +26,12 @@ pub enum CallbackError {
     AmountMismatch,
     #[error("the payment recorder has stopped")]
     RecorderStopped,
+    #[error("the channel's own records disagree: {0}")]
+    Disagrees(String),
+    #[error("the channel could not confirm the payment: {0}")]
+    Unconfirmed(String),
+    #[error("the order was not placed at this channel")]
+    WrongChannel,
     #[error(transparent)]
     Order(#[from] OrderError),
     #[error(transparent)]
@@ -57,6 +63,23 @@ pub async fn receive(
     if !callback.paid {
         return Ok(None);
     }
+    // Asked with no transaction open. A channel that cannot answer now gets a refusal it retries.
+    match channel.confirm_payment(&callback).await {
+        Ok(Confirmation::Confirmed) => {}
+        Ok(Confirmation::Disagrees(why)) => {
+            tracing::warn!(channel = name, trade_no = %callback.trade_no, %why, "a callback its channel does not confirm");
+            let (trade_no, mut payload) = (callback.trade_no.clone(), payload);
+            if let Value::Object(fields) = &mut payload {
+                fields.insert("_disagreement".into(), Value::String(why.clone()));
+            }
+            run_blocking(pool, move |conn| {
+                callbacks::record(conn, name, Some(&trade_no), payload, CallbackOutcome::Rejected, true)
+            })
+            .await?;
+            return Err(CallbackError::Disagrees(why));
+        }
+        Err(error) => return Err(CallbackError::Unconfirmed(error.to_string())),
+    }
     let trade_no = callback.trade_no.clone();
     let report = run_blocking(pool, move |conn| {
         // A signed callback for an order we do not have (misrouted, or from another deployment)
@@ -66,6 +89,13 @@ pub async fn receive(
             callbacks::record(conn, name, Some(&trade_no), payload, CallbackOutcome::Rejected, true)?;
             return Err(CallbackError::UnknownOrder);
         };
+        // An order placed at an upstream is paid only through it; every other order only here.
+        let placed_at = storage::upstream::find_order(conn, order.id())?.map(|row| row.channel);
+        if placed_at.as_deref().unwrap_or(channel::sandbox::NAME) != name {
+            tracing::warn!(%trade_no, "callback from a channel the order was not placed at");
+            callbacks::record(conn, name, Some(&trade_no), payload, CallbackOutcome::Rejected, true)?;
+            return Err(CallbackError::WrongChannel);
+        }
         if order.total() != callback.amount {
             tracing::warn!(%trade_no, "callback amount differs from the order's");
             callbacks::record(conn, name, Some(&trade_no), payload, CallbackOutcome::Rejected, true)?;

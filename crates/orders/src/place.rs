@@ -48,6 +48,12 @@ impl Placed {
             Placed::New(order) | Placed::Replay(order) => order,
         }
     }
+
+    pub fn into_order(self) -> Order {
+        match self {
+            Placed::New(order) | Placed::Replay(order) => order,
+        }
+    }
 }
 
 /// Finds the sub-merchant an app names and checks the app may use it and it may trade.

@@ -42,9 +42,15 @@ pub async fn submit(
         // Its breaker is open: the payout stays as it is and is handed over on a later try.
         return Err(PayoutError::ChannelPaused(found.channel));
     }
-    let prepared = run_blocking(pool, move |conn| mark_submitted(conn, &calendar, id, first_query_at)).await?;
-    let Some(payout) = prepared else { return Ok(None) };
-    let answer = Outcome::from(channel.payout(&request(&payout)?).await);
+    let names_the_merchant = channel.names_the_merchant();
+    let prepared = run_blocking(pool, move |conn| {
+        let Some(payout) = mark_submitted(conn, &calendar, id, first_query_at)? else { return Ok(None) };
+        let request = request_to(conn, &payout, names_the_merchant)?;
+        Ok::<_, PayoutError>(Some(request))
+    })
+    .await?;
+    let Some(request) = prepared else { return Ok(None) };
+    let answer = Outcome::from(channel.payout(&request).await);
     let actor = format!("channel:{}", channel.name());
     let recorded = run_blocking(pool, move |conn| outcome::record(conn, &calendar, id, &answer, &actor)).await?;
     Ok(Some(recorded))
@@ -150,7 +156,10 @@ pub async fn query_one(
 /// before the call) is handed over now under its own number; the "no such payout" is kept among
 /// the payout's exchanges first.
 async fn ask(pool: &Pool, channel: &dyn PayOut, payout: &PayoutRow, actor: &str) -> Result<Outcome, PayoutError> {
-    let answer = Outcome::from(channel.query_payout(&payout.out_trade_no).await);
+    let names_the_merchant = channel.names_the_merchant();
+    let row = payout.clone();
+    let request = run_blocking(pool, move |conn| request_to(conn, &row, names_the_merchant)).await?;
+    let answer = Outcome::from(channel.query_payout(&request).await);
     if answer != Outcome::NotFound {
         return Ok(answer);
     }
@@ -159,11 +168,26 @@ async fn ask(pool: &Pool, channel: &dyn PayOut, payout: &PayoutRow, actor: &str)
         Ok::<_, PayoutError>(rows::insert_exchange(conn, id, &actor, domain::payouts::ChannelAnswer::NotFound, "")?)
     })
     .await?;
-    Ok(Outcome::from(channel.payout(&request(payout)?).await))
+    Ok(Outcome::from(channel.payout(&request).await))
+}
+
+/// What the channel is asked to pay, naming the merchant by its id at the channel when the
+/// channel pays out of the merchant's balance there.
+fn request_to(
+    conn: &mut PgConnection,
+    payout: &PayoutRow,
+    names_the_merchant: bool,
+) -> Result<PayoutRequest, PayoutError> {
+    let merchant_at_channel = if names_the_merchant {
+        storage::upstream::find_registration(conn, payout.merchant_id)?.and_then(|row| row.upstream_sub_merchant_id)
+    } else {
+        None
+    };
+    request(payout, merchant_at_channel)
 }
 
 /// What the channel is asked to pay: the payee as it was when the money was reserved.
-fn request(payout: &PayoutRow) -> Result<PayoutRequest, PayoutError> {
+pub fn request(payout: &PayoutRow, merchant_at_channel: Option<String>) -> Result<PayoutRequest, PayoutError> {
     let account_number = BankAccountNumber::parse(&payout.account_number, payout.account_type).map_err(|_| {
         PayoutError::BrokenInvariant(format!("payout {}: its stored account number does not parse", payout.id))
     })?;
@@ -177,5 +201,6 @@ fn request(payout: &PayoutRow) -> Result<PayoutRequest, PayoutError> {
             bank_code: payout.bank_code.clone(),
             cnaps_code: payout.cnaps_code.clone(),
         },
+        merchant_at_channel,
     })
 }

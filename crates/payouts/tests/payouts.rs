@@ -314,8 +314,8 @@ impl PayOut for LosesTheFirst {
         self.inner.payout(request).await
     }
 
-    async fn query_payout(&self, out_trade_no: &str) -> Result<PayoutStatus, ChannelError> {
-        self.inner.query_payout(out_trade_no).await
+    async fn query_payout(&self, request: &PayoutRequest) -> Result<PayoutStatus, ChannelError> {
+        self.inner.query_payout(request).await
     }
 
     fn parse_payout_callback(
@@ -340,7 +340,7 @@ async fn a_payout_the_channel_never_got_is_handed_over_again_under_its_own_numbe
     let payout = rows::of_run(conn, run.id).unwrap().remove(0);
     send::submit(&pool, calendar, &settings, &registry(channel.clone()), payout.id).await.unwrap();
     assert_eq!(rows::find(conn, payout.id).unwrap().unwrap().state, PayoutState::Submitted, "unknown, never failed");
-    assert_eq!(losing.inner.query_payout(&payout.out_trade_no).await, Err(ChannelError::NotFound));
+    assert_eq!(losing.inner.query_payout(&send::request(&payout, None).unwrap()).await, Err(ChannelError::NotFound));
 
     send::query_due(&pool, calendar, &settings, &registry(channel.clone())).await.unwrap();
     let done = rows::find(conn, payout.id).unwrap().unwrap();

@@ -232,9 +232,15 @@ pub struct ChannelSettings {
     pub sandbox: channel::sandbox::SandboxRules,
     /// JD Pay direct payouts; the channel exists only when this section is given.
     pub jdpay: Option<JdPayConfig>,
-    /// The channel new payouts go through: `sandbox` (default) or `jdpay`. Payouts made before a
-    /// change finish through the channel they were made for.
+    /// An upstream fshows gateway that takes payments and pays out; the channel exists only when
+    /// this section is given.
+    pub fshows: Option<FshowsConfig>,
+    /// The channel new payouts go through: `sandbox` (default), `jdpay` or `fshows`. Payouts made
+    /// before a change finish through the channel they were made for.
     pub payouts: String,
+    /// The channel that takes the payments of merchants without one of their own: `sandbox`
+    /// (default) or `fshows`. Orders placed before a change are paid where they were placed.
+    pub pay_in: String,
     /// How often each node adds its counts of upstream calls to the deployment's (the dashboard's
     /// success rates), in seconds. Default 10.
     pub health_flush_seconds: u64,
@@ -245,7 +251,9 @@ impl Default for ChannelSettings {
         ChannelSettings {
             sandbox: Default::default(),
             jdpay: None,
+            fshows: None,
             payouts: "sandbox".into(),
+            pay_in: "sandbox".into(),
             health_flush_seconds: 10,
         }
     }
@@ -332,6 +340,74 @@ impl JdPayConfig {
                 max_open: std::time::Duration::from_secs(self.breaker_open_seconds.max(1).saturating_mul(20)),
             },
         })
+    }
+}
+
+/// `[channel.fshows]`: the provider's app at an upstream fshows liquidation gateway.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FshowsConfig {
+    /// The upstream's gateway endpoint (`…/gateway`).
+    pub url: String,
+    /// The provider's app id there.
+    pub app_id: String,
+    /// PEM files: the provider's RSA private key (PKCS#8 or PKCS#1), whose public key the upstream
+    /// holds, and the upstream's public key, which signs its replies and notifies.
+    pub private_key_file: std::path::PathBuf,
+    pub upstream_public_key_file: std::path::PathBuf,
+    /// Where the upstream notifies payments. Default: `server.public_url` + `/channel/fshows/notify`.
+    pub notify_url: Option<String>,
+    /// Seconds a call may take before its outcome counts as unknown. Default 10.
+    #[serde(default = "JdPayConfig::default_timeout_seconds")]
+    pub timeout_seconds: u64,
+    /// System errors or timeouts in a row that open a method's breaker (no new merchant, order or
+    /// withdrawal is sent while it is open; queries go on). Default 5.
+    #[serde(default = "JdPayConfig::default_breaker_failures")]
+    pub breaker_failures: u32,
+    /// Seconds it stays open the first time (doubling up to 20 times that). Default 30.
+    #[serde(default = "JdPayConfig::default_breaker_open_seconds")]
+    pub breaker_open_seconds: u64,
+}
+
+impl FshowsConfig {
+    /// The channel, its key files read and checked.
+    pub fn channel(&self, public_url: &str) -> anyhow::Result<channel::fshows::Fshows> {
+        use rsa::{pkcs1::DecodeRsaPrivateKey, pkcs8::DecodePrivateKey, pkcs8::DecodePublicKey};
+        let bad = |key: &str, why: String| anyhow::anyhow!("channel.fshows.{key}: {why}");
+        let read = |key: &str, path: &std::path::Path| {
+            std::fs::read_to_string(path)
+                .map_err(|error| bad(key, format!("could not read {}: {error}", path.display())))
+        };
+        let private_pem = read("private_key_file", &self.private_key_file)?;
+        let private_key = rsa::RsaPrivateKey::from_pkcs8_pem(&private_pem)
+            .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&private_pem))
+            .map_err(|_| bad("private_key_file", "not an RSA private key in PEM".into()))?;
+        let signer =
+            fshows::signature::Signer::new(private_key).map_err(|error| bad("private_key_file", error.to_string()))?;
+        let upstream_key =
+            rsa::RsaPublicKey::from_public_key_pem(&read("upstream_public_key_file", &self.upstream_public_key_file)?)
+                .map_err(|_| bad("upstream_public_key_file", "not an RSA public key in PEM".into()))?;
+        let url = url::Url::parse(&self.url).map_err(|error| bad("url", error.to_string()))?;
+        if self.app_id.trim().is_empty() {
+            return Err(bad("app_id", "must not be empty".into()));
+        }
+        let notify_url = self
+            .notify_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/channel/fshows/notify", public_url.trim_end_matches('/')));
+        let settings = channel::fshows::FshowsSettings {
+            url: url.to_string(),
+            app_id: self.app_id.clone(),
+            signer,
+            upstream_keys: fshows::signature::VerifyingKeys::new(upstream_key, None),
+            timeout: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+            breaker: channel::health::BreakerSettings {
+                failures_in_a_row: self.breaker_failures.max(1),
+                open_for: std::time::Duration::from_secs(self.breaker_open_seconds.max(1)),
+                max_open: std::time::Duration::from_secs(self.breaker_open_seconds.max(1).saturating_mul(20)),
+            },
+        };
+        channel::fshows::Fshows::new(settings, notify_url).map_err(|error| anyhow::anyhow!("channel.fshows: {error}"))
     }
 }
 

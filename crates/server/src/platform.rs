@@ -68,7 +68,9 @@ pub async fn sandbox(
 }
 
 /// The deployment's channels, one instance of each shared by everything in this process: the
-/// sandbox always, JD Pay when configured; new payouts go through `channel.payouts`.
+/// sandbox always, JD Pay and an upstream fshows gateway when configured; new payouts go through
+/// `channel.payouts`, and payments of merchants without a channel of their own through
+/// `channel.pay_in`.
 pub fn channels(
     settings: &crate::Settings,
     sandbox: std::sync::Arc<channel::sandbox::Sandbox>,
@@ -79,9 +81,16 @@ pub fn channels(
             .map_err(|error| anyhow::anyhow!("channel.jdpay: {error}"))?;
         registry.add_pay_out(std::sync::Arc::new(jdpay));
     }
+    if let Some(fshows) = &settings.channel.fshows {
+        registry.add_upstream(std::sync::Arc::new(fshows.channel(&settings.public_url())?));
+    }
     let name = &settings.channel.payouts;
     if !registry.pay_out_through(name) {
         anyhow::bail!("channel.payouts: no payout channel named {name:?} is configured");
+    }
+    let name = &settings.channel.pay_in;
+    if !registry.pay_in_through(name) {
+        anyhow::bail!("channel.pay_in: no channel taking payments named {name:?} is configured");
     }
     Ok(registry)
 }

@@ -105,6 +105,7 @@ impl Application {
         let platform_public_key_pem = platform_key.public_key_pem.clone();
         let signer = fshows::signature::Signer::new(platform_key.private_key.clone())
             .map_err(|error| anyhow::anyhow!("platform key: {error}"))?;
+        let payments = orders::recorder::PaymentRecorder::start(pool.clone(), ledger.calendar, recorder);
         let gateway = gateway::Gateway::new(
             pool.clone(),
             cache.clone(),
@@ -118,8 +119,9 @@ impl Application {
                 payouts: settings.payouts.settings()?,
                 payout_channel: channels.payouts().map(|channel| channel.name()),
             },
+            channels.clone(),
+            payments.clone(),
         );
-        let payments = orders::recorder::PaymentRecorder::start(pool.clone(), ledger.calendar, recorder);
         let shared = Shared {
             payments: web::Data::new(payments),
             sandbox: web::Data::new(sandbox.clone()),

@@ -23,6 +23,7 @@ use storage::{
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use upstream::jobs::SyncUpstream;
 
 use crate::config::WorkerSettings;
 
@@ -102,6 +103,10 @@ impl Registry {
             job.run(&context.pool, context.ledger.calendar, &context.channels).await?;
             Ok(())
         });
+        registry.register(|context: JobContext, job: SyncUpstream| async move {
+            job.run(&context.pool, &context.channels).await?;
+            Ok(())
+        });
         registry
     }
 }
@@ -139,8 +144,8 @@ pub fn backoff(attempt: i32) -> Duration {
 }
 
 /// Enqueues each periodic job once per slot across all nodes: housekeeping hourly, order expiry
-/// every minute, settlement every five minutes, reconciliation hourly, payout runs and payout
-/// queries every minute.
+/// every minute, settlement every five minutes, reconciliation hourly, payout runs, payout
+/// queries and the upstream's registrations and unanswered orders every minute.
 fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError> {
     let now = Utc::now();
     let periodic = [
@@ -150,6 +155,7 @@ fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError
         (ImportBills.now()?, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
         (ScheduleRuns.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
         (QueryPayouts.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
+        (SyncUpstream.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
     ];
     for (mut job, every, slot_format) in periodic {
         let slot = now.duration_trunc(every).unwrap_or(now);

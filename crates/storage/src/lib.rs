@@ -30,6 +30,7 @@ pub mod settlements;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;
+pub mod upstream;
 pub mod upstream_calls;
 
 pub use cache::Cache;

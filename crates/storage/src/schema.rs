@@ -203,6 +203,7 @@ diesel::table! {
         settlement_days -> Int2,
         payout_notify_url -> Nullable<Text>,
         payout_channel -> Nullable<Text>,
+        pay_in_channel -> Nullable<Text>,
     }
 }
 
@@ -566,6 +567,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    upstream_merchants (merchant_id) {
+        merchant_id -> Int8,
+        channel -> Text,
+        state -> Text,
+        upstream_sub_merchant_id -> Nullable<Text>,
+        detail -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    upstream_orders (order_id) {
+        order_id -> Int8,
+        channel -> Text,
+        state -> Text,
+        upstream_trade_no -> Nullable<Text>,
+        qr_code -> Nullable<Text>,
+        detail -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(app_keys -> apps (app_id));
 diesel::joinable!(audit_log -> operators (operator_id));
 diesel::joinable!(ledger_accounts -> merchants (merchant_id));
@@ -600,6 +627,8 @@ diesel::joinable!(reconciliation_differences -> reconciliation_runs (run_id));
 diesel::joinable!(refunds -> orders (order_id));
 diesel::joinable!(settlements -> ledger_entries (entry_id));
 diesel::joinable!(settlements -> merchants (merchant_id));
+diesel::joinable!(upstream_merchants -> merchants (merchant_id));
+diesel::joinable!(upstream_orders -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     upstream_calls,
@@ -641,4 +670,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refunds,
     sandbox_payouts,
     settlements,
+    upstream_merchants,
+    upstream_orders,
 );

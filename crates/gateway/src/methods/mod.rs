@@ -14,6 +14,9 @@ mod submerchant_rate_set;
 mod uniorder;
 mod withdraw;
 
+pub(crate) use query::reply as query_reply;
+pub(crate) use uniorder::return_value as uniorder_reply;
+
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use storage::apps::AppRow;
@@ -32,30 +35,50 @@ pub struct Call<'a> {
     /// Merchants as uniorder needs them, kept per node (checked by every insert, never stale), and
     /// the grouping of concurrent orders into one insert.
     pub placer: &'a orders::place::Placer,
+    /// The deployment has upstreams that take payments: an order may have to be placed, or asked
+    /// about, there before the reply.
+    pub upstreams: bool,
+}
+
+/// What a method answers: its reply, or an order of a merchant whose payments may go through an
+/// upstream, to place or ask about there (with no connection held) before the reply is made.
+pub enum Answer {
+    Reply(ReturnValue),
+    /// uniorder: the order, placed here; the reply carries the cashier code of wherever it is paid.
+    Place(orders::Order),
+    /// A query: the order, which the upstream is asked about if it is still waiting here.
+    Query(orders::Order),
 }
 
 /// A method's `return_value`, in the order its fields are sent.
 pub type ReturnValue = Vec<(&'static str, ReplyValue)>;
 
-pub type Method = fn(&mut Call<'_>) -> Result<ReturnValue, GatewayError>;
+pub type Method = fn(&mut Call<'_>) -> Result<Answer, GatewayError>;
+
+/// A method whose reply is made by itself, as a [`Method`].
+macro_rules! replies {
+    ($method:path) => {
+        |call: &mut Call<'_>| $method(call).map(Answer::Reply)
+    };
+}
 
 /// Every method the gateway answers.
 pub const METHODS: &[(&str, Method)] = &[
     ("fshows.liquidation.jdpay.uniorder", uniorder::call),
     ("fshows.liquidation.alipay.trade.query", query::call),
     ("fshows.liquidation.jdpay.query", query::call),
-    ("fshows.liquidation.order.close", close::call),
-    ("fshows.liquidation.pay.refund", refund::call),
-    ("fshows.liquidation.pay.refund.query", refund_query::call),
-    ("fshows.liquidation.submerchant.create", submerchant_create::call),
-    ("fshows.liquidation.submerchant.query", submerchant_query::call),
-    ("fshows.liquidation.submerchant.bank.bind", submerchant_bank_bind::call),
-    ("fshows.liquidation.submerchant.rate.set", submerchant_rate_set::call),
-    ("fshows.liquidation.submerchant.rate.query", submerchant_rate_query::call),
-    ("fshows.liquidation.witness.balance.query", balance_query::call),
-    ("fshows.liquidation.witness.withdraw", withdraw::call),
-    ("fshows.liquidation.witness.withdraw.query", withdraw::query),
-    ("fshows.liquidation.finance.downloadbill", download_bill::call),
+    ("fshows.liquidation.order.close", replies!(close::call)),
+    ("fshows.liquidation.pay.refund", replies!(refund::call)),
+    ("fshows.liquidation.pay.refund.query", replies!(refund_query::call)),
+    ("fshows.liquidation.submerchant.create", replies!(submerchant_create::call)),
+    ("fshows.liquidation.submerchant.query", replies!(submerchant_query::call)),
+    ("fshows.liquidation.submerchant.bank.bind", replies!(submerchant_bank_bind::call)),
+    ("fshows.liquidation.submerchant.rate.set", replies!(submerchant_rate_set::call)),
+    ("fshows.liquidation.submerchant.rate.query", replies!(submerchant_rate_query::call)),
+    ("fshows.liquidation.witness.balance.query", replies!(balance_query::call)),
+    ("fshows.liquidation.witness.withdraw", replies!(withdraw::call)),
+    ("fshows.liquidation.witness.withdraw.query", replies!(withdraw::query)),
+    ("fshows.liquidation.finance.downloadbill", replies!(download_bill::call)),
 ];
 
 pub fn find(method: &str) -> Option<Method> {

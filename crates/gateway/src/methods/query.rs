@@ -1,14 +1,25 @@
 //! `fshows.liquidation.alipay.trade.query` (the name fshows uses for every channel) and its alias
 //! `fshows.liquidation.jdpay.query`: the order as it is now, with `status` 1 waiting, 2 paid,
-//! 9 closed, and its refund totals.
-use super::{Call, ReturnValue, visible_order};
+//! 9 closed, and its refund totals. An order still waiting whose payment is taken at an upstream
+//! is asked about there first, and booked if the upstream says it is paid.
+use diesel::PgConnection;
+
+use super::{Answer, Call, ReturnValue, visible_order};
 use fshows::reply::ReplyValue;
 
 use crate::error::GatewayError;
 
-pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
+pub fn call(call: &mut Call<'_>) -> Result<Answer, GatewayError> {
     let order = visible_order(call)?;
-    let merchant = storage::merchants::find(call.conn, order.merchant_id())?.ok_or(GatewayError::OrderNotFound)?;
+    if call.upstreams && order.state == domain::orders::OrderState::Waiting {
+        return Ok(Answer::Query(order));
+    }
+    reply(call.conn, &order).map(Answer::Reply)
+}
+
+/// The order as it is now.
+pub fn reply(conn: &mut PgConnection, order: &orders::Order) -> Result<ReturnValue, GatewayError> {
+    let merchant = storage::merchants::find(conn, order.merchant_id())?.ok_or(GatewayError::OrderNotFound)?;
     let split = order.split();
     Ok(vec![
         ("trade_no", ReplyValue::text(order.trade_no())),

@@ -8,7 +8,7 @@ use domain::{
 use orders::place::{self, NewOrder};
 use sha2::{Digest, Sha256};
 
-use super::{Call, ReturnValue};
+use super::{Answer, Call, ReturnValue};
 use fshows::reply::ReplyValue;
 
 use crate::error::GatewayError;
@@ -16,7 +16,7 @@ use crate::error::GatewayError;
 const MIN_TOTAL: Amount = Amount::from_fen(1);
 const MAX_TOTAL: Amount = Amount::from_fen(10_000_000_000);
 
-pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
+pub fn call(call: &mut Call<'_>) -> Result<Answer, GatewayError> {
     let new = parse(call)?;
     if let Some(url) = &new.notify_url
         && !call.settings.allow_private_notify_urls
@@ -25,7 +25,12 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
             .map_err(|_| GatewayError::invalid("notify_url", OrderFieldError::PrivateAddress))?;
     }
     let placed = place::place_with(call.conn, call.placer, call.app, &new, call.now)?;
-    return_value(placed.order(), &call.settings.cashier_url)
+    if call.upstreams {
+        // Its merchant's payments may be taken at an upstream: placed there before the reply.
+        return Ok(Answer::Place(placed.into_order()));
+    }
+    let qr_code = format!("{}?c={}", call.settings.cashier_url, placed.order().cashier_code());
+    return_value(placed.order(), qr_code).map(Answer::Reply)
 }
 
 fn parse(call: &Call<'_>) -> Result<NewOrder, GatewayError> {
@@ -75,13 +80,14 @@ fn fingerprint(parts: &[&str]) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// The reply fields in seed 003's order. The rates are the order's snapshot; one that is not a
-/// valid rate is a corrupt row and fails the call (never a `null` in the reply).
-pub(crate) fn return_value(order: &orders::Order, cashier_url: &str) -> Result<ReturnValue, GatewayError> {
+/// The reply fields in seed 003's order, with the cashier code where the order is paid. The rates
+/// are the order's snapshot; one that is not a valid rate is a corrupt row and fails the call
+/// (never a `null` in the reply).
+pub(crate) fn return_value(order: &orders::Order, qr_code: String) -> Result<ReturnValue, GatewayError> {
     let rates = order.rates()?;
     let split = order.split();
     let mut value = vec![
-        ("qr_code", ReplyValue::text(format!("{cashier_url}?c={}", order.cashier_code()))),
+        ("qr_code", ReplyValue::text(qr_code)),
         ("trade_no", ReplyValue::text(order.trade_no())),
         ("total_fee", ReplyValue::amount(order.total())),
         ("net_receipt_amount", ReplyValue::amount(split.net_receipt)),

@@ -79,6 +79,11 @@ impl FshowsClient {
         &self.health
     }
 
+    /// The upstream's keys, which sign its replies and notifies.
+    pub fn upstream_keys(&self) -> &VerifyingKeys {
+        &self.settings.upstream_keys
+    }
+
     /// Calls `method` with `content`; `creates` for a call that makes something upstream (held
     /// back while its breaker is open). Returns the `return_value`.
     pub async fn call(&self, method: &'static str, content: &Value, creates: bool) -> Result<Value, CallError> {

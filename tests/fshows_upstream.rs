@@ -1,0 +1,136 @@
+//! The `fshows` channel end to end against a second instance of this platform (SPEC §6): a
+//! merchant of the platform is registered on the upstream, its orders are placed there, paid on
+//! the upstream's cashier, notified back, confirmed by query and booked on both sides.
+use std::time::{Duration, Instant};
+
+use domain::{MerchantId, onboarding::SignType, orders::OrderState, upstream::RegistrationState};
+use e2e::{TestApp, gateway_client::Client, upstream::TwoInstances};
+use serde_json::{Value, json};
+use storage::database::run_blocking;
+
+const UNIORDER: &str = "fshows.liquidation.jdpay.uniorder";
+const QUERY: &str = "fshows.liquidation.alipay.trade.query";
+
+/// A merchant of the platform, registered and ready on the upstream: its id here, its id there,
+/// and a client for its own app here.
+async fn ready_merchant(two: &TwoInstances, external_id: &str) -> (MerchantId, MerchantId, Client) {
+    let (sub_merchant_id, client) = two.platform.merchant_client(external_id, SignType::Rsa2, None).await;
+    let merchant_id = merchant_id_of(&two.platform, &sub_merchant_id).await;
+    two.sync_until(merchant_id, RegistrationState::AwaitingApproval).await;
+    let there = two.approve_upstream(&sub_merchant_id).await;
+    two.sync_until(merchant_id, RegistrationState::Ready).await;
+    (merchant_id, there, client)
+}
+
+async fn merchant_id_of(app: &TestApp, sub_merchant_id: &str) -> MerchantId {
+    let sub_merchant_id = sub_merchant_id.to_string();
+    run_blocking(&app.pool, move |conn| storage::merchants::find_by_sub_merchant_id(conn, &sub_merchant_id))
+        .await
+        .expect("read")
+        .expect("the merchant")
+        .id
+}
+
+async fn order(app: &TestApp, trade_no: &str) -> Option<orders::Order> {
+    let trade_no = trade_no.to_string();
+    run_blocking(&app.pool, move |conn| orders::order::find_by_trade_no(conn, &trade_no)).await.expect("read")
+}
+
+/// Waits (up to 10 s) until the order is paid on `app`.
+async fn paid(app: &TestApp, trade_no: &str) -> orders::Order {
+    let started = Instant::now();
+    loop {
+        if let Some(order) = order(app, trade_no).await.filter(|order| order.state == OrderState::Paid) {
+            return order;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{trade_no} was not paid on {}", app.address);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Pays the order behind an upstream cashier URL, as a payer would on its page.
+async fn pay_on_cashier(qr_code: &str) {
+    let url = reqwest::Url::parse(qr_code).expect("a URL");
+    let code = url.query_pairs().find(|(key, _)| key == "c").map(|(_, value)| value.to_string()).expect("a code");
+    let pay = url.join("/cashier/pay").expect("the pay URL");
+    let response =
+        e2e::new_client().post(pay).form(&[("c", code.as_str()), ("outcome", "pay")]).send().await.expect("paid");
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+}
+
+#[tokio::test]
+async fn a_merchant_is_registered_upstream_and_its_order_is_paid_there_and_booked_on_both_sides() {
+    let two = TwoInstances::start(|_, _| {}).await;
+    let (merchant_id, merchant_there, client) = ready_merchant(&two, "shop-up-1").await;
+    let registration =
+        run_blocking(&two.platform.pool, move |conn| storage::upstream::find_registration(conn, merchant_id))
+            .await
+            .expect("read")
+            .expect("registered");
+    let there = two.upstream.merchant(merchant_there).await;
+    assert_eq!(
+        registration.upstream_sub_merchant_id, there.row.sub_merchant_id,
+        "the upstream's id is kept beside ours"
+    );
+    assert_eq!(there.row.payout_schedule, "manual", "the upstream never pays the merchant out on its own schedule");
+
+    // The order: placed here, then there under our trade_no; the caller gets the upstream's cashier.
+    let sub_merchant_id = client_merchant(&two.platform, merchant_id).await;
+    let reply = two
+        .platform
+        .call(
+            &client,
+            UNIORDER,
+            json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": "UP1", "body": "咖啡", "total_fee": "100.00", "order_type": "0" }),
+        )
+        .await;
+    assert_eq!(reply["success"], json!(true), "{reply}");
+    let value = &reply["return_value"];
+    let trade_no = value["trade_no"].as_str().expect("trade_no").to_string();
+    let qr_code = value["qr_code"].as_str().expect("qr_code").to_string();
+    assert!(qr_code.starts_with(&two.upstream.url("/cashier/code")), "the upstream's cashier: {qr_code}");
+    let there = order(&two.upstream, &upstream_trade_no(&two.platform, &trade_no).await).await.expect("placed there");
+    assert_eq!((there.out_trade_no(), there.total()), (trade_no.as_str(), domain::Amount::from_fen(10_000)));
+
+    // The same request again is the same order, here and there.
+    let again = two
+        .platform
+        .call(
+            &client,
+            UNIORDER,
+            json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": "UP1", "body": "咖啡", "total_fee": "100.00", "order_type": "0" }),
+        )
+        .await;
+    assert_eq!(again["return_value"]["qr_code"], json!(qr_code), "{again}");
+
+    // Paid on the upstream's cashier: booked there, notified here, confirmed by query, booked here.
+    pay_on_cashier(&qr_code).await;
+    let paid_there = paid(&two.upstream, there.trade_no()).await;
+    let paid_here = paid(&two.platform, &trade_no).await;
+    assert_eq!(paid_here.split(), paid_there.split(), "the same split on both sides");
+    let queried = two.platform.call(&client, QUERY, json!({ "out_trade_no": "UP1" })).await;
+    assert_eq!(queried["return_value"]["status"], json!(2), "{queried}");
+    for app in [&two.platform, &two.upstream] {
+        let trial = run_blocking(&app.pool, ledger::reports::trial_balance).await.expect("trial balance");
+        assert!(trial.is_balanced(), "{trial:?}");
+    }
+}
+
+/// The upstream's number of the order placed there for ours.
+async fn upstream_trade_no(platform: &TestApp, trade_no: &str) -> String {
+    let id = order(platform, trade_no).await.expect("the order").id();
+    run_blocking(&platform.pool, move |conn| storage::upstream::find_order(conn, id))
+        .await
+        .expect("read")
+        .and_then(|row| row.upstream_trade_no)
+        .expect("placed upstream")
+}
+
+async fn client_merchant(app: &TestApp, merchant_id: MerchantId) -> String {
+    app.merchant(merchant_id).await.row.sub_merchant_id.expect("approved")
+}
+
+#[allow(dead_code)]
+fn text(value: &Value, field: &str) -> String {
+    value[field].as_str().unwrap_or_default().to_string()
+}
