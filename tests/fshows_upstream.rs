@@ -10,6 +10,7 @@ use storage::database::run_blocking;
 
 const UNIORDER: &str = "fshows.liquidation.jdpay.uniorder";
 const QUERY: &str = "fshows.liquidation.alipay.trade.query";
+const REFUND: &str = "fshows.liquidation.pay.refund";
 
 /// A merchant of the platform, registered and ready on the upstream: its id here, its id there,
 /// and a client for its own app here.
@@ -110,6 +111,28 @@ async fn a_merchant_is_registered_upstream_and_its_order_is_paid_there_and_booke
     assert_eq!(paid_here.split(), paid_there.split(), "the same split on both sides");
     let queried = two.platform.call(&client, QUERY, json!({ "out_trade_no": "UP1" })).await;
     assert_eq!(queried["return_value"]["status"], json!(2), "{queried}");
+
+    // A partial refund: booked here, made there under our refund_no, then done here.
+    let refund = json!({ "out_trade_no": "UP1", "out_refund_no": "R1", "refund_fee": "30.00" });
+    let refunded = two.platform.call(&client, REFUND, refund.clone()).await;
+    assert_eq!(refunded["return_value"]["status"], json!("succeeded"), "{refunded}");
+    let refund_no = refunded["return_value"]["refund_no"].as_str().expect("refund_no").to_string();
+    let here = order(&two.platform, &trade_no).await.expect("the order");
+    let there = order(&two.upstream, there.trade_no()).await.expect("the order there");
+    assert_eq!((here.state, here.refunded()), (OrderState::PartiallyRefunded, domain::Amount::from_fen(3_000)));
+    assert_eq!((there.state, there.refunded()), (OrderState::PartiallyRefunded, domain::Amount::from_fen(3_000)));
+    let refund_there = run_blocking(&two.upstream.pool, move |conn| storage::orders::refunds_of(conn, there.id()))
+        .await
+        .expect("read");
+    assert_eq!(refund_there.len(), 1);
+    assert_eq!(refund_there[0].out_refund_no, refund_no, "our refund_no is its out_refund_no there");
+    let again = two.platform.call(&client, REFUND, refund).await;
+    assert_eq!(again["return_value"]["refund_no"], json!(refund_no), "the same refund: {again}");
+
+    // More than is left is refused here; nothing reaches the upstream.
+    let too_much = json!({ "out_trade_no": "UP1", "out_refund_no": "R2", "refund_fee": "80.00" });
+    let refused = two.platform.call(&client, REFUND, too_much).await;
+    assert_eq!(refused["error_code"], json!("-302"), "{refused}");
     for app in [&two.platform, &two.upstream] {
         let trial = run_blocking(&app.pool, ledger::reports::trial_balance).await.expect("trial balance");
         assert!(trial.is_balanced(), "{trial:?}");

@@ -37,3 +37,11 @@ CREATE TABLE upstream_orders (
     CHECK ((state = 'placed') = (upstream_trade_no IS NOT NULL AND qr_code IS NOT NULL))
 );
 CREATE INDEX upstream_orders_placing ON upstream_orders (order_id) WHERE state = 'placing';
+
+-- A refund of an order placed at an upstream is `pending` until the upstream refunds it; one it
+-- refuses is given back (`refund_failed`). The upstream's number for it, once it has one.
+ALTER TABLE refunds ADD COLUMN channel_refund_no TEXT;
+ALTER TABLE order_events DROP CONSTRAINT order_events_cause_check,
+    ADD CONSTRAINT order_events_cause_check
+        CHECK (cause IN ('created', 'channel_callback', 'closed', 'expired', 'refund', 'refund_failed'));
+CREATE INDEX refunds_pending ON refunds (created_at) WHERE state = 'pending';

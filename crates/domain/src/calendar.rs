@@ -5,7 +5,7 @@
 //! business days calendar days.
 use std::{fmt, str::FromStr};
 
-use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 
 /// UTC+8, the time zone of every business day, bill and schedule.
 pub fn china() -> FixedOffset {
@@ -23,13 +23,18 @@ pub struct BusinessCalendar {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the cut-off must be a time of day as HH:MM, e.g. 00:00 or 23:00; got {0:?}")]
+#[error("the cut-off must be a time of day as HH:MM (or HH:MM:SS), e.g. 00:00 or 23:00; got {0:?}")]
 pub struct CutoffError(String);
 
 impl FromStr for BusinessCalendar {
     type Err = CutoffError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let cutoff = NaiveTime::parse_from_str(text, "%H:%M").map_err(|_| CutoffError(text.to_owned()))?;
+        let cutoff = NaiveTime::parse_from_str(text, "%H:%M")
+            .or_else(|_| NaiveTime::parse_from_str(text, "%H:%M:%S"))
+            .ok()
+            // chrono reads `:60` as a leap second; a cut-off is an ordinary time of day.
+            .filter(|time| time.nanosecond() < 1_000_000_000)
+            .ok_or_else(|| CutoffError(text.to_owned()))?;
         Ok(BusinessCalendar { cutoff })
     }
 }
@@ -42,7 +47,8 @@ impl Default for BusinessCalendar {
 
 impl fmt::Display for BusinessCalendar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.cutoff.format("%H:%M"))
+        let format = if self.cutoff.second() == 0 { "%H:%M" } else { "%H:%M:%S" };
+        write!(f, "{}", self.cutoff.format(format))
     }
 }
 
@@ -166,9 +172,11 @@ mod tests {
 
     #[test]
     fn cutoffs_parse_strictly() {
-        for bad in ["", "24:00", "7", "07:00:00", "ab:cd", "-1:00"] {
+        for bad in ["", "24:00", "7", "07:00:00:00", "07:00:60", "ab:cd", "-1:00"] {
             assert!(bad.parse::<BusinessCalendar>().is_err(), "{bad:?}");
         }
         assert_eq!("07:30".parse::<BusinessCalendar>().map(|c| c.to_string()), Ok("07:30".to_owned()));
+        assert_eq!("07:30:00".parse::<BusinessCalendar>().map(|c| c.to_string()), Ok("07:30".to_owned()));
+        assert_eq!("23:59:59".parse::<BusinessCalendar>().map(|c| c.to_string()), Ok("23:59:59".to_owned()));
     }
 }

@@ -217,6 +217,8 @@ impl OrderState {
             (Waiting, Close | Expire) => Ok(Closed),
             (Paid | PartiallyRefunded, RefundPart) => Ok(PartiallyRefunded),
             (Paid | PartiallyRefunded, RefundRest) => Ok(Refunded),
+            (PartiallyRefunded | Refunded, UndoRefund) => Ok(PartiallyRefunded),
+            (PartiallyRefunded | Refunded, UndoLastRefund) => Ok(Paid),
             (from, event) => Err(IllegalOrderTransition { from, event }),
         }
     }
@@ -234,11 +236,22 @@ pub enum OrderEvent {
     RefundPart,
     /// A refund of everything that remained.
     RefundRest,
+    /// A refund the channel refused, given back, with other refunds still standing.
+    UndoRefund,
+    /// A refund the channel refused, given back, the only one: nothing is refunded any more.
+    UndoLastRefund,
 }
 
 impl OrderEvent {
-    pub const ALL: [OrderEvent; 5] =
-        [OrderEvent::Pay, OrderEvent::Close, OrderEvent::Expire, OrderEvent::RefundPart, OrderEvent::RefundRest];
+    pub const ALL: [OrderEvent; 7] = [
+        OrderEvent::Pay,
+        OrderEvent::Close,
+        OrderEvent::Expire,
+        OrderEvent::RefundPart,
+        OrderEvent::RefundRest,
+        OrderEvent::UndoRefund,
+        OrderEvent::UndoLastRefund,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -247,6 +260,7 @@ impl OrderEvent {
             OrderEvent::Expire => "expire",
             OrderEvent::RefundPart => "refund",
             OrderEvent::RefundRest => "refund",
+            OrderEvent::UndoRefund | OrderEvent::UndoLastRefund => "refund_failed",
         }
     }
 }
@@ -259,6 +273,8 @@ crate::sql::text_enum! {
         Closed = "closed",
         Expired = "expired",
         Refund = "refund",
+        /// The channel refused a refund: it was given back.
+        RefundFailed = "refund_failed",
     }
 }
 
@@ -327,6 +343,10 @@ mod tests {
             (Paid, RefundRest, Refunded),
             (PartiallyRefunded, RefundPart, PartiallyRefunded),
             (PartiallyRefunded, RefundRest, Refunded),
+            (PartiallyRefunded, UndoRefund, PartiallyRefunded),
+            (Refunded, UndoRefund, PartiallyRefunded),
+            (PartiallyRefunded, UndoLastRefund, Paid),
+            (Refunded, UndoLastRefund, Paid),
         ];
         for from in OrderState::ALL {
             for event in OrderEvent::ALL {

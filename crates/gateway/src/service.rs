@@ -260,6 +260,13 @@ impl Gateway {
                 };
                 methods::uniorder_reply(&order, qr_code)
             }
+            methods::Answer::Refund(order, refund) => {
+                let calendar = self.settings.calendar;
+                let settled = upstream::refunds::refund_there(&self.pool, &self.channels, calendar, refund.id)
+                    .await
+                    .map_err(upstream_error)?;
+                Ok(methods::refund_reply(&order, &settled.unwrap_or(refund)))
+            }
             methods::Answer::Query(order) => {
                 upstream::orders::settle_by_query(&self.pool, &self.channels, &self.payments, &order)
                     .await

@@ -11,7 +11,18 @@ use crate::LedgerError;
 
 /// The day's bookings the scope may see (`None`: the whole platform's), in booking order.
 pub fn lines(conn: &mut PgConnection, date: NaiveDate, scope: Option<BillScope>) -> Result<Vec<BillLine>, LedgerError> {
-    Ok(storage::ledger::bill_rows(conn, date, scope)?.into_iter().map(line).collect())
+    Ok(storage::ledger::bill_rows(conn, date, scope, None)?.into_iter().map(line).collect())
+}
+
+/// The day's lines of the orders one channel took (see [`channel_orders`]).
+pub fn lines_through(conn: &mut PgConnection, date: NaiveDate, channel: &str) -> Result<Vec<BillLine>, LedgerError> {
+    Ok(storage::ledger::bill_rows(conn, date, None, Some(channel_orders(channel)))?.into_iter().map(line).collect())
+}
+
+/// The orders a channel took: those placed at it, and for the built-in sandbox those placed at no
+/// upstream.
+pub fn channel_orders(channel: &str) -> storage::ledger::ChannelOrders<'_> {
+    storage::ledger::ChannelOrders { channel, local: channel == crate::reconciliation::SANDBOX }
 }
 
 /// A booking, or a channel's record of the same shape, as a bill line.

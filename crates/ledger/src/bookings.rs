@@ -146,12 +146,16 @@ pub fn payout_refunded(conn: &mut PgConnection, payout: &Payout) -> Result<Booke
     post(conn, &payout.cause("refunded", EntryKind::PayoutRefunded), |_| Ok(postings))
 }
 
-/// The upstream settled the business day `date` (its bill matched our bookings): for each
-/// merchant with payments or refunds that day, the receivable goes, net of the bank commission and
+/// A channel settled the business day `date` (its bill matched our bookings): for each
+/// merchant with payments or refunds through it that day, the receivable goes, net of the bank commission and
 /// the platform fee the upstream keeps, into the provider's reserve. Once per merchant and day.
 /// Returns the entries written now.
-pub fn upstream_settled(conn: &mut PgConnection, date: NaiveDate) -> Result<usize, LedgerError> {
-    let days = rows::day_movements(conn, date)?;
+pub fn upstream_settled(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    through: storage::ledger::ChannelOrders<'_>,
+) -> Result<usize, LedgerError> {
+    let days = rows::day_movements(conn, date, through)?;
     let bookings: Vec<Booking<'static>> = days
         .into_iter()
         .filter(|day| {

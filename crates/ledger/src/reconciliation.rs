@@ -99,7 +99,8 @@ pub struct Import<'a> {
 /// marks the day reconciled when nothing differs. One transaction.
 pub fn import(conn: &mut PgConnection, import: &Import<'_>, theirs: &[BillLine]) -> Result<RunRow, LedgerError> {
     storage::database::transaction(conn, |conn| {
-        let ours = bill::lines(conn, import.business_date, None)?;
+        // Each channel's bill lists the orders it took, and is compared with ours of those alone.
+        let ours = bill::lines_through(conn, import.business_date, import.channel)?;
         let matching = compare(&ours, theirs);
         let run = rows::insert_run(
             conn,
@@ -117,7 +118,7 @@ pub fn import(conn: &mut PgConnection, import: &Import<'_>, theirs: &[BillLine])
         let differences: Vec<NewDifference> = matching.differences.iter().map(|d| new_difference(run.id, d)).collect();
         rows::insert_differences(conn, &differences)?;
         if differences.is_empty() {
-            reconciled(conn, import.business_date)?;
+            reconciled(conn, import.channel, import.business_date)?;
         }
         Ok(run)
     })
@@ -164,17 +165,25 @@ pub fn resolve(conn: &mut PgConnection, difference_id: i64, by: &str, note: &str
     let run = rows::find_run(conn, difference.run_id)?.ok_or(ResolveError::NotFound)?;
     let latest = rows::latest_run(conn, &run.channel, run.business_date)?;
     if latest.is_some_and(|latest| latest.id == run.id) && rows::open_differences(conn, run.id)? == 0 {
-        reconciled(conn, run.business_date)?;
+        reconciled(conn, &run.channel, run.business_date)?;
     }
     Ok(run)
 }
 
-/// The day's bill and our bookings agree: the day is reconciled, and what the upstream settled
-/// for it (net of what it keeps) is booked into the provider's reserve, in the same transaction.
-fn reconciled(conn: &mut PgConnection, date: chrono::NaiveDate) -> Result<(), LedgerError> {
-    storage::ledger::mark_reconciled(conn, date)?;
-    let settled = crate::bookings::upstream_settled(conn, date)?;
-    tracing::info!(%date, settled, "business day reconciled; the upstream's settlement booked");
+/// A channel's bill of the day and our bookings of its orders agree: what it settled for them
+/// (net of what it keeps) is booked into the provider's reserve, in the same transaction; once
+/// every channel that took payments that day agrees, the day is reconciled.
+fn reconciled(conn: &mut PgConnection, channel: &str, date: chrono::NaiveDate) -> Result<(), LedgerError> {
+    let settled = crate::bookings::upstream_settled(conn, date, bill::channel_orders(channel))?;
+    let clean = rows::clean_channels(conn, date)?;
+    let waiting: Vec<String> = storage::ledger::channels_of_day(conn, date, SANDBOX)?
+        .into_iter()
+        .filter(|of_day| !clean.contains(of_day))
+        .collect();
+    if waiting.is_empty() {
+        storage::ledger::mark_reconciled(conn, date)?;
+    }
+    tracing::info!(%date, channel, settled, ?waiting, "a channel's bill reconciled; its settlement booked");
     Ok(())
 }
 

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use domain::{
-    Amount, FeeSplit, OrderId,
+    Amount, FeeSplit, OrderId, RefundId,
     calendar::BusinessCalendar,
-    orders::{OrderEvent, OutRefundNo},
+    orders::{EventCause, OrderEvent, OutRefundNo, RefundState},
 };
 use ledger::bookings;
 use storage::orders::{self as rows, NewRefundRow, RefundRow};
@@ -39,6 +39,10 @@ pub struct RefundRequest<'a> {
 /// Refunds part or all of a paid order. The give-back is booked in the same transaction: taken
 /// from the merchant's pending balance first, then available, and refused with
 /// [`OrderError::InsufficientBalance`] (changing nothing) when both are short.
+///
+/// The refund of an order placed at an upstream is `pending` until the upstream has refunded the
+/// payer ([`settle_pending`]); its notification waits for that. Every other refund is done here,
+/// at once.
 pub fn refund(
     conn: &mut PgConnection,
     calendar: &BusinessCalendar,
@@ -63,7 +67,9 @@ pub fn refund(
         locked.state.apply(event)?;
         let give_back = FeeSplit::of_refund(remaining, amount, &locked.rates()?)?;
         let refunded_fen = locked.row.refunded_fen.checked_add(amount).ok_or(OrderError::RefundTooLarge)?;
-        let refund = insert(conn, &locked, out_refund_no, amount, &give_back, requested_by, now)?;
+        let awaits_upstream = storage::upstream::find_order(conn, order_id)?.is_some();
+        let state = if awaits_upstream { RefundState::Pending } else { RefundState::Succeeded };
+        let refund = insert(conn, &locked, out_refund_no, amount, &give_back, requested_by, state, now)?;
         book(conn, calendar, &locked, &refund, give_back, now)?;
         let order = lifecycle::apply(
             conn,
@@ -74,14 +80,85 @@ pub fn refund(
             refunded_fen,
             None,
         )?;
-        notify::enqueue(
-            conn,
-            domain::orders::NotificationKind::Refund,
-            &order,
-            notify::refund_fields(&order, &refund),
-        )?;
+        if state == RefundState::Succeeded {
+            notify::enqueue(
+                conn,
+                domain::orders::NotificationKind::Refund,
+                &order,
+                notify::refund_fields(&order, &refund),
+            )?;
+        }
         Ok(Refunded::New { order, refund })
     })
+}
+
+/// What the channel did with a pending refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelRefund {
+    /// Refunded to the payer, under the channel's number.
+    Succeeded { channel_refund_no: String },
+    /// Refused: nothing was refunded.
+    Refused { reason: String },
+}
+
+/// Settles a pending refund with the channel's word, in one transaction: a refund done is marked
+/// succeeded and its notification queued; a refund refused is marked failed, its booking reversed
+/// (the money goes back to the merchant's balances) and the order's refunded amount and state
+/// given back. `None` when the refund was not pending (settled already: a second word changes
+/// nothing).
+pub fn settle_pending(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    refund_id: RefundId,
+    outcome: &ChannelRefund,
+    now: DateTime<Utc>,
+) -> Result<Option<(Order, RefundRow)>, OrderError> {
+    storage::database::transaction(conn, |conn| {
+        let Some(refund) = rows::find_refund_by_id(conn, refund_id)? else { return Err(OrderError::RefundNotFound) };
+        let locked = order::lock(conn, refund.order_id)?;
+        let (to, channel_refund_no) = match outcome {
+            ChannelRefund::Succeeded { channel_refund_no } => {
+                (RefundState::Succeeded, Some(channel_refund_no.as_str()))
+            }
+            ChannelRefund::Refused { .. } => (RefundState::Failed, None),
+        };
+        if !rows::settle_refund(conn, refund_id, to, channel_refund_no)? {
+            return Ok(None);
+        }
+        let settled = rows::find_refund_by_id(conn, refund_id)?.ok_or(OrderError::RefundNotFound)?;
+        let order = match outcome {
+            ChannelRefund::Succeeded { .. } => {
+                let fields = notify::refund_fields(&locked, &settled);
+                notify::enqueue(conn, domain::orders::NotificationKind::Refund, &locked, fields)?;
+                locked
+            }
+            ChannelRefund::Refused { reason } => give_back(conn, calendar, &locked, &settled, reason, now)?,
+        };
+        Ok(Some((order, settled)))
+    })
+}
+
+/// Undoes a refund the channel refused: its booking reversed, the order's refunded amount less.
+fn give_back(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    order: &Order,
+    refund: &RefundRow,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Order, OrderError> {
+    let key = format!("refund:{}", refund.refund_no);
+    let entry = storage::ledger::find_entry_by_key(conn, &key)?.ok_or(OrderError::RefundNotFound)?;
+    let memo = format!("the channel refused refund {}: {reason}", refund.refund_no);
+    bookings::reverse(conn, entry.id, &memo, calendar.date_of(now))?;
+    let refunded_fen = order
+        .row
+        .refunded_fen
+        .checked_sub(refund.refund_fee_fen)
+        .filter(|left| !left.is_negative())
+        .ok_or(OrderError::RefundTooLarge)?;
+    let event = if refunded_fen == Amount::ZERO { OrderEvent::UndoLastRefund } else { OrderEvent::UndoRefund };
+    lifecycle::apply(conn, order, event, EventCause::RefundFailed, Some(&refund.refund_no), refunded_fen, None)
 }
 
 fn book(
@@ -114,6 +191,7 @@ fn insert(
     amount: Amount,
     give_back: &FeeSplit,
     requested_by: &str,
+    state: RefundState,
     now: DateTime<Utc>,
 ) -> Result<RefundRow, OrderError> {
     for _ in 0..8 {
@@ -128,6 +206,7 @@ fn insert(
             liquidator_commission_fen: give_back.liquidator_commission,
             net_receipt_fen: give_back.net_receipt,
             requested_by,
+            state,
         };
         match storage::database::transaction(conn, |conn| rows::insert_refund(conn, &row)) {
             Ok(refund) => return Ok(refund),

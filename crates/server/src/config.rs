@@ -62,7 +62,8 @@ impl PaymentSettings {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LedgerSettings {
-    /// When a business day ends (日切), China time, `HH:MM`. Default `00:00`: calendar days.
+    /// When a business day ends (日切), China time, `HH:MM` (or `HH:MM:SS`). Default `00:00`:
+    /// calendar days.
     pub day_cutoff: String,
     /// Settle a day only once it is reconciled or an operator released it (seed 000). Default true.
     pub require_reconciliation: bool,

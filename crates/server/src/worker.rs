@@ -104,7 +104,7 @@ impl Registry {
             Ok(())
         });
         registry.register(|context: JobContext, job: SyncUpstream| async move {
-            job.run(&context.pool, &context.channels).await?;
+            job.run(&context.pool, &context.channels, context.ledger.calendar).await?;
             Ok(())
         });
         registry

@@ -329,14 +329,32 @@ pub struct BillScope {
     pub merchant_id: Option<MerchantId>,
 }
 
-/// Every payment and refund booked on `date`, in booking order.
+/// The orders one channel took: those placed at it (an upstream), and — for the built-in channel
+/// (`local`) — those placed at none.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelOrders<'a> {
+    pub channel: &'a str,
+    pub local: bool,
+}
+
+/// The channel an order was paid through, as SQL over `o` (the order): the upstream it was placed
+/// at, or `$local` for one placed at none.
+macro_rules! channel_of_order {
+    ($local:literal) => {
+        concat!("COALESCE((SELECT u.channel FROM upstream_orders u WHERE u.order_id = o.id), ", $local, ")")
+    };
+}
+
+/// Every payment and refund booked on `date`, in booking order; of one channel's orders only, when
+/// `through` says which.
 pub fn bill_rows(
     conn: &mut PgConnection,
     date: NaiveDate,
     scope: Option<BillScope>,
+    through: Option<ChannelOrders<'_>>,
 ) -> Result<Vec<BillRow>, StorageError> {
-    use diesel::sql_types::{BigInt, Bool, Date, Nullable};
-    Ok(diesel::sql_query(
+    use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
+    Ok(diesel::sql_query(concat!(
         "SELECT e.kind, o.trade_no, o.out_trade_no, r.refund_no, r.out_refund_no, m.sub_merchant_id,
                 COALESCE(r.refund_fee_fen, o.total_fee_fen) AS amount_fen,
                 COALESCE(r.net_receipt_fen, o.net_receipt_fen) AS net_receipt_fen,
@@ -349,14 +367,20 @@ pub fn bill_rows(
            JOIN merchants m ON m.id = e.merchant_id
            LEFT JOIN refunds r ON r.id = e.refund_id
           WHERE e.business_date = $1 AND e.kind IN ('order_paid', 'refund')
+            AND (r.id IS NULL OR r.state <> 'failed')
             AND ($2 OR o.app_id = $3 OR m.owner_app_id = $3 OR m.id = $4)
-          ORDER BY e.id",
-    )
+            AND ($5::text IS NULL OR ",
+        channel_of_order!("$6::text"),
+        " = $5)
+          ORDER BY e.id"
+    ))
     .bind::<Date, _>(date)
     .bind::<Bool, _>(scope.is_none())
     // Unused when there is no scope ($2), so any value does.
     .bind::<BigInt, _>(scope.map_or(0, |s| s.app_id.get()))
     .bind::<Nullable<BigInt>, _>(scope.and_then(|s| s.merchant_id))
+    .bind::<Nullable<Text>, _>(through.map(|t| t.channel))
+    .bind::<Nullable<Text>, _>(through.filter(|t| t.local).map(|t| t.channel))
     .load(conn)?)
 }
 
@@ -413,9 +437,13 @@ pub struct DayMovementsRow {
 }
 
 /// Every merchant's movements of business day `date`, by merchant.
-pub fn day_movements(conn: &mut PgConnection, date: NaiveDate) -> Result<Vec<DayMovementsRow>, StorageError> {
-    use diesel::sql_types::Date;
-    Ok(diesel::sql_query(
+pub fn day_movements(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    through: ChannelOrders<'_>,
+) -> Result<Vec<DayMovementsRow>, StorageError> {
+    use diesel::sql_types::{Date, Nullable, Text};
+    Ok(diesel::sql_query(concat!(
         "SELECT e.merchant_id,
                 COALESCE(sum(p.amount_fen) FILTER (WHERE a.kind = 'upstream_receivable'), 0)::bigint AS receivable_fen,
                 COALESCE(sum(p.amount_fen) FILTER (WHERE a.kind = 'bank_commission_payable'), 0)::bigint
@@ -423,12 +451,42 @@ pub fn day_movements(conn: &mut PgConnection, date: NaiveDate) -> Result<Vec<Day
                 COALESCE(sum(p.amount_fen) FILTER (WHERE a.kind = 'pay_platform_fee_payable'), 0)::bigint
                     AS pay_platform_fen
            FROM ledger_entries e
+           JOIN orders o ON o.id = e.order_id
            JOIN ledger_postings p ON p.entry_id = e.id
            JOIN ledger_accounts a ON a.id = p.account_id
           WHERE e.business_date = $1 AND e.kind IN ('order_paid', 'refund')
+            -- A refund the channel refused was given back (reversed): it moved nothing.
+            AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.id = e.refund_id AND r.state = 'failed')
+            AND ",
+        channel_of_order!("$3::text"),
+        " = $2
           GROUP BY e.merchant_id
-          ORDER BY e.merchant_id",
-    )
+          ORDER BY e.merchant_id"
+    ))
     .bind::<Date, _>(date)
+    .bind::<Text, _>(through.channel)
+    .bind::<Nullable<Text>, _>(through.local.then_some(through.channel))
     .load(conn)?)
+}
+
+/// The channels whose orders have payments or refunds booked on `date` (`local` for orders
+/// placed at no upstream): each has to reconcile its bill before the day is reconciled.
+pub fn channels_of_day(conn: &mut PgConnection, date: NaiveDate, local: &str) -> Result<Vec<String>, StorageError> {
+    use diesel::sql_types::{Date, Text};
+    #[derive(QueryableByName)]
+    struct Channel {
+        #[diesel(sql_type = Text)]
+        channel: String,
+    }
+    let rows: Vec<Channel> = diesel::sql_query(concat!(
+        "SELECT DISTINCT ",
+        channel_of_order!("$2"),
+        " AS channel
+           FROM ledger_entries e JOIN orders o ON o.id = e.order_id
+          WHERE e.business_date = $1 AND e.kind IN ('order_paid', 'refund')"
+    ))
+    .bind::<Date, _>(date)
+    .bind::<Text, _>(local)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|row| row.channel).collect())
 }

@@ -430,6 +430,8 @@ pub struct NewRefundRow<'a> {
     pub liquidator_commission_fen: Amount,
     pub net_receipt_fen: Amount,
     pub requested_by: &'a str,
+    /// `succeeded` when the refund is done as it is booked; `pending` while a channel does it.
+    pub state: RefundState,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
@@ -447,6 +449,8 @@ pub struct RefundRow {
     pub state: RefundState,
     pub requested_by: String,
     pub created_at: DateTime<Utc>,
+    /// The channel's number for it (an upstream's refund).
+    pub channel_refund_no: Option<String>,
 }
 
 pub fn insert_refund(conn: &mut PgConnection, refund: &NewRefundRow<'_>) -> Result<RefundRow, StorageError> {
@@ -464,6 +468,38 @@ pub fn find_refund(
         .select(RefundRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Settles a pending refund as `to`, with the channel's number for it; false if it was not pending.
+pub fn settle_refund(
+    conn: &mut PgConnection,
+    id: RefundId,
+    to: RefundState,
+    channel_refund_no: Option<&str>,
+) -> Result<bool, StorageError> {
+    let updated = diesel::update(refunds::table.find(id).filter(refunds::state.eq(RefundState::Pending)))
+        .set((refunds::state.eq(to), refunds::channel_refund_no.eq(channel_refund_no)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Pending refunds made before `before`, oldest first: the upstream job asks about them.
+pub fn pending_refunds_before(
+    conn: &mut PgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<RefundRow>, StorageError> {
+    Ok(refunds::table
+        .filter(refunds::state.eq(RefundState::Pending))
+        .filter(refunds::created_at.lt(before))
+        .order(refunds::created_at.asc())
+        .limit(limit)
+        .select(RefundRow::as_select())
+        .load(conn)?)
+}
+
+pub fn find_refund_by_id(conn: &mut PgConnection, id: RefundId) -> Result<Option<RefundRow>, StorageError> {
+    Ok(refunds::table.find(id).select(RefundRow::as_select()).first(conn).optional()?)
 }
 
 pub fn find_refund_by_number(conn: &mut PgConnection, refund_no: &str) -> Result<Option<RefundRow>, StorageError> {

@@ -97,6 +97,29 @@ pub fn latest_run(conn: &mut PgConnection, channel: &str, date: NaiveDate) -> Re
 }
 
 /// Runs, newest day first, keyset-paged by id.
+/// The channels whose latest run for `date` has no open difference.
+pub fn clean_channels(conn: &mut PgConnection, date: NaiveDate) -> Result<Vec<String>, StorageError> {
+    use diesel::sql_types::{Date, Text};
+    #[derive(QueryableByName)]
+    struct Channel {
+        #[diesel(sql_type = Text)]
+        channel: String,
+    }
+    let rows: Vec<Channel> = diesel::sql_query(
+        "SELECT DISTINCT ON (r.channel) r.channel
+           FROM reconciliation_runs r
+          WHERE r.business_date = $1
+            AND NOT EXISTS (SELECT 1 FROM reconciliation_runs later
+                             WHERE later.channel = r.channel AND later.business_date = r.business_date
+                               AND later.id > r.id)
+            AND NOT EXISTS (SELECT 1 FROM reconciliation_differences d
+                             WHERE d.run_id = r.id AND d.resolved_at IS NULL)",
+    )
+    .bind::<Date, _>(date)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|row| row.channel).collect())
+}
+
 pub fn list_runs(conn: &mut PgConnection, before_id: Option<i64>, limit: i64) -> Result<Vec<RunRow>, StorageError> {
     let mut query = reconciliation_runs::table.order(reconciliation_runs::id.desc()).into_boxed();
     if let Some(before_id) = before_id {

@@ -526,6 +526,7 @@ diesel::table! {
         state -> Text,
         requested_by -> Text,
         created_at -> Timestamptz,
+        channel_refund_no -> Nullable<Text>,
     }
 }
 

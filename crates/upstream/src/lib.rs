@@ -9,6 +9,7 @@
 //! upstream never gets a second merchant or order for one of ours.
 pub mod jobs;
 pub mod orders;
+pub mod refunds;
 pub mod registration;
 
 use storage::StorageError;

@@ -63,6 +63,7 @@ pub struct OrderLabels {
     pub cause_closed: &'static str,
     pub cause_expired: &'static str,
     pub cause_refund: &'static str,
+    pub cause_refund_failed: &'static str,
 
     pub refunds: &'static str,
     pub refund_no: &'static str,
@@ -214,6 +215,7 @@ pub static ZH: OrderLabels = OrderLabels {
     cause_closed: "关闭",
     cause_expired: "超时关闭",
     cause_refund: "退款",
+    cause_refund_failed: "退款被拒，已退回",
 
     refunds: "退款",
     refund_no: "退款单号",
@@ -365,6 +367,7 @@ pub static EN: OrderLabels = OrderLabels {
     cause_closed: "Closed",
     cause_expired: "Expired",
     cause_refund: "Refund",
+    cause_refund_failed: "Refund refused, given back",
 
     refunds: "Refunds",
     refund_no: "Refund no.",
@@ -474,6 +477,7 @@ impl OrderLabels {
             EventCause::Closed => self.cause_closed,
             EventCause::Expired => self.cause_expired,
             EventCause::Refund => self.cause_refund,
+            EventCause::RefundFailed => self.cause_refund_failed,
         }
     }
 

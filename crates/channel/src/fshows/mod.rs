@@ -31,6 +31,8 @@ const BANK_BIND: &str = "fshows.liquidation.submerchant.bank.bind";
 const RATE_SET: &str = "fshows.liquidation.submerchant.rate.set";
 const UNIORDER: &str = "fshows.liquidation.jdpay.uniorder";
 const QUERY_ORDER: &str = "fshows.liquidation.alipay.trade.query";
+const REFUND: &str = "fshows.liquidation.pay.refund";
+const QUERY_REFUND: &str = "fshows.liquidation.pay.refund.query";
 const DOWNLOAD_BILL: &str = "fshows.liquidation.finance.downloadbill";
 const WITHDRAW: &str = "fshows.liquidation.witness.withdraw";
 const QUERY_WITHDRAW: &str = "fshows.liquidation.witness.withdraw.query";
@@ -102,6 +104,26 @@ pub struct OrderThere {
     pub status: PaymentThere,
     pub total: Amount,
 }
+
+/// Where a refund stands at the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundStatusThere {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundThere {
+    /// The upstream's number for it.
+    pub refund_no: String,
+    pub status: RefundStatusThere,
+    pub amount: Amount,
+}
+
+/// The upstream's refusals that mean a refund was not made and will not be: an invalid request,
+/// no such order, a balance short of it, an order that cannot be refunded, more than is left.
+pub const REFUSES_A_REFUND: &[&str] = &["-101", "-102", "-207", "-216", "-220", "-302"];
 
 impl Fshows {
     pub fn new(settings: FshowsSettings, notify_url: String) -> Result<Fshows, reqwest::Error> {
@@ -194,6 +216,38 @@ impl Fshows {
         Ok(Some(OrderThere { trade_no: text(&reply, "trade_no"), status, total }))
     }
 
+    /// Refunds part of the order placed there under our `trade_no`; our `refund_no` is the
+    /// refund's `out_refund_no` there, so asking again is the same refund.
+    pub async fn refund(
+        &self,
+        out_trade_no: &str,
+        out_refund_no: &str,
+        amount: Amount,
+    ) -> Result<RefundThere, CallError> {
+        let content = json!({
+            "out_trade_no": out_trade_no,
+            "out_refund_no": out_refund_no,
+            "refund_fee": amount.to_yuan_string(),
+        });
+        let reply = self.client.call(REFUND, &content, true).await?;
+        refund_there(REFUND, &reply, out_refund_no, amount)
+    }
+
+    /// The refund as the upstream has it now; `None` if it has no such refund.
+    pub async fn query_refund(
+        &self,
+        out_trade_no: &str,
+        out_refund_no: &str,
+        amount: Amount,
+    ) -> Result<Option<RefundThere>, CallError> {
+        let content = json!({ "out_trade_no": out_trade_no, "out_refund_no": out_refund_no });
+        match self.client.call(QUERY_REFUND, &content, false).await {
+            Ok(reply) => refund_there(QUERY_REFUND, &reply, out_refund_no, amount).map(Some),
+            Err(CallError::Refused { code, .. }) if code == ORDER_NOT_FOUND => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     pub fn client(&self) -> &FshowsClient {
         &self.client
     }
@@ -218,6 +272,25 @@ fn withdrawal_status(reply: &Value) -> Result<PayoutStatus, ChannelError> {
         }
         other => Err(ChannelError::OutcomeUnknown(format!("{WITHDRAW}: an unknown status {other:?}"))),
     }
+}
+
+/// A refund as the upstream answered about it; an answer about another refund or amount is not
+/// believed.
+fn refund_there(method: &str, reply: &Value, out_refund_no: &str, amount: Amount) -> Result<RefundThere, CallError> {
+    let status = match text(reply, "status").as_str() {
+        "pending" => RefundStatusThere::Pending,
+        "succeeded" => RefundStatusThere::Succeeded,
+        "failed" => RefundStatusThere::Failed,
+        other => return Err(CallError::Unknown(format!("{method}: an unknown refund status {other:?}"))),
+    };
+    let refund_no = text(reply, "refund_no");
+    if text(reply, "out_refund_no") != out_refund_no
+        || refund_no.is_empty()
+        || self::amount(reply, "refund_fee") != Some(amount)
+    {
+        return Err(CallError::Unknown(format!("{method}: a reply about another refund: {reply}")));
+    }
+    Ok(RefundThere { refund_no, status, amount })
 }
 
 /// A reply's text field (a number as its digits), `""` if absent.

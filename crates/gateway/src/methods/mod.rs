@@ -15,6 +15,7 @@ mod uniorder;
 mod withdraw;
 
 pub(crate) use query::reply as query_reply;
+pub(crate) use refund::return_value as refund_reply;
 pub(crate) use uniorder::return_value as uniorder_reply;
 
 use chrono::{DateTime, Utc};
@@ -48,6 +49,8 @@ pub enum Answer {
     Place(orders::Order),
     /// A query: the order, which the upstream is asked about if it is still waiting here.
     Query(orders::Order),
+    /// A refund of an order placed at an upstream, pending until the upstream has made it.
+    Refund(orders::Order, storage::orders::RefundRow),
 }
 
 /// A method's `return_value`, in the order its fields are sent.
@@ -68,7 +71,7 @@ pub const METHODS: &[(&str, Method)] = &[
     ("fshows.liquidation.alipay.trade.query", query::call),
     ("fshows.liquidation.jdpay.query", query::call),
     ("fshows.liquidation.order.close", replies!(close::call)),
-    ("fshows.liquidation.pay.refund", replies!(refund::call)),
+    ("fshows.liquidation.pay.refund", refund::call),
     ("fshows.liquidation.pay.refund.query", replies!(refund_query::call)),
     ("fshows.liquidation.submerchant.create", replies!(submerchant_create::call)),
     ("fshows.liquidation.submerchant.query", replies!(submerchant_query::call)),

@@ -1,11 +1,13 @@
 //! `fshows.liquidation.pay.refund`: a partial or full refund, giving back its own split (one part
 //! may be negative by a fen or two — SPEC §3). `out_refund_no` with the same amount answers with
-//! the original refund.
+//! the original refund. The refund of an order placed at an upstream is made there before the
+//! reply, whose `status` then says `succeeded`, `failed` (refused there: nothing was refunded) or
+//! `pending` (no certain answer yet: query it later).
 use domain::{Amount, orders::OutRefundNo};
 use orders::refund::RefundRequest;
 use storage::orders::RefundRow;
 
-use super::{Call, ReturnValue, visible_order};
+use super::{Answer, Call, ReturnValue, visible_order};
 use fshows::reply::ReplyValue;
 
 use crate::error::GatewayError;
@@ -13,7 +15,7 @@ use crate::error::GatewayError;
 const MIN_REFUND: Amount = Amount::from_fen(1);
 const MAX_REFUND: Amount = Amount::from_fen(10_000_000_000);
 
-pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
+pub fn call(call: &mut Call<'_>) -> Result<Answer, GatewayError> {
     let out_refund_no = OutRefundNo::parse(&call.content.required("out_refund_no")?)
         .map_err(|e| GatewayError::invalid("out_refund_no", e))?;
     let refund_fee = Amount::parse_yuan_in(&call.content.required("refund_fee")?, MIN_REFUND, MAX_REFUND)
@@ -28,7 +30,12 @@ pub fn call(call: &mut Call<'_>) -> Result<ReturnValue, GatewayError> {
         at: call.now,
     };
     let refunded = orders::refund::refund(call.conn, &call.settings.calendar, &request)?;
-    Ok(return_value(&order, refunded.refund()))
+    let refund = refunded.refund();
+    if refund.state == domain::orders::RefundState::Pending {
+        // The order was placed at an upstream: it makes the refund before the reply says how it went.
+        return Ok(Answer::Refund(order, refund.clone()));
+    }
+    Ok(Answer::Reply(return_value(&order, refund)))
 }
 
 pub(crate) fn return_value(order: &orders::Order, refund: &RefundRow) -> ReturnValue {

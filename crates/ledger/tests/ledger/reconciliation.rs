@@ -77,7 +77,11 @@ fn a_bill_is_matched_differences_are_resolved_and_the_day_then_settles() {
     let owed = of(AccountKind::MerchantPending) + of(AccountKind::MerchantAvailable);
     assert_eq!(of(AccountKind::ProviderReserve), owed + of(AccountKind::LiquidatorCommissionRevenue));
     assert!(of(AccountKind::ProviderReserve) > 0);
-    assert_eq!(ledger::bookings::upstream_settled(conn, today).unwrap(), 0, "booked once");
+    assert_eq!(
+        ledger::bookings::upstream_settled(conn, today, ledger::bill::channel_orders("sandbox")).unwrap(),
+        0,
+        "booked once"
+    );
     assert_eq!(count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'upstream_settled'"), 1);
     support::assert_ledger_sound(conn);
 }
