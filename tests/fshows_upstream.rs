@@ -3,7 +3,7 @@
 //! the upstream's cashier, notified back, confirmed by query and booked on both sides.
 use std::time::{Duration, Instant};
 
-use domain::{MerchantId, onboarding::SignType, orders::OrderState, upstream::RegistrationState};
+use domain::{MerchantId, onboarding::SignType, orders::OrderState, payouts::PayoutState, upstream::RegistrationState};
 use e2e::{TestApp, gateway_client::Client, upstream::TwoInstances};
 use serde_json::{Value, json};
 use storage::database::run_blocking;
@@ -11,6 +11,7 @@ use storage::database::run_blocking;
 const UNIORDER: &str = "fshows.liquidation.jdpay.uniorder";
 const QUERY: &str = "fshows.liquidation.alipay.trade.query";
 const REFUND: &str = "fshows.liquidation.pay.refund";
+const WITHDRAW: &str = "fshows.liquidation.witness.withdraw";
 
 /// A merchant of the platform, registered and ready on the upstream: its id here, its id there,
 /// and a client for its own app here.
@@ -137,6 +138,71 @@ async fn a_merchant_is_registered_upstream_and_its_order_is_paid_there_and_booke
         let trial = run_blocking(&app.pool, ledger::reports::trial_balance).await.expect("trial balance");
         assert!(trial.is_balanced(), "{trial:?}");
     }
+}
+
+#[tokio::test]
+async fn a_withdrawal_is_paid_out_of_the_merchants_balance_at_the_upstream() {
+    let two = TwoInstances::start(|settings, _| {
+        settings.channel.payouts = "fshows".into();
+        settings.payouts.query_intervals_seconds = vec![0];
+    })
+    .await;
+    let (merchant_id, merchant_there, client) = ready_merchant(&two, "shop-up-2").await;
+    // The merchant's money, here and at the upstream that holds it.
+    e2e::upstream::available_money(&two.platform, merchant_id, &client.app_id, ("OLD1", 1_000, 5)).await;
+    e2e::upstream::available_money(&two.upstream, merchant_there, &two.provider.app_id, ("OLD1", 1_000, 5)).await;
+
+    let sub_merchant_id = client_merchant(&two.platform, merchant_id).await;
+    let withdraw = json!({ "sub_merchant_id": sub_merchant_id, "out_withdraw_no": "W1", "amount": "5.00" });
+    let reply = two.platform.call(&client, WITHDRAW, withdraw).await;
+    assert_eq!(reply["success"], json!(true), "{reply}");
+    let out_trade_no = reply["return_value"]["withdraw_no"].as_str().expect("withdraw_no").to_string();
+
+    // Handed to the upstream as a withdrawal of the merchant's balance there, under our number.
+    let started = Instant::now();
+    let paid_here = loop {
+        e2e::upstream::run_job(&two.platform, payouts::jobs::QueryPayouts).await;
+        let payout = payout_of(&two.platform, merchant_id).await;
+        if payout.as_ref().is_some_and(|payout| payout.state == PayoutState::Succeeded) {
+            break payout.expect("a payout");
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "not paid out: {payout:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let there = payout_of(&two.upstream, merchant_there).await.expect("a withdrawal there");
+    assert_eq!(there.out_withdraw_no.as_deref(), Some(out_trade_no.as_str()), "our number is its out_withdraw_no");
+    assert_eq!((there.state, there.amount_fen), (PayoutState::Succeeded, domain::Amount::from_fen(500)));
+    assert_eq!(paid_here.amount_fen, domain::Amount::from_fen(500));
+    for app in [&two.platform, &two.upstream] {
+        let trial = run_blocking(&app.pool, ledger::reports::trial_balance).await.expect("trial balance");
+        assert!(trial.is_balanced(), "{trial:?}");
+    }
+
+    // More than the upstream holds for the merchant: refused there, so the payout fails here and
+    // the money is the merchant's again.
+    e2e::upstream::available_money(&two.platform, merchant_id, &client.app_id, ("OLD2", 100_000, 2)).await;
+    let withdraw = json!({ "sub_merchant_id": sub_merchant_id, "out_withdraw_no": "W2", "amount": "900.00" });
+    let reply = two.platform.call(&client, WITHDRAW, withdraw).await;
+    assert_eq!(reply["success"], json!(true), "{reply}");
+    let started = Instant::now();
+    let failed = loop {
+        e2e::upstream::run_job(&two.platform, payouts::jobs::QueryPayouts).await;
+        let payout = payout_of(&two.platform, merchant_id).await;
+        if payout.as_ref().is_some_and(|payout| payout.state == PayoutState::Failed) {
+            break payout.expect("a payout");
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "not refused: {payout:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(failed.failure_reason.as_deref().is_some_and(|why| why.contains("-216")), "{failed:?}");
+}
+
+async fn payout_of(app: &TestApp, merchant_id: MerchantId) -> Option<storage::payouts::PayoutRow> {
+    run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 1))
+        .await
+        .expect("read")
+        .into_iter()
+        .next()
 }
 
 /// The upstream's number of the order placed there for ours.

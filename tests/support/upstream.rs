@@ -104,6 +104,33 @@ impl TwoInstances {
     }
 }
 
+/// Gives the merchant money available on `app`: an order of `total_fen` placed by `app_id` (an
+/// app that may act for it), paid `days_ago` (a day not settled yet), and everything due settled.
+pub async fn available_money(
+    app: &TestApp,
+    merchant_id: MerchantId,
+    app_id: &str,
+    (out_trade_no, total_fen, days_ago): (&str, i64, i64),
+) {
+    let (app_id, out_trade_no) = (app_id.to_string(), out_trade_no.to_string());
+    run_blocking(&app.pool, move |conn| {
+        let app_row = storage::apps::find_by_app_id(conn, &app_id)?.expect("the app");
+        let merchant = storage::merchants::find(conn, merchant_id)?.expect("the merchant");
+        let sub_merchant_id =
+            domain::SubMerchantId::parse(merchant.sub_merchant_id.as_deref().expect("approved")).expect("an id");
+        let shop = orders::testing::Shop { merchant_id, sub_merchant_id, app: app_row };
+        let calendar = domain::calendar::BusinessCalendar::default();
+        let paid_at = chrono::Utc::now() - chrono::Duration::days(days_ago);
+        orders::testing::paid(conn, &calendar, &shop, &out_trade_no, total_fen, paid_at);
+        let policy = ledger::settlement::Policy { calendar, require_reconciliation: false };
+        ledger::settlement::settle_due(conn, &policy, chrono::Utc::now(), 100)
+            .map_err(|error| storage::StorageError::Payload(error.to_string()))?;
+        Ok::<_, storage::StorageError>(())
+    })
+    .await
+    .expect("money made available");
+}
+
 /// Enqueues `job` on `app` and waits (up to 10 s) for its workers to finish it.
 pub async fn run_job(app: &TestApp, job: impl Job) {
     let new = job.now().expect("a job");
