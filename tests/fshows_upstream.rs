@@ -197,6 +197,59 @@ async fn a_withdrawal_is_paid_out_of_the_merchants_balance_at_the_upstream() {
     assert!(failed.failure_reason.as_deref().is_some_and(|why| why.contains("-216")), "{failed:?}");
 }
 
+#[tokio::test]
+async fn the_days_bills_of_both_instances_reconcile_with_no_difference() {
+    // A business day that ends 20 s from now on both instances, so the test can see it closed.
+    let cutoff = (chrono::Utc::now() + chrono::Duration::seconds(20))
+        .with_timezone(&domain::calendar::china())
+        .format("%H:%M:%S")
+        .to_string();
+    let calendar: domain::calendar::BusinessCalendar = cutoff.parse().expect("a cut-off");
+    let upstream_cutoff = cutoff.clone();
+    let two = TwoInstances::start_with(
+        move |settings| settings.ledger.day_cutoff = upstream_cutoff,
+        move |settings, _| settings.ledger.day_cutoff = cutoff,
+    )
+    .await;
+    let (merchant_id, _, client) = ready_merchant(&two, "shop-up-3").await;
+    let sub_merchant_id = client_merchant(&two.platform, merchant_id).await;
+    let mut trade_nos = Vec::new();
+    for (out_trade_no, total) in [("B1", "12.34"), ("B2", "100.00")] {
+        let content = json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": out_trade_no, "body": "茶", "total_fee": total, "order_type": "0" });
+        let reply = two.platform.call(&client, UNIORDER, content).await;
+        pay_on_cashier(reply["return_value"]["qr_code"].as_str().expect("qr_code")).await;
+        let trade_no = reply["return_value"]["trade_no"].as_str().expect("trade_no").to_string();
+        paid(&two.platform, &trade_no).await;
+        trade_nos.push(trade_no);
+    }
+    let refund = json!({ "out_trade_no": "B2", "out_refund_no": "RB2", "refund_fee": "33.33" });
+    let refunded = two.platform.call(&client, REFUND, refund).await;
+    assert_eq!(refunded["return_value"]["status"], json!("succeeded"), "{refunded}");
+
+    let here = order(&two.platform, &trade_nos[0]).await.expect("the order");
+    let date = here.paid_business_date().expect("a business day");
+    let there = order(&two.upstream, &upstream_trade_no(&two.platform, &trade_nos[0]).await).await.expect("there");
+    assert_eq!(there.paid_business_date(), Some(date), "booked on the same business day on both sides");
+
+    // Once the day has closed, each instance reconciles its channels' bills of it.
+    let closes_at = calendar.closes_at(date);
+    while chrono::Utc::now() < closes_at + chrono::Duration::seconds(1) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    e2e::upstream::run_job(&two.upstream, ledger::jobs::ImportBills).await;
+    e2e::upstream::run_job(&two.platform, ledger::jobs::ImportBills).await;
+    for (app, channel) in [(&two.upstream, "sandbox"), (&two.platform, "fshows")] {
+        let run = run_blocking(&app.pool, move |conn| storage::reconciliation::latest_run(conn, channel, date))
+            .await
+            .expect("read")
+            .unwrap_or_else(|| panic!("{channel}'s bill of {date} imported"));
+        assert_eq!((run.bill_line_count, run.our_line_count, run.difference_count), (3, 3, 0), "{run:?}");
+        let days = run_blocking(&app.pool, |conn| storage::ledger::recent_business_days(conn, 10)).await.expect("read");
+        let day = days.iter().find(|day| day.business_date == date).expect("the day");
+        assert!(day.reconciled_at.is_some(), "{channel}: {date} reconciled");
+    }
+}
+
 async fn payout_of(app: &TestApp, merchant_id: MerchantId) -> Option<storage::payouts::PayoutRow> {
     run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 1))
         .await

@@ -46,7 +46,15 @@ impl TwoInstances {
     pub async fn start(
         configure: impl FnOnce(&mut server::config::Settings, &mut server::config::FshowsConfig),
     ) -> TwoInstances {
-        let upstream = crate::spawn_app().await;
+        TwoInstances::start_with(|_| {}, configure).await
+    }
+
+    /// [`TwoInstances::start`], with the upstream's settings adjusted by `configure_upstream`.
+    pub async fn start_with(
+        configure_upstream: impl FnOnce(&mut server::config::Settings),
+        configure: impl FnOnce(&mut server::config::Settings, &mut server::config::FshowsConfig),
+    ) -> TwoInstances {
+        let upstream = crate::spawn_app_with(configure_upstream).await;
         let provider = upstream.isv_client_signing("provider", SignType::Rsa).await;
         let mut config = fshows_config(&upstream, &provider, upstream.url("/gateway")).await;
         let port = crate::free_port();
