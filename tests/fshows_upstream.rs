@@ -250,6 +250,145 @@ async fn the_days_bills_of_both_instances_reconcile_with_no_difference() {
     }
 }
 
+/// Where nothing listens: the upstream's notifies are lost, and payments are learned by asking.
+const NOWHERE: &str = "http://127.0.0.1:9/channel/fshows/notify";
+
+#[tokio::test]
+async fn a_timeout_placing_an_order_upstream_leaves_an_order_that_a_query_resolves() {
+    let proxy = e2e::upstream::Proxy::start().await;
+    let proxy_url = proxy.url.clone();
+    let two = TwoInstances::start(move |_, config| {
+        config.url = proxy_url;
+        config.timeout_seconds = 1;
+        config.notify_url = Some(NOWHERE.into());
+    })
+    .await;
+    proxy.forward_to(two.upstream.url("/gateway"));
+    let (merchant_id, _, client) = ready_merchant(&two, "shop-up-4").await;
+    let sub_merchant_id = client_merchant(&two.platform, merchant_id).await;
+    let content = json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": "T1", "body": "面包", "total_fee": "50.00", "order_type": "0" });
+
+    // The upstream places the order, but its answer never arrives in time.
+    proxy.swallow(true);
+    let reply = two.platform.call(&client, UNIORDER, content.clone()).await;
+    proxy.swallow(false);
+    assert_eq!(reply["error_code"], json!("-300"), "{reply}");
+    let here = order_by_out_trade_no(&two.platform, &client.app_id, "T1").await;
+    assert_eq!(here.state, OrderState::Waiting, "the order is kept");
+    let id = here.id();
+    let placing = run_blocking(&two.platform.pool, move |conn| storage::upstream::find_order(conn, id))
+        .await
+        .expect("read")
+        .expect("noted before the upstream was asked");
+    assert_eq!(placing.state, domain::upstream::UpstreamOrderState::Placing);
+    let there = order_by_out_trade_no(&two.upstream, &two.provider.app_id, here.trade_no()).await;
+    assert_eq!(there.total(), here.total(), "the upstream has it, under our trade_no");
+
+    // Asked about, it is still waiting there; paid there, the next query finds it and books it.
+    let queried = two.platform.call(&client, QUERY, json!({ "out_trade_no": "T1" })).await;
+    assert_eq!(queried["return_value"]["status"], json!(1), "{queried}");
+    pay_on_cashier(&format!("{}?c={}", two.upstream.url("/cashier/code"), there.cashier_code())).await;
+    paid(&two.upstream, there.trade_no()).await;
+    let queried = two.platform.call(&client, QUERY, json!({ "out_trade_no": "T1" })).await;
+    assert_eq!(queried["return_value"]["status"], json!(2), "{queried}");
+    let booked = paid(&two.platform, here.trade_no()).await;
+    assert_eq!(booked.split(), there.split());
+
+    // The caller's retry places it again under the same number: the upstream's same order, whose
+    // cashier code the caller gets at last. Nothing is booked twice.
+    let again = two.platform.call(&client, UNIORDER, content).await;
+    let qr_code = format!("{}?c={}", two.upstream.url("/cashier/code"), there.cashier_code());
+    assert_eq!(again["return_value"]["qr_code"], json!(qr_code), "{again}");
+    let queried = two.platform.call(&client, QUERY, json!({ "out_trade_no": "T1" })).await;
+    assert_eq!(queried["return_value"]["status"], json!(2), "{queried}");
+    let trial = run_blocking(&two.platform.pool, ledger::reports::trial_balance).await.expect("trial balance");
+    assert!(trial.is_balanced(), "{trial:?}");
+}
+
+#[tokio::test]
+async fn a_notify_is_booked_only_when_the_upstream_signed_it_and_its_query_agrees() {
+    let master = onboarding::platform_key::MasterKey::generate().to_base64();
+    let upstream_master = master.clone();
+    let two = TwoInstances::start_with(
+        move |settings| settings.platform.master_key = Some(secrecy::SecretString::from(upstream_master)),
+        |_, config| config.notify_url = Some(NOWHERE.into()),
+    )
+    .await;
+    let (merchant_id, _, client) = ready_merchant(&two, "shop-up-5").await;
+    let sub_merchant_id = client_merchant(&two.platform, merchant_id).await;
+    let content = json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": "N1", "body": "书", "total_fee": "20.00", "order_type": "0" });
+    let reply = two.platform.call(&client, UNIORDER, content).await;
+    let trade_no = reply["return_value"]["trade_no"].as_str().expect("trade_no").to_string();
+    let there = order(&two.upstream, &upstream_trade_no(&two.platform, &trade_no).await).await.expect("there");
+
+    // The upstream's notify, as it signs them (its platform key, the provider app's sign type).
+    let key = server::platform::signing_key(
+        &two.upstream.pool,
+        onboarding::platform_key::MasterKey::from_base64(&master).expect("a master key"),
+    )
+    .await
+    .expect("the upstream's key");
+    let upstream_signer = fshows::signature::Signer::new(key.private_key).expect("a signer");
+    let stranger =
+        fshows::signature::Signer::new(rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("a key"))
+            .expect("a signer");
+    let fields = [
+        ("out_trade_no", trade_no.as_str()),
+        ("trade_no", there.trade_no()),
+        ("status", "2"),
+        ("total_fee", "20.00"),
+        ("pay_time", "2026-12-06 10:00:00"),
+    ];
+    let notify = |signer: &fshows::signature::Signer| {
+        let message = fshows::signature::string_to_sign(fields);
+        let sign = signer.sign(fshows::signature::SignType::Rsa, message.as_bytes());
+        let mut form: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        form.push(("sign".into(), sign));
+        form.push(("sign_type".into(), "RSA".into()));
+        form
+    };
+    let post = |form: Vec<(String, String)>| {
+        let url = two.platform.url("/channel/fshows/notify");
+        async move {
+            let response = e2e::new_client().post(url).form(&form).send().await.expect("sent");
+            (response.status().as_u16(), response.text().await.unwrap_or_default())
+        }
+    };
+
+    // Signed by a key that is not the upstream's: refused, nothing changes.
+    assert_eq!(post(notify(&stranger)).await, (400, "bad signature".to_string()));
+    // Signed by the upstream, but the order is not paid there: not booked, kept for an operator.
+    let (status, _) = post(notify(&upstream_signer)).await;
+    assert_eq!(status, 422, "not applied");
+    assert_eq!(order(&two.platform, &trade_no).await.expect("the order").state, OrderState::Waiting);
+    let trade = trade_no.clone();
+    let kept = run_blocking(&two.platform.pool, move |conn| storage::callbacks::for_trade_no(conn, &trade))
+        .await
+        .expect("read");
+    assert!(
+        kept.iter().any(|callback| callback.needs_attention && callback.payload.to_string().contains("_disagreement")),
+        "{kept:?}"
+    );
+
+    // Paid there: the same notify is confirmed by the query, booked, and answered `success`.
+    pay_on_cashier(&format!("{}?c={}", two.upstream.url("/cashier/code"), there.cashier_code())).await;
+    paid(&two.upstream, there.trade_no()).await;
+    assert_eq!(post(notify(&upstream_signer)).await, (200, "success".to_string()));
+    paid(&two.platform, &trade_no).await;
+    assert_eq!(post(notify(&upstream_signer)).await, (200, "success".to_string()), "a replay is acknowledged");
+}
+
+async fn order_by_out_trade_no(app: &TestApp, app_id: &str, out_trade_no: &str) -> orders::Order {
+    let (app_id, out_trade_no) = (app_id.to_string(), out_trade_no.to_string());
+    run_blocking(&app.pool, move |conn| {
+        let app = storage::apps::find_by_app_id(conn, &app_id)?.expect("the app");
+        orders::order::find_by_out_trade_no(conn, app.id, &out_trade_no)
+    })
+    .await
+    .expect("read")
+    .expect("the order")
+}
+
 async fn payout_of(app: &TestApp, merchant_id: MerchantId) -> Option<storage::payouts::PayoutRow> {
     run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 1))
         .await

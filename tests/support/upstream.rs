@@ -197,3 +197,66 @@ impl TestApp {
         Client::new(app_id, sign_type, key)
     }
 }
+
+/// A loopback proxy in front of an upstream's gateway that can swallow answers: it forwards each
+/// request, and while `swallowing` it holds the upstream's answer back past the caller's timeout —
+/// the upstream did what it was asked, the caller never hears.
+pub struct Proxy {
+    pub url: String,
+    state: std::sync::Arc<ProxyState>,
+}
+
+struct ProxyState {
+    target: std::sync::Mutex<String>,
+    swallowing: std::sync::atomic::AtomicBool,
+}
+
+impl Proxy {
+    pub async fn start() -> Proxy {
+        use actix_web::{App, HttpServer, web};
+        let state = std::sync::Arc::new(ProxyState {
+            target: std::sync::Mutex::new(String::new()),
+            swallowing: std::sync::atomic::AtomicBool::new(false),
+        });
+        let shared = web::Data::from(state.clone());
+        let server = HttpServer::new(move || App::new().app_data(shared.clone()).default_service(web::to(forward)))
+            .workers(1)
+            .bind(("127.0.0.1", 0))
+            .expect("binds");
+        let port = server.addrs()[0].port();
+        tokio::spawn(server.run());
+        Proxy { url: format!("http://127.0.0.1:{port}/gateway"), state }
+    }
+
+    pub fn forward_to(&self, target: String) {
+        *self.state.target.lock().expect("not poisoned") = target;
+    }
+
+    pub fn swallow(&self, swallowing: bool) {
+        self.state.swallowing.store(swallowing, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn forward(
+    request: actix_web::HttpRequest,
+    body: actix_web::web::Bytes,
+    state: actix_web::web::Data<ProxyState>,
+) -> actix_web::HttpResponse {
+    let target = state.target.lock().expect("not poisoned").clone();
+    let content_type = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("application/x-www-form-urlencoded")
+        .to_string();
+    let answer =
+        reqwest::Client::new().post(target).header("Content-Type", content_type).body(body.to_vec()).send().await;
+    let text = match answer {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => return actix_web::HttpResponse::BadGateway().finish(),
+    };
+    if state.swallowing.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    actix_web::HttpResponse::Ok().content_type("application/json; charset=utf-8").body(text)
+}

@@ -143,6 +143,7 @@ pub fn find(conn: &mut diesel::PgConnection, id: OrderId) -> Result<Option<Order
     storage::orders::find(conn, id)?.map(Order::from_row).transpose()
 }
 
-pub(crate) fn lock(conn: &mut diesel::PgConnection, id: OrderId) -> Result<Order, OrderError> {
+/// The order, its row locked until the transaction ends.
+pub fn lock(conn: &mut diesel::PgConnection, id: OrderId) -> Result<Order, OrderError> {
     Order::from_row(storage::orders::find_for_update(conn, id)?.ok_or(OrderError::OrderNotFound)?)
 }

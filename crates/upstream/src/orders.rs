@@ -153,10 +153,12 @@ async fn place_there(
     .await
 }
 
-/// The upstream will not take the order: it is refused there and closed here, in one transaction.
+/// The upstream will not take the order: it is refused there and, if still waiting (nobody can pay
+/// it), closed here, in one transaction.
 fn refuse(conn: &mut PgConnection, order_id: OrderId, why: &str) -> Result<(), UpstreamError> {
     storage::database::transaction(conn, |conn| {
-        if rows::note_order(conn, order_id, UpstreamOrderState::Refused, why)? {
+        let waiting = orders::order::lock(conn, order_id)?.state == OrderState::Waiting;
+        if rows::note_order(conn, order_id, UpstreamOrderState::Refused, why)? && waiting {
             orders::lifecycle::close(conn, order_id, "upstream")?;
         }
         Ok(())
@@ -164,7 +166,9 @@ fn refuse(conn: &mut PgConnection, order_id: OrderId, why: &str) -> Result<(), U
 }
 
 /// Orders whose placing went unanswered for a while are placed again under their number, so the
-/// upstream's answer (and its cashier code) is found even if the caller never retries.
+/// upstream's answer (and its cashier code) is found even if the caller never retries — whatever
+/// became of the order meanwhile (a query may have found it paid): the same number is the same
+/// order there.
 pub async fn place_unanswered(pool: &Pool, channels: &Registry, now: DateTime<Utc>) -> Result<usize, UpstreamError> {
     const BATCH: i64 = 20;
     let before = now - chrono::Duration::seconds(30);
@@ -180,9 +184,6 @@ pub async fn place_unanswered(pool: &Pool, channels: &Registry, now: DateTime<Ut
     })
     .await?;
     for order in &placing {
-        if order.state != OrderState::Waiting {
-            continue;
-        }
         let placement = place(pool, channels, order).await?;
         tracing::info!(trade_no = %order.trade_no(), ?placement, "an unanswered upstream order placed again");
     }
