@@ -341,6 +341,13 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
             admin,
             StatusCode::SEE_OTHER,
         ),
+        (
+            Call::Post(merchant(targets.approved, "pay-in-channel"), &[("channel", "sandbox")]),
+            admin,
+            StatusCode::SEE_OTHER,
+        ),
+        // No registration upstream to ask about: refused, changing nothing.
+        (Call::Post(merchant(targets.approved, "upstream/ask-again"), &[]), admin, StatusCode::CONFLICT),
         (Call::Get("/admin/payouts/calendar"), everyone, StatusCode::OK),
         (
             Call::Post("/admin/payouts/calendar", &[("day", "2030-10-01"), ("kind", "holiday"), ("note", "国庆节")]),

@@ -389,6 +389,57 @@ async fn order_by_out_trade_no(app: &TestApp, app_id: &str, out_trade_no: &str) 
     .expect("the order")
 }
 
+#[tokio::test]
+async fn an_admin_routes_one_merchants_payments_to_the_upstream_and_sees_its_registration() {
+    let two = TwoInstances::start(|settings, _| settings.channel.pay_in = "sandbox".into()).await;
+    let (sub_merchant_id, client) = two.platform.merchant_client("shop-up-6", SignType::Rsa2, None).await;
+    let merchant_id = merchant_id_of(&two.platform, &sub_merchant_id).await;
+    let content = |out_trade_no: &str| json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": out_trade_no, "body": "花", "total_fee": "9.90", "order_type": "0" });
+    let here = two.platform.call(&client, UNIORDER, content("C1")).await;
+    let qr_code = here["return_value"]["qr_code"].as_str().expect("qr_code").to_string();
+    assert!(qr_code.starts_with(&two.platform.url("/cashier/code")), "taken here to begin with: {qr_code}");
+
+    two.platform.sign_in_as("ada", storage::operators::Role::Admin).await;
+    let page = format!("/admin/merchants/{merchant_id}");
+    let (_, shown) = two.platform.get_text(&page).await;
+    assert!(shown.contains(r#"<code id="pay-in-channel">sandbox</code>"#), "the platform's");
+    let unknown = two.platform.post_form(&format!("{page}/pay-in-channel"), &[("channel", "nowhere")]).await;
+    assert_eq!(unknown.status(), reqwest::StatusCode::BAD_REQUEST);
+    let chosen = two.platform.post_form(&format!("{page}/pay-in-channel"), &[("channel", "fshows")]).await;
+    assert_eq!(chosen.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, shown) = two.platform.get_text(&page).await;
+    assert!(shown.contains(r#"<code id="pay-in-channel">fshows</code>"#), "its own now");
+    assert!(shown.contains(r#"id="registration-state""#), "not registered yet: {shown}");
+    let filter = storage::audit::Filter { action: Some("merchant.pay_in_channel".into()), ..Default::default() };
+    let audited =
+        run_blocking(&two.platform.pool, move |conn| storage::audit::list(conn, &filter, 5)).await.expect("audit");
+    assert_eq!(audited.len(), 1, "audited");
+
+    // Until the upstream has it ready, its orders are refused (the one placed before stays here).
+    let refused = two.platform.call(&client, UNIORDER, content("C2")).await;
+    assert_eq!(refused["error_code"], json!("-220"), "{refused}");
+
+    two.sync_until(merchant_id, RegistrationState::AwaitingApproval).await;
+    let (_, shown) = two.platform.get_text(&page).await;
+    let labels = admin::i18n::UpstreamLabels::of(admin::i18n::Lang::Zh);
+    assert!(shown.contains(labels.state(RegistrationState::AwaitingApproval)), "{shown}");
+    let asked = two.platform.post_form(&format!("{page}/upstream/ask-again"), &[]).await;
+    assert_eq!(asked.status(), reqwest::StatusCode::SEE_OTHER);
+    let filter = storage::audit::Filter { action: Some("upstream.ask_again".into()), ..Default::default() };
+    let audited =
+        run_blocking(&two.platform.pool, move |conn| storage::audit::list(conn, &filter, 5)).await.expect("audit");
+    assert_eq!(audited.len(), 1, "audited");
+
+    let there = two.approve_upstream(&client_merchant(&two.platform, merchant_id).await).await;
+    two.sync_until(merchant_id, RegistrationState::Ready).await;
+    let (_, shown) = two.platform.get_text(&page).await;
+    let upstream_id = two.upstream.merchant(there).await.row.sub_merchant_id.expect("approved there");
+    assert!(shown.contains(&format!(r#"<code id="upstream-id">{upstream_id}</code>"#)), "{shown}");
+    let placed = two.platform.call(&client, UNIORDER, content("C3")).await;
+    let qr_code = placed["return_value"]["qr_code"].as_str().expect("qr_code").to_string();
+    assert!(qr_code.starts_with(&two.upstream.url("/cashier/code")), "taken upstream now: {qr_code}");
+}
+
 async fn payout_of(app: &TestApp, merchant_id: MerchantId) -> Option<storage::payouts::PayoutRow> {
     run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 1))
         .await

@@ -7,11 +7,13 @@ mod merchant_labels;
 mod order_labels;
 mod payout_labels;
 mod reconciliation_labels;
+mod upstream_labels;
 pub use ledger_labels::LedgerLabels;
 pub use merchant_labels::MerchantLabels;
 pub use order_labels::OrderLabels;
 pub use payout_labels::PayoutLabels;
 pub use reconciliation_labels::ReconciliationLabels;
+pub use upstream_labels::UpstreamLabels;
 
 pub const LANG_COOKIE: &str = "liq_lang";
 

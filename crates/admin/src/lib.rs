@@ -90,6 +90,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/merchants/{id}/payout-hold", web::post().to(pages::merchants::payouts::hold))
             .route("/merchants/{id}/payout-notify-url", web::post().to(pages::merchants::payouts::set_notify_url))
             .route("/merchants/{id}/payout-channel", web::post().to(pages::merchants::payouts::set_channel))
+            .route("/merchants/{id}/pay-in-channel", web::post().to(pages::merchants::payments::set_channel))
+            .route("/merchants/{id}/upstream/ask-again", web::post().to(pages::merchants::payments::ask_again))
             .route("/merchants/{id}/payout-release", web::post().to(pages::merchants::payouts::release))
             .route("/merchants/{id}/payout-confirm-account", web::post().to(pages::merchants::payouts::confirm_account))
             .route("/orders", web::get().to(pages::orders::list::list))

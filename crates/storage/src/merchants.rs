@@ -72,6 +72,8 @@ pub struct MerchantRow {
     pub payout_notify_url: Option<String>,
     /// The channel its payouts go through; `None`: the platform's.
     pub payout_channel: Option<String>,
+    /// The channel that takes its payments; `None`: the platform's.
+    pub pay_in_channel: Option<String>,
 }
 
 /// Sets (or clears) the channel the merchant's payouts go through; false if it was that already.

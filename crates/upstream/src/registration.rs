@@ -16,6 +16,7 @@ use domain::{MerchantId, upstream::RegistrationState};
 use serde_json::{Map, Value, json};
 use storage::{
     Pool,
+    audit::{self, Actor, NewEntry},
     database::run_blocking,
     merchants::MerchantRow,
     upstream::{self as rows, RegistrationRow, RegistrationStep},
@@ -255,6 +256,63 @@ fn application(conn: &mut PgConnection, merchant: &MerchantRow) -> Result<Map<St
             .insert("liquidator_commission_rate".into(), in_force.rates.liquidator_commission().to_string().into());
     }
     Ok(application)
+}
+
+/// Sets (or clears, `None`: the platform's) the channel that takes the merchant's payments, with
+/// its audit row, in one transaction; false if it was that already. A merchant routed to an
+/// upstream is registered there by the upstream job; orders placed before keep their channel.
+pub fn set_pay_in_channel(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    merchant_id: MerchantId,
+    channel: Option<&str>,
+) -> Result<bool, UpstreamError> {
+    storage::database::transaction(conn, |conn| {
+        let before = rows::pay_in_channel(conn, merchant_id)?;
+        if !rows::set_pay_in_channel(conn, merchant_id, channel)? {
+            return Ok(false);
+        }
+        let entry = NewEntry {
+            action: "merchant.pay_in_channel",
+            target: format!("merchant:{merchant_id}"),
+            before: Some(json!({ "pay_in_channel": before })),
+            after: Some(json!({ "pay_in_channel": channel })),
+        };
+        audit::record(conn, actor, entry)?;
+        Ok(true)
+    })
+}
+
+/// An operator's "ask again now": a registration in progress is asked about at the next pass, and
+/// one the upstream refused starts over (a create under the same id, which finds the application
+/// the upstream has). Audited; false if the merchant has no registration to ask about.
+pub fn ask_again(conn: &mut PgConnection, actor: &Actor, merchant_id: MerchantId) -> Result<bool, UpstreamError> {
+    storage::database::transaction(conn, |conn| {
+        let Some(registration) = rows::find_registration(conn, merchant_id)? else { return Ok(false) };
+        let to = match registration.state {
+            RegistrationState::Ready => return Ok(false),
+            RegistrationState::Refused => RegistrationState::Creating,
+            in_progress => in_progress,
+        };
+        let step = RegistrationStep {
+            from: registration.state,
+            to,
+            upstream_sub_merchant_id: None,
+            detail: &format!("asked again by {}", actor.name),
+            next_attempt_at: Utc::now(),
+        };
+        if !rows::step_registration(conn, merchant_id, &step)? {
+            return Ok(false);
+        }
+        let entry = NewEntry {
+            action: "upstream.ask_again",
+            target: format!("merchant:{merchant_id}"),
+            before: Some(json!({ "state": registration.state, "detail": registration.detail })),
+            after: Some(json!({ "state": to })),
+        };
+        audit::record(conn, actor, entry)?;
+        Ok(true)
+    })
 }
 
 /// The merchant's registration at its upstream, if it has one.

@@ -29,13 +29,14 @@ use storage::{
 
 use super::{
     StateBadge,
+    payments::PaymentsPanel,
     payouts::PayoutPanel,
     profile::{self, Detail},
 };
 use crate::{
     ConsoleError, ConsoleState,
     auth::{Permission, SignedIn},
-    i18n::{Lang, MerchantLabels, PayoutLabels},
+    i18n::{Lang, MerchantLabels, PayoutLabels, UpstreamLabels},
     pages::{
         layout::{Chrome, Section},
         ledger::MerchantBalances,
@@ -72,6 +73,8 @@ struct MerchantPage {
     can_set_settlement_days: bool,
     /// Once approved: its payout schedule, stops and recent payouts.
     payouts: Option<PayoutPanel>,
+    /// Once approved: the channel that takes its payments, and its registration upstream.
+    payments: Option<PaymentsPanel>,
 }
 
 /// A review or management action: a small form posting to `path`.
@@ -199,6 +202,8 @@ fn notice_text(lang: Lang, query: NoticeQuery) -> Option<String> {
         "settlement_days" => m.notice_settlement_days,
         "payout_schedule" => PayoutLabels::of(lang).notice_schedule,
         "payout_channel" => PayoutLabels::of(lang).notice_channel,
+        "pay_in_channel" => UpstreamLabels::of(lang).notice_channel,
+        "upstream_asked" => UpstreamLabels::of(lang).notice_asked,
         "payout_hold" => PayoutLabels::of(lang).notice_hold,
         "payout_release" => PayoutLabels::of(lang).notice_release,
         "payout_confirm" => PayoutLabels::of(lang).notice_confirm,
@@ -234,6 +239,7 @@ struct Loaded {
     payout_candidate: Option<storage::payouts::CandidateRow>,
     payout_stops: Vec<storage::payouts::StopRow>,
     recent_payouts: Vec<storage::payouts::PayoutRow>,
+    registration: Option<storage::upstream::RegistrationRow>,
 }
 
 fn load(conn: &mut diesel::PgConnection, id: MerchantId) -> Result<Loaded, OnboardingError> {
@@ -253,6 +259,7 @@ fn load(conn: &mut diesel::PgConnection, id: MerchantId) -> Result<Loaded, Onboa
         payout_candidate: storage::payouts::candidate(conn, id)?,
         payout_stops: storage::payouts::stops_of(conn, id)?,
         recent_payouts: storage::payouts::of_merchant(conn, id, RECENT_PAYOUTS)?,
+        registration: storage::upstream::find_registration(conn, id)?,
         merchant,
         app,
         keys,
@@ -269,7 +276,13 @@ pub async fn render(
 ) -> Result<HttpResponse, ConsoleError> {
     let mut loaded = run_blocking(&state.pool, move |conn| load(conn, id)).await?;
     let panel = payout_panel(session, state, &mut loaded)?;
-    render::page_with_status(&build(session, loaded, extras, panel), status)
+    let payments = loaded.merchant.row.sub_merchant_id.is_some().then(|| {
+        let own = loaded.merchant.row.pay_in_channel.clone();
+        PaymentsPanel::of(session, state, own, loaded.registration.take())
+    });
+    let mut page = build(session, loaded, extras, panel);
+    page.payments = payments;
+    render::page_with_status(&page, status)
 }
 
 /// Payouts shown on a merchant page.
@@ -348,6 +361,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras, payouts: Option<Pay
         can_set_settlement_days: session.can(Permission::ManagePayouts),
         details: profile::details(session.lang, merchant.row, extras.revealed),
         payouts,
+        payments: None,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod detail;
 pub mod list;
 pub mod new;
+pub mod payments;
 pub mod payouts;
 mod profile;
 pub mod rates;
