@@ -48,7 +48,7 @@ pub fn refund(
     calendar: &BusinessCalendar,
     request: &RefundRequest<'_>,
 ) -> Result<Refunded, OrderError> {
-    let RefundRequest { order_id, out_refund_no, amount, requested_by, at: now } = *request;
+    let RefundRequest { order_id, out_refund_no, amount, at: now, .. } = *request;
     storage::database::transaction(conn, |conn| {
         let locked = order::lock(conn, order_id)?;
         if let Some(existing) = rows::find_refund(conn, order_id, out_refund_no.as_ref())? {
@@ -69,7 +69,7 @@ pub fn refund(
         let refunded_fen = locked.row.refunded_fen.checked_add(amount).ok_or(OrderError::RefundTooLarge)?;
         let awaits_upstream = storage::upstream::find_order(conn, order_id)?.is_some();
         let state = if awaits_upstream { RefundState::Pending } else { RefundState::Succeeded };
-        let refund = insert(conn, &locked, out_refund_no, amount, &give_back, requested_by, state, now)?;
+        let refund = insert(conn, &locked, request, &give_back, state)?;
         book(conn, calendar, &locked, &refund, give_back, now)?;
         let order = lifecycle::apply(
             conn,
@@ -184,16 +184,15 @@ fn book(
     }
 }
 
+/// The refund's row, under a new number (drawn again on the rare clash).
 fn insert(
     conn: &mut PgConnection,
     order: &Order,
-    out_refund_no: &OutRefundNo,
-    amount: Amount,
+    request: &RefundRequest<'_>,
     give_back: &FeeSplit,
-    requested_by: &str,
     state: RefundState,
-    now: DateTime<Utc>,
 ) -> Result<RefundRow, OrderError> {
+    let RefundRequest { out_refund_no, amount, requested_by, at: now, .. } = *request;
     for _ in 0..8 {
         let refund_no = new_trade_no(now);
         let row = NewRefundRow {
