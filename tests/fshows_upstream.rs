@@ -11,6 +11,7 @@ use storage::database::run_blocking;
 const UNIORDER: &str = "fshows.liquidation.jdpay.uniorder";
 const QUERY: &str = "fshows.liquidation.alipay.trade.query";
 const REFUND: &str = "fshows.liquidation.pay.refund";
+const CLOSE: &str = "fshows.liquidation.order.close";
 const WITHDRAW: &str = "fshows.liquidation.witness.withdraw";
 
 /// A merchant of the platform, registered and ready on the upstream: its id here, its id there,
@@ -129,6 +130,17 @@ async fn a_merchant_is_registered_upstream_and_its_order_is_paid_there_and_booke
     assert_eq!(refund_there[0].out_refund_no, refund_no, "our refund_no is its out_refund_no there");
     let again = two.platform.call(&client, REFUND, refund).await;
     assert_eq!(again["return_value"]["refund_no"], json!(refund_no), "the same refund: {again}");
+
+    // A paid order cannot be closed; an unpaid one is closed there first, then here.
+    let refused = two.platform.call(&client, CLOSE, json!({ "out_trade_no": "UP1" })).await;
+    assert_eq!(refused["error_code"], json!("-220"), "{refused}");
+    let content = json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": "UP2", "body": "茶", "total_fee": "8.00", "order_type": "0" });
+    let second = two.platform.call(&client, UNIORDER, content).await;
+    let second_trade_no = second["return_value"]["trade_no"].as_str().expect("trade_no").to_string();
+    let closed = two.platform.call(&client, CLOSE, json!({ "out_trade_no": "UP2" })).await;
+    assert_eq!(closed["return_value"]["status"], json!(9), "{closed}");
+    let closed_there = order(&two.upstream, &upstream_trade_no(&two.platform, &second_trade_no).await).await;
+    assert_eq!(closed_there.map(|order| order.state), Some(OrderState::Closed), "closed at the upstream too");
 
     // More than is left is refused here; nothing reaches the upstream.
     let too_much = json!({ "out_trade_no": "UP1", "out_refund_no": "R2", "refund_fee": "80.00" });

@@ -16,7 +16,7 @@ use fshows::{
     signature::{SignType, Signer, verify},
 };
 
-use upstream::orders::Placement;
+use upstream::orders::{Closing, Placement};
 
 use crate::{
     GatewaySettings,
@@ -259,6 +259,18 @@ impl Gateway {
                     }
                 };
                 methods::uniorder_reply(&order, qr_code)
+            }
+            methods::Answer::Close(order, by) => {
+                match upstream::orders::close(&self.pool, &self.channels, &self.payments, &order, &by).await {
+                    Ok(Closing::Closed(closed)) => Ok(methods::close_reply(&closed)),
+                    Ok(Closing::PaidThere) => Err(GatewayError::InvalidOperation(
+                        "the order was paid at the upstream; it is booked and cannot be closed".into(),
+                    )),
+                    Ok(Closing::Unknown(why)) => Err(GatewayError::Upstream(format!(
+                        "the upstream did not answer for certain ({why}); the order is still open: try again"
+                    ))),
+                    Err(error) => Err(upstream_error(error)),
+                }
             }
             methods::Answer::Refund(order, refund) => {
                 let calendar = self.settings.calendar;

@@ -184,10 +184,99 @@ pub async fn place_unanswered(pool: &Pool, channels: &Registry, now: DateTime<Ut
     })
     .await?;
     for order in &placing {
+        if order.state == OrderState::Closed {
+            // Expired (or closed) here before the upstream answered: closed there too, never
+            // placed again.
+            forget_closed(pool, channels, order).await?;
+            continue;
+        }
         let placement = place(pool, channels, order).await?;
         tracing::info!(trade_no = %order.trade_no(), ?placement, "an unanswered upstream order placed again");
     }
     Ok(placing.len())
+}
+
+/// What closing an order came to.
+#[derive(Debug)]
+pub enum Closing {
+    Closed(Order),
+    /// The upstream says it is paid: the payment is booked (if it was not yet) and it stays open.
+    PaidThere,
+    /// The upstream did not answer for certain: nothing changed.
+    Unknown(String),
+}
+
+/// Closes an order, at its upstream first when it was placed at one (so it can no longer be paid
+/// there), then here — with, for one placed at an upstream, its row marked so it is never placed
+/// again. Called with no transaction open.
+pub async fn close(
+    pool: &Pool,
+    channels: &Registry,
+    payments: &PaymentRecorder,
+    order: &Order,
+    by: &str,
+) -> Result<Closing, UpstreamError> {
+    let order_id = order.id();
+    let placed = run_blocking(pool, move |conn| placed_at(conn, order_id)).await?;
+    if let Some(row) = placed.filter(|row| row.state != UpstreamOrderState::Refused) {
+        let Some(upstream) = channels.upstream(&row.channel) else {
+            return Ok(Closing::Unknown(format!("the upstream {} is not configured", row.channel)));
+        };
+        match upstream.close_order(order.trade_no()).await {
+            // Closed there, or never placed there: nothing can be paid there any more.
+            Ok(()) => {}
+            Err(CallError::Refused { code, .. }) if code == "-207" => {}
+            // It cannot be closed there: closed already, or paid — which the upstream's query says.
+            Err(CallError::Refused { code, .. }) if code == "-220" => {
+                match upstream.query_order(order.trade_no()).await {
+                    Ok(Some(there)) if there.status == PaymentThere::Closed => {}
+                    Ok(Some(there)) if there.status == PaymentThere::Paid && there.total == order.total() => {
+                        book(payments, &upstream, order, &there).await?;
+                        return Ok(Closing::PaidThere);
+                    }
+                    Ok(there) => return Ok(Closing::Unknown(format!("the upstream refused to close it: {there:?}"))),
+                    Err(error) => return Ok(Closing::Unknown(error.to_string())),
+                }
+            }
+            Err(error) => return Ok(Closing::Unknown(error.to_string())),
+        }
+    }
+    let by = by.to_string();
+    let closed = run_blocking(pool, move |conn| {
+        storage::database::transaction(conn, |conn| {
+            rows::note_order(conn, order_id, UpstreamOrderState::Refused, "closed before the upstream placed it")?;
+            Ok::<_, UpstreamError>(orders::lifecycle::close(conn, order_id, &by)?)
+        })
+    })
+    .await?;
+    Ok(Closing::Closed(closed))
+}
+
+/// Closes at its upstream an order closed here while its placing was unanswered, and marks it so
+/// it is never placed again; left for the next pass if the upstream does not answer.
+async fn forget_closed(pool: &Pool, channels: &Registry, order: &Order) -> Result<(), UpstreamError> {
+    let order_id = order.id();
+    let Some(row) = run_blocking(pool, move |conn| placed_at(conn, order_id)).await? else { return Ok(()) };
+    let Some(upstream) = channels.upstream(&row.channel) else { return Ok(()) };
+    match upstream.close_order(order.trade_no()).await {
+        // Closed there, never placed there, or closed (or paid: its notify tells) already.
+        Ok(()) => {}
+        Err(CallError::Refused { code, .. }) if code == "-207" || code == "-220" => {}
+        Err(error) => {
+            tracing::warn!(trade_no = %order.trade_no(), %error, "a closed order could not be closed upstream yet");
+            return Ok(());
+        }
+    }
+    run_blocking(pool, move |conn| {
+        Ok::<_, UpstreamError>(rows::note_order(
+            conn,
+            order_id,
+            UpstreamOrderState::Refused,
+            "closed here before the upstream answered",
+        )?)
+    })
+    .await?;
+    Ok(())
 }
 
 /// The order's row at its upstream, if it was placed at one.

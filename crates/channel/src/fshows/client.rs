@@ -9,8 +9,11 @@
 //! business answer, which for a create may still mean "already made": `-206`), or nothing that can
 //! be believed (a timeout, a broken connection, an unsigned or unreadable reply) — unknown, never a
 //! refusal. Every call is timed and counted in the client's [`Health`]; calls that make something
-//! (`creates`) are held back while their breaker is open, queries never are.
+//! (`creates`) are held back while their breaker is open and sent once; queries never are held back,
+//! and one that gets no answer is asked again (backon, bounded).
 use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
 
 use fshows::signature::{SignType, Signer, VerifyingKeys, string_to_sign};
 use serde_json::Value;
@@ -85,11 +88,28 @@ impl FshowsClient {
     }
 
     /// Calls `method` with `content`; `creates` for a call that makes something upstream (held
-    /// back while its breaker is open). Returns the `return_value`.
+    /// back while its breaker is open, and sent once). A query that gets no answer is asked up to
+    /// twice more, with a growing pause: asking again is safe. Returns the `return_value`.
     pub async fn call(&self, method: &'static str, content: &Value, creates: bool) -> Result<Value, CallError> {
-        if creates && !self.health.permits(method) {
-            return Err(CallError::HeldBack(method));
+        if creates {
+            if !self.health.permits(method) {
+                return Err(CallError::HeldBack(method));
+            }
+            return self.call_once(method, content).await;
         }
+        let patience = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(2))
+            .with_max_times(2);
+        (|| self.call_once(method, content))
+            .retry(patience)
+            .sleep(tokio::time::sleep)
+            .when(|error| matches!(error, CallError::Unknown(_)))
+            .await
+    }
+
+    /// One call, timed and counted.
+    async fn call_once(&self, method: &'static str, content: &Value) -> Result<Value, CallError> {
         let started = Instant::now();
         let result = self.exchange(method, content).await;
         let end = match &result {

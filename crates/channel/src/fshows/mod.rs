@@ -31,6 +31,7 @@ const BANK_BIND: &str = "fshows.liquidation.submerchant.bank.bind";
 const RATE_SET: &str = "fshows.liquidation.submerchant.rate.set";
 const UNIORDER: &str = "fshows.liquidation.jdpay.uniorder";
 const QUERY_ORDER: &str = "fshows.liquidation.alipay.trade.query";
+const CLOSE: &str = "fshows.liquidation.order.close";
 const REFUND: &str = "fshows.liquidation.pay.refund";
 const QUERY_REFUND: &str = "fshows.liquidation.pay.refund.query";
 const DOWNLOAD_BILL: &str = "fshows.liquidation.finance.downloadbill";
@@ -214,6 +215,11 @@ impl Fshows {
             return Err(CallError::Unknown(format!("{QUERY_ORDER}: a reply about another order: {reply}")));
         }
         Ok(Some(OrderThere { trade_no: text(&reply, "trade_no"), status, total }))
+    }
+
+    /// Closes the order placed there under our `trade_no`, so it can no longer be paid there.
+    pub async fn close_order(&self, out_trade_no: &str) -> Result<(), CallError> {
+        self.client.call(CLOSE, &json!({ "out_trade_no": out_trade_no }), false).await.map(drop)
     }
 
     /// Refunds part of the order placed there under our `trade_no`; our `refund_no` is the

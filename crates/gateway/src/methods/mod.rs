@@ -14,6 +14,7 @@ mod submerchant_rate_set;
 mod uniorder;
 mod withdraw;
 
+pub(crate) use close::reply as close_reply;
 pub(crate) use query::reply as query_reply;
 pub(crate) use refund::return_value as refund_reply;
 pub(crate) use uniorder::return_value as uniorder_reply;
@@ -49,6 +50,8 @@ pub enum Answer {
     Place(orders::Order),
     /// A query: the order, which the upstream is asked about if it is still waiting here.
     Query(orders::Order),
+    /// A close of an order that may have been placed at an upstream (closed there first), by whom.
+    Close(orders::Order, String),
     /// A refund of an order placed at an upstream, pending until the upstream has made it.
     Refund(orders::Order, storage::orders::RefundRow),
 }
@@ -70,7 +73,7 @@ pub const METHODS: &[(&str, Method)] = &[
     ("fshows.liquidation.jdpay.uniorder", uniorder::call),
     ("fshows.liquidation.alipay.trade.query", query::call),
     ("fshows.liquidation.jdpay.query", query::call),
-    ("fshows.liquidation.order.close", replies!(close::call)),
+    ("fshows.liquidation.order.close", close::call),
     ("fshows.liquidation.pay.refund", refund::call),
     ("fshows.liquidation.pay.refund.query", replies!(refund_query::call)),
     ("fshows.liquidation.submerchant.create", replies!(submerchant_create::call)),
