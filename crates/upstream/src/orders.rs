@@ -199,7 +199,7 @@ pub async fn place_unanswered(pool: &Pool, channels: &Registry, now: DateTime<Ut
 /// What closing an order came to.
 #[derive(Debug)]
 pub enum Closing {
-    Closed(Order),
+    Closed(Box<Order>),
     /// The upstream says it is paid: the payment is booked (if it was not yet) and it stays open.
     PaidThere,
     /// The upstream did not answer for certain: nothing changed.
@@ -249,7 +249,7 @@ pub async fn close(
         })
     })
     .await?;
-    Ok(Closing::Closed(closed))
+    Ok(Closing::Closed(Box::new(closed)))
 }
 
 /// Closes at its upstream an order closed here while its placing was unanswered, and marks it so
