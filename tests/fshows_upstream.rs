@@ -450,6 +450,19 @@ async fn an_admin_routes_one_merchants_payments_to_the_upstream_and_sees_its_reg
     let placed = two.platform.call(&client, UNIORDER, content("C3")).await;
     let qr_code = placed["return_value"]["qr_code"].as_str().expect("qr_code").to_string();
     assert!(qr_code.starts_with(&two.upstream.url("/cashier/code")), "taken upstream now: {qr_code}");
+
+    // The settings page lists the upstream with its settings, never its key; the dashboard counts
+    // its methods' calls.
+    let (_, settings) = two.platform.get_text("/admin/settings").await;
+    let row = settings.split(r#"data-channel="fshows""#).nth(1).expect("the channel is listed");
+    let row = row.split("</tr>").next().unwrap_or_default();
+    assert!(row.contains(&two.provider.app_id) && row.contains(&two.upstream.url("/gateway")), "{row}");
+    let private_key = {
+        use rsa::pkcs8::EncodePrivateKey;
+        two.provider.private_key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).expect("a PEM").to_string()
+    };
+    let key_line = private_key.lines().nth(1).expect("a line of the key");
+    assert!(!settings.contains(key_line), "never its key");
 }
 
 async fn payout_of(app: &TestApp, merchant_id: MerchantId) -> Option<storage::payouts::PayoutRow> {
