@@ -65,7 +65,7 @@ fn fields_of(application: &Application) -> MerchantFields {
         icp_filing_number: raw.icp_filing_number.unwrap_or_default(),
         account_type: application.settlement_account.account_type(),
         account_holder: raw.account_holder.unwrap_or_default(),
-        account_number: raw.account_number.unwrap_or_default(),
+        account_number: domain::onboarding::StoredAccountNumber::new(raw.account_number.unwrap_or_default()),
         bank_code: raw.bank_code.unwrap_or_default(),
         branch_name: raw.branch_name,
         cnaps_code: raw.cnaps_code,

@@ -10,7 +10,7 @@
 use diesel::PgConnection;
 use domain::onboarding::{
     AccountHolder, AccountType, ApplicationState, BankAccountNumber, BankCode, BranchName, CnapsCode, FieldError,
-    SettlementAccount, SettlementAccountError,
+    SettlementAccount, SettlementAccountError, StoredAccountNumber,
 };
 use domain::{MerchantId, orders::NotifyUrl};
 use serde_json::json;
@@ -77,7 +77,7 @@ fn check<T, E: std::fmt::Display>(field: &'static str, result: Result<T, E>) -> 
 struct AccountColumns {
     account_type: AccountType,
     account_holder: String,
-    account_number: String,
+    account_number: StoredAccountNumber,
     bank_code: String,
     branch_name: Option<String>,
     cnaps_code: Option<String>,
@@ -88,7 +88,7 @@ impl AccountColumns {
         AccountColumns {
             account_type: account.account_type(),
             account_holder: account.holder().to_string(),
-            account_number: account.number().to_string(),
+            account_number: StoredAccountNumber::from(account.number()),
             bank_code: account.bank_code().to_string(),
             branch_name: account.branch_name().map(ToString::to_string),
             cnaps_code: account.cnaps_code().map(ToString::to_string),
@@ -108,7 +108,7 @@ impl AccountColumns {
 
     /// For the audit log: the number masked, as everywhere it is shown.
     fn audited(&self) -> serde_json::Value {
-        let masked = BankAccountNumber::parse(&self.account_number, self.account_type)
+        let masked = BankAccountNumber::parse(self.account_number.digits(), self.account_type)
             .map_or_else(|_| "****".to_owned(), |number| number.masked());
         json!({
             "account_type": self.account_type,

@@ -95,7 +95,7 @@ fn as_created(conn: &mut PgConnection, row: &MerchantRow) -> Result<RawApplicati
         icp_filing_number: text(&row.icp_filing_number),
         account_type: Some(row.account_type.as_str().to_owned()),
         account_holder: text(&row.account_holder),
-        account_number: text(&row.account_number),
+        account_number: Some(row.account_number.digits().to_string()),
         bank_code: text(&row.bank_code),
         branch_name: row.branch_name.clone(),
         cnaps_code: row.cnaps_code.clone(),

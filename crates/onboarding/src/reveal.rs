@@ -29,7 +29,7 @@ pub fn reveal(conn: &mut PgConnection, actor: &Actor, merchant_id: MerchantId) -
             },
         )?;
         Ok(Revealed {
-            account_number: merchant.row.account_number,
+            account_number: merchant.row.account_number.digits().to_string(),
             credit_code: merchant.row.unified_social_credit_code,
             contact_mobile: merchant.row.contact_mobile,
         })

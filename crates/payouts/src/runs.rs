@@ -217,7 +217,7 @@ fn create_batch(
             channel: candidate.payout_channel.as_deref().unwrap_or(channel),
             account_type: candidate.account_type,
             account_holder: &candidate.account_holder,
-            account_number: &candidate.account_number,
+            account_number: candidate.account_number.digits(),
             bank_code: &candidate.bank_code,
             cnaps_code: candidate.cnaps_code.as_deref(),
             business_date,

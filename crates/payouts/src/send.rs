@@ -188,9 +188,10 @@ fn request_to(
 
 /// What the channel is asked to pay: the payee as it was when the money was reserved.
 pub fn request(payout: &PayoutRow, merchant_at_channel: Option<String>) -> Result<PayoutRequest, PayoutError> {
-    let account_number = BankAccountNumber::parse(&payout.account_number, payout.account_type).map_err(|_| {
-        PayoutError::BrokenInvariant(format!("payout {}: its stored account number does not parse", payout.id))
-    })?;
+    let account_number =
+        BankAccountNumber::parse(payout.account_number.digits(), payout.account_type).map_err(|_| {
+            PayoutError::BrokenInvariant(format!("payout {}: its stored account number does not parse", payout.id))
+        })?;
     Ok(PayoutRequest {
         out_trade_no: payout.out_trade_no.clone(),
         amount: payout.amount_fen,

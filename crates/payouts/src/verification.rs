@@ -50,7 +50,7 @@ pub fn create(conn: &mut PgConnection, route: Route, deposit: &MicroDeposit<'_>)
         channel: route.channel,
         account_type: merchant.account_type,
         account_holder: &merchant.account_holder,
-        account_number: &merchant.account_number,
+        account_number: merchant.account_number.digits(),
         bank_code: &merchant.bank_code,
         cnaps_code: merchant.cnaps_code.as_deref(),
         business_date: route.calendar.date_of(Utc::now()),

@@ -121,7 +121,7 @@ fn create(
         channel: merchant.payout_channel.as_deref().unwrap_or(channel),
         account_type: merchant.account_type,
         account_holder: &merchant.account_holder,
-        account_number: &merchant.account_number,
+        account_number: merchant.account_number.digits(),
         bank_code: &merchant.bank_code,
         cnaps_code: merchant.cnaps_code.as_deref(),
         business_date: calendar.date_of(Utc::now()),

@@ -364,7 +364,7 @@ pub struct CandidateRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub account_holder: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub account_number: String,
+    pub account_number: domain::onboarding::StoredAccountNumber,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub bank_code: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
@@ -503,7 +503,7 @@ pub struct PayoutRow {
     pub channel: String,
     pub account_type: AccountType,
     pub account_holder: String,
-    pub account_number: String,
+    pub account_number: domain::onboarding::StoredAccountNumber,
     pub bank_code: String,
     pub cnaps_code: Option<String>,
     pub channel_reference: Option<String>,

@@ -215,7 +215,7 @@ fn account(merchant: &MerchantRow) -> Map<String, Value> {
     let mut account = Map::new();
     account.insert("account_type".into(), merchant.account_type.as_str().into());
     account.insert("account_holder".into(), merchant.account_holder.clone().into());
-    account.insert("account_number".into(), merchant.account_number.clone().into());
+    account.insert("account_number".into(), merchant.account_number.digits().into());
     account.insert("bank_code".into(), merchant.bank_code.clone().into());
     if let Some(branch) = &merchant.branch_name {
         account.insert("branch_name".into(), branch.clone().into());

@@ -381,7 +381,7 @@ async fn render_detail(
 }
 
 fn details(p: &PayoutLabels, payout: &PayoutRow) -> Vec<(&'static str, String)> {
-    let masked = domain::onboarding::BankAccountNumber::parse(&payout.account_number, payout.account_type)
+    let masked = domain::onboarding::BankAccountNumber::parse(payout.account_number.digits(), payout.account_type)
         .map(|number| number.masked())
         .unwrap_or_else(|_| "****".into());
     let optional = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(china_time).unwrap_or_default();

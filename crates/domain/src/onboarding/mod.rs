@@ -53,7 +53,7 @@ mod text;
 pub use application::{Application, RateChoice};
 pub use bank::{
     AccountNumberError, AccountType, AccountTypeError, BankAccountNumber, BankCode, BankCodeError, CnapsCode,
-    CnapsError, SettlementAccount, SettlementAccountError,
+    CnapsError, SettlementAccount, SettlementAccountError, StoredAccountNumber,
 };
 pub use category::{BusinessCategory, CategoryError, ProhibitedCategory};
 pub use codes::{AppKind, ExternalId, RatePlanCode, SignType, SignTypeError};

@@ -215,3 +215,14 @@ fn personal_accounts_need_no_branch() {
     let with_branch = SettlementAccount::new(holder(), number, icbc(), branch(), None).unwrap();
     assert_eq!(with_branch.branch_name(), branch().as_ref());
 }
+
+#[test]
+fn a_stored_account_number_shows_only_its_ends_in_debug() {
+    let stored = domain::onboarding::StoredAccountNumber::new("6222020000010006666");
+    assert_eq!(format!("{stored:?}"), "6222***********6666");
+    assert_eq!(stored.digits(), "6222020000010006666", "the digits are there for who needs them");
+    let card = BankAccountNumber::parse("6222 0200 0001 0006 666", Personal).expect("a valid card");
+    let from_card = domain::onboarding::StoredAccountNumber::from(&card);
+    assert_eq!(from_card, stored, "stored as its digits");
+    assert!(!format!("{from_card:?}").contains("0200000100"));
+}

@@ -85,8 +85,8 @@ pub(super) fn merchant_app_id(call: &mut Call<'_>, merchant: &MerchantRow) -> Re
 
 /// The settlement account number as shown anywhere: first 4 and last 4 digits.
 pub(super) fn masked_account_number(merchant: &MerchantRow) -> String {
-    BankAccountNumber::parse(&merchant.account_number, merchant.account_type)
-        .map_or_else(|_| redact::mask(&merchant.account_number), |number| number.masked())
+    BankAccountNumber::parse(merchant.account_number.digits(), merchant.account_type)
+        .map_or_else(|_| redact::mask(merchant.account_number.digits()), |number| number.masked())
 }
 
 /// Onboarding's errors as gateway codes. A refusal because of the merchant's state is `-220`; an

@@ -19,7 +19,7 @@ pub struct Detail {
 /// Masks that do not depend on the stored text being valid: if it somehow is not, nothing of it
 /// is shown.
 fn masked_account(row: &MerchantRow) -> String {
-    BankAccountNumber::parse(&row.account_number, row.account_type)
+    BankAccountNumber::parse(row.account_number.digits(), row.account_type)
         .ok()
         .map(|number| number.masked())
         .unwrap_or_else(|| "********".into())
