@@ -171,16 +171,7 @@ async fn a_withdrawal_is_paid_out_of_the_merchants_balance_at_the_upstream() {
     let out_trade_no = reply["return_value"]["withdraw_no"].as_str().expect("withdraw_no").to_string();
 
     // Handed to the upstream as a withdrawal of the merchant's balance there, under our number.
-    let started = Instant::now();
-    let paid_here = loop {
-        e2e::upstream::run_job(&two.platform, payouts::jobs::QueryPayouts).await;
-        let payout = payout_of(&two.platform, merchant_id).await;
-        if payout.as_ref().is_some_and(|payout| payout.state == PayoutState::Succeeded) {
-            break payout.expect("a payout");
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "not paid out: {payout:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let paid_here = payout_reaching(&two.platform, merchant_id, PayoutState::Succeeded).await;
     let there = payout_of(&two.upstream, merchant_there).await.expect("a withdrawal there");
     assert_eq!(there.out_withdraw_no.as_deref(), Some(out_trade_no.as_str()), "our number is its out_withdraw_no");
     assert_eq!((there.state, there.amount_fen), (PayoutState::Succeeded, domain::Amount::from_fen(500)));
@@ -196,16 +187,7 @@ async fn a_withdrawal_is_paid_out_of_the_merchants_balance_at_the_upstream() {
     let withdraw = json!({ "sub_merchant_id": sub_merchant_id, "out_withdraw_no": "W2", "amount": "900.00" });
     let reply = two.platform.call(&client, WITHDRAW, withdraw).await;
     assert_eq!(reply["success"], json!(true), "{reply}");
-    let started = Instant::now();
-    let failed = loop {
-        e2e::upstream::run_job(&two.platform, payouts::jobs::QueryPayouts).await;
-        let payout = payout_of(&two.platform, merchant_id).await;
-        if payout.as_ref().is_some_and(|payout| payout.state == PayoutState::Failed) {
-            break payout.expect("a payout");
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "not refused: {payout:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let failed = payout_reaching(&two.platform, merchant_id, PayoutState::Failed).await;
     assert!(failed.failure_reason.as_deref().is_some_and(|why| why.contains("-216")), "{failed:?}");
 }
 
@@ -463,6 +445,20 @@ async fn an_admin_routes_one_merchants_payments_to_the_upstream_and_sees_its_reg
     };
     let key_line = private_key.lines().nth(1).expect("a line of the key");
     assert!(!settings.contains(key_line), "never its key");
+}
+
+/// Asks about the merchant's latest payout (the query job) until it is in `state`; panics after 15 s.
+async fn payout_reaching(app: &TestApp, merchant_id: MerchantId, state: PayoutState) -> storage::payouts::PayoutRow {
+    let started = Instant::now();
+    loop {
+        e2e::upstream::run_job(app, payouts::jobs::QueryPayouts).await;
+        let payout = payout_of(app, merchant_id).await;
+        if let Some(payout) = payout.as_ref().filter(|payout| payout.state == state) {
+            return payout.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "no {state} payout: {payout:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn payout_of(app: &TestApp, merchant_id: MerchantId) -> Option<storage::payouts::PayoutRow> {

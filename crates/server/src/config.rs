@@ -335,12 +335,19 @@ impl JdPayConfig {
                 .map_err(|error| bad("notify_url", error.to_string()))?,
             credentials: jdpay::Credentials { sign_key, own_identity, peer_certificate },
             timeout: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
-            breaker: channel::health::BreakerSettings {
-                failures_in_a_row: self.breaker_failures.max(1),
-                open_for: std::time::Duration::from_secs(self.breaker_open_seconds.max(1)),
-                max_open: std::time::Duration::from_secs(self.breaker_open_seconds.max(1).saturating_mul(20)),
-            },
+            breaker: breaker(self.breaker_failures, self.breaker_open_seconds),
         })
+    }
+}
+
+/// An upstream's breaker: open after `failures` in a row, for `open_seconds` the first time and
+/// doubling up to 20 times that.
+fn breaker(failures: u32, open_seconds: u64) -> channel::health::BreakerSettings {
+    let open_for = std::time::Duration::from_secs(open_seconds.max(1));
+    channel::health::BreakerSettings {
+        failures_in_a_row: failures.max(1),
+        open_for,
+        max_open: open_for.saturating_mul(20),
     }
 }
 
@@ -402,11 +409,7 @@ impl FshowsConfig {
             signer,
             upstream_keys: fshows::signature::VerifyingKeys::new(upstream_key, None),
             timeout: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
-            breaker: channel::health::BreakerSettings {
-                failures_in_a_row: self.breaker_failures.max(1),
-                open_for: std::time::Duration::from_secs(self.breaker_open_seconds.max(1)),
-                max_open: std::time::Duration::from_secs(self.breaker_open_seconds.max(1).saturating_mul(20)),
-            },
+            breaker: breaker(self.breaker_failures, self.breaker_open_seconds),
         };
         channel::fshows::Fshows::new(settings, notify_url).map_err(|error| anyhow::anyhow!("channel.fshows: {error}"))
     }

@@ -3,15 +3,17 @@
 //! channel and may have the upstream asked again now; both are audited by the upstream crate.
 use actix_web::{HttpResponse, http::StatusCode, web};
 use domain::MerchantId;
-use serde::Deserialize;
 use storage::{database::run_blocking, upstream::RegistrationRow};
 
-use super::detail::{self, Extras};
+use super::{
+    detail::{self, Extras},
+    payouts::ChannelForm,
+};
 use crate::{
     ConsoleError, ConsoleState,
     auth::{ConsoleForm, Permission, SignedIn},
     i18n::UpstreamLabels,
-    pages::{Empty, present},
+    pages::Empty,
     render,
     view::china_time,
 };
@@ -69,12 +71,6 @@ impl PaymentsPanel {
     }
 }
 
-#[derive(Deserialize)]
-pub struct ChannelForm {
-    /// A pay-in channel's name; empty for the platform's.
-    channel: Option<String>,
-}
-
 /// `POST /admin/merchants/{id}/pay-in-channel` (admin): the channel that takes the merchant's
 /// payments from now on, or the platform's. Orders placed before
 /// are paid where they were placed.
@@ -86,7 +82,7 @@ pub async fn set_channel(
     let ConsoleForm { session, form } = posted;
     session.require(Permission::Administer)?;
     let (id, u) = (id.into_inner(), UpstreamLabels::of(session.lang));
-    let chosen = present("channel", form.channel, 32)?;
+    let chosen = form.chosen()?;
     if let Some(name) = chosen.as_deref().filter(|name| state.channels.pay_in(name).is_none()) {
         let extras = Extras::alert(format!("{}: {name}", u.unknown_channel));
         return detail::render(&session, &state, id, extras, StatusCode::BAD_REQUEST).await;

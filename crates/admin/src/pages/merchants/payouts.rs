@@ -343,10 +343,18 @@ async fn stopped_or_refused(
     detail::render(session, state, id, Extras::alert(message.to_string()), status).await
 }
 
+/// A merchant's choice of channel (to pay in, or out).
 #[derive(Deserialize)]
 pub struct ChannelForm {
-    /// A pay-out channel's name; empty for the platform's.
+    /// A channel's name; empty for the platform's.
     channel: Option<String>,
+}
+
+impl ChannelForm {
+    /// The channel chosen, or `None` for the platform's.
+    pub fn chosen(self) -> Result<Option<String>, ConsoleError> {
+        present("channel", self.channel, 32)
+    }
 }
 
 /// `POST /admin/merchants/{id}/payout-channel` (admin): the channel the merchant's payouts go
@@ -359,7 +367,7 @@ pub async fn set_channel(
     let ConsoleForm { session, form } = posted;
     session.require(Permission::Administer)?;
     let (id, p) = (id.into_inner(), PayoutLabels::of(session.lang));
-    let chosen = present("channel", form.channel, 32)?;
+    let chosen = form.chosen()?;
     let known = |name: &str| state.channels.pay_outs().any(|channel| channel.name() == name);
     if let Some(name) = chosen.as_deref().filter(|name| !known(name)) {
         let extras = Extras::alert(format!("{}: {name}", p.unknown_channel));
