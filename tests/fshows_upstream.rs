@@ -79,14 +79,8 @@ async fn a_merchant_is_registered_upstream_and_its_order_is_paid_there_and_booke
 
     // The order: placed here, then there under our trade_no; the caller gets the upstream's cashier.
     let sub_merchant_id = client_merchant(&two.platform, merchant_id).await;
-    let reply = two
-        .platform
-        .call(
-            &client,
-            UNIORDER,
-            json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": "UP1", "body": "咖啡", "total_fee": "100.00", "order_type": "0" }),
-        )
-        .await;
+    let content = json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": "UP1", "body": "咖啡", "total_fee": "100.00", "order_type": "0" });
+    let reply = two.platform.call(&client, UNIORDER, content.clone()).await;
     assert_eq!(reply["success"], json!(true), "{reply}");
     let value = &reply["return_value"];
     let trade_no = value["trade_no"].as_str().expect("trade_no").to_string();
@@ -96,14 +90,7 @@ async fn a_merchant_is_registered_upstream_and_its_order_is_paid_there_and_booke
     assert_eq!((there.out_trade_no(), there.total()), (trade_no.as_str(), domain::Amount::from_fen(10_000)));
 
     // The same request again is the same order, here and there.
-    let again = two
-        .platform
-        .call(
-            &client,
-            UNIORDER,
-            json!({ "sub_merchant_id": sub_merchant_id, "out_trade_no": "UP1", "body": "咖啡", "total_fee": "100.00", "order_type": "0" }),
-        )
-        .await;
+    let again = two.platform.call(&client, UNIORDER, content).await;
     assert_eq!(again["return_value"]["qr_code"], json!(qr_code), "{again}");
 
     // Paid on the upstream's cashier: booked there, notified here, confirmed by query, booked here.
