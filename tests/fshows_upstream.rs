@@ -180,8 +180,9 @@ async fn a_withdrawal_is_paid_out_of_the_merchants_balance_at_the_upstream() {
 
 #[tokio::test]
 async fn the_days_bills_of_both_instances_reconcile_with_no_difference() {
-    // A business day that ends 20 s from now on both instances, so the test can see it closed.
-    let cutoff = (chrono::Utc::now() + chrono::Duration::seconds(20))
+    // A business day that ends 40 s from now on both instances (the registration, orders and refund
+    // below take a few), so the test can see it closed.
+    let cutoff = (chrono::Utc::now() + chrono::Duration::seconds(40))
         .with_timezone(&domain::calendar::china())
         .format("%H:%M:%S")
         .to_string();
