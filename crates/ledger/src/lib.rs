@@ -19,6 +19,7 @@ pub mod jobs;
 mod post;
 pub mod reconciliation;
 pub mod reports;
+pub mod rollups;
 pub mod settlement;
 
 pub use error::LedgerError;

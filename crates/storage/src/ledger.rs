@@ -398,6 +398,7 @@ pub struct DailyFigures {
 }
 
 /// Paid volume and commission per business day in `[from, to]`; days without entries are absent.
+/// From the rollups: a few rows per merchant and day.
 pub fn daily_figures(
     conn: &mut PgConnection,
     from: NaiveDate,
@@ -405,17 +406,18 @@ pub fn daily_figures(
 ) -> Result<Vec<DailyFigures>, StorageError> {
     use diesel::sql_types::Date;
     Ok(diesel::sql_query(
-        "SELECT e.business_date,
-                COALESCE(sum(p.amount_fen) FILTER (WHERE e.kind = 'order_paid' AND a.kind = 'upstream_receivable'), 0)::bigint
+        "SELECT business_date,
+                COALESCE(sum(debit_fen - credit_fen)
+                         FILTER (WHERE entry_kind = 'order_paid' AND account_kind = 'upstream_receivable'), 0)::bigint
                     AS volume_fen,
-                COALESCE(-sum(p.amount_fen) FILTER (WHERE a.kind = 'liquidator_commission_revenue'), 0)::bigint
+                COALESCE(sum(credit_fen - debit_fen)
+                         FILTER (WHERE account_kind = 'liquidator_commission_revenue'), 0)::bigint
                     AS commission_fen
-           FROM ledger_entries e
-           JOIN ledger_postings p ON p.entry_id = e.id
-           JOIN ledger_accounts a ON a.id = p.account_id
-          WHERE e.business_date BETWEEN $1 AND $2 AND e.kind IN ('order_paid', 'refund', 'reversal')
-          GROUP BY e.business_date
-          ORDER BY e.business_date",
+           FROM ledger_day_postings
+          WHERE business_date BETWEEN $1 AND $2 AND entry_kind IN ('order_paid', 'refund', 'reversal')
+            AND account_kind IN ('upstream_receivable', 'liquidator_commission_revenue')
+          GROUP BY business_date
+          ORDER BY business_date",
     )
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)

@@ -307,15 +307,11 @@ pub fn kind_totals_by_day(
     to: NaiveDate,
 ) -> Result<Vec<DayKindTotalRow>, StorageError> {
     Ok(diesel::sql_query(
-        "SELECT e.business_date,
-                COALESCE(sum(p.amount_fen) FILTER (WHERE p.amount_fen > 0), 0)::bigint AS debit_fen,
-                COALESCE(-sum(p.amount_fen) FILTER (WHERE p.amount_fen < 0), 0)::bigint AS credit_fen
-           FROM ledger_entries e
-           JOIN ledger_postings p ON p.entry_id = e.id
-           JOIN ledger_accounts a ON a.id = p.account_id
-          WHERE e.business_date BETWEEN $2 AND $3 AND a.kind = $1
-          GROUP BY e.business_date
-          ORDER BY e.business_date",
+        "SELECT business_date, sum(debit_fen)::bigint AS debit_fen, sum(credit_fen)::bigint AS credit_fen
+           FROM ledger_day_postings
+          WHERE business_date BETWEEN $2 AND $3 AND account_kind = $1
+          GROUP BY business_date
+          ORDER BY business_date",
     )
     .bind::<Text, _>(kind)
     .bind::<Date, _>(from)
@@ -348,14 +344,10 @@ pub fn kind_totals_by_merchant(
 ) -> Result<Vec<MerchantKindTotalRow>, StorageError> {
     Ok(diesel::sql_query(
         "SELECT t.merchant_id, m.short_name, m.sub_merchant_id, t.debit_fen, t.credit_fen
-           FROM (SELECT e.merchant_id,
-                        COALESCE(sum(p.amount_fen) FILTER (WHERE p.amount_fen > 0), 0)::bigint AS debit_fen,
-                        COALESCE(-sum(p.amount_fen) FILTER (WHERE p.amount_fen < 0), 0)::bigint AS credit_fen
-                   FROM ledger_entries e
-                   JOIN ledger_postings p ON p.entry_id = e.id
-                   JOIN ledger_accounts a ON a.id = p.account_id
-                  WHERE e.business_date BETWEEN $2 AND $3 AND a.kind = $1
-                  GROUP BY e.merchant_id) t
+           FROM (SELECT merchant_id, sum(debit_fen)::bigint AS debit_fen, sum(credit_fen)::bigint AS credit_fen
+                   FROM ledger_day_postings
+                  WHERE business_date BETWEEN $2 AND $3 AND account_kind = $1
+                  GROUP BY merchant_id) t
            JOIN merchants m ON m.id = t.merchant_id
           ORDER BY t.credit_fen - t.debit_fen DESC, t.merchant_id
           LIMIT $4",
@@ -392,19 +384,20 @@ pub fn day_activity(
     Ok(diesel::sql_query(
         "WITH booked AS (
                 SELECT business_date,
-                       count(*) FILTER (WHERE kind = 'order_paid') AS paid_orders,
-                       count(*) FILTER (WHERE kind = 'refund') AS refunds,
-                       count(*) FILTER (WHERE kind = 'settlement') AS settlements
-                  FROM ledger_entries
-                 WHERE business_date BETWEEN $1 AND $2 AND kind IN ('order_paid', 'refund', 'settlement')
+                       COALESCE(sum(entries) FILTER (WHERE entry_kind = 'order_paid'), 0)::bigint AS paid_orders,
+                       COALESCE(sum(entries) FILTER (WHERE entry_kind = 'refund'), 0)::bigint AS refunds,
+                       COALESCE(sum(entries) FILTER (WHERE entry_kind = 'settlement'), 0)::bigint AS settlements
+                  FROM ledger_day_entries
+                 WHERE business_date BETWEEN $1 AND $2 AND entry_kind IN ('order_paid', 'refund', 'settlement')
                  GROUP BY business_date),
+              -- Each paid order has one order_paid entry, on its payment's business day.
               waiting AS (
-                SELECT o.paid_business_date AS business_date, count(*) AS unsettled_orders
-                  FROM orders o
-                 WHERE o.paid_business_date IS NOT NULL AND o.paid_business_date BETWEEN $1 AND $2
+                SELECT d.business_date, sum(d.entries)::bigint AS unsettled_orders
+                  FROM ledger_day_entries d
+                 WHERE d.entry_kind = 'order_paid' AND d.business_date BETWEEN $1 AND $2
                    AND NOT EXISTS (SELECT 1 FROM settlements s
-                                    WHERE s.merchant_id = o.merchant_id AND s.business_date = o.paid_business_date)
-                 GROUP BY o.paid_business_date)
+                                    WHERE s.merchant_id = d.merchant_id AND s.business_date = d.business_date)
+                 GROUP BY d.business_date)
          SELECT COALESCE(b.business_date, w.business_date) AS business_date,
                 COALESCE(b.paid_orders, 0) AS paid_orders,
                 COALESCE(b.refunds, 0) AS refunds,

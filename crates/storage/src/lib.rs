@@ -12,6 +12,7 @@ pub mod gateway_log;
 pub mod jobs;
 pub mod ledger;
 pub mod ledger_reports;
+pub mod ledger_rollups;
 pub mod login_attempts;
 pub mod merchants;
 pub mod micro_deposits;

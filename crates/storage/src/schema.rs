@@ -569,6 +569,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    ledger_day_entries (merchant_id, business_date, entry_kind) {
+        merchant_id -> Int8,
+        business_date -> Date,
+        entry_kind -> Text,
+        entries -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_day_postings (merchant_id, business_date, entry_kind, account_kind) {
+        merchant_id -> Int8,
+        business_date -> Date,
+        entry_kind -> Text,
+        account_kind -> Text,
+        debit_fen -> Int8,
+        credit_fen -> Int8,
+        postings -> Int8,
+    }
+}
+
+diesel::table! {
     upstream_merchants (merchant_id) {
         merchant_id -> Int8,
         channel -> Text,
@@ -629,6 +650,8 @@ diesel::joinable!(refunds -> orders (order_id));
 diesel::joinable!(settlements -> ledger_entries (entry_id));
 diesel::joinable!(settlements -> merchants (merchant_id));
 diesel::joinable!(upstream_merchants -> merchants (merchant_id));
+diesel::joinable!(ledger_day_entries -> merchants (merchant_id));
+diesel::joinable!(ledger_day_postings -> merchants (merchant_id));
 diesel::joinable!(upstream_orders -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -673,4 +696,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     settlements,
     upstream_merchants,
     upstream_orders,
+    ledger_day_entries,
+    ledger_day_postings,
 );

@@ -72,6 +72,26 @@ struct Count {
 }
 
 /// Rows of a query that counts (`SELECT count(*) AS count …`).
+#[derive(diesel::QueryableByName)]
+struct Line {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    line: String,
+}
+
+/// Every rollup row as text, in a fixed order.
+pub fn rollup_rows(conn: &mut PgConnection) -> Vec<String> {
+    diesel::sql_query(
+        "SELECT line FROM (SELECT 'p ' || row(t.*)::text AS line FROM ledger_day_postings t
+                            UNION ALL SELECT 'e ' || row(t.*)::text FROM ledger_day_entries t) rows
+          ORDER BY line",
+    )
+    .load::<Line>(conn)
+    .expect("rollups")
+    .into_iter()
+    .map(|row| row.line)
+    .collect()
+}
+
 pub fn count(conn: &mut PgConnection, sql: &str) -> i64 {
     diesel::sql_query(sql).get_result::<Count>(conn).expect("count").count
 }
