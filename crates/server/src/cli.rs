@@ -48,6 +48,16 @@ pub enum Command {
     /// Gateway apps and their keys.
     #[command(subcommand)]
     App(AppCommand),
+    /// The ledger's derived data.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Write the rollups per merchant and business day again from the ledger (bookings wait
+    /// meanwhile), then check them against it.
+    RebuildRollups,
 }
 
 #[derive(Debug, Subcommand)]

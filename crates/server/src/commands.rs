@@ -36,6 +36,18 @@ pub async fn create_operator(settings: Settings, username: &str, role: &str) -> 
     Ok(())
 }
 
+pub async fn rebuild_rollups(settings: Settings) -> anyhow::Result<()> {
+    let pool = pool(&settings).await?;
+    let (rebuilt, differences) = run_blocking(&pool, |conn| {
+        let rebuilt = ledger::rollups::rebuild(conn)?;
+        Ok::<_, ledger::LedgerError>((rebuilt, ledger::rollups::differences(conn, 10)?))
+    })
+    .await?;
+    println!("rollups rebuilt: {} posting rows, {} entry rows", rebuilt.posting_rows, rebuilt.entry_rows);
+    anyhow::ensure!(differences.is_empty(), "the rollups still differ from the ledger: {differences:?}");
+    Ok(())
+}
+
 fn read_application(file: &Path) -> anyhow::Result<RawApplication> {
     let text = std::fs::read_to_string(file).with_context(|| format!("could not read {}", file.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not a valid application", file.display()))

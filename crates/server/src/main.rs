@@ -2,7 +2,7 @@
 use clap::Parser;
 use server::{
     Application, Settings,
-    cli::{AppCommand, Cli, Command, MerchantCommand, OperatorCommand},
+    cli::{AppCommand, Cli, Command, LedgerCommand, MerchantCommand, OperatorCommand},
     commands, demo, keygen, startup, telemetry,
     worker::{self, Registry},
 };
@@ -46,6 +46,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Merchant(MerchantCommand::Create { file, approve, owner_app, json }) => {
             commands::create_merchant(settings, &file, approve, owner_app, json).await
         }
+        Command::Ledger(LedgerCommand::RebuildRollups) => commands::rebuild_rollups(settings).await,
         Command::App(AppCommand::Create { isv: _, name, merchant, public_key, sign_type, json }) => {
             let arguments = commands::AppArguments { isv_name: name, merchant, public_key, sign_type, json };
             commands::create_app(settings, arguments).await
