@@ -21,6 +21,7 @@ pub mod reconciliation;
 pub mod reports;
 pub mod rollups;
 pub mod settlement;
+pub mod verification;
 
 pub use error::LedgerError;
 pub use post::{Booked, Booking, Cause, post, post_many};

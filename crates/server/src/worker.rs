@@ -7,7 +7,10 @@
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use chrono::{DurationRound, Utc};
-use ledger::jobs::{ImportBills, Settle};
+use ledger::{
+    jobs::{ImportBills, Settle},
+    verification::VerifyLedger,
+};
 use orders::jobs::ExpireOrders;
 use payouts::{
     jobs::{QueryPayouts, ScheduleRuns, SendPayout},
@@ -103,6 +106,10 @@ impl Registry {
             job.run(&context.pool, context.ledger.calendar, &context.channels).await?;
             Ok(())
         });
+        registry.register(|context: JobContext, job: VerifyLedger| async move {
+            job.run(&context.pool).await?;
+            Ok(())
+        });
         registry.register(|context: JobContext, job: SyncUpstream| async move {
             job.run(&context.pool, &context.channels, context.ledger.calendar).await?;
             Ok(())
@@ -145,7 +152,8 @@ pub fn backoff(attempt: i32) -> Duration {
 
 /// Enqueues each periodic job once per slot across all nodes: housekeeping hourly, order expiry
 /// every minute, settlement every five minutes, reconciliation hourly, payout runs, payout
-/// queries and the upstream's registrations and unanswered orders every minute.
+/// queries and the upstream's registrations and unanswered orders every minute, the ledger's
+/// verification hourly.
 fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError> {
     let now = Utc::now();
     let periodic = [
@@ -156,6 +164,7 @@ fn schedule_periodic(conn: &mut diesel::PgConnection) -> Result<(), StorageError
         (ScheduleRuns.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
         (QueryPayouts.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
         (SyncUpstream.now()?, chrono::Duration::minutes(1), "%Y-%m-%dT%H:%M"),
+        (VerifyLedger { requested_by: "scheduler".into() }.now()?, chrono::Duration::hours(1), "%Y-%m-%dT%H"),
     ];
     for (mut job, every, slot_format) in periodic {
         let slot = now.duration_trunc(every).unwrap_or(now);

@@ -569,6 +569,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    ledger_verifications (id) {
+        id -> Int8,
+        requested_by -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        account_cursor -> Int8,
+        entry_cursor -> Int8,
+        accounts_checked -> Int8,
+        entries_checked -> Int8,
+        mismatches -> Array<Text>,
+        mismatch_count -> Int8,
+    }
+}
+
+diesel::table! {
     ledger_day_entries (merchant_id, business_date, entry_kind) {
         merchant_id -> Int8,
         business_date -> Date,
@@ -698,4 +713,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     upstream_orders,
     ledger_day_entries,
     ledger_day_postings,
+    ledger_verifications,
 );

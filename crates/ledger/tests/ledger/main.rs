@@ -560,3 +560,44 @@ fn order_refunded_in_full(conn: &mut PgConnection, order_id: OrderId) -> bool {
     let order = orders::order::find(conn, order_id).expect("read").expect("exists");
     order.refunded().fen() == order.total().fen()
 }
+
+/// Runs a verification to its end, chunk by chunk.
+fn verify(conn: &mut PgConnection) -> ledger::verification::Verification {
+    ledger::verification::start(conn, "test").expect("started");
+    loop {
+        match ledger::verification::step(conn).expect("a step") {
+            ledger::verification::Step::Worked => {}
+            ledger::verification::Step::Finished(verification) => return *verification,
+            ledger::verification::Step::Idle => panic!("the verification vanished"),
+        }
+    }
+}
+
+#[test]
+fn a_verification_walks_the_ledger_in_chunks_and_finds_a_balance_changed_behind_its_back() {
+    let database = TestDatabase::new();
+    let conn = &mut database.connection();
+    let calendar = BusinessCalendar::default();
+    let shop = shop(conn, "v1", Some(RATES));
+    for n in 0..5 {
+        paid(conn, &calendar, &shop, &format!("V{n}"), 1_000 + n, at("2026-11-20 10:00"));
+    }
+    let accounts = support::count(conn, "SELECT count(*) AS count FROM ledger_accounts");
+    let clean = verify(conn);
+    assert_eq!((clean.mismatch_count, clean.entries_checked, clean.accounts_checked), (0, 5, accounts));
+    assert!(clean.finished_at.is_some());
+
+    // A balance changed with the ledger's triggers off (only a superuser can): found, once.
+    conn.batch_execute(
+        "SET session_replication_role = replica;
+         UPDATE ledger_accounts SET balance_fen = balance_fen + 1
+          WHERE id = (SELECT min(id) FROM ledger_accounts WHERE kind = 'merchant_pending');
+         SET session_replication_role = DEFAULT;",
+    )
+    .expect("tampered");
+    let tampered = verify(conn);
+    assert_eq!(tampered.mismatch_count, 1, "{:?}", tampered.mismatches);
+    assert!(tampered.mismatches[0].contains("merchant_pending"), "{:?}", tampered.mismatches);
+    let latest = ledger::verification::latest(conn, 5).expect("latest");
+    assert_eq!(latest.len(), 2, "one row per verification");
+}
