@@ -775,3 +775,66 @@ async fn finance_sets_a_merchants_settlement_period_and_bad_values_change_nothin
         StatusCode::NOT_FOUND
     );
 }
+
+/// Waits (up to 10 s) for a verification to finish after `before` of them.
+async fn verified(app: &TestApp, before: usize) -> storage::ledger_verification::VerificationRow {
+    let started = std::time::Instant::now();
+    loop {
+        let latest =
+            run_blocking(&app.pool, |conn| storage::ledger_verification::latest(conn, 10)).await.expect("read");
+        let finished: Vec<_> = latest.into_iter().filter(|row| row.finished_at.is_some()).collect();
+        if finished.len() > before {
+            return finished.into_iter().next().expect("the newest");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "no verification finished");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_admin_verifies_the_ledger_and_a_mismatch_shows_on_the_trial_balance_the_dashboard_and_metrics() {
+    let app = spawn_app().await;
+    let shop = shop(&app, "verify-1", "核验店", FIXTURE_RATES).await;
+    paid_order(&app, &shop, "VER1", "10.00").await;
+    let admin = signed_in(&app, "ada", Role::Admin).await;
+    let (_, page) = get(&app, &admin, "/admin/ledger").await;
+    let hourly = run_blocking(&app.pool, |conn| storage::ledger_verification::latest(conn, 10)).await.expect("read");
+    let before = hourly.iter().filter(|row| row.finished_at.is_some()).count();
+    assert!(page.contains(r#"id="verify-form""#), "admins may verify now");
+
+    let queued = post(&app, &admin, "/admin/ledger/verify", &[]).await;
+    assert_eq!(queued.status(), StatusCode::SEE_OTHER);
+    let clean = verified(&app, before).await;
+    assert_eq!(clean.mismatch_count, 0, "{:?}", clean.mismatches);
+    assert!(clean.entries_checked >= 1 && clean.accounts_checked >= 5, "{clean:?}");
+    let (_, page) = get(&app, &admin, "/admin/ledger").await;
+    assert!(page.contains(r#"data-mismatches="0""#) && page.contains(r#"data-balanced="true""#), "{page}");
+    let filter = audit::Filter { action: Some("ledger.verify".into()), ..Default::default() };
+    let audited = run_blocking(&app.pool, move |conn| audit::list(conn, &filter, 5)).await.expect("audit");
+    assert_eq!(audited.len(), 1, "audited");
+
+    // A balance changed behind the ledger's back (its triggers off: a superuser's doing).
+    run_blocking(&app.pool, |conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(
+            "SET session_replication_role = replica;
+             UPDATE ledger_accounts SET balance_fen = balance_fen + 7
+              WHERE id = (SELECT min(id) FROM ledger_accounts WHERE kind = 'merchant_pending');
+             SET session_replication_role = DEFAULT;",
+        )
+        .map_err(storage::StorageError::from)
+    })
+    .await
+    .expect("tampered");
+    post(&app, &admin, "/admin/ledger/verify", &[]).await;
+    let found = verified(&app, before + 1).await;
+    assert_eq!(found.mismatch_count, 1, "{:?}", found.mismatches);
+    let (_, page) = get(&app, &admin, "/admin/ledger").await;
+    assert!(page.contains(r#"id="verification-mismatches""#) && page.contains(r#"data-balanced="false""#), "{page}");
+    let row = page.split(r#"data-kind="merchant_pending""#).nth(1).expect("the row");
+    assert!(row.split("</tr>").next().unwrap_or_default().contains("class=\"bad\""), "the kind is marked");
+    let (_, dashboard) = get(&app, &admin, "/admin").await;
+    assert!(dashboard.contains(r#"id="ledger-alert""#), "the dashboard warns");
+    let (_, metrics) = app.get_text("/metrics").await;
+    assert!(metrics.contains("liquidator_ledger_mismatches 1"), "{metrics}");
+}

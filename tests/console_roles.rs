@@ -269,6 +269,7 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
         |format: &str| leak(format!("/admin/ledger/statement?merchant={}{format}", targets.ledger_merchant));
     vec![
         (Call::Get("/admin/ledger"), everyone, StatusCode::OK),
+        (Call::Post("/admin/ledger/verify", &[]), admin, StatusCode::SEE_OTHER),
         (Call::Get("/admin/ledger?format=csv"), everyone, StatusCode::OK),
         (Call::Get("/admin/ledger/accounts"), everyone, StatusCode::OK),
         (Call::Get("/admin/ledger/accounts?format=csv"), everyone, StatusCode::OK),

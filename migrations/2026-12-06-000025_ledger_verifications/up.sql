@@ -15,6 +15,8 @@ CREATE TABLE ledger_verifications (
     -- What disagreed (at most a hundred, with their count).
     mismatches       TEXT[]      NOT NULL DEFAULT '{}',
     mismatch_count   BIGINT      NOT NULL DEFAULT 0,
+    -- The account kinds with a balance that is not the sum of its postings.
+    mismatched_kinds TEXT[]      NOT NULL DEFAULT '{}',
     CHECK ((finished_at IS NULL) OR (finished_at >= started_at))
 );
 -- One verification at a time.

@@ -105,6 +105,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/callbacks", web::get().to(pages::callbacks::list))
             .route("/callbacks/{id}/resolve", web::post().to(pages::callbacks::resolve))
             .route("/ledger", web::get().to(pages::ledger::trial_balance::show))
+            .route("/ledger/verify", web::post().to(pages::ledger::trial_balance::verify))
             .route("/ledger/accounts", web::get().to(pages::ledger::accounts::list))
             .route("/ledger/accounts/{id}", web::get().to(pages::ledger::accounts::show))
             .route("/ledger/statement", web::get().to(pages::ledger::statement::show))

@@ -61,10 +61,35 @@ impl TrialBalance {
     }
 }
 
+/// The trial balance checked against every posting: each kind's balances beside the sum of its
+/// postings, read now (the whole ledger: for checks and tests; the console reads
+/// [`trial_balance_as_verified`]).
 pub fn trial_balance(conn: &mut PgConnection) -> Result<TrialBalance, LedgerError> {
+    trial_balance_of(rows::kind_totals(conn)?)
+}
+
+/// The trial balance from the balances alone, with whether each kind's balances equal their
+/// postings as the latest verification found it (all do until one finds otherwise), and that
+/// verification: a view reads one row per account, never every posting.
+pub fn trial_balance_as_verified(
+    conn: &mut PgConnection,
+) -> Result<(TrialBalance, Option<crate::verification::Verification>), LedgerError> {
+    in_snapshot(conn, |conn| {
+        let mut balance = trial_balance_of(rows::balance_totals(conn)?)?;
+        let verified = crate::verification::latest_finished(conn)?;
+        if let Some(verification) = &verified {
+            for line in &mut balance.lines {
+                line.matches_postings = !verification.mismatched_kinds.iter().any(|kind| kind == line.kind.as_str());
+            }
+        }
+        Ok((balance, verified))
+    })
+}
+
+fn trial_balance_of(totals: Vec<rows::KindTotal>) -> Result<TrialBalance, LedgerError> {
     let mut by_kind: BTreeMap<AccountKind, TrialLine> =
         AccountKind::ALL.into_iter().map(|kind| (kind, TrialLine::empty(kind))).collect();
-    for total in rows::kind_totals(conn)? {
+    for total in totals {
         let kind = total.kind;
         let normal_postings_fen =
             if total.debit_normal { Some(total.postings_fen) } else { total.postings_fen.checked_neg() };

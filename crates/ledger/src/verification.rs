@@ -46,13 +46,13 @@ pub fn step(conn: &mut PgConnection) -> Result<Step, LedgerError> {
         if verification.account_cursor != ACCOUNTS_DONE {
             let checked = rows::check_accounts(conn, verification.account_cursor, ACCOUNTS_PER_CHUNK)?;
             let cursor = checked.last_id.unwrap_or(ACCOUNTS_DONE);
-            rows::advance(conn, verification.id, Some((cursor, checked.checked)), None, &checked.mismatches)?;
+            rows::advance(conn, verification.id, Some((cursor, checked.checked)), None, &checked)?;
             return Ok(Step::Worked);
         }
         let checked = rows::check_entries(conn, verification.entry_cursor, ENTRIES_PER_CHUNK)?;
         match checked.last_id {
             Some(cursor) => {
-                rows::advance(conn, verification.id, None, Some((cursor, checked.checked)), &checked.mismatches)?;
+                rows::advance(conn, verification.id, None, Some((cursor, checked.checked)), &checked)?;
                 Ok(Step::Worked)
             }
             None => {
@@ -65,6 +65,24 @@ pub fn step(conn: &mut PgConnection) -> Result<Step, LedgerError> {
             }
         }
     })
+}
+
+/// An operator asks for a verification now: its job is queued (it joins one under way), with the
+/// audit row, in one transaction.
+pub fn request(conn: &mut PgConnection, actor: &storage::audit::Actor) -> Result<(), LedgerError> {
+    storage::database::transaction(conn, |conn| {
+        let job = VerifyLedger { requested_by: actor.name.clone() }.now()?;
+        storage::jobs::enqueue(conn, job)?;
+        let entry =
+            storage::audit::NewEntry { action: "ledger.verify", target: "ledger".into(), before: None, after: None };
+        storage::audit::record(conn, actor, entry)?;
+        Ok(())
+    })
+}
+
+/// The latest finished verification, if any.
+pub fn latest_finished(conn: &mut PgConnection) -> Result<Option<VerificationRow>, LedgerError> {
+    Ok(rows::latest_finished(conn)?)
 }
 
 /// The latest verifications, newest first.

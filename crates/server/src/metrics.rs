@@ -55,6 +55,9 @@ pub struct Metrics {
     pub payouts_awaiting_approval: Gauge,
     /// Payouts flagged for an operator: no outcome for too long, or a contradicting report.
     pub payouts_needing_attention: Gauge,
+    /// What the latest verification of the ledger found amiss, and how long ago it finished.
+    pub ledger_mismatches: Gauge,
+    pub ledger_verified_seconds_ago: Gauge,
     /// Calls to each upstream method since this process started, by how they ended.
     upstream_calls: Family<UpstreamCallLabels, Gauge>,
     /// Each upstream method's success rate over the last hour, in thousandths (declines not counted).
@@ -90,6 +93,17 @@ impl Metrics {
             "Payouts without an outcome for too long, or with a contradicting report",
             payouts_needing_attention.clone(),
         );
+        let (ledger_mismatches, ledger_verified_seconds_ago) = (Gauge::default(), Gauge::default());
+        registry.register(
+            "ledger_mismatches",
+            "Balances not equal to their postings and unbalanced entries found by the latest verification",
+            ledger_mismatches.clone(),
+        );
+        registry.register(
+            "ledger_verified_seconds_ago",
+            "Seconds since the latest verification of the ledger finished (-1: never)",
+            ledger_verified_seconds_ago.clone(),
+        );
         let upstream_calls = Family::<UpstreamCallLabels, Gauge>::default();
         let upstream_success_permille = Family::<UpstreamLabels, Gauge>::default();
         let upstream_degraded = Family::<UpstreamLabels, Gauge>::default();
@@ -124,6 +138,8 @@ impl Metrics {
             jobs_failed,
             payouts_awaiting_approval,
             payouts_needing_attention,
+            ledger_mismatches,
+            ledger_verified_seconds_ago,
             upstream_calls,
             upstream_success_permille,
             upstream_degraded,

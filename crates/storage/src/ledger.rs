@@ -292,6 +292,19 @@ pub fn kind_totals(conn: &mut PgConnection) -> Result<Vec<KindTotal>, StorageErr
     .load(conn)?)
 }
 
+/// Every kind's total balance alone (its postings are not summed: the ledger's verification checks
+/// them, chunk by chunk); `postings_fen` is the balance itself.
+pub fn balance_totals(conn: &mut PgConnection) -> Result<Vec<KindTotal>, StorageError> {
+    Ok(diesel::sql_query(
+        "SELECT a.kind, a.debit_normal, COALESCE(sum(a.balance_fen), 0)::bigint AS balance_fen,
+                COALESCE(sum(a.balance_fen), 0)::bigint AS postings_fen
+           FROM ledger_accounts a
+          GROUP BY a.kind, a.debit_normal
+          ORDER BY min(a.id)",
+    )
+    .load(conn)?)
+}
+
 /// A payment or refund booked on a business day, with its split, for bills.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct BillRow {

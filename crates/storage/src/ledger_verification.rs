@@ -18,6 +18,7 @@ pub struct VerificationRow {
     pub entries_checked: i64,
     pub mismatches: Vec<String>,
     pub mismatch_count: i64,
+    pub mismatched_kinds: Vec<String>,
 }
 
 /// The verification under way, or a new one started by `requested_by` if none is.
@@ -67,6 +68,9 @@ pub struct Checked {
     /// What disagreed in the chunk, described.
     #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
     pub mismatches: Vec<String>,
+    /// The account kinds among them (accounts only).
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+    pub kinds: Vec<String>,
 }
 
 /// The next `limit` accounts after `after_id`: each balance against the sum of its postings (read
@@ -86,7 +90,8 @@ pub fn check_accounts(conn: &mut PgConnection, after_id: i64, limit: i64) -> Res
          SELECT max(id) AS last_id, count(*) AS checked,
                 COALESCE(array_agg(format('account %s (%s of merchant %s): balance %s fen, postings %s fen',
                                           id, kind, merchant_id, balance_fen, posted_fen))
-                         FILTER (WHERE balance_fen <> posted_fen), '{}') AS mismatches
+                         FILTER (WHERE balance_fen <> posted_fen), '{}') AS mismatches,
+                COALESCE(array_agg(DISTINCT kind) FILTER (WHERE balance_fen <> posted_fen), '{}') AS kinds
            FROM chunk",
     )
     .bind::<BigInt, _>(after_id)
@@ -110,7 +115,8 @@ pub fn check_entries(conn: &mut PgConnection, after_id: i64, span: i64) -> Resul
                      ELSE LEAST($1 + $2, (SELECT id FROM newest)) END AS last_id,
                 (SELECT count(*) FROM chunk) AS checked,
                 COALESCE((SELECT array_agg(format('entry %s: %s posting(s) summing to %s fen', id, postings, total_fen))
-                            FROM chunk WHERE postings < 2 OR total_fen <> 0), '{}') AS mismatches",
+                            FROM chunk WHERE postings < 2 OR total_fen <> 0), '{}') AS mismatches,
+                '{}'::text[] AS kinds",
     )
     .bind::<BigInt, _>(after_id)
     .bind::<BigInt, _>(span)
@@ -123,7 +129,7 @@ pub fn advance(
     id: i64,
     accounts: Option<(i64, i64)>,
     entries: Option<(i64, i64)>,
-    mismatches: &[String],
+    checked: &Checked,
 ) -> Result<(), StorageError> {
     use diesel::sql_types::{Array, BigInt, Nullable, Text};
     diesel::sql_query(
@@ -133,7 +139,8 @@ pub fn advance(
                 entry_cursor = COALESCE($4, entry_cursor),
                 entries_checked = entries_checked + COALESCE($5, 0),
                 mismatches = (mismatches || $6)[1:100],
-                mismatch_count = mismatch_count + cardinality($6)
+                mismatch_count = mismatch_count + cardinality($6),
+                mismatched_kinds = ARRAY(SELECT DISTINCT k FROM unnest(mismatched_kinds || $7) AS k ORDER BY k)
           WHERE id = $1",
     )
     .bind::<BigInt, _>(id)
@@ -141,7 +148,8 @@ pub fn advance(
     .bind::<Nullable<BigInt>, _>(accounts.map(|(_, checked)| checked))
     .bind::<Nullable<BigInt>, _>(entries.map(|(cursor, _)| cursor))
     .bind::<Nullable<BigInt>, _>(entries.map(|(_, checked)| checked))
-    .bind::<Array<Text>, _>(mismatches)
+    .bind::<Array<Text>, _>(&checked.mismatches)
+    .bind::<Array<Text>, _>(&checked.kinds)
     .execute(conn)?;
     Ok(())
 }

@@ -580,6 +580,7 @@ diesel::table! {
         entries_checked -> Int8,
         mismatches -> Array<Text>,
         mismatch_count -> Int8,
+        mismatched_kinds -> Array<Text>,
     }
 }
 

@@ -126,6 +126,8 @@ struct DashboardPage {
     /// the healthy success rate or has its breaker open.
     upstreams: Vec<UpstreamRow>,
     upstream_warning: bool,
+    /// The latest verification of the ledger found mismatches: what to say, linking to it.
+    ledger_alert: Option<String>,
     recent: Vec<AuditRow>,
     show_recent: bool,
 }
@@ -137,7 +139,7 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
     let (from, to) = (china_day_start(today), china_day_start(today.checked_add_days(Days::new(1)).unwrap_or(today)));
     let business_today = state.calendar.date_of(Utc::now());
     let first_day = business_today.checked_sub_days(Days::new(CHART_DAYS - 1)).unwrap_or(business_today);
-    let (depth, active_operators, recent, totals, callbacks_open, figures, payouts, upstream_calls) =
+    let (depth, active_operators, recent, totals, callbacks_open, figures, payouts, upstream_calls, verified) =
         run_blocking(&state.pool, move |conn| {
             let depth = jobs::depth(conn)?;
             let active = operators::list(conn)?.iter().filter(|operator| operator.is_active()).count();
@@ -151,7 +153,18 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
                 upstream_calls::totals_since(conn, now - chrono::Duration::hours(1))?,
                 upstream_calls::totals_since(conn, now - chrono::Duration::days(1))?,
             );
-            Ok::<_, ConsoleError>((depth, active, recent, totals, callbacks_open, figures, payouts, upstream_calls))
+            let verified = storage::ledger_verification::latest_finished(conn)?;
+            Ok::<_, ConsoleError>((
+                depth,
+                active,
+                recent,
+                totals,
+                callbacks_open,
+                figures,
+                payouts,
+                upstream_calls,
+                verified,
+            ))
         })
         .await?;
     let days = every_day(first_day, business_today, &figures);
@@ -182,6 +195,10 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
         active_operators,
         upstreams,
         upstream_warning,
+        ledger_alert: verified.filter(|verification| verification.mismatch_count > 0).map(|verification| {
+            let l = session.lang.labels().ledger;
+            format!("{}: {} {}", l.verification, l.mismatches_found, verification.mismatch_count)
+        }),
         recent: recent.into_iter().map(AuditRow::from).collect(),
         show_recent,
     })

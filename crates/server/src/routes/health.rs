@@ -43,12 +43,17 @@ pub async fn metrics(
 ) -> HttpResponse {
     metrics.set_upstreams(&channels.health());
     let depth = run_blocking(&pool, |conn| -> Result<_, StorageError> {
-        Ok((jobs::depth(conn)?, storage::payouts::counts(conn)?))
+        Ok((jobs::depth(conn)?, storage::payouts::counts(conn)?, storage::ledger_verification::latest_finished(conn)?))
     });
     let (depth, redis) = tokio::join!(tokio::time::timeout(CHECK_TIMEOUT, depth), cache.ping());
     metrics.redis_up.set(i64::from(redis));
     match depth {
-        Ok(Ok((depth, (payouts_by_state, needing_attention)))) => {
+        Ok(Ok((depth, (payouts_by_state, needing_attention), verified))) => {
+            metrics.ledger_mismatches.set(verified.as_ref().map_or(0, |verification| verification.mismatch_count));
+            let ago = verified
+                .and_then(|verification| verification.finished_at)
+                .map_or(-1, |finished| (chrono::Utc::now() - finished).num_seconds().max(0));
+            metrics.ledger_verified_seconds_ago.set(ago);
             metrics.database_up.set(1);
             metrics.jobs_pending.set(depth.pending);
             metrics.jobs_failed.set(depth.failed);

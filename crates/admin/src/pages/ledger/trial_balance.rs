@@ -1,6 +1,8 @@
 //! `GET /admin/ledger`: the trial balance. Each account kind summed over every merchant, its
 //! balance on the debit or credit side, the totals of both sides and whether they are equal, and
-//! whether each balance still equals the sum of its postings. `?format=csv` downloads it.
+//! whether each balance equals the sum of its postings as the latest verification found — with
+//! that verification's time and result, and (admin) "verify now". `?format=csv` downloads it.
+//! A view reads the balances, never every posting.
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
@@ -16,11 +18,11 @@ use super::{
 };
 use crate::{
     ConsoleError, ConsoleState,
-    auth::{Permission, SignedIn},
+    auth::{ConsoleForm, Permission, SignedIn},
     i18n::LedgerLabels,
     pages::layout::Chrome,
     render,
-    view::{china_day, yuan},
+    view::{china_day, china_time, yuan},
 };
 
 #[derive(Template)]
@@ -38,6 +40,32 @@ struct TrialBalancePage {
     /// The provider's reserve as booked, and as each pay-out channel reports it.
     reserve_books: String,
     reserve_reports: Vec<ReserveReport>,
+    verification: Option<VerificationView>,
+    can_verify: bool,
+    notice: Option<&'static str>,
+}
+
+/// The latest finished verification of the whole ledger.
+struct VerificationView {
+    finished_at: String,
+    requested_by: String,
+    accounts_checked: i64,
+    entries_checked: i64,
+    mismatch_count: i64,
+    mismatches: Vec<String>,
+}
+
+impl VerificationView {
+    fn of(verification: ledger::verification::Verification) -> VerificationView {
+        VerificationView {
+            finished_at: verification.finished_at.map(china_time).unwrap_or_default(),
+            requested_by: verification.requested_by,
+            accounts_checked: verification.accounts_checked,
+            entries_checked: verification.entries_checked,
+            mismatch_count: verification.mismatch_count,
+            mismatches: verification.mismatches,
+        }
+    }
 }
 
 /// What one channel says the provider holds there, beside the books.
@@ -60,6 +88,7 @@ struct Line {
 #[derive(Deserialize)]
 pub struct TrialBalanceQuery {
     format: Option<String>,
+    notice: Option<String>,
 }
 
 pub async fn show(
@@ -70,15 +99,31 @@ pub async fn show(
     session.require(Permission::Read)?;
     let l = session.lang.labels().ledger;
     let format = Format::parse(l, query.format.as_deref())?;
-    let balance = run_blocking(&state.pool, |conn| reports::trial_balance(conn).map_err(ledger_error)).await?;
+    let (balance, verified) =
+        run_blocking(&state.pool, |conn| reports::trial_balance_as_verified(conn).map_err(ledger_error)).await?;
     match format {
         Format::Csv => Ok(csv(l, &balance).into_response(&format!("trial-balance-{}", china_day(Utc::now())))),
         Format::Html => {
             let books = reserve_of(&balance);
             let reports = reserve_reports(l, &state.channels, books).await;
-            render::page(&page(&session, l, balance, reports))
+            let mut page = page(&session, l, balance, reports);
+            page.verification = verified.map(VerificationView::of);
+            page.notice = query.notice.as_deref().filter(|notice| *notice == "verify").map(|_| l.notice_verify);
+            render::page(&page)
         }
     }
+}
+
+/// `POST /admin/ledger/verify` (admin): queue a verification of the whole ledger now (audited).
+pub async fn verify(
+    posted: ConsoleForm<crate::pages::Empty>,
+    state: web::Data<ConsoleState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let ConsoleForm { session, .. } = posted;
+    session.require(Permission::Administer)?;
+    let actor = session.actor();
+    run_blocking(&state.pool, move |conn| ledger::verification::request(conn, &actor).map_err(ledger_error)).await?;
+    Ok(render::see_other("/admin/ledger?notice=verify"))
 }
 
 /// The provider's reserve in the books: its debit-side balance over every merchant.
@@ -125,6 +170,9 @@ fn page(
         matches_postings,
         reserve_books,
         reserve_reports,
+        verification: None,
+        can_verify: session.can(Permission::Administer),
+        notice: None,
         lines: balance
             .lines
             .into_iter()
