@@ -19,4 +19,5 @@ mod hostile_input;
 mod jdpay_channel;
 mod notifications;
 mod payouts;
+mod retention;
 mod sandbox_channel;

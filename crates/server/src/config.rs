@@ -21,6 +21,41 @@ pub struct Settings {
     pub ledger: LedgerSettings,
     pub payments: PaymentSettings,
     pub payouts: PayoutSettings,
+    pub retention: RetentionSettings,
+}
+
+/// `[retention]`: how long append-only logs keep their rows (0: for ever). The ledger, orders,
+/// payouts and the audit log are never removed.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// The gateway's request log. Default 90 days.
+    pub gateway_requests_days: u32,
+    /// Each send of a notification to a merchant's server. Default 90 days.
+    pub notification_attempts_days: u32,
+    /// Payment callbacks that need no one's attention (applied, duplicates, resolved). Default 180 days.
+    pub settled_callbacks_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings { gateway_requests_days: 90, notification_attempts_days: 90, settled_callbacks_days: 180 }
+    }
+}
+
+impl RetentionSettings {
+    /// Each log with its retention in days; logs kept for ever are left out.
+    pub fn logs(&self) -> Vec<(storage::retention::Log, u32)> {
+        use storage::retention::Log;
+        [
+            (Log::GatewayRequests, self.gateway_requests_days),
+            (Log::NotificationAttempts, self.notification_attempts_days),
+            (Log::SettledCallbacks, self.settled_callbacks_days),
+        ]
+        .into_iter()
+        .filter(|(_, days)| *days > 0)
+        .collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]

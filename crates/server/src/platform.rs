@@ -113,7 +113,7 @@ pub async fn job_context(
     );
     let ledger = settings.ledger.policy()?;
     let payouts = settings.payouts.settings()?;
-    Ok(crate::worker::JobContext { pool, cache, channels, notifier, ledger, payouts })
+    Ok(crate::worker::JobContext { pool, cache, channels, notifier, ledger, payouts, retention: settings.retention })
 }
 
 /// Adds this node's counts of upstream calls to the deployment's every `every`, until `shutdown`

@@ -43,6 +43,8 @@ pub struct JobContext {
     pub ledger: ledger::settlement::Policy,
     /// Payout schedules' defaults, approvals, and how payouts are asked about.
     pub payouts: payouts::Settings,
+    /// How long append-only logs keep their rows.
+    pub retention: crate::config::RetentionSettings,
 }
 
 pub type JobResult = Result<(), anyhow::Error>;
@@ -123,7 +125,8 @@ fn payout_channel(context: &JobContext) -> Result<Arc<dyn channel::PayOut>, anyh
     context.channels.payouts().ok_or_else(|| anyhow::anyhow!("no payout channel is configured"))
 }
 
-/// Forgets sign-in attempts older than 90 days and finished jobs older than 7 days; hourly.
+/// Forgets sign-in attempts older than 90 days and finished jobs older than 7 days, and removes
+/// what the logs hold beyond their retention (`[retention]`, in batches); hourly.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Housekeeping;
 
@@ -141,7 +144,36 @@ async fn housekeeping(context: JobContext) -> JobResult {
     })
     .await?;
     tracing::info!(attempts, finished, "housekeeping done");
+    for (log, days) in context.retention.logs() {
+        let removed = purge(&context.pool, log, Utc::now() - chrono::Duration::days(i64::from(days))).await?;
+        if removed > 0 {
+            tracing::info!(log = log.as_str(), removed, days, "log rows past their retention removed");
+        }
+    }
     Ok(())
+}
+
+/// Rows removed per statement, and statements per run at most (the rest goes next hour).
+const PURGE_BATCH: i64 = 5_000;
+const PURGE_BATCHES: usize = 200;
+
+/// Removes `log`'s rows older than `before`, a batch per statement, so no statement holds many
+/// rows locked or runs long beside the gateway's writes.
+pub async fn purge(
+    pool: &Pool,
+    log: storage::retention::Log,
+    before: chrono::DateTime<Utc>,
+) -> Result<usize, StorageError> {
+    let mut removed = 0;
+    for _ in 0..PURGE_BATCHES {
+        let batch =
+            run_blocking(pool, move |conn| storage::retention::purge_batch(conn, log, before, PURGE_BATCH)).await?;
+        removed += batch;
+        if batch < usize::try_from(PURGE_BATCH).unwrap_or(usize::MAX) {
+            break;
+        }
+    }
+    Ok(removed)
 }
 
 /// Delay before retry `attempt` (1-based): 10 s, 20 s, 40 s … capped at one hour.

@@ -25,6 +25,7 @@ pub mod payouts;
 pub mod platform_keys;
 pub mod rates;
 pub mod reconciliation;
+pub mod retention;
 pub mod sandbox_payouts;
 pub mod schema;
 pub mod settings;
