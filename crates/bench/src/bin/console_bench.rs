@@ -62,6 +62,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let results = measure(&url, &args).await?;
     report(&args, &results);
+    let failed: Vec<&str> =
+        results.iter().filter(|result| result.status != 200).map(|result| result.page.as_str()).collect();
+    anyhow::ensure!(failed.is_empty(), "pages that did not answer 200: {failed:?}");
     if args.drop {
         let mut conn = PgConnection::establish(&server_url)?;
         conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))?;
@@ -296,7 +299,11 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
     .collect();
     pages.push(format!("/admin/orders/{}", ids.order_id));
     pages.push(format!("/admin/merchants/{}", ids.merchant_id));
-    pages.push(format!("/admin/ledger/statement?merchant_id={}", ids.merchant_id));
+    let today = chrono::Utc::now().with_timezone(&domain::calendar::china()).date_naive();
+    let period = format!("from={}&to={today}", today - chrono::Duration::days(args.days - 1));
+    pages.push(format!("/admin/ledger/statement?merchant={}&{period}", ids.sub_merchant_id));
+    pages.push(format!("/admin/ledger/statement?merchant={}&{period}&format=csv", ids.sub_merchant_id));
+    pages.push(format!("/admin/ledger/commission?{period}"));
     pages.push(format!("/admin/ledger/accounts/{}", ids.account_id));
 
     let mut results = Vec::new();
