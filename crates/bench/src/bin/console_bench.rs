@@ -411,6 +411,10 @@ async fn gateway_methods(pool: &storage::Pool, base: &str, loads: usize, ids: &I
     let merchant_id = domain::MerchantId::new(ids.merchant_id);
     let app_id = storage::database::run_blocking(pool, move |conn| -> anyhow::Result<String> {
         let app = storage::apps::find_by_merchant(conn, merchant_id)?.context("the merchant's app")?;
+        // A reused database has the keys of earlier runs: this run's is the only one.
+        for key in storage::apps::active_keys(conn, app.id)? {
+            onboarding::credentials::revoke_key(conn, &Actor::cli(), app.id, key.id)?;
+        }
         onboarding::credentials::add_key(conn, &Actor::cli(), app.id, &pem)?;
         Ok(app.app_id)
     })
