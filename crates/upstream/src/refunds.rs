@@ -5,7 +5,7 @@
 //! asked about later, and handed over again under the same number if the upstream never got it.
 use channel::{
     Registry,
-    fshows::{CallError, Fshows, REFUSES_A_REFUND, RefundStatusThere, RefundThere},
+    fshows::{CallError, Fshows, REFUSES_A_REFUND, RefundThere},
 };
 use chrono::{DateTime, Utc};
 use domain::{RefundId, calendar::BusinessCalendar, orders::RefundState};
@@ -56,11 +56,11 @@ pub async fn refund_there(
 fn outcome_of(answer: Result<RefundThere, CallError>) -> Option<ChannelRefund> {
     match answer {
         Ok(there) => match there.status {
-            RefundStatusThere::Succeeded => Some(ChannelRefund::Succeeded { channel_refund_no: there.refund_no }),
-            RefundStatusThere::Failed => {
+            RefundState::Succeeded => Some(ChannelRefund::Succeeded { channel_refund_no: there.refund_no }),
+            RefundState::Failed => {
                 Some(ChannelRefund::Refused { reason: format!("the upstream's refund {} failed", there.refund_no) })
             }
-            RefundStatusThere::Pending => None,
+            RefundState::Pending => None,
         },
         Err(CallError::Refused { code, message }) if REFUSES_A_REFUND.contains(&code.as_str()) => {
             Some(ChannelRefund::Refused { reason: format!("{code} {message}") })

@@ -340,7 +340,8 @@ mod tests {
     }
 
     fn there(state: &str, id: Option<&str>) -> Answer {
-        Answer::Merchant(SubMerchantThere { state: state.into(), sub_merchant_id: id.map(str::to_string) })
+        let state = domain::onboarding::ApplicationState::parse(state).expect("a state");
+        Answer::Merchant(SubMerchantThere { state, sub_merchant_id: id.map(str::to_string) })
     }
 
     #[test]

@@ -11,7 +11,12 @@ pub mod client;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use domain::{Amount, Rates};
+use domain::{
+    Amount, Rates,
+    onboarding::ApplicationState,
+    orders::{OrderState, RefundState},
+    payouts::PayoutState,
+};
 use serde_json::{Map, Value, json};
 
 pub use client::{CallError, FshowsClient, FshowsSettings};
@@ -52,8 +57,8 @@ pub struct Fshows {
 /// A merchant as the upstream has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubMerchantThere {
-    /// The upstream's word for its application's state (`submitted`, `approved`, `rejected`, …).
-    pub state: String,
+    /// Its application's state there (the upstream speaks this platform's protocol).
+    pub state: ApplicationState,
     /// The upstream's id for it, once approved.
     pub sub_merchant_id: Option<String>,
 }
@@ -61,12 +66,12 @@ pub struct SubMerchantThere {
 impl SubMerchantThere {
     /// Approved there, with an id orders can name.
     pub fn approved_id(&self) -> Option<&str> {
-        (self.state == "approved").then_some(self.sub_merchant_id.as_deref()).flatten()
+        (self.state == ApplicationState::Approved).then_some(self.sub_merchant_id.as_deref()).flatten()
     }
 
     /// Turned down, or closed, there: asking again will not change it.
     pub fn is_refused(&self) -> bool {
-        matches!(self.state.as_str(), "rejected" | "closed")
+        matches!(self.state, ApplicationState::Rejected | ApplicationState::Closed)
     }
 }
 
@@ -99,6 +104,20 @@ pub enum PaymentThere {
     Closed,
 }
 
+impl PaymentThere {
+    /// The query methods' and notifies' `status` code (1 waiting, 2 paid, 9 closed) as it reads.
+    pub fn from_status_code(code: &str) -> Option<PaymentThere> {
+        [
+            (OrderState::Waiting, PaymentThere::Waiting),
+            (OrderState::Paid, PaymentThere::Paid),
+            (OrderState::Closed, PaymentThere::Closed),
+        ]
+        .into_iter()
+        .find(|(state, _)| state.status_code().to_string() == code)
+        .map(|(_, there)| there)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderThere {
     pub trade_no: String,
@@ -106,19 +125,11 @@ pub struct OrderThere {
     pub total: Amount,
 }
 
-/// Where a refund stands at the upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefundStatusThere {
-    Pending,
-    Succeeded,
-    Failed,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundThere {
     /// The upstream's number for it.
     pub refund_no: String,
-    pub status: RefundStatusThere,
+    pub status: RefundState,
     pub amount: Amount,
 }
 
@@ -143,7 +154,7 @@ impl Fshows {
     pub async fn create_sub_merchant(&self, application: &Map<String, Value>) -> Result<SubMerchantThere, CallError> {
         let content = Value::Object(application.clone());
         match self.client.call(CREATE, &content, true).await {
-            Ok(reply) => Ok(sub_merchant(&reply)),
+            Ok(reply) => sub_merchant(CREATE, &reply),
             Err(error) if error.is_duplicate() => {
                 let external_id = application.get("external_id").and_then(Value::as_str).unwrap_or_default();
                 self.query_sub_merchant(external_id).await
@@ -154,7 +165,7 @@ impl Fshows {
 
     pub async fn query_sub_merchant(&self, external_id: &str) -> Result<SubMerchantThere, CallError> {
         let reply = self.client.call(QUERY_MERCHANT, &json!({ "external_id": external_id }), false).await?;
-        Ok(sub_merchant(&reply))
+        sub_merchant(QUERY_MERCHANT, &reply)
     }
 
     /// Binds the merchant's settlement account there (binding the same one again changes nothing).
@@ -203,12 +214,9 @@ impl Fshows {
             Err(CallError::Refused { code, .. }) if code == ORDER_NOT_FOUND => return Ok(None),
             Err(error) => return Err(error),
         };
-        let status = match reply.get("status").map(|status| status.to_string().trim_matches('"').to_string()) {
-            Some(code) if code == "1" => PaymentThere::Waiting,
-            Some(code) if code == "2" => PaymentThere::Paid,
-            Some(code) if code == "9" => PaymentThere::Closed,
-            other => return Err(CallError::Unknown(format!("{QUERY_ORDER}: an unknown status {other:?}"))),
-        };
+        let code = text(&reply, "status");
+        let status = PaymentThere::from_status_code(&code)
+            .ok_or_else(|| CallError::Unknown(format!("{QUERY_ORDER}: an unknown status {code:?}")))?;
         let total = amount(&reply, "total_fee")
             .ok_or_else(|| CallError::Unknown(format!("{QUERY_ORDER}: no total_fee in {reply}")))?;
         if text(&reply, "out_trade_no") != out_trade_no {
@@ -267,28 +275,30 @@ const REFUSES_A_WITHDRAWAL: &[&str] = &["-101", "-102", "-203", "-216", "-220"];
 /// A withdrawal's state as the upstream words it, as a payout's.
 fn withdrawal_status(reply: &Value) -> Result<PayoutStatus, ChannelError> {
     let reference = text(reply, "withdraw_no");
-    match text(reply, "status").as_str() {
-        "created" | "awaiting_approval" | "submitted" => Ok(PayoutStatus::Pending { channel_reference: reference }),
-        "succeeded" => Ok(PayoutStatus::Succeeded { channel_reference: reference }),
-        "failed" | "rejected" => {
-            Ok(PayoutStatus::Failed { reason: format!("the upstream's withdrawal {reference} failed") })
+    let status = text(reply, "status");
+    let Some(state) = PayoutState::parse(&status) else {
+        return Err(ChannelError::OutcomeUnknown(format!("{WITHDRAW}: an unknown status {status:?}")));
+    };
+    Ok(match state {
+        PayoutState::Created | PayoutState::AwaitingApproval | PayoutState::Submitted => {
+            PayoutStatus::Pending { channel_reference: reference }
         }
-        "returned" => {
-            Ok(PayoutStatus::Returned { reason: format!("the upstream's withdrawal {reference} was returned") })
+        PayoutState::Succeeded => PayoutStatus::Succeeded { channel_reference: reference },
+        PayoutState::Failed | PayoutState::Rejected => {
+            PayoutStatus::Failed { reason: format!("the upstream's withdrawal {reference} failed") }
         }
-        other => Err(ChannelError::OutcomeUnknown(format!("{WITHDRAW}: an unknown status {other:?}"))),
-    }
+        PayoutState::Returned => {
+            PayoutStatus::Returned { reason: format!("the upstream's withdrawal {reference} was returned") }
+        }
+    })
 }
 
 /// A refund as the upstream answered about it; an answer about another refund or amount is not
 /// believed.
 fn refund_there(method: &str, reply: &Value, out_refund_no: &str, amount: Amount) -> Result<RefundThere, CallError> {
-    let status = match text(reply, "status").as_str() {
-        "pending" => RefundStatusThere::Pending,
-        "succeeded" => RefundStatusThere::Succeeded,
-        "failed" => RefundStatusThere::Failed,
-        other => return Err(CallError::Unknown(format!("{method}: an unknown refund status {other:?}"))),
-    };
+    let status = text(reply, "status");
+    let status = RefundState::parse(&status)
+        .ok_or_else(|| CallError::Unknown(format!("{method}: an unknown refund status {status:?}")))?;
     let refund_no = text(reply, "refund_no");
     if text(reply, "out_refund_no") != out_refund_no
         || refund_no.is_empty()
@@ -313,9 +323,13 @@ fn amount(reply: &Value, field: &str) -> Option<Amount> {
     Amount::parse_yuan(&text(reply, field)).ok()
 }
 
-fn sub_merchant(reply: &Value) -> SubMerchantThere {
+/// The merchant a reply describes; a state this platform does not know is no answer.
+fn sub_merchant(method: &str, reply: &Value) -> Result<SubMerchantThere, CallError> {
+    let state = text(reply, "state");
+    let state = ApplicationState::parse(&state)
+        .ok_or_else(|| CallError::Unknown(format!("{method}: an unknown merchant state {state:?}")))?;
     let id = text(reply, "sub_merchant_id");
-    SubMerchantThere { state: text(reply, "state"), sub_merchant_id: (!id.is_empty()).then_some(id) }
+    Ok(SubMerchantThere { state, sub_merchant_id: (!id.is_empty()).then_some(id) })
 }
 
 /// A call's failure as a channel error: a refusal is still an answer the caller may not act on
@@ -362,7 +376,7 @@ impl PayIn for Fshows {
         Ok(PaymentCallback {
             trade_no: field("out_trade_no")?.to_string(),
             amount,
-            paid: field("status")? == "2",
+            paid: PaymentThere::from_status_code(field("status")?) == Some(PaymentThere::Paid),
             channel_reference: field("trade_no")?.to_string(),
         })
     }
@@ -481,7 +495,7 @@ mod tests {
     #[test]
     fn a_sub_merchant_is_ready_only_when_approved_with_an_id() {
         let there = |state: &str, id: Option<&str>| SubMerchantThere {
-            state: state.to_string(),
+            state: ApplicationState::parse(state).expect("a state"),
             sub_merchant_id: id.map(str::to_string),
         };
         assert_eq!(there("approved", Some("2026")).approved_id(), Some("2026"));
