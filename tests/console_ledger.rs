@@ -709,6 +709,8 @@ async fn every_bad_parameter_gets_a_clear_400_page() {
         format!("/admin/ledger/statement?merchant={merchant}&from=2024-01-01&to=2025-01-01"),
         format!("/admin/ledger/statement?merchant={merchant}&from=1999-12-31&to=2000-01-01"),
         format!("/admin/ledger/statement?merchant={merchant}&after=x"),
+        // A cursor that is not one of this statement's movements.
+        format!("/admin/ledger/statement?merchant={merchant}&after=999999999"),
         "/admin/ledger/statement?merchant=nobody-at-all".into(),
         "/admin/ledger/statement?format=csv".into(),
         "/admin/ledger/commission?from=2026-11-01&to=junk".into(),

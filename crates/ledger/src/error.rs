@@ -19,6 +19,9 @@ pub enum LedgerError {
     MissingAccount(&'static str),
     #[error("the entry does not exist")]
     EntryNotFound,
+    /// A statement's page cursor that is not one of its movements (a hand-edited link).
+    #[error("the page starts after a movement that is not in this statement")]
+    UnknownCursor,
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
 }

@@ -43,7 +43,10 @@ pub async fn rebuild_rollups(settings: Settings) -> anyhow::Result<()> {
         Ok::<_, ledger::LedgerError>((rebuilt, ledger::rollups::differences(conn, 10)?))
     })
     .await?;
-    println!("rollups rebuilt: {} posting rows, {} entry rows", rebuilt.posting_rows, rebuilt.entry_rows);
+    println!(
+        "rollups rebuilt: {} merchant-days of the ledger, {} of orders placed",
+        rebuilt.ledger_rows, rebuilt.order_rows
+    );
     anyhow::ensure!(differences.is_empty(), "the rollups still differ from the ledger: {differences:?}");
     Ok(())
 }

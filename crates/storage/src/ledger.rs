@@ -381,7 +381,10 @@ pub fn bill_rows(
            LEFT JOIN refunds r ON r.id = e.refund_id
           WHERE e.business_date = $1 AND e.kind IN ('order_paid', 'refund')
             AND (r.id IS NULL OR r.state <> 'failed')
-            AND ($2 OR o.app_id = $3 OR m.owner_app_id = $3 OR m.id = $4)
+            -- The app's merchants: its own and those it owns. An app places orders only for the
+            -- merchants it may act for, which are these, so its orders are among their entries;
+            -- asked this way, a merchant's bill reads its own entries of the day, not everyone's.
+            AND e.merchant_id IN (SELECT id FROM merchants WHERE $2 OR owner_app_id = $3 OR id = $4)
             AND ($5::text IS NULL OR ",
         channel_of_order!("$6::text"),
         " = $5)
@@ -402,6 +405,9 @@ pub fn bill_rows(
 pub struct DailyFigures {
     #[diesel(sql_type = diesel::sql_types::Date)]
     pub business_date: NaiveDate,
+    /// Orders paid that day.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub paid_orders: i64,
     /// Totals of the orders paid that day (refunds not deducted).
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub volume_fen: Amount,
@@ -411,7 +417,7 @@ pub struct DailyFigures {
 }
 
 /// Paid volume and commission per business day in `[from, to]`; days without entries are absent.
-/// From the rollups: a few rows per merchant and day.
+/// From the rollups: a row per merchant and day.
 pub fn daily_figures(
     conn: &mut PgConnection,
     from: NaiveDate,
@@ -419,16 +425,10 @@ pub fn daily_figures(
 ) -> Result<Vec<DailyFigures>, StorageError> {
     use diesel::sql_types::Date;
     Ok(diesel::sql_query(
-        "SELECT business_date,
-                COALESCE(sum(debit_fen - credit_fen)
-                         FILTER (WHERE entry_kind = 'order_paid' AND account_kind = 'upstream_receivable'), 0)::bigint
-                    AS volume_fen,
-                COALESCE(sum(credit_fen - debit_fen)
-                         FILTER (WHERE account_kind = 'liquidator_commission_revenue'), 0)::bigint
-                    AS commission_fen
-           FROM ledger_day_postings
-          WHERE business_date BETWEEN $1 AND $2 AND entry_kind IN ('order_paid', 'refund', 'reversal')
-            AND account_kind IN ('upstream_receivable', 'liquidator_commission_revenue')
+        "SELECT business_date, sum(paid_orders)::bigint AS paid_orders, sum(paid_fen)::bigint AS volume_fen,
+                sum(commission_credit_fen - commission_debit_fen)::bigint AS commission_fen
+           FROM ledger_merchant_days
+          WHERE business_date BETWEEN $1 AND $2
           GROUP BY business_date
           ORDER BY business_date",
     )

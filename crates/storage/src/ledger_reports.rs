@@ -168,10 +168,10 @@ pub fn account_postings_since(
     Ok(sum.sum_fen)
 }
 
-/// A merchant account's position around a period `[from, to)` of booking times: its balance now,
-/// and the sums of its postings (signed, debit positive) booked from `from` on and from `to` on.
-/// Opening and closing balances are the balance now less those later postings, so a statement of a
-/// recent period reads only recent postings.
+/// A merchant account around a period of business days, from the rollups: its balance now, the
+/// signed sums (debit positive) of what was booked for the period's days and every later day, and
+/// for the later days alone; and the period's debits, credits (both positive) and postings.
+/// Opening and closing balances are the balance now less the later days.
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
 pub struct AccountPositionRow {
     #[diesel(sql_type = BigInt)]
@@ -183,114 +183,144 @@ pub struct AccountPositionRow {
     #[diesel(sql_type = BigInt)]
     pub since_from_fen: Amount,
     #[diesel(sql_type = BigInt)]
-    pub since_to_fen: Amount,
-}
-
-pub fn account_positions(
-    conn: &mut PgConnection,
-    merchant_id: MerchantId,
-    kinds: &[AccountKind],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<AccountPositionRow>, StorageError> {
-    Ok(diesel::sql_query(
-        "WITH mine AS (SELECT id, kind, balance_fen FROM ledger_accounts WHERE merchant_id = $1 AND kind = ANY($2))
-         SELECT m.id AS account_id, m.kind, m.balance_fen,
-                COALESCE(t.since_from_fen, 0)::bigint AS since_from_fen,
-                COALESCE(t.since_to_fen, 0)::bigint AS since_to_fen
-           FROM mine m
-           LEFT JOIN (SELECT p.account_id,
-                             sum(p.amount_fen) AS since_from_fen,
-                             sum(p.amount_fen) FILTER (WHERE e.booked_at >= $4) AS since_to_fen
-                        FROM ledger_entries e
-                        JOIN ledger_postings p ON p.entry_id = e.id
-                       WHERE e.merchant_id = $1 AND e.booked_at >= $3 AND p.account_id IN (SELECT id FROM mine)
-                       GROUP BY p.account_id) t ON t.account_id = m.id
-          ORDER BY m.id",
-    )
-    .bind::<BigInt, _>(merchant_id)
-    .bind::<Array<Text>, _>(kinds)
-    .bind::<Timestamptz, _>(from)
-    .bind::<Timestamptz, _>(to)
-    .load(conn)?)
-}
-
-/// What moved an account within a period: its debits and credits (both positive) and how many.
-#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
-pub struct MovementTotalRow {
-    #[diesel(sql_type = BigInt)]
-    pub account_id: AccountId,
+    pub after_to_fen: Amount,
     #[diesel(sql_type = BigInt)]
     pub debit_fen: Amount,
     #[diesel(sql_type = BigInt)]
     pub credit_fen: Amount,
     #[diesel(sql_type = BigInt)]
-    pub count: i64,
+    pub postings: i64,
 }
 
-/// The movements' totals per account, with the same conditions as [`movements`]: a separate sum,
-/// so a statement can check that opening + movements = closing. `up_to_id` limits it to postings
-/// up to that id (the balance before a page of movements).
-pub fn movement_totals(
+/// The merchant's own accounts (pending, available, in transit: the rollups' statement figures)
+/// that exist, around business days `[from, to]`.
+pub fn account_positions(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
-    account_ids: &[AccountId],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    up_to_id: Option<i64>,
-) -> Result<Vec<MovementTotalRow>, StorageError> {
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<AccountPositionRow>, StorageError> {
     Ok(diesel::sql_query(
-        "SELECT p.account_id,
-                COALESCE(sum(p.amount_fen) FILTER (WHERE p.amount_fen > 0), 0)::bigint AS debit_fen,
-                COALESCE(-sum(p.amount_fen) FILTER (WHERE p.amount_fen < 0), 0)::bigint AS credit_fen,
-                count(*) AS count
-           FROM ledger_entries e
-           JOIN ledger_postings p ON p.entry_id = e.id
-          WHERE e.merchant_id = $1 AND e.booked_at >= $3 AND e.booked_at < $4
-            AND p.account_id = ANY($2) AND p.id <= $5
-          GROUP BY p.account_id",
+        "WITH days AS (
+                SELECT k.kind, d.business_date, k.debit_fen, k.credit_fen, k.postings
+                  FROM ledger_merchant_days d
+                 CROSS JOIN LATERAL (VALUES
+                        ('merchant_pending', d.pending_debit_fen, d.pending_credit_fen, d.pending_postings),
+                        ('merchant_available', d.available_debit_fen, d.available_credit_fen, d.available_postings),
+                        ('merchant_payout_in_transit', d.in_transit_debit_fen, d.in_transit_credit_fen,
+                         d.in_transit_postings)) AS k (kind, debit_fen, credit_fen, postings)
+                 WHERE d.merchant_id = $1 AND d.business_date >= $2)
+         SELECT a.id AS account_id, a.kind, a.balance_fen,
+                COALESCE(sum(t.debit_fen - t.credit_fen), 0)::bigint AS since_from_fen,
+                COALESCE(sum(t.debit_fen - t.credit_fen) FILTER (WHERE t.business_date > $3), 0)::bigint AS after_to_fen,
+                COALESCE(sum(t.debit_fen) FILTER (WHERE t.business_date <= $3), 0)::bigint AS debit_fen,
+                COALESCE(sum(t.credit_fen) FILTER (WHERE t.business_date <= $3), 0)::bigint AS credit_fen,
+                COALESCE(sum(t.postings) FILTER (WHERE t.business_date <= $3), 0)::bigint AS postings
+           FROM ledger_accounts a
+           LEFT JOIN days t ON t.kind = a.kind
+          WHERE a.merchant_id = $1
+            AND a.kind IN ('merchant_pending', 'merchant_available', 'merchant_payout_in_transit')
+          GROUP BY a.id, a.kind, a.balance_fen
+          ORDER BY a.id",
     )
     .bind::<BigInt, _>(merchant_id)
-    .bind::<Array<BigInt>, _>(account_ids)
-    .bind::<Timestamptz, _>(from)
-    .bind::<Timestamptz, _>(to)
-    .bind::<BigInt, _>(up_to_id.unwrap_or(i64::MAX))
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
     .load(conn)?)
 }
 
-/// The postings of the merchant's `account_ids` booked within `[from, to)`, in the order they were
-/// written, after posting `after_id` when given.
+/// Signed sums (debit positive) per account.
+#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+pub struct AccountSumRow {
+    #[diesel(sql_type = BigInt)]
+    pub account_id: AccountId,
+    #[diesel(sql_type = BigInt)]
+    pub sum_fen: Amount,
+}
+
+/// Where a statement's page starts: the business day of the merchant's posting `posting_id`
+/// (`None` when it is not the merchant's), and the signed sums of the postings to `account_ids`
+/// booked for that day up to and including that posting, in the statement's order.
+pub fn day_up_to_posting(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    account_ids: &[AccountId],
+    posting_id: i64,
+) -> Result<Option<(NaiveDate, Vec<AccountSumRow>)>, StorageError> {
+    #[derive(QueryableByName)]
+    struct Cursor {
+        #[diesel(sql_type = Date)]
+        business_date: NaiveDate,
+        #[diesel(sql_type = BigInt)]
+        entry_id: i64,
+    }
+    let cursor: Option<Cursor> = diesel::sql_query(
+        "SELECT e.business_date, e.id AS entry_id
+           FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
+          WHERE p.id = $1 AND e.merchant_id = $2",
+    )
+    .bind::<BigInt, _>(posting_id)
+    .bind::<BigInt, _>(merchant_id)
+    .get_result(conn)
+    .optional()?;
+    let Some(cursor) = cursor else { return Ok(None) };
+    let sums = diesel::sql_query(
+        "SELECT p.account_id, sum(p.amount_fen)::bigint AS sum_fen
+           FROM ledger_entries e
+           JOIN ledger_postings p ON p.entry_id = e.id
+          WHERE e.merchant_id = $1 AND e.business_date = $2 AND e.id <= $3 AND p.account_id = ANY($4)
+            AND (e.id < $3 OR p.id <= $5)
+          GROUP BY p.account_id",
+    )
+    .bind::<BigInt, _>(merchant_id)
+    .bind::<Date, _>(cursor.business_date)
+    .bind::<BigInt, _>(cursor.entry_id)
+    .bind::<Array<BigInt>, _>(account_ids)
+    .bind::<BigInt, _>(posting_id)
+    .load(conn)?;
+    Ok(Some((cursor.business_date, sums)))
+}
+
+/// The postings of the merchant's `account_ids` booked for business days `[from, to]`, in the
+/// statement's order (day, entry, posting), after posting `after_id` when given.
 pub fn movements(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
     account_ids: &[AccountId],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: NaiveDate,
+    to: NaiveDate,
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<PostingCauseRow>, StorageError> {
     Ok(diesel::sql_query(format!(
-        "{POSTING_CAUSE_COLUMNS}
-           FROM ledger_entries e
+        "WITH cursor AS (
+                SELECT COALESCE(max(e.business_date), $3) AS business_date, COALESCE(max(e.id), 0) AS entry_id,
+                       COALESCE(max(p.id), 0) AS posting_id
+                  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
+                 WHERE p.id = $5 AND e.merchant_id = $1)
+         {POSTING_CAUSE_COLUMNS}
+           FROM cursor c
+           JOIN ledger_entries e
+             ON e.merchant_id = $1 AND (e.business_date, e.id) >= (c.business_date, c.entry_id)
+            AND e.business_date <= $4
            JOIN ledger_postings p ON p.entry_id = e.id
            {POSTING_CAUSE_JOINS}
-          WHERE e.merchant_id = $1 AND e.booked_at >= $3 AND e.booked_at < $4
-            AND p.account_id = ANY($2) AND p.id > $5
-          ORDER BY p.id
+          WHERE p.account_id = ANY($2) AND (e.id > c.entry_id OR p.id > c.posting_id)
+          ORDER BY e.business_date, e.id, p.id
           LIMIT $6"
     ))
     .bind::<BigInt, _>(merchant_id)
     .bind::<Array<BigInt>, _>(account_ids)
-    .bind::<Timestamptz, _>(from)
-    .bind::<Timestamptz, _>(to)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
     .bind::<BigInt, _>(after_id.unwrap_or(0))
     .bind::<BigInt, _>(limit)
     .load(conn)?)
 }
 
-/// Commission (or any account kind) debited and credited within business days, both positive.
+/// The liquidator's commission debited and credited on a business day, both positive.
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
-pub struct DayKindTotalRow {
+pub struct DayCommissionRow {
     #[diesel(sql_type = Date)]
     pub business_date: NaiveDate,
     #[diesel(sql_type = BigInt)]
@@ -299,28 +329,28 @@ pub struct DayKindTotalRow {
     pub credit_fen: Amount,
 }
 
-/// The postings to accounts of `kind`, summed per business day within `[from, to]`.
-pub fn kind_totals_by_day(
+/// The commission per business day within `[from, to]`, from the rollups.
+pub fn commission_by_day(
     conn: &mut PgConnection,
-    kind: AccountKind,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<DayKindTotalRow>, StorageError> {
+) -> Result<Vec<DayCommissionRow>, StorageError> {
     Ok(diesel::sql_query(
-        "SELECT business_date, sum(debit_fen)::bigint AS debit_fen, sum(credit_fen)::bigint AS credit_fen
-           FROM ledger_day_postings
-          WHERE business_date BETWEEN $2 AND $3 AND account_kind = $1
+        "SELECT business_date, sum(commission_debit_fen)::bigint AS debit_fen,
+                sum(commission_credit_fen)::bigint AS credit_fen
+           FROM ledger_merchant_days
+          WHERE business_date BETWEEN $1 AND $2
           GROUP BY business_date
+         HAVING sum(commission_debit_fen) <> 0 OR sum(commission_credit_fen) <> 0
           ORDER BY business_date",
     )
-    .bind::<Text, _>(kind)
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
     .load(conn)?)
 }
 
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
-pub struct MerchantKindTotalRow {
+pub struct MerchantCommissionRow {
     #[diesel(sql_type = BigInt)]
     pub merchant_id: MerchantId,
     #[diesel(sql_type = Text)]
@@ -333,26 +363,26 @@ pub struct MerchantKindTotalRow {
     pub credit_fen: Amount,
 }
 
-/// The postings to accounts of `kind` within business days `[from, to]`, summed per merchant;
-/// the merchants with the largest net credit first, at most `limit`.
-pub fn kind_totals_by_merchant(
+/// The commission within business days `[from, to]` per merchant, from the rollups; the
+/// merchants with the largest net credit first, at most `limit`.
+pub fn commission_by_merchant(
     conn: &mut PgConnection,
-    kind: AccountKind,
     from: NaiveDate,
     to: NaiveDate,
     limit: i64,
-) -> Result<Vec<MerchantKindTotalRow>, StorageError> {
+) -> Result<Vec<MerchantCommissionRow>, StorageError> {
     Ok(diesel::sql_query(
         "SELECT t.merchant_id, m.short_name, m.sub_merchant_id, t.debit_fen, t.credit_fen
-           FROM (SELECT merchant_id, sum(debit_fen)::bigint AS debit_fen, sum(credit_fen)::bigint AS credit_fen
-                   FROM ledger_day_postings
-                  WHERE business_date BETWEEN $2 AND $3 AND account_kind = $1
-                  GROUP BY merchant_id) t
+           FROM (SELECT merchant_id, sum(commission_debit_fen)::bigint AS debit_fen,
+                        sum(commission_credit_fen)::bigint AS credit_fen
+                   FROM ledger_merchant_days
+                  WHERE business_date BETWEEN $1 AND $2
+                  GROUP BY merchant_id
+                 HAVING sum(commission_debit_fen) <> 0 OR sum(commission_credit_fen) <> 0) t
            JOIN merchants m ON m.id = t.merchant_id
           ORDER BY t.credit_fen - t.debit_fen DESC, t.merchant_id
-          LIMIT $4",
+          LIMIT $3",
     )
-    .bind::<Text, _>(kind)
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
     .bind::<BigInt, _>(limit)
@@ -375,36 +405,28 @@ pub struct DayActivityRow {
     pub unsettled_orders: i64,
 }
 
-/// Activity of every business day within `[from, to]` that had any.
+/// Activity of every business day within `[from, to]` that had any, from the rollups. A paid
+/// order has one order_paid entry, on its payment's business day, so a merchant-day without a
+/// settlement has all its paid orders waiting.
 pub fn day_activity(
     conn: &mut PgConnection,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<DayActivityRow>, StorageError> {
     Ok(diesel::sql_query(
-        "WITH booked AS (
-                SELECT business_date,
-                       COALESCE(sum(entries) FILTER (WHERE entry_kind = 'order_paid'), 0)::bigint AS paid_orders,
-                       COALESCE(sum(entries) FILTER (WHERE entry_kind = 'refund'), 0)::bigint AS refunds,
-                       COALESCE(sum(entries) FILTER (WHERE entry_kind = 'settlement'), 0)::bigint AS settlements
-                  FROM ledger_day_entries
-                 WHERE business_date BETWEEN $1 AND $2 AND entry_kind IN ('order_paid', 'refund', 'settlement')
-                 GROUP BY business_date),
-              -- Each paid order has one order_paid entry, on its payment's business day.
-              waiting AS (
-                SELECT d.business_date, sum(d.entries)::bigint AS unsettled_orders
-                  FROM ledger_day_entries d
-                 WHERE d.entry_kind = 'order_paid' AND d.business_date BETWEEN $1 AND $2
-                   AND NOT EXISTS (SELECT 1 FROM settlements s
-                                    WHERE s.merchant_id = d.merchant_id AND s.business_date = d.business_date)
-                 GROUP BY d.business_date)
-         SELECT COALESCE(b.business_date, w.business_date) AS business_date,
-                COALESCE(b.paid_orders, 0) AS paid_orders,
-                COALESCE(b.refunds, 0) AS refunds,
-                COALESCE(b.settlements, 0) AS settlements,
-                COALESCE(w.unsettled_orders, 0) AS unsettled_orders
-           FROM booked b
-           FULL JOIN waiting w ON w.business_date = b.business_date
+        "SELECT d.business_date,
+                sum(d.paid_orders)::bigint AS paid_orders,
+                sum(d.refunds)::bigint AS refunds,
+                sum(d.settlements)::bigint AS settlements,
+                -- A day settled with an amount has its settlement entry; only the others (none,
+                -- or a settlement of nothing) are looked up.
+                COALESCE(sum(d.paid_orders) FILTER (WHERE d.settlements = 0 AND NOT EXISTS (
+                    SELECT 1 FROM settlements s WHERE s.merchant_id = d.merchant_id AND s.business_date = d.business_date)),
+                    0)::bigint AS unsettled_orders
+           FROM ledger_merchant_days d
+          WHERE d.business_date BETWEEN $1 AND $2
+          GROUP BY d.business_date
+         HAVING sum(d.paid_orders) + sum(d.refunds) + sum(d.settlements) > 0
           ORDER BY 1",
     )
     .bind::<Date, _>(from)

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::{
     StorageError,
-    schema::{order_events, orders, refunds},
+    schema::{order_days, order_events, orders, refunds},
 };
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Serialize)]
@@ -514,30 +514,12 @@ pub fn refunds_of(conn: &mut PgConnection, order_id: OrderId) -> Result<Vec<Refu
         .load(conn)?)
 }
 
-/// What the dashboard shows of one day (or any span): the orders created in `[from, to)`, how many
-/// of them were paid (refunds included) and their paid volume. Counted by creation time so the
-/// `created_at` index serves it; an order is payable for two hours, so few cross midnight.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SpanTotals {
-    pub created: i64,
-    pub paid: i64,
-    pub paid_fen: Amount,
-}
-
-pub fn totals_between(
-    conn: &mut PgConnection,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<SpanTotals, StorageError> {
+/// How many orders were placed on `day` (in China), from the rollups (`order_days`, one row per
+/// merchant and day, kept by a trigger as orders are written).
+pub fn placed_on(conn: &mut PgConnection, day: NaiveDate) -> Result<i64, StorageError> {
     use diesel::{dsl::sql, sql_types::BigInt};
-    let (created, paid, paid_fen) = orders::table
-        .filter(orders::created_at.ge(from))
-        .filter(orders::created_at.lt(to))
-        .select((
-            sql::<BigInt>("count(*)"),
-            sql::<BigInt>("count(*) FILTER (WHERE paid_at IS NOT NULL)"),
-            sql::<BigInt>("COALESCE(sum(total_fee_fen) FILTER (WHERE paid_at IS NOT NULL), 0)::BIGINT"),
-        ))
-        .get_result::<(i64, i64, Amount)>(conn)?;
-    Ok(SpanTotals { created, paid, paid_fen })
+    Ok(order_days::table
+        .filter(order_days::placed_on.eq(day))
+        .select(sql::<BigInt>("COALESCE(sum(placed), 0)::bigint"))
+        .get_result(conn)?)
 }

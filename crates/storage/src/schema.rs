@@ -585,23 +585,37 @@ diesel::table! {
 }
 
 diesel::table! {
-    ledger_day_entries (merchant_id, business_date, entry_kind) {
+    ledger_merchant_days (merchant_id, business_date) {
         merchant_id -> Int8,
         business_date -> Date,
-        entry_kind -> Text,
-        entries -> Int8,
+        paid_orders -> Int8,
+        refunds -> Int8,
+        settlements -> Int8,
+        payouts_succeeded -> Int8,
+        paid_fen -> Int8,
+        refunded_fen -> Int8,
+        bank_commission_fen -> Int8,
+        pay_platform_fen -> Int8,
+        commission_debit_fen -> Int8,
+        commission_credit_fen -> Int8,
+        pending_debit_fen -> Int8,
+        pending_credit_fen -> Int8,
+        pending_postings -> Int8,
+        available_debit_fen -> Int8,
+        available_credit_fen -> Int8,
+        available_postings -> Int8,
+        in_transit_debit_fen -> Int8,
+        in_transit_credit_fen -> Int8,
+        in_transit_postings -> Int8,
+        paid_out_fen -> Int8,
     }
 }
 
 diesel::table! {
-    ledger_day_postings (merchant_id, business_date, entry_kind, account_kind) {
+    order_days (merchant_id, placed_on) {
         merchant_id -> Int8,
-        business_date -> Date,
-        entry_kind -> Text,
-        account_kind -> Text,
-        debit_fen -> Int8,
-        credit_fen -> Int8,
-        postings -> Int8,
+        placed_on -> Date,
+        placed -> Int8,
     }
 }
 
@@ -666,8 +680,8 @@ diesel::joinable!(refunds -> orders (order_id));
 diesel::joinable!(settlements -> ledger_entries (entry_id));
 diesel::joinable!(settlements -> merchants (merchant_id));
 diesel::joinable!(upstream_merchants -> merchants (merchant_id));
-diesel::joinable!(ledger_day_entries -> merchants (merchant_id));
-diesel::joinable!(ledger_day_postings -> merchants (merchant_id));
+diesel::joinable!(ledger_merchant_days -> merchants (merchant_id));
+diesel::joinable!(order_days -> merchants (merchant_id));
 diesel::joinable!(upstream_orders -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -712,7 +726,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settlements,
     upstream_merchants,
     upstream_orders,
-    ledger_day_entries,
-    ledger_day_postings,
+    ledger_merchant_days,
+    order_days,
     ledger_verifications,
 );

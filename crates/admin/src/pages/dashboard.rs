@@ -22,7 +22,7 @@ use crate::{
     chart::BarChart,
     i18n::{OrderLabels, PayoutLabels},
     render,
-    view::{AuditRow, china_day, china_day_start, yuan},
+    view::{AuditRow, china_day, yuan},
 };
 
 /// One method of one upstream, as the dashboard shows it.
@@ -103,7 +103,7 @@ struct ChartPanel {
 struct DashboardPage {
     chrome: Chrome,
     o: &'static OrderLabels,
-    /// Today in China: orders placed, how many of them were paid, and their paid volume.
+    /// Today: orders placed (in China), orders paid and their volume (the business day's).
     orders_today: i64,
     paid_today: i64,
     volume_today: String,
@@ -136,15 +136,14 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
     session.require(Permission::Read)?;
     let show_recent = session.can(Permission::Administer);
     let today = china_day(Utc::now());
-    let (from, to) = (china_day_start(today), china_day_start(today.checked_add_days(Days::new(1)).unwrap_or(today)));
     let business_today = state.calendar.date_of(Utc::now());
     let first_day = business_today.checked_sub_days(Days::new(CHART_DAYS - 1)).unwrap_or(business_today);
-    let (depth, active_operators, recent, totals, callbacks_open, figures, payouts, upstream_calls, verified) =
+    let (depth, active_operators, recent, placed_today, callbacks_open, figures, payouts, upstream_calls, verified) =
         run_blocking(&state.pool, move |conn| {
             let depth = jobs::depth(conn)?;
             let active = operators::list(conn)?.iter().filter(|operator| operator.is_active()).count();
             let recent = if show_recent { audit::list(conn, &audit::Filter::default(), 8)? } else { Vec::new() };
-            let totals = orders::totals_between(conn, from, to)?;
+            let placed_today = orders::placed_on(conn, today)?;
             let figures = storage::ledger::daily_figures(conn, first_day, business_today)?;
             let callbacks_open = callbacks::count_needing_attention(conn)?;
             let payouts = storage::payouts::counts(conn)?;
@@ -158,7 +157,7 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
                 depth,
                 active,
                 recent,
-                totals,
+                placed_today,
                 callbacks_open,
                 figures,
                 payouts,
@@ -168,7 +167,9 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
         })
         .await?;
     let days = every_day(first_day, business_today, &figures);
-    let commission_today = days.last().map_or(Amount::ZERO, |day| day.commission_fen);
+    let today_figures = days.last().copied();
+    let commission_today = today_figures.map_or(Amount::ZERO, |day| day.commission_fen);
+    let (paid_today, volume_today) = today_figures.map_or((0, Amount::ZERO), |day| (day.paid_orders, day.volume_fen));
     let o = session.lang.labels().order;
     let (payouts_by_state, payouts_attention) = payouts;
     let in_state = |state: PayoutState| payouts_by_state.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
@@ -177,11 +178,11 @@ pub async fn show(session: SignedIn, state: web::Data<ConsoleState>) -> Result<H
     render::page(&DashboardPage {
         chrome: Chrome::new(&session, Section::Dashboard),
         o,
-        orders_today: totals.created,
-        paid_today: totals.paid,
-        volume_today: yuan(totals.paid_fen),
+        orders_today: placed_today,
+        paid_today,
+        volume_today: yuan(volume_today),
         commission_today: yuan(commission_today),
-        success_rate_today: success_rate(totals.paid, totals.created),
+        success_rate_today: success_rate(paid_today, placed_today),
         charts: charts(o, &days),
         callbacks_open,
         p: PayoutLabels::of(session.lang),
@@ -215,6 +216,7 @@ fn every_day(first: NaiveDate, last: NaiveDate, figures: &[DailyFigures]) -> Vec
         .map(|day| {
             figures.iter().find(|f| f.business_date == day).copied().unwrap_or(DailyFigures {
                 business_date: day,
+                paid_orders: 0,
                 volume_fen: Amount::ZERO,
                 commission_fen: Amount::ZERO,
             })
@@ -241,10 +243,12 @@ fn charts(o: &OrderLabels, days: &[DailyFigures]) -> Vec<ChartPanel> {
     ]
 }
 
+/// Orders paid today of those placed today. Orders placed before midnight and paid after it count
+/// on the day they were paid, so the rate is held at 100%.
 fn success_rate(paid: i64, placed: i64) -> String {
     if placed <= 0 {
         return "—".into();
     }
-    let per_mille = paid.saturating_mul(1_000) / placed;
+    let per_mille = paid.min(placed).saturating_mul(1_000) / placed;
     format!("{}.{}%", per_mille / 10, per_mille % 10)
 }

@@ -301,7 +301,9 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
     pages.push(format!("/admin/merchants/{}", ids.merchant_id));
     let today = chrono::Utc::now().with_timezone(&domain::calendar::china()).date_naive();
     let period = format!("from={}&to={today}", today - chrono::Duration::days(args.days - 1));
-    pages.push(format!("/admin/ledger/statement?merchant={}&{period}", ids.sub_merchant_id));
+    let statement = format!("/admin/ledger/statement?merchant={}&{period}", ids.sub_merchant_id);
+    pages.push(statement.clone());
+    pages.push(next_page(&client, &base, &statement).await?);
     pages.push(format!("/admin/ledger/statement?merchant={}&{period}&format=csv", ids.sub_merchant_id));
     pages.push(format!("/admin/ledger/commission?{period}"));
     pages.push(format!("/admin/ledger/accounts/{}", ids.account_id));
@@ -323,6 +325,18 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
     }
     results.extend(gateway_methods(&pool, &base, args.loads, &ids).await?);
     Ok(results)
+}
+
+/// The statement's second page: the link its first page offers.
+async fn next_page(client: &reqwest::Client, base: &str, first: &str) -> anyhow::Result<String> {
+    let html = client.get(format!("{base}{first}")).send().await?.text().await?;
+    let query = html
+        .split(r#"<a href="/admin/ledger/statement?"#)
+        .filter_map(|rest| rest.split_once('"'))
+        .find(|(_, after)| after.starts_with(r#" id="next-page""#))
+        .map(|(query, _)| query.replace("&amp;", "&"))
+        .context("a next page on the statement's first page")?;
+    Ok(format!("/admin/ledger/statement?{query}"))
 }
 
 fn times_of(page: String, mut times: Vec<Duration>, status: u16) -> PageTimes {

@@ -2,7 +2,7 @@
 //! by business day and by merchant. A refund's give-back debits it, and can credit it by a fen
 //! (SPEC §3), so both sides are shown.
 use diesel::PgConnection;
-use domain::{Amount, MerchantId, ledger::AccountKind};
+use domain::{Amount, MerchantId};
 use storage::ledger_reports as rows;
 
 use super::DateRange;
@@ -68,9 +68,8 @@ impl Commission {
 
 /// Commission in `range`, by day and by up to `merchant_limit` merchants, from one snapshot.
 pub fn commission(conn: &mut PgConnection, range: DateRange, merchant_limit: i64) -> Result<Commission, LedgerError> {
-    let kind = AccountKind::LiquidatorCommissionRevenue;
     super::in_snapshot(conn, |conn| {
-        let by_day: Vec<DayCommission> = rows::kind_totals_by_day(conn, kind, range.from(), range.to())?
+        let by_day: Vec<DayCommission> = rows::commission_by_day(conn, range.from(), range.to())?
             .into_iter()
             .map(|row| DayCommission {
                 business_date: row.business_date,
@@ -78,7 +77,7 @@ pub fn commission(conn: &mut PgConnection, range: DateRange, merchant_limit: i64
             })
             .collect();
         let mut by_merchant: Vec<MerchantCommission> =
-            rows::kind_totals_by_merchant(conn, kind, range.from(), range.to(), merchant_limit.saturating_add(1))?
+            rows::commission_by_merchant(conn, range.from(), range.to(), merchant_limit.saturating_add(1))?
                 .into_iter()
                 .map(|row| MerchantCommission {
                     merchant_id: row.merchant_id,

@@ -1,6 +1,5 @@
 //! The period of a report: whole business days, from one date to another, both included.
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
-use domain::calendar::BusinessCalendar;
+use chrono::{Datelike, Days, NaiveDate};
 
 /// Business days `from..=to`: never reversed, at most [`DateRange::MAX_DAYS`] long, within years
 /// 2000–2999 (so date arithmetic on them cannot overflow). Only [`DateRange::new`] makes one.
@@ -63,15 +62,6 @@ impl DateRange {
         let to = self.to;
         (0..self.days().unsigned_abs()).filter_map(move |back| to.checked_sub_days(Days::new(back)))
     }
-
-    /// The booking times the range covers, `[start, end)`: from the close of the day before `from`
-    /// to the close of `to`, at the calendar's cut-off. So a payment booked after the cut-off falls
-    /// in the next day's statement, as it does in the next day's settlement.
-    pub fn booked_between(&self, calendar: &BusinessCalendar) -> (DateTime<Utc>, DateTime<Utc>) {
-        // In bounds (years 2000–2999), the day before `from` always exists.
-        let before = self.from.pred_opt().unwrap_or(self.from);
-        (calendar.closes_at(before), calendar.closes_at(self.to))
-    }
 }
 
 #[cfg(test)]
@@ -96,15 +86,5 @@ mod tests {
         assert_eq!(DateRange::ending(date("2026-11-21"), 10_000).map(|r| r.days()), Ok(366));
         let dates: Vec<_> = DateRange::ending(date("2026-11-21"), 3).expect("range").dates_newest_first().collect();
         assert_eq!(dates, vec![date("2026-11-21"), date("2026-11-20"), date("2026-11-19")]);
-    }
-
-    #[test]
-    fn booking_times_follow_the_cutoff() {
-        let range = DateRange::new(date("2026-11-21"), date("2026-11-22")).expect("range");
-        let at = |text: &str| DateTime::parse_from_rfc3339(text).expect("time").with_timezone(&Utc);
-        let midnight = BusinessCalendar::default();
-        assert_eq!(range.booked_between(&midnight), (at("2026-11-21T00:00:00+08:00"), at("2026-11-23T00:00:00+08:00")));
-        let late: BusinessCalendar = "23:00".parse().expect("cut-off");
-        assert_eq!(range.booked_between(&late), (at("2026-11-20T23:00:00+08:00"), at("2026-11-22T23:00:00+08:00")));
     }
 }

@@ -2,14 +2,18 @@
 //! available, in transit — the opening balance, every movement booked in the period, and the closing
 //! balance.
 //!
-//! Opening and closing come from the stored balance less the postings booked since; the movements
-//! are read and summed separately. [`Statement::balances_agree`] checks that the two meet, so a
-//! statement that does not add up says so instead of being trusted.
-use domain::{AccountId, Amount, MerchantId, calendar::BusinessCalendar, ledger::AccountKind};
+//! The period is whole business days: an entry belongs to the day it was booked for (a day's
+//! settlement to that day, though it is booked after the day closes), as in the rollups. Opening
+//! and closing come from the stored balance less what the rollups say was booked for the period's
+//! days and later ones; the movements are the postings themselves, in day, entry and posting
+//! order. [`Statement::balances_agree`] checks that the two meet (the running balance of the last
+//! page ends at the closing balance), so a statement that does not add up says so instead of being
+//! trusted.
+use domain::{AccountId, Amount, MerchantId, ledger::AccountKind};
 use std::collections::BTreeMap;
 
 use diesel::PgConnection;
-use storage::ledger_reports::{self as rows, MovementTotalRow};
+use storage::ledger_reports::{self as rows, AccountPositionRow};
 
 use super::{
     DateRange,
@@ -118,42 +122,45 @@ impl Statement {
 /// own read-only transaction: call it outside a transaction.
 pub fn statement(
     conn: &mut PgConnection,
-    calendar: &BusinessCalendar,
     merchant_id: MerchantId,
     range: DateRange,
     page: MovementPage,
 ) -> Result<Statement, LedgerError> {
-    let (from, to) = range.booked_between(calendar);
     super::in_snapshot(conn, |conn| {
-        let positions = rows::account_positions(conn, merchant_id, &STATEMENT_KINDS, from, to)?;
+        let positions = rows::account_positions(conn, merchant_id, range.from(), range.to())?;
         let account_ids: Vec<AccountId> = positions.iter().map(|position| position.account_id).collect();
-        let kind_of = positions
-            .iter()
-            .map(|position| Ok((position.account_id, position.kind)))
-            .collect::<Result<BTreeMap<AccountId, AccountKind>, LedgerError>>()?;
-        let totals = rows::movement_totals(conn, merchant_id, &account_ids, from, to, None)?;
+        let kind_of: BTreeMap<AccountId, AccountKind> =
+            positions.iter().map(|position| (position.account_id, position.kind)).collect();
         let mut accounts = Vec::with_capacity(STATEMENT_KINDS.len());
         for kind in STATEMENT_KINDS {
-            let position = positions.iter().find(|position| position.kind == kind);
-            accounts.push(match position {
-                Some(position) => {
-                    let closing_fen = less(kind, position.balance_fen, position.since_to_fen)?;
-                    let opening_fen = less(kind, position.balance_fen, position.since_from_fen)?;
-                    let total = totals.iter().find(|total| total.account_id == position.account_id);
-                    line(Some(position.account_id), kind, opening_fen, total, closing_fen)
-                }
-                None => line(None, kind, Amount::ZERO, None, Amount::ZERO),
+            accounts.push(match positions.iter().find(|position| position.kind == kind) {
+                Some(position) => line(position)?,
+                None => StatementAccount {
+                    account_id: None,
+                    kind,
+                    opening_fen: Amount::ZERO,
+                    debit_fen: Amount::ZERO,
+                    credit_fen: Amount::ZERO,
+                    movement_count: 0,
+                    closing_fen: Amount::ZERO,
+                },
             });
         }
-        let mut found =
-            rows::movements(conn, merchant_id, &account_ids, from, to, page.after_id, page.limit.saturating_add(1))?;
+        let mut found = rows::movements(
+            conn,
+            merchant_id,
+            &account_ids,
+            range.from(),
+            range.to(),
+            page.after_id,
+            page.limit.saturating_add(1),
+        )?;
         let has_more = found.len() as i64 > page.limit;
         found.truncate(usize::try_from(page.limit).unwrap_or(0));
-        let before_page = match page.after_id {
-            Some(after_id) => rows::movement_totals(conn, merchant_id, &account_ids, from, to, Some(after_id))?,
-            None => Vec::new(),
+        let page_start_fen = match page.after_id {
+            Some(after_id) => page_start(conn, merchant_id, range, &accounts, &account_ids, after_id)?,
+            None => accounts.iter().map(|account| (account.kind, account.opening_fen)).collect(),
         };
-        let page_start_fen = page_start(&accounts, &before_page)?;
         let mut running_fen = page_start_fen.clone();
         let mut movements = Vec::with_capacity(found.len());
         for row in found {
@@ -174,42 +181,56 @@ pub fn statement(
     })
 }
 
-/// A balance less the signed postings booked since (debit positive), on the normal side.
-fn less(kind: AccountKind, balance_fen: Amount, since_fen: Amount) -> Result<Amount, LedgerError> {
-    balance_fen.checked_sub(normal(kind, since_fen)?).ok_or_else(overflow)
-}
-
-fn line(
-    account_id: Option<AccountId>,
-    kind: AccountKind,
-    opening_fen: Amount,
-    total: Option<&MovementTotalRow>,
-    closing_fen: Amount,
-) -> StatementAccount {
-    StatementAccount {
-        account_id,
+/// One account's line: opening and closing are its balance less what was booked for the period's
+/// days and later ones, and for later days alone.
+fn line(position: &AccountPositionRow) -> Result<StatementAccount, LedgerError> {
+    let kind = position.kind;
+    Ok(StatementAccount {
+        account_id: Some(position.account_id),
         kind,
-        opening_fen,
-        debit_fen: total.map_or(Amount::ZERO, |total| total.debit_fen),
-        credit_fen: total.map_or(Amount::ZERO, |total| total.credit_fen),
-        movement_count: total.map_or(0, |total| total.count),
-        closing_fen,
-    }
+        opening_fen: less(kind, position.balance_fen, position.since_from_fen)?,
+        debit_fen: position.debit_fen,
+        credit_fen: position.credit_fen,
+        movement_count: position.postings,
+        closing_fen: less(kind, position.balance_fen, position.after_to_fen)?,
+    })
 }
 
-/// Each account's balance before a page: its opening plus the period's movements up to the cursor.
+/// Each account's balance before the page that follows posting `after_id`: its opening, plus the
+/// period's days before the posting's day (from the rollups), plus that day up to the posting.
 fn page_start(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    range: DateRange,
     accounts: &[StatementAccount],
-    before_page: &[MovementTotalRow],
+    account_ids: &[AccountId],
+    after_id: i64,
 ) -> Result<BTreeMap<AccountKind, Amount>, LedgerError> {
+    let (day, on_day) = match rows::day_up_to_posting(conn, merchant_id, account_ids, after_id)? {
+        Some((day, on_day)) if (range.from()..=range.to()).contains(&day) => (day, on_day),
+        _ => return Err(LedgerError::UnknownCursor),
+    };
+    let days_before = match day.pred_opt() {
+        Some(before) if before >= range.from() => rows::account_positions(conn, merchant_id, range.from(), before)?,
+        _ => Vec::new(),
+    };
     accounts
         .iter()
         .map(|account| {
-            let earlier = before_page.iter().find(|total| Some(total.account_id) == account.account_id);
-            let debit_minus_credit =
-                earlier.map_or(Some(Amount::ZERO), |total| total.debit_fen.checked_sub(total.credit_fen));
-            let change_fen = normal(account.kind, debit_minus_credit.ok_or_else(overflow)?)?;
-            Ok((account.kind, account.opening_fen.checked_add(change_fen).ok_or_else(overflow)?))
+            let mut start_fen = account.opening_fen;
+            if let Some(earlier) = days_before.iter().find(|row| Some(row.account_id) == account.account_id) {
+                let debit_minus_credit = earlier.debit_fen.checked_sub(earlier.credit_fen).ok_or_else(overflow)?;
+                start_fen = start_fen.checked_add(normal(account.kind, debit_minus_credit)?).ok_or_else(overflow)?;
+            }
+            if let Some(that_day) = on_day.iter().find(|row| Some(row.account_id) == account.account_id) {
+                start_fen = start_fen.checked_add(normal(account.kind, that_day.sum_fen)?).ok_or_else(overflow)?;
+            }
+            Ok((account.kind, start_fen))
         })
         .collect()
+}
+
+/// A balance less the signed postings booked since (debit positive), on the normal side.
+fn less(kind: AccountKind, balance_fen: Amount, since_fen: Amount) -> Result<Amount, LedgerError> {
+    balance_fen.checked_sub(normal(kind, since_fen)?).ok_or_else(overflow)
 }

@@ -81,8 +81,8 @@ struct Line {
 /// Every rollup row as text, in a fixed order.
 pub fn rollup_rows(conn: &mut PgConnection) -> Vec<String> {
     diesel::sql_query(
-        "SELECT line FROM (SELECT 'p ' || row(t.*)::text AS line FROM ledger_day_postings t
-                            UNION ALL SELECT 'e ' || row(t.*)::text FROM ledger_day_entries t) rows
+        "SELECT line FROM (SELECT 'l ' || row(t.*)::text AS line FROM ledger_merchant_days t
+                            UNION ALL SELECT 'o ' || row(t.*)::text FROM order_days t) rows
           ORDER BY line",
     )
     .load::<Line>(conn)

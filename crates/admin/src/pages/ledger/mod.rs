@@ -141,6 +141,7 @@ fn id_param(l: &LedgerLabels, text: &str) -> Result<i64, ConsoleError> {
 pub(crate) fn ledger_error(error: LedgerError) -> ConsoleError {
     match error {
         LedgerError::Storage(error) => ConsoleError::Storage(error),
+        LedgerError::UnknownCursor => ConsoleError::BadRequest(LedgerError::UnknownCursor.to_string()),
         other => ConsoleError::Internal(other.to_string()),
     }
 }

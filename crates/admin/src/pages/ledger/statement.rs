@@ -120,14 +120,14 @@ pub async fn show(
         Format::Csv => MovementPage { after_id: None, limit: CSV_MAX_ROWS },
         Format::Html => MovementPage { after_id: query.after, limit: PAGE_SIZE },
     };
-    let (calendar, text) = (state.calendar, merchant.clone());
+    let text = merchant.clone();
     let found = run_blocking(&state.pool, move |conn| {
         let mut matches = find_merchants(conn, &text, MAX_CANDIDATES)?;
         if matches.len() > 1 {
             return Ok::<_, ConsoleError>(Found::Several(matches));
         }
         let Some(row) = matches.pop() else { return Ok(Found::Nobody) };
-        let statement = reports::statement(conn, &calendar, row.id, range, page).map_err(ledger_error)?;
+        let statement = reports::statement(conn, row.id, range, page).map_err(ledger_error)?;
         Ok(Found::Statement(Box::new(row), Box::new(statement)))
     })
     .await?;
