@@ -5,6 +5,8 @@ DROP TRIGGER orders_count_days ON orders;
 DROP FUNCTION orders_count_days();
 DROP VIEW order_days_from_orders;
 DROP TABLE order_days;
+DROP VIEW ledger_platform_days_from_merchants;
+DROP TABLE ledger_platform_days;
 DROP VIEW ledger_merchant_days_from_ledger;
 DROP TABLE ledger_merchant_days;
 

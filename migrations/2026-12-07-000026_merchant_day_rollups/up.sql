@@ -43,6 +43,41 @@ CREATE TABLE ledger_merchant_days (
 -- The platform's days read every merchant's rows of a period.
 CREATE INDEX ledger_merchant_days_by_day ON ledger_merchant_days (business_date);
 
+-- The platform's final days summed over merchants, so reports over many days read a row per day.
+-- A day is summarized by a job once it is final: over (before yesterday) and every merchant that
+-- was paid on it settled. Should anything still be booked for a summarized day, the trigger below
+-- removes its summary (the day is then read from the merchants' rows until summarized again);
+-- the trigger holds a shared advisory lock on each day it books for, and the job an exclusive
+-- one on the day it sums, so a summary never misses a booking in flight.
+CREATE TABLE ledger_platform_days (
+    business_date         DATE        PRIMARY KEY,
+    merchants             BIGINT      NOT NULL,
+    paid_orders           BIGINT      NOT NULL,
+    refunds               BIGINT      NOT NULL,
+    settlements           BIGINT      NOT NULL,
+    payouts_succeeded     BIGINT      NOT NULL,
+    paid_fen              BIGINT      NOT NULL,
+    refunded_fen          BIGINT      NOT NULL,
+    bank_commission_fen   BIGINT      NOT NULL,
+    pay_platform_fen      BIGINT      NOT NULL,
+    commission_debit_fen  BIGINT      NOT NULL,
+    commission_credit_fen BIGINT      NOT NULL,
+    paid_out_fen          BIGINT      NOT NULL,
+    summarized_at         TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- The platform's figures of days, summed from the merchants' rows: what a summary holds.
+CREATE VIEW ledger_platform_days_from_merchants AS
+    SELECT business_date, count(*) AS merchants,
+           sum(paid_orders)::bigint AS paid_orders, sum(refunds)::bigint AS refunds,
+           sum(settlements)::bigint AS settlements, sum(payouts_succeeded)::bigint AS payouts_succeeded,
+           sum(paid_fen)::bigint AS paid_fen, sum(refunded_fen)::bigint AS refunded_fen,
+           sum(bank_commission_fen)::bigint AS bank_commission_fen, sum(pay_platform_fen)::bigint AS pay_platform_fen,
+           sum(commission_debit_fen)::bigint AS commission_debit_fen,
+           sum(commission_credit_fen)::bigint AS commission_credit_fen, sum(paid_out_fen)::bigint AS paid_out_fen
+      FROM ledger_merchant_days
+     GROUP BY business_date;
+
 -- The figures, in two steps that the trigger (over a statement's new postings) and the view (over
 -- the whole ledger) share: each entry's postings summed by account kind, then the entries summed
 -- per merchant and day. Entries are counted by kind; fees are net on their normal (credit) side
@@ -217,6 +252,10 @@ BEGIN
       FROM (SELECT account_id, sum(amount_fen) AS delta_fen FROM new_postings
              GROUP BY account_id ORDER BY account_id) AS d
      WHERE a.id = d.account_id;
+    -- A summary of a day booked for now is no longer whole (after the job has finished with it).
+    PERFORM pg_advisory_xact_lock_shared(1502, day - DATE '2000-01-01')
+       FROM (SELECT DISTINCT f.business_date AS day FROM unnest(figures) f ORDER BY 1) days;
+    DELETE FROM ledger_platform_days WHERE business_date IN (SELECT f.business_date FROM unnest(figures) f);
     -- unnest yields the rows in the array's order: by merchant and day.
     INSERT INTO ledger_merchant_days AS t
     SELECT * FROM unnest(figures)

@@ -4,10 +4,11 @@ use chrono::Utc;
 use domain::calendar::BusinessCalendar;
 use storage::{Pool, database::run_blocking, jobs::Job};
 
-use crate::{LedgerError, reconciliation, settlement};
+use crate::{LedgerError, reconciliation, rollups, settlement};
 
-/// Moves the paid orders of due business days from pending to available (T+N); the scheduler
-/// enqueues one every five minutes. Safe on several nodes: each (merchant, day) settles once.
+/// Moves the paid orders of due business days from pending to available (T+N), then sums the
+/// days that have become final into the rollups' day summaries; the scheduler enqueues one every
+/// five minutes. Safe on several nodes: each (merchant, day) settles once, each day is summed once.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Settle;
 
@@ -28,9 +29,16 @@ impl Settle {
                 tracing::info!(merchant_id = %row.merchant_id, date = %row.business_date, amount_fen = row.amount_fen.fen(), "settled");
             }
             if settled.len() < SETTLE_BATCH as usize {
-                return Ok(());
+                break;
             }
         }
+        let calendar = policy.calendar;
+        let summarized =
+            run_blocking(pool, move |conn| rollups::summarize_final_days(conn, &calendar, Utc::now())).await?;
+        if !summarized.is_empty() {
+            tracing::info!(days = ?summarized, "business days summarized");
+        }
+        Ok(())
     }
 }
 

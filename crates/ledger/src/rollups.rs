@@ -1,12 +1,19 @@
-//! The ledger's rollups per merchant and business day, which the console's figures read instead
-//! of every posting. The database keeps them current with every booking; these rebuild them from
-//! the ledger and check them against it.
+//! The ledger's rollups, which the console's figures read instead of every posting: a row per
+//! merchant and business day, kept current by the database with every booking, and the
+//! platform's final days summed over merchants. These rebuild them from the ledger, check them
+//! against it, and sum the days that have become final.
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use diesel::PgConnection;
+use domain::calendar::BusinessCalendar;
 pub use storage::ledger_rollups::{Difference, Rebuilt};
 
 use crate::LedgerError;
 
-/// Writes the rollups again from the ledger (bookings wait meanwhile).
+/// Days a summarizing pass sums at most.
+const SUMMARIZE_DAYS: i64 = 31;
+
+/// Writes the rollups again from the ledger (bookings wait meanwhile); the days' summaries are
+/// made again by the next [`summarize_final_days`].
 pub fn rebuild(conn: &mut PgConnection) -> Result<Rebuilt, LedgerError> {
     Ok(storage::ledger_rollups::rebuild(conn)?)
 }
@@ -14,4 +21,17 @@ pub fn rebuild(conn: &mut PgConnection) -> Result<Rebuilt, LedgerError> {
 /// The rollup rows that disagree with the ledger, at most `limit`; empty when they agree.
 pub fn differences(conn: &mut PgConnection, limit: i64) -> Result<Vec<Difference>, LedgerError> {
     Ok(storage::ledger_rollups::differences(conn, limit)?)
+}
+
+/// Sums the platform's days that are final at `now` and not summarized yet: days before
+/// yesterday (today's and yesterday's still take bookings) whose paid merchants are all settled.
+/// Returns the days summarized.
+pub fn summarize_final_days(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    now: DateTime<Utc>,
+) -> Result<Vec<NaiveDate>, LedgerError> {
+    let today = calendar.date_of(now);
+    let yesterday = today.checked_sub_days(Days::new(1)).unwrap_or(today);
+    Ok(storage::ledger_rollups::summarize_final_days(conn, yesterday, SUMMARIZE_DAYS)?)
 }

@@ -38,14 +38,18 @@ pub async fn create_operator(settings: Settings, username: &str, role: &str) -> 
 
 pub async fn rebuild_rollups(settings: Settings) -> anyhow::Result<()> {
     let pool = pool(&settings).await?;
-    let (rebuilt, differences) = run_blocking(&pool, |conn| {
+    let calendar = settings.ledger.policy()?.calendar;
+    let (rebuilt, summarized, differences) = run_blocking(&pool, move |conn| {
         let rebuilt = ledger::rollups::rebuild(conn)?;
-        Ok::<_, ledger::LedgerError>((rebuilt, ledger::rollups::differences(conn, 10)?))
+        let summarized = ledger::rollups::summarize_final_days(conn, &calendar, chrono::Utc::now())?;
+        Ok::<_, ledger::LedgerError>((rebuilt, summarized, ledger::rollups::differences(conn, 10)?))
     })
     .await?;
     println!(
-        "rollups rebuilt: {} merchant-days of the ledger, {} of orders placed",
-        rebuilt.ledger_rows, rebuilt.order_rows
+        "rollups rebuilt: {} merchant-days of the ledger, {} of orders placed, {} final days summed",
+        rebuilt.ledger_rows,
+        rebuilt.order_rows,
+        summarized.len()
     );
     anyhow::ensure!(differences.is_empty(), "the rollups still differ from the ledger: {differences:?}");
     Ok(())

@@ -417,21 +417,20 @@ pub struct DailyFigures {
 }
 
 /// Paid volume and commission per business day in `[from, to]`; days without entries are absent.
-/// From the rollups: a row per merchant and day.
+/// From the rollups: a row per final day, or per merchant and day for the others.
 pub fn daily_figures(
     conn: &mut PgConnection,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<DailyFigures>, StorageError> {
     use diesel::sql_types::Date;
-    Ok(diesel::sql_query(
-        "SELECT business_date, sum(paid_orders)::bigint AS paid_orders, sum(paid_fen)::bigint AS volume_fen,
-                sum(commission_credit_fen - commission_debit_fen)::bigint AS commission_fen
-           FROM ledger_merchant_days
-          WHERE business_date BETWEEN $1 AND $2
-          GROUP BY business_date
+    Ok(diesel::sql_query(format!(
+        "SELECT business_date, paid_orders, paid_fen AS volume_fen,
+                commission_credit_fen - commission_debit_fen AS commission_fen
+           FROM {platform_days} days
           ORDER BY business_date",
-    )
+        platform_days = crate::ledger_rollups::PLATFORM_DAYS
+    ))
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
     .load(conn)?)

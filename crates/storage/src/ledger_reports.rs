@@ -229,6 +229,37 @@ pub fn account_positions(
     .load(conn)?)
 }
 
+/// A posting's place in a statement's order: its entry's business day, its entry and itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct StatementPlace {
+    #[diesel(sql_type = Date)]
+    pub business_date: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    pub entry_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub posting_id: i64,
+}
+
+/// Where posting `posting_id` stands in the merchant's statement, if it is a posting to one of
+/// `account_ids` (the merchant's own accounts); found through the accounts' index.
+pub fn statement_place(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    account_ids: &[AccountId],
+    posting_id: i64,
+) -> Result<Option<StatementPlace>, StorageError> {
+    Ok(diesel::sql_query(
+        "SELECT e.business_date, e.id AS entry_id, p.id AS posting_id
+           FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
+          WHERE p.account_id = ANY($1) AND p.id = $2 AND e.merchant_id = $3",
+    )
+    .bind::<Array<BigInt>, _>(account_ids)
+    .bind::<BigInt, _>(posting_id)
+    .bind::<BigInt, _>(merchant_id)
+    .get_result(conn)
+    .optional()?)
+}
+
 /// Signed sums (debit positive) per account.
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
 pub struct AccountSumRow {
@@ -238,33 +269,15 @@ pub struct AccountSumRow {
     pub sum_fen: Amount,
 }
 
-/// Where a statement's page starts: the business day of the merchant's posting `posting_id`
-/// (`None` when it is not the merchant's), and the signed sums of the postings to `account_ids`
-/// booked for that day up to and including that posting, in the statement's order.
-pub fn day_up_to_posting(
+/// The signed sums of the merchant's postings to `account_ids` booked for `place`'s business day
+/// up to and including that posting, in the statement's order.
+pub fn day_up_to(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
     account_ids: &[AccountId],
-    posting_id: i64,
-) -> Result<Option<(NaiveDate, Vec<AccountSumRow>)>, StorageError> {
-    #[derive(QueryableByName)]
-    struct Cursor {
-        #[diesel(sql_type = Date)]
-        business_date: NaiveDate,
-        #[diesel(sql_type = BigInt)]
-        entry_id: i64,
-    }
-    let cursor: Option<Cursor> = diesel::sql_query(
-        "SELECT e.business_date, e.id AS entry_id
-           FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
-          WHERE p.id = $1 AND e.merchant_id = $2",
-    )
-    .bind::<BigInt, _>(posting_id)
-    .bind::<BigInt, _>(merchant_id)
-    .get_result(conn)
-    .optional()?;
-    let Some(cursor) = cursor else { return Ok(None) };
-    let sums = diesel::sql_query(
+    place: StatementPlace,
+) -> Result<Vec<AccountSumRow>, StorageError> {
+    Ok(diesel::sql_query(
         "SELECT p.account_id, sum(p.amount_fen)::bigint AS sum_fen
            FROM ledger_entries e
            JOIN ledger_postings p ON p.entry_id = e.id
@@ -273,47 +286,42 @@ pub fn day_up_to_posting(
           GROUP BY p.account_id",
     )
     .bind::<BigInt, _>(merchant_id)
-    .bind::<Date, _>(cursor.business_date)
-    .bind::<BigInt, _>(cursor.entry_id)
+    .bind::<Date, _>(place.business_date)
+    .bind::<BigInt, _>(place.entry_id)
     .bind::<Array<BigInt>, _>(account_ids)
-    .bind::<BigInt, _>(posting_id)
-    .load(conn)?;
-    Ok(Some((cursor.business_date, sums)))
+    .bind::<BigInt, _>(place.posting_id)
+    .load(conn)?)
 }
 
 /// The postings of the merchant's `account_ids` booked for business days `[from, to]`, in the
-/// statement's order (day, entry, posting), after posting `after_id` when given.
+/// statement's order (day, entry, posting), after `after` when given: read along the entries'
+/// (merchant, day, id) index, so a page reads its own rows and not the period's.
 pub fn movements(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
     account_ids: &[AccountId],
     from: NaiveDate,
     to: NaiveDate,
-    after_id: Option<i64>,
+    after: Option<StatementPlace>,
     limit: i64,
 ) -> Result<Vec<PostingCauseRow>, StorageError> {
+    let after = after.unwrap_or(StatementPlace { business_date: from, entry_id: 0, posting_id: 0 });
     Ok(diesel::sql_query(format!(
-        "WITH cursor AS (
-                SELECT COALESCE(max(e.business_date), $3) AS business_date, COALESCE(max(e.id), 0) AS entry_id,
-                       COALESCE(max(p.id), 0) AS posting_id
-                  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
-                 WHERE p.id = $5 AND e.merchant_id = $1)
-         {POSTING_CAUSE_COLUMNS}
-           FROM cursor c
-           JOIN ledger_entries e
-             ON e.merchant_id = $1 AND (e.business_date, e.id) >= (c.business_date, c.entry_id)
-            AND e.business_date <= $4
+        "{POSTING_CAUSE_COLUMNS}
+           FROM ledger_entries e
            JOIN ledger_postings p ON p.entry_id = e.id
            {POSTING_CAUSE_JOINS}
-          WHERE p.account_id = ANY($2) AND (e.id > c.entry_id OR p.id > c.posting_id)
+          WHERE e.merchant_id = $1 AND (e.business_date, e.id) >= ($3, $4) AND e.business_date <= $5
+            AND p.account_id = ANY($2) AND (e.id > $4 OR p.id > $6)
           ORDER BY e.business_date, e.id, p.id
-          LIMIT $6"
+          LIMIT $7"
     ))
     .bind::<BigInt, _>(merchant_id)
     .bind::<Array<BigInt>, _>(account_ids)
-    .bind::<Date, _>(from)
+    .bind::<Date, _>(after.business_date.max(from))
+    .bind::<BigInt, _>(after.entry_id)
     .bind::<Date, _>(to)
-    .bind::<BigInt, _>(after_id.unwrap_or(0))
+    .bind::<BigInt, _>(after.posting_id)
     .bind::<BigInt, _>(limit)
     .load(conn)?)
 }
@@ -329,21 +337,19 @@ pub struct DayCommissionRow {
     pub credit_fen: Amount,
 }
 
-/// The commission per business day within `[from, to]`, from the rollups.
+/// The commission per business day within `[from, to]`, from the rollups (a row per final day).
 pub fn commission_by_day(
     conn: &mut PgConnection,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<DayCommissionRow>, StorageError> {
-    Ok(diesel::sql_query(
-        "SELECT business_date, sum(commission_debit_fen)::bigint AS debit_fen,
-                sum(commission_credit_fen)::bigint AS credit_fen
-           FROM ledger_merchant_days
-          WHERE business_date BETWEEN $1 AND $2
-          GROUP BY business_date
-         HAVING sum(commission_debit_fen) <> 0 OR sum(commission_credit_fen) <> 0
+    Ok(diesel::sql_query(format!(
+        "SELECT business_date, commission_debit_fen AS debit_fen, commission_credit_fen AS credit_fen
+           FROM {platform_days} days
+          WHERE commission_debit_fen <> 0 OR commission_credit_fen <> 0
           ORDER BY business_date",
-    )
+        platform_days = crate::ledger_rollups::PLATFORM_DAYS
+    ))
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
     .load(conn)?)
@@ -406,29 +412,27 @@ pub struct DayActivityRow {
 }
 
 /// Activity of every business day within `[from, to]` that had any, from the rollups. A paid
-/// order has one order_paid entry, on its payment's business day, so a merchant-day without a
+/// order has one order_paid entry, on its payment's business day, so a merchant's day without a
 /// settlement has all its paid orders waiting.
 pub fn day_activity(
     conn: &mut PgConnection,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<DayActivityRow>, StorageError> {
-    Ok(diesel::sql_query(
-        "SELECT d.business_date,
-                sum(d.paid_orders)::bigint AS paid_orders,
-                sum(d.refunds)::bigint AS refunds,
-                sum(d.settlements)::bigint AS settlements,
-                -- A day settled with an amount has its settlement entry; only the others (none,
-                -- or a settlement of nothing) are looked up.
-                COALESCE(sum(d.paid_orders) FILTER (WHERE d.settlements = 0 AND NOT EXISTS (
-                    SELECT 1 FROM settlements s WHERE s.merchant_id = d.merchant_id AND s.business_date = d.business_date)),
-                    0)::bigint AS unsettled_orders
-           FROM ledger_merchant_days d
-          WHERE d.business_date BETWEEN $1 AND $2
-          GROUP BY d.business_date
-         HAVING sum(d.paid_orders) + sum(d.refunds) + sum(d.settlements) > 0
+    Ok(diesel::sql_query(format!(
+        "SELECT days.business_date, days.paid_orders, days.refunds, days.settlements,
+                -- A final (summarized) day has none waiting; the others are looked up.
+                COALESCE((SELECT sum(d.paid_orders) FROM ledger_merchant_days d
+                           WHERE d.business_date = days.business_date AND {unsettled}
+                             AND NOT EXISTS (SELECT 1 FROM ledger_platform_days s
+                                              WHERE s.business_date = days.business_date)), 0)::bigint
+                    AS unsettled_orders
+           FROM {platform_days} days
+          WHERE days.paid_orders + days.refunds + days.settlements > 0
           ORDER BY 1",
-    )
+        unsettled = crate::ledger_rollups::UNSETTLED,
+        platform_days = crate::ledger_rollups::PLATFORM_DAYS
+    ))
     .bind::<Date, _>(from)
     .bind::<Date, _>(to)
     .load(conn)?)

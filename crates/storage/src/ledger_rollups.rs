@@ -1,6 +1,7 @@
 //! The rollups per merchant and day: `ledger_merchant_days` (the ledger's figures per business
 //! day) and `order_days` (orders placed per day in China), kept current by the database's
-//! statement triggers as postings and orders are written. Derived data: [`rebuild`] writes them
+//! statement triggers as postings and orders are written; and `ledger_platform_days`, the
+//! platform's final days summed over merchants by [`summarize_final_days`]. Derived data: [`rebuild`] writes them
 //! again from the ledger and the orders (the views `ledger_merchant_days_from_ledger` and
 //! `order_days_from_orders`, which hold the triggers' rules), and [`differences`] compares them.
 use diesel::prelude::*;
@@ -29,6 +30,8 @@ pub fn rebuild(conn: &mut PgConnection) -> Result<Rebuilt, StorageError> {
         diesel::sql_query("LOCK TABLE ledger_entries, ledger_postings, orders IN SHARE MODE").execute(conn)?;
         diesel::sql_query("DELETE FROM ledger_merchant_days").execute(conn)?;
         diesel::sql_query("DELETE FROM order_days").execute(conn)?;
+        // The summaries of final days are made again by the job from the rows written here.
+        diesel::sql_query("DELETE FROM ledger_platform_days").execute(conn)?;
         let ledger_rows = diesel::sql_query(format!(
             "INSERT INTO ledger_merchant_days ({LEDGER_DAY_COLUMNS}) SELECT * FROM ledger_merchant_days_from_ledger"
         ))
@@ -49,7 +52,8 @@ pub struct Difference {
 }
 
 /// The rollup rows that differ from what the ledger and the orders say (missing, extra or with
-/// other figures), at most `limit`; none when the rollups are right.
+/// other figures), and summaries of days that differ from their merchants' rows, at most
+/// `limit`; none when the rollups are right.
 pub fn differences(conn: &mut PgConnection, limit: i64) -> Result<Vec<Difference>, StorageError> {
     Ok(diesel::sql_query(format!(
         "WITH kept AS (SELECT {LEDGER_DAY_COLUMNS} FROM ledger_merchant_days),
@@ -60,8 +64,92 @@ pub fn differences(conn: &mut PgConnection, limit: i64) -> Result<Vec<Difference
          UNION ALL (SELECT 'ledger, rollup: ' || row(k.*)::text FROM (TABLE kept EXCEPT TABLE derived) k)
          UNION ALL (SELECT 'orders, derived: ' || row(d.*)::text FROM (TABLE orders_derived EXCEPT TABLE orders_kept) d)
          UNION ALL (SELECT 'orders, rollup: ' || row(k.*)::text FROM (TABLE orders_kept EXCEPT TABLE orders_derived) k)
+         UNION ALL (SELECT 'days, summary: ' || row(k.*)::text FROM (
+                        SELECT business_date, merchants, paid_orders, refunds, settlements, payouts_succeeded, paid_fen,
+                               refunded_fen, bank_commission_fen, pay_platform_fen, commission_debit_fen,
+                               commission_credit_fen, paid_out_fen
+                          FROM ledger_platform_days
+                        EXCEPT TABLE ledger_platform_days_from_merchants) k)
          LIMIT $1"
     ))
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .load(conn)?)
+}
+
+/// The platform's figures per business day within `$1..=$2`, as SQL: the summaries of final
+/// days, and the merchants' rows summed for the others (walked day by day along their index).
+/// Columns as `ledger_platform_days_from_merchants`.
+pub(crate) const PLATFORM_DAYS: &str = "
+    (SELECT business_date, merchants, paid_orders, refunds, settlements, payouts_succeeded, paid_fen, refunded_fen,
+            bank_commission_fen, pay_platform_fen, commission_debit_fen, commission_credit_fen, paid_out_fen
+       FROM ledger_platform_days
+      WHERE business_date BETWEEN $1 AND $2
+     UNION ALL
+     SELECT d.business_date, count(*), sum(d.paid_orders)::bigint, sum(d.refunds)::bigint, sum(d.settlements)::bigint,
+            sum(d.payouts_succeeded)::bigint, sum(d.paid_fen)::bigint, sum(d.refunded_fen)::bigint,
+            sum(d.bank_commission_fen)::bigint, sum(d.pay_platform_fen)::bigint, sum(d.commission_debit_fen)::bigint,
+            sum(d.commission_credit_fen)::bigint, sum(d.paid_out_fen)::bigint
+       FROM (SELECT day::date AS day FROM generate_series($1::date, $2::date, interval '1 day') day
+              WHERE NOT EXISTS (SELECT 1 FROM ledger_platform_days s WHERE s.business_date = day::date)) open_days
+       JOIN ledger_merchant_days d ON d.business_date = open_days.day
+      GROUP BY d.business_date)";
+
+/// A merchant's day (`d`) with paid orders and no settlement yet, as SQL. A day settled with an
+/// amount has its settlement entry counted; only the others (none, or a settlement of nothing)
+/// are looked up.
+pub(crate) const UNSETTLED: &str = "d.paid_orders > 0 AND d.settlements = 0
+    AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.merchant_id = d.merchant_id AND s.business_date = d.business_date)";
+
+/// Sums the platform's final days not summarized yet, before `before` (days from then on are not
+/// final: bookings still come), at most `limit` of them, oldest first; each in its own
+/// transaction. A day is final once every merchant paid on it is settled for it. Returns the days
+/// summarized.
+pub fn summarize_final_days(
+    conn: &mut PgConnection,
+    before: chrono::NaiveDate,
+    limit: i64,
+) -> Result<Vec<chrono::NaiveDate>, StorageError> {
+    use diesel::sql_types::{BigInt, Date};
+    #[derive(QueryableByName)]
+    struct Day {
+        #[diesel(sql_type = Date)]
+        business_date: chrono::NaiveDate,
+    }
+    // Candidates: final days with rows and no summary. A day with an unsettled merchant is
+    // skipped (it stays read from the merchants' rows), so it does not hold back later days.
+    let candidates: Vec<Day> = diesel::sql_query(format!(
+        "SELECT d.business_date FROM ledger_merchant_days d
+          WHERE d.business_date < $1
+            AND NOT EXISTS (SELECT 1 FROM ledger_platform_days s WHERE s.business_date = d.business_date)
+          GROUP BY d.business_date
+         HAVING bool_and(NOT ({UNSETTLED}))
+          ORDER BY 1 LIMIT $2"
+    ))
+    .bind::<Date, _>(before)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    let mut summarized = Vec::new();
+    for Day { business_date } in candidates {
+        let done = crate::database::transaction(conn, |conn| -> Result<usize, StorageError> {
+            // Bookings for this day in flight finish first; new ones wait until this commits.
+            diesel::sql_query("SELECT pg_advisory_xact_lock(1502, $1 - DATE '2000-01-01')")
+                .bind::<Date, _>(business_date)
+                .execute(conn)?;
+            Ok(diesel::sql_query(format!(
+                "INSERT INTO ledger_platform_days (business_date, merchants, paid_orders, refunds, settlements,
+                        payouts_succeeded, paid_fen, refunded_fen, bank_commission_fen, pay_platform_fen,
+                        commission_debit_fen, commission_credit_fen, paid_out_fen)
+                 SELECT v.* FROM ledger_platform_days_from_merchants v
+                  WHERE v.business_date = $1
+                    AND NOT EXISTS (SELECT 1 FROM ledger_merchant_days d WHERE d.business_date = $1 AND {UNSETTLED})
+                 ON CONFLICT (business_date) DO NOTHING"
+            ))
+            .bind::<Date, _>(business_date)
+            .execute(conn)?)
+        })?;
+        if done > 0 {
+            summarized.push(business_date);
+        }
+    }
+    Ok(summarized)
 }

@@ -13,7 +13,7 @@ use domain::{AccountId, Amount, MerchantId, ledger::AccountKind};
 use std::collections::BTreeMap;
 
 use diesel::PgConnection;
-use storage::ledger_reports::{self as rows, AccountPositionRow};
+use storage::ledger_reports::{self as rows, AccountPositionRow, StatementPlace};
 
 use super::{
     DateRange,
@@ -146,19 +146,27 @@ pub fn statement(
                 },
             });
         }
+        // The page follows a movement of this statement, or starts it.
+        let after = match page.after_id {
+            Some(after_id) => match rows::statement_place(conn, merchant_id, &account_ids, after_id)? {
+                Some(place) if (range.from()..=range.to()).contains(&place.business_date) => Some(place),
+                _ => return Err(LedgerError::UnknownCursor),
+            },
+            None => None,
+        };
         let mut found = rows::movements(
             conn,
             merchant_id,
             &account_ids,
             range.from(),
             range.to(),
-            page.after_id,
+            after,
             page.limit.saturating_add(1),
         )?;
         let has_more = found.len() as i64 > page.limit;
         found.truncate(usize::try_from(page.limit).unwrap_or(0));
-        let page_start_fen = match page.after_id {
-            Some(after_id) => page_start(conn, merchant_id, range, &accounts, &account_ids, after_id)?,
+        let page_start_fen = match after {
+            Some(place) => page_start(conn, merchant_id, range, &accounts, &account_ids, place)?,
             None => accounts.iter().map(|account| (account.kind, account.opening_fen)).collect(),
         };
         let mut running_fen = page_start_fen.clone();
@@ -196,20 +204,18 @@ fn line(position: &AccountPositionRow) -> Result<StatementAccount, LedgerError> 
     })
 }
 
-/// Each account's balance before the page that follows posting `after_id`: its opening, plus the
-/// period's days before the posting's day (from the rollups), plus that day up to the posting.
+/// Each account's balance before the page that follows `place`: its opening, plus the period's
+/// days before the place's day (from the rollups), plus that day up to the place.
 fn page_start(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
     range: DateRange,
     accounts: &[StatementAccount],
     account_ids: &[AccountId],
-    after_id: i64,
+    place: StatementPlace,
 ) -> Result<BTreeMap<AccountKind, Amount>, LedgerError> {
-    let (day, on_day) = match rows::day_up_to_posting(conn, merchant_id, account_ids, after_id)? {
-        Some((day, on_day)) if (range.from()..=range.to()).contains(&day) => (day, on_day),
-        _ => return Err(LedgerError::UnknownCursor),
-    };
+    let day = place.business_date;
+    let on_day = rows::day_up_to(conn, merchant_id, account_ids, place)?;
     let days_before = match day.pred_opt() {
         Some(before) if before >= range.from() => rows::account_positions(conn, merchant_id, range.from(), before)?,
         _ => Vec::new(),

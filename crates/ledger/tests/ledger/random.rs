@@ -139,6 +139,7 @@ fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
             assert_eq!(actual[&kind], expected, "seed {seed}: {kind} of merchant {}", merchant.shop.merchant_id);
         }
     }
+    final_days_are_summed_and_a_late_booking_unsums_its_day(conn, &world, seed);
     let settled = support::count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'settlement'");
     let finished = world.payouts.iter().filter(|p| p.state != PayoutState::Reserved).count();
     assert!(world.orders.len() > 500 && world.refunds.len() > 200, "seed {seed}: the mix ran");
@@ -152,6 +153,44 @@ fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
         world.refused_refunds,
         world.payouts.len()
     );
+}
+
+/// The platform's final days are summed once, equal to their merchants' rows; a booking for a
+/// summed day takes its summary away (the day is read from the merchants' rows again) until the
+/// next pass sums it again.
+fn final_days_are_summed_and_a_late_booking_unsums_its_day(conn: &mut PgConnection, world: &World, seed: u64) {
+    use diesel::RunQueryDsl;
+    let summed = ledger::rollups::summarize_final_days(conn, &world.calendar, world.now).expect("summed");
+    assert!(summed.len() > 3, "seed {seed}: final days summed: {summed:?}");
+    let today = world.calendar.date_of(world.now);
+    assert!(summed.iter().all(|day| *day < today.pred_opt().expect("yesterday")), "seed {seed}: {summed:?}");
+    assert_eq!(ledger::rollups::summarize_final_days(conn, &world.calendar, world.now).expect("again"), []);
+    assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
+    let day = summed[0];
+    let summaries = |conn: &mut PgConnection| {
+        support::count(
+            conn,
+            &format!("SELECT count(*) AS count FROM ledger_platform_days WHERE business_date = '{day}'"),
+        )
+    };
+    assert_eq!(summaries(conn), 1);
+    diesel::sql_query(
+        "WITH m AS (SELECT merchant_id FROM ledger_merchant_days WHERE business_date = $1 ORDER BY merchant_id LIMIT 1),
+              e AS (INSERT INTO ledger_entries (idempotency_key, kind, merchant_id, business_date, memo)
+                    SELECT 'test:late', 'reversal', merchant_id, $1, 'booked late' FROM m RETURNING id, merchant_id)
+         INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
+         SELECT e.id, a.id, CASE a.kind WHEN 'liquidator_commission_revenue' THEN 7 ELSE -7 END
+           FROM e JOIN ledger_accounts a ON a.merchant_id = e.merchant_id
+                  AND a.kind IN ('liquidator_commission_revenue', 'upstream_receivable')",
+    )
+    .bind::<diesel::sql_types::Date, _>(day)
+    .execute(conn)
+    .expect("a late booking");
+    assert_eq!(summaries(conn), 0, "seed {seed}: the late booking unsummed {day}");
+    assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
+    let again = ledger::rollups::summarize_final_days(conn, &world.calendar, world.now).expect("summed again");
+    assert_eq!(again, [day], "seed {seed}");
+    assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
 }
 
 fn rate(text: &str) -> Rate {
