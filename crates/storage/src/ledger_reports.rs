@@ -294,8 +294,10 @@ pub fn day_up_to(
 }
 
 /// The postings of the merchant's `account_ids` booked for business days `[from, to]`, in the
-/// statement's order (day, entry, posting), after `after` when given: read along the entries'
-/// (merchant, day, id) index, so a page reads its own rows and not the period's.
+/// statement's order (day, entry, posting), after `after` when given, at most `limit`. The
+/// merchant's entries are read in that order along their (merchant, day, id) index a chunk at a
+/// time, and their postings to the accounts looked up, so a page reads its own rows and not the
+/// period's (an entry may have none on these accounts: then the next chunk is read).
 pub fn movements(
     conn: &mut PgConnection,
     merchant_id: MerchantId,
@@ -305,25 +307,58 @@ pub fn movements(
     after: Option<StatementPlace>,
     limit: i64,
 ) -> Result<Vec<PostingCauseRow>, StorageError> {
-    let after = after.unwrap_or(StatementPlace { business_date: from, entry_id: 0, posting_id: 0 });
-    Ok(diesel::sql_query(format!(
-        "{POSTING_CAUSE_COLUMNS}
-           FROM ledger_entries e
-           JOIN ledger_postings p ON p.entry_id = e.id
-           {POSTING_CAUSE_JOINS}
-          WHERE e.merchant_id = $1 AND (e.business_date, e.id) >= ($3, $4) AND e.business_date <= $5
-            AND p.account_id = ANY($2) AND (e.id > $4 OR p.id > $6)
-          ORDER BY e.business_date, e.id, p.id
-          LIMIT $7"
-    ))
-    .bind::<BigInt, _>(merchant_id)
-    .bind::<Array<BigInt>, _>(account_ids)
-    .bind::<Date, _>(after.business_date.max(from))
-    .bind::<BigInt, _>(after.entry_id)
-    .bind::<Date, _>(to)
-    .bind::<BigInt, _>(after.posting_id)
-    .bind::<BigInt, _>(limit)
-    .load(conn)?)
+    #[derive(QueryableByName)]
+    struct EntryKey {
+        #[diesel(sql_type = Date)]
+        business_date: NaiveDate,
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let wanted = usize::try_from(limit).unwrap_or(0);
+    let chunk = limit.clamp(1, 1_000);
+    let mut place = after.unwrap_or(StatementPlace { business_date: from, entry_id: 0, posting_id: 0 });
+    let mut found: Vec<PostingCauseRow> = Vec::new();
+    while found.len() < wanted {
+        // This chunk's entries: the place's own (its later postings) and the ones after it.
+        let entries: Vec<EntryKey> = diesel::sql_query(
+            "SELECT business_date, id FROM ledger_entries
+              WHERE merchant_id = $1 AND (business_date, id) >= ($2, $3) AND business_date <= $4
+              ORDER BY business_date, id
+              LIMIT $5",
+        )
+        .bind::<BigInt, _>(merchant_id)
+        .bind::<Date, _>(place.business_date.max(from))
+        .bind::<BigInt, _>(place.entry_id)
+        .bind::<Date, _>(to)
+        .bind::<BigInt, _>(chunk)
+        .load(conn)?;
+        let Some(last) = entries.last() else { break };
+        let next = StatementPlace { business_date: last.business_date, entry_id: last.id, posting_id: i64::MAX };
+        let entry_ids: Vec<i64> = entries.iter().map(|entry| entry.id).collect();
+        let rows: Vec<PostingCauseRow> = diesel::sql_query(format!(
+            "{POSTING_CAUSE_COLUMNS}
+               FROM ledger_entries e
+               -- Each entry's own postings, looked up by entry (a lateral with OFFSET is not
+               -- flattened into a scan of every posting of the accounts).
+               CROSS JOIN LATERAL (SELECT * FROM ledger_postings p
+                                    WHERE p.entry_id = e.id AND p.account_id = ANY($2) OFFSET 0) p
+               {POSTING_CAUSE_JOINS}
+              WHERE e.id = ANY($1) AND (e.id <> $3 OR p.id > $4)
+              ORDER BY e.business_date, e.id, p.id"
+        ))
+        .bind::<Array<BigInt>, _>(&entry_ids)
+        .bind::<Array<BigInt>, _>(account_ids)
+        .bind::<BigInt, _>(place.entry_id)
+        .bind::<BigInt, _>(place.posting_id)
+        .load(conn)?;
+        found.extend(rows);
+        if (entries.len() as i64) < chunk {
+            break;
+        }
+        place = next;
+    }
+    found.truncate(wanted);
+    Ok(found)
 }
 
 /// The liquidator's commission debited and credited on a business day, both positive.

@@ -85,14 +85,20 @@ pub(crate) const PLATFORM_DAYS: &str = "
        FROM ledger_platform_days
       WHERE business_date BETWEEN $1 AND $2
      UNION ALL
-     SELECT d.business_date, count(*), sum(d.paid_orders)::bigint, sum(d.refunds)::bigint, sum(d.settlements)::bigint,
-            sum(d.payouts_succeeded)::bigint, sum(d.paid_fen)::bigint, sum(d.refunded_fen)::bigint,
-            sum(d.bank_commission_fen)::bigint, sum(d.pay_platform_fen)::bigint, sum(d.commission_debit_fen)::bigint,
-            sum(d.commission_credit_fen)::bigint, sum(d.paid_out_fen)::bigint
+     SELECT open_days.day, f.*
        FROM (SELECT day::date AS day FROM generate_series($1::date, $2::date, interval '1 day') day
               WHERE NOT EXISTS (SELECT 1 FROM ledger_platform_days s WHERE s.business_date = day::date)) open_days
-       JOIN ledger_merchant_days d ON d.business_date = open_days.day
-      GROUP BY d.business_date)";
+      -- One day at a time along the day index (an aggregate in a lateral is not flattened into a
+      -- scan of every merchant-day).
+      CROSS JOIN LATERAL (
+            SELECT count(*) AS merchants, sum(d.paid_orders)::bigint, sum(d.refunds)::bigint,
+                   sum(d.settlements)::bigint, sum(d.payouts_succeeded)::bigint, sum(d.paid_fen)::bigint,
+                   sum(d.refunded_fen)::bigint, sum(d.bank_commission_fen)::bigint, sum(d.pay_platform_fen)::bigint,
+                   sum(d.commission_debit_fen)::bigint, sum(d.commission_credit_fen)::bigint,
+                   sum(d.paid_out_fen)::bigint
+              FROM ledger_merchant_days d
+             WHERE d.business_date = open_days.day) f
+      WHERE f.merchants > 0)";
 
 /// A merchant's day (`d`) with paid orders and no settlement yet, as SQL. A day settled with an
 /// amount has its settlement entry counted; only the others (none, or a settlement of nothing)

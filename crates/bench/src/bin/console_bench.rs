@@ -264,9 +264,16 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
     // The settlement job sums the final days as they become final; the workers are off here.
     let mut conn = PgConnection::establish(url)?;
     let calendar = domain::calendar::BusinessCalendar::default();
-    let summarized = ledger::rollups::summarize_final_days(&mut conn, &calendar, chrono::Utc::now())?;
+    let mut summarized = 0;
+    loop {
+        let days = ledger::rollups::summarize_final_days(&mut conn, &calendar, chrono::Utc::now())?;
+        if days.is_empty() {
+            break;
+        }
+        summarized += days.len();
+    }
     conn.batch_execute("VACUUM ANALYZE ledger_merchant_days, ledger_platform_days, order_days")?;
-    println!("final days summed now: {}", summarized.len());
+    println!("final days summed now: {summarized}");
     let mut settings = server::Settings::load(None, &[("DATABASE_URL".to_string(), url.to_string())])?;
     settings.server.bind = "127.0.0.1:0".into();
     settings.log.filter = "error".into();

@@ -139,6 +139,7 @@ fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
             assert_eq!(actual[&kind], expected, "seed {seed}: {kind} of merchant {}", merchant.shop.merchant_id);
         }
     }
+    statements_page_through_the_whole_history(conn, &world, seed);
     final_days_are_summed_and_a_late_booking_unsums_its_day(conn, &world, seed);
     let settled = support::count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'settlement'");
     let finished = world.payouts.iter().filter(|p| p.state != PayoutState::Reserved).count();
@@ -153,6 +154,54 @@ fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
         world.refused_refunds,
         world.payouts.len()
     );
+}
+
+/// Every merchant's statement over the whole run, read in small pages: the running balance carries
+/// from page to page, the pages hold exactly the movements the totals count, and the last ends at
+/// the closing balance, which is the balance now.
+fn statements_page_through_the_whole_history(conn: &mut PgConnection, world: &World, seed: u64) {
+    use ledger::reports::{DateRange, MovementPage, statement};
+    let today = world.calendar.date_of(world.now);
+    let range = DateRange::ending(today, 40).expect("range");
+    for merchant in &world.merchants {
+        let merchant_id = merchant.shop.merchant_id;
+        let mut page = MovementPage { after_id: None, limit: 37 };
+        let mut running: std::collections::BTreeMap<AccountKind, i64> = BTreeMap::new();
+        let mut seen = 0_i64;
+        loop {
+            let found = statement(conn, merchant_id, range, page).expect("statement");
+            for account in &found.accounts {
+                running.entry(account.kind).or_insert(account.opening_fen.fen());
+                assert_eq!(account.opening_fen.fen(), 0, "seed {seed}: nothing before the run");
+            }
+            for movement in &found.movements {
+                let balance = running.get_mut(&movement.account).expect("a statement account");
+                let change = movement.credit_fen().fen() - movement.debit_fen().fen();
+                *balance += change;
+                assert_eq!(*balance, movement.balance_after_fen.fen(), "seed {seed}: carried across pages");
+            }
+            seen += found.movements.len() as i64;
+            assert!(found.balances_agree(), "seed {seed}: merchant {merchant_id}");
+            match found.next_after_id {
+                Some(after_id) => page.after_id = Some(after_id),
+                None => {
+                    let counted: i64 = found.accounts.iter().map(|account| account.movement_count).sum();
+                    assert_eq!(seen, counted, "seed {seed}: every movement once");
+                    for account in &found.accounts {
+                        let now = support::balance(conn, merchant_id, account.kind);
+                        assert_eq!(
+                            account.closing_fen.fen(),
+                            now,
+                            "seed {seed}: {} closes at its balance",
+                            account.kind
+                        );
+                    }
+                    break;
+                }
+            }
+        }
+        assert!(seen > 37, "seed {seed}: more than one page for merchant {merchant_id}");
+    }
 }
 
 /// The platform's final days are summed once, equal to their merchants' rows; a booking for a
