@@ -293,6 +293,9 @@ pub fn day_up_to(
     .load(conn)?)
 }
 
+/// Entries a statement page walks at a time; a longer read is an export.
+const MOVEMENTS_CHUNK: i64 = 1_000;
+
 /// The postings of the merchant's `account_ids` booked for business days `[from, to]`, in the
 /// statement's order (day, entry, posting), after `after` when given, at most `limit`. The
 /// merchant's entries are read in that order along their (merchant, day, id) index a chunk at a
@@ -315,8 +318,30 @@ pub fn movements(
         id: i64,
     }
     let wanted = usize::try_from(limit).unwrap_or(0);
-    let chunk = limit.clamp(1, 1_000);
     let mut place = after.unwrap_or(StatementPlace { business_date: from, entry_id: 0, posting_id: 0 });
+    if limit > MOVEMENTS_CHUNK {
+        // An export reads the period whole: one pass over the accounts' postings and the
+        // merchant's entries serves it better than a walk.
+        return Ok(diesel::sql_query(format!(
+            "{POSTING_CAUSE_COLUMNS}
+               FROM ledger_entries e
+               JOIN ledger_postings p ON p.entry_id = e.id
+               {POSTING_CAUSE_JOINS}
+              WHERE e.merchant_id = $1 AND (e.business_date, e.id) >= ($3, $4) AND e.business_date <= $5
+                AND p.account_id = ANY($2) AND (e.id <> $4 OR p.id > $6)
+              ORDER BY e.business_date, e.id, p.id
+              LIMIT $7"
+        ))
+        .bind::<BigInt, _>(merchant_id)
+        .bind::<Array<BigInt>, _>(account_ids)
+        .bind::<Date, _>(place.business_date.max(from))
+        .bind::<BigInt, _>(place.entry_id)
+        .bind::<Date, _>(to)
+        .bind::<BigInt, _>(place.posting_id)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?);
+    }
+    let chunk = limit.max(1);
     let mut found: Vec<PostingCauseRow> = Vec::new();
     while found.len() < wanted {
         // This chunk's entries: the place's own (its later postings) and the ones after it.
