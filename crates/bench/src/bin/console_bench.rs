@@ -101,7 +101,9 @@ fn seed(url: &str, args: &Args) -> anyhow::Result<()> {
         let last = if day == args.days - 1 { args.orders } else { first + per_day - 1 };
         conn.transaction(|conn| -> anyhow::Result<()> {
             conn.batch_execute("SET LOCAL session_replication_role = replica")?;
-            for statement in [ORDERS, REFUNDS, PAYMENT_ENTRIES, PAYMENT_POSTINGS, REFUND_ENTRIES, REFUND_POSTINGS] {
+            let payment_postings = PAYMENT_POSTINGS.replace("{order_split}", bench::ORDER_SPLIT_POSTINGS);
+            let statements = [ORDERS, REFUNDS, PAYMENT_ENTRIES, &payment_postings, REFUND_ENTRIES, REFUND_POSTINGS];
+            for statement in statements {
                 sql_query(statement)
                     .bind::<sql_types::BigInt, _>(first)
                     .bind::<sql_types::BigInt, _>(last)
@@ -183,16 +185,13 @@ const PAYMENT_ENTRIES: &str = "
        AND paid_business_date = $3
      ORDER BY id";
 
+/// `{order_split}` stands for [`bench::ORDER_SPLIT_POSTINGS`].
 const PAYMENT_POSTINGS: &str = "
     INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
     SELECT e.id, a.id, v.amount_fen
       FROM ledger_entries e
       JOIN orders o ON o.id = e.order_id
-     CROSS JOIN LATERAL (VALUES (1, 'upstream_receivable', o.total_fee_fen),
-                                (2, 'merchant_pending', -o.net_receipt_fen),
-                                (3, 'bank_commission_payable', -o.bank_commission_fen),
-                                (4, 'pay_platform_fee_payable', -o.pay_platform_fen),
-                                (5, 'liquidator_commission_revenue', -o.liquidator_commission_fen)) AS v (n, kind, amount_fen)
+     {order_split}
       JOIN ledger_accounts a ON a.merchant_id = e.merchant_id AND a.kind = v.kind
      WHERE e.kind = 'order_paid' AND e.business_date = $3 AND v.amount_fen <> 0
        AND o.trade_no BETWEEN '7' || lpad($1::text, 27, '0') AND '7' || lpad($2::text, 27, '0')

@@ -739,21 +739,17 @@ fn paid_orders(conn: &mut PgConnection, orders: i64, date: NaiveDate, paid_at: D
         .bind::<sql_types::Date, _>(date)
         .execute(conn)?;
         // In the order `post` writes them: by account kind.
-        sql_query(
+        sql_query(format!(
             "INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
              SELECT e.id, a.id, v.amount_fen
                FROM ledger_entries e
                JOIN orders o ON o.id = e.order_id
-              CROSS JOIN LATERAL (VALUES (1, 'upstream_receivable', o.total_fee_fen),
-                                         (2, 'merchant_pending', -o.net_receipt_fen),
-                                         (3, 'bank_commission_payable', -o.bank_commission_fen),
-                                         (4, 'pay_platform_fee_payable', -o.pay_platform_fen),
-                                         (5, 'liquidator_commission_revenue', -o.liquidator_commission_fen))
-                    AS v (n, kind, amount_fen)
+              {order_split}
                JOIN ledger_accounts a ON a.merchant_id = e.merchant_id AND a.kind = v.kind
               WHERE e.kind = 'order_paid' AND e.business_date = $1 AND v.amount_fen <> 0
               ORDER BY e.id, v.n",
-        )
+            order_split = bench::ORDER_SPLIT_POSTINGS
+        ))
         .bind::<sql_types::Date, _>(date)
         .execute(conn)?;
         conn.batch_execute(
