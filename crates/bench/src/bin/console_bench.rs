@@ -256,6 +256,8 @@ struct PageTimes {
     p50: Duration,
     p95: Duration,
     status: u16,
+    /// Lines in the answer when it is a CSV: an export's time grows with what it holds.
+    csv_lines: Option<usize>,
 }
 
 /// Starts the real server on the database, signs an admin in, and loads every page `loads` times.
@@ -324,16 +326,20 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
     for page in &pages {
         let mut times = Vec::with_capacity(args.loads);
         let mut status = 0;
+        let mut csv_lines = None;
         for load in 0..=args.loads {
             let started = Instant::now();
             let response = client.get(format!("{base}{page}")).send().await?;
             status = response.status().as_u16();
-            response.bytes().await?;
+            let body = response.bytes().await?;
             if load > 0 {
                 times.push(started.elapsed());
             }
+            if page.ends_with("format=csv") {
+                csv_lines = Some(body.split(|byte| *byte == b'\n').filter(|line| !line.is_empty()).count());
+            }
         }
-        results.push(times_of(page.clone(), times, status));
+        results.push(PageTimes { csv_lines, ..times_of(page.clone(), times, status) });
     }
     results.extend(gateway_methods(&pool, &base, args.loads, &ids).await?);
     Ok(results)
@@ -354,7 +360,7 @@ async fn next_page(client: &reqwest::Client, base: &str, first: &str) -> anyhow:
 fn times_of(page: String, mut times: Vec<Duration>, status: u16) -> PageTimes {
     times.sort();
     let at = |fraction: f64| times[((times.len() as f64 - 1.0) * fraction).round() as usize];
-    PageTimes { page, p50: at(0.5), p95: at(0.95), status }
+    PageTimes { page, p50: at(0.5), p95: at(0.95), status, csv_lines: None }
 }
 
 /// The master key the bench's databases share, kept beside them so a reused database's platform
@@ -488,10 +494,11 @@ async fn gateway_methods(pool: &storage::Pool, base: &str, loads: usize, ids: &I
 }
 
 fn report(args: &Args, results: &[PageTimes]) {
-    println!("| page | p50 ms | p95 ms | status |");
-    println!("|---|---|---|---|");
+    println!("| page | p50 ms | p95 ms | status | CSV lines |");
+    println!("|---|---|---|---|---|");
     for result in results {
-        println!("| `{}` | {:.1} | {:.1} | {} |", result.page, ms(result.p50), ms(result.p95), result.status);
+        let lines = result.csv_lines.map(|lines| lines.to_string()).unwrap_or_default();
+        println!("| `{}` | {:.1} | {:.1} | {} | {lines} |", result.page, ms(result.p50), ms(result.p95), result.status);
     }
     let worst = results.iter().map(|result| ms(result.p95)).fold(0.0, f64::max);
     println!(
@@ -499,7 +506,7 @@ fn report(args: &Args, results: &[PageTimes]) {
         json!({
             "bench": "console", "orders": args.orders, "merchants": args.merchants, "days": args.days,
             "loads": args.loads, "worst_p95_ms": worst,
-            "pages": results.iter().map(|r| json!({ "page": r.page, "p50_ms": ms(r.p50), "p95_ms": ms(r.p95), "status": r.status })).collect::<Vec<_>>(),
+            "pages": results.iter().map(|r| json!({ "page": r.page, "p50_ms": ms(r.p50), "p95_ms": ms(r.p95), "status": r.status, "csv_lines": r.csv_lines })).collect::<Vec<_>>(),
         })
     );
 }
