@@ -4,6 +4,7 @@
 #   ensure_redis         Redis on 127.0.0.1:6379 (optional for the demo)
 #   ensure_build_tools   libpq headers for diesel, and cargo
 #   ensure_chromium      headless Chromium + ChromeDriver for the browser test
+#   ensure_cargo_fuzz    the nightly toolchain and cargo-fuzz, for scripts/fuzz
 set -euo pipefail
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -56,6 +57,11 @@ ensure_redis() {
 ensure_build_tools() {
   command -v cargo >/dev/null || { log "cargo is required (https://rustup.rs)"; return 1; }
   dpkg -s libpq-dev >/dev/null 2>&1 || apt_install libpq-dev pkg-config
+}
+
+ensure_cargo_fuzz() {
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 }
 
 ensure_chromium() {

@@ -339,6 +339,11 @@ async fn a_notify_is_booked_only_when_the_upstream_signed_it_and_its_query_agree
 
     // Signed by a key that is not the upstream's: refused, nothing changes.
     assert_eq!(post(notify(&stranger)).await, (400, "bad signature".to_string()));
+    // The upstream's own notify with a field repeated, empty first (the string to sign drops empty
+    // values, so the signature still holds): refused, not read as "not paid".
+    let mut repeated = notify(&upstream_signer);
+    repeated.insert(0, ("status".into(), String::new()));
+    assert_eq!(post(repeated).await, (400, "bad signature".to_string()));
     // Signed by the upstream, but the order is not paid there: not booked, kept for an operator.
     let (status, _) = post(notify(&upstream_signer)).await;
     assert_eq!(status, 422, "not applied");

@@ -112,6 +112,21 @@ pub enum CallbackError {
     BadSignature,
     #[error("the callback is missing or has a malformed field: {0}")]
     Malformed(&'static str),
+    /// A field given twice: which one is read would decide what the callback says, while the
+    /// signature might cover the other (or, empty, neither).
+    #[error("the callback gives the field {0} more than once")]
+    RepeatedField(String),
+}
+
+impl CallbackError {
+    /// Refuses a callback form that names any field twice.
+    pub fn refuse_repeated(fields: &[(String, String)]) -> Result<(), CallbackError> {
+        let mut seen = std::collections::HashSet::with_capacity(fields.len());
+        match fields.iter().find(|(key, _)| !seen.insert(key.as_str())) {
+            Some((key, _)) => Err(CallbackError::RepeatedField(key.chars().take(64).collect())),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Whether a payment callback is confirmed by the channel's own records.

@@ -345,6 +345,7 @@ impl PayIn for Sandbox {
     }
 
     fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError> {
+        CallbackError::refuse_repeated(fields)?;
         let field = |name| Sandbox::field(fields, name);
         let (trade_no, total_fee, result, paid_at) =
             (field("trade_no")?, field("total_fee")?, field("result")?, field("paid_at")?);
@@ -403,6 +404,7 @@ impl PayOut for Sandbox {
     }
 
     fn parse_payout_callback(&self, fields: &[(String, String)]) -> Result<PayoutCallback, CallbackError> {
+        CallbackError::refuse_repeated(fields)?;
         let field = |name| Sandbox::field(fields, name);
         let (out_trade_no, status, detail) = (field("out_trade_no")?, field("status")?, field("detail")?);
         self.verify(&[("out_trade_no", out_trade_no), ("status", status), ("detail", detail)], field("sign")?)?;
@@ -543,6 +545,19 @@ mod tests {
         let mut bad_sign = fields.clone();
         bad_sign[4].1 = "zz".repeat(32);
         assert_eq!(sandbox.parse_callback(&bad_sign), Err(CallbackError::BadSignature));
+    }
+
+    #[test]
+    fn a_callback_naming_a_field_twice_is_refused_even_when_its_first_value_was_signed() {
+        let sandbox = Sandbox::new(SandboxRules::default(), b"secret");
+        let fields = sandbox.payment_callback("2017090622140509534568101496", Amount::from_fen(1), true, "x");
+        let mut repeated = fields.clone();
+        repeated.push(("result".into(), "FAIL".into()));
+        assert_eq!(sandbox.parse_callback(&repeated), Err(CallbackError::RepeatedField("result".into())));
+        let status = PayoutStatus::Succeeded { channel_reference: "R1".into() };
+        let mut repeated = sandbox.payout_callback("PO1M1", &status);
+        repeated.insert(0, ("status".into(), String::new()));
+        assert_eq!(sandbox.parse_payout_callback(&repeated), Err(CallbackError::RepeatedField("status".into())));
     }
 
     #[test]

@@ -176,6 +176,12 @@ impl Envelope {
         self.fields.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 
+    /// Every top-level field as it enters the string to sign, in body order (`sign` and
+    /// `sign_type` included: the string to sign leaves them out).
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(key, value)| (key.as_str(), value.as_str()))
+    }
+
     pub fn string_to_sign(&self) -> &str {
         &self.string_to_sign
     }

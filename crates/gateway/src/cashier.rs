@@ -176,7 +176,9 @@ pub async fn payout_notify(
     let callback = match channel.parse_payout_callback(&form.into_inner()) {
         Ok(callback) => callback,
         Err(channel::CallbackError::BadSignature) => return text(StatusCode::BAD_REQUEST, "bad signature"),
-        Err(channel::CallbackError::Malformed(_)) => return text(StatusCode::BAD_REQUEST, "malformed"),
+        Err(channel::CallbackError::Malformed(_) | channel::CallbackError::RepeatedField(_)) => {
+            return text(StatusCode::BAD_REQUEST, "malformed");
+        }
     };
     let (calendar, channel_name) = (**calendar, channel.name());
     let recorded =

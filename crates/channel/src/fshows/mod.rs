@@ -353,6 +353,9 @@ impl PayIn for Fshows {
     /// The upstream's payment notify (seed 001's fields, signed by the upstream's platform key):
     /// its `out_trade_no` is our `trade_no`.
     fn parse_callback(&self, fields: &[(String, String)]) -> Result<PaymentCallback, CallbackError> {
+        // The string to sign drops empty values: a repeated field, empty first, would otherwise
+        // change what is read without changing what was signed.
+        CallbackError::refuse_repeated(fields)?;
         let field = |name: &'static str| {
             fields
                 .iter()
