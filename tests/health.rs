@@ -52,16 +52,6 @@ async fn metrics_count_requests_by_route_pattern() {
     assert!(!metrics.contains("12345"), "raw paths never become labels");
 }
 
-/// A private redis-server on its own port, killed when dropped.
-struct OwnRedis(std::process::Child);
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn readiness(app: &e2e::TestApp) -> String {
     let body: serde_json::Value = app.get("/readyz").await.json().await.unwrap();
     body["status"].as_str().unwrap().to_string()
@@ -84,12 +74,7 @@ async fn the_server_reconnects_to_redis_by_itself() {
         spawn_app_with(|settings| settings.redis.url = SecretString::from(format!("redis://127.0.0.1:{port}"))).await;
     assert_eq!(readiness(&app).await, "degraded");
 
-    let redis = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (scripts/test installs it)");
-    let redis = OwnRedis(redis);
+    let redis = e2e::redis::OwnRedis::start(port).await;
     assert!(wait_for_readiness(&app, "ready").await, "Redis came up: the server uses it without a restart");
 
     drop(redis);

@@ -9,6 +9,7 @@ mod console_operators;
 mod console_orders;
 mod console_reconciliation;
 mod console_roles;
+mod faults;
 mod fshows_client;
 mod fshows_upstream;
 mod gateway;

@@ -15,9 +15,12 @@ use storage::{
 
 pub use storage::testing;
 
+pub mod binary;
 pub mod gateway_client;
 pub mod jdpay_fake;
+pub mod proxy;
 pub mod receiver;
+pub mod redis;
 pub mod upstream;
 
 pub struct TestApp {

@@ -132,6 +132,9 @@ pub async fn pay(
             "The payment failed; the order is still open and can be paid again.",
             false,
         ),
+        Err(error) if error.is_temporary() => {
+            result(StatusCode::SERVICE_UNAVAILABLE, "暂时无法支付", "Please try again later.", false)
+        }
         Err(_) => result(StatusCode::CONFLICT, "支付未完成", "The payment could not be applied.", false),
     }
 }
@@ -152,6 +155,10 @@ pub async fn notify(
         Ok(_) => HttpResponse::Ok().content_type("text/plain").body("success"),
         Err(CallbackError::BadSignature(_)) => {
             HttpResponse::BadRequest().content_type("text/plain").body("bad signature")
+        }
+        // The channel sends it again; it will be applied once.
+        Err(error) if error.is_temporary() => {
+            HttpResponse::ServiceUnavailable().content_type("text/plain").body("try again")
         }
         Err(_) => HttpResponse::UnprocessableEntity().content_type("text/plain").body("not applied"),
     }

@@ -38,6 +38,20 @@ pub enum CallbackError {
     Storage(#[from] StorageError),
 }
 
+impl CallbackError {
+    /// Nothing was decided (the database, the recorder or the channel could not be reached): the
+    /// same callback, sent again, is applied once.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            CallbackError::Storage(_)
+                | CallbackError::RecorderStopped
+                | CallbackError::Unconfirmed(_)
+                | CallbackError::Order(OrderError::Storage(_))
+        )
+    }
+}
+
 /// Receives one callback: `Ok(None)` when it reports a failed payment (nothing to do), the
 /// payment's outcome otherwise.
 pub async fn receive(
