@@ -616,6 +616,38 @@ async fn the_gateway_log_is_filtered_by_app_method_order_and_failure_and_paged()
     let (_, rest) = get(&app, &finance, &format!("/admin/gateway-log?{next}")).await;
     assert_eq!(count(&rest, "data-request="), 10);
     assert!(rest.contains(">request 1</pre>") && !page.contains(">request 1</pre>"));
+
+    // A long reply (a downloadbill's bill, say) is cut short in the list; its own page holds it
+    // whole. Chinese text, so the cut is by characters, never inside one.
+    let long_reply = format!("{{\"bill\":\"{}\"}}", "京东,".repeat(3000));
+    let mut conn = app.database.connection();
+    storage::gateway_log::insert_many(
+        &mut conn,
+        &[storage::gateway_log::NewRequestLog {
+            app_id: Some("longapp"),
+            method: Some("fshows.liquidation.finance.downloadbill"),
+            trade_no: None,
+            request: "a short request",
+            reply: &long_reply,
+            success: true,
+            error_code: None,
+            latency_ms: 3,
+            client_ip: None,
+        }],
+    )
+    .unwrap();
+    let (_, page) = get(&app, &finance, "/admin/gateway-log?app_id=longapp").await;
+    let shown = unescape(page.split("<pre class=\"wire\">").nth(2).unwrap().split("</pre>").next().unwrap());
+    assert_eq!(shown.chars().count(), storage::gateway_log::EXCERPT_CHARS as usize);
+    assert!(long_reply.starts_with(&shown));
+    let whole = page.split("href=\"/admin/gateway-log/").nth(1).unwrap().split('"').next().unwrap();
+    assert!(page.contains("(15 / 9011)"), "the lengths in characters");
+    let (status, exchange) = get(&app, &finance, &format!("/admin/gateway-log/{whole}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let reply = exchange.split("<pre class=\"wire\" id=\"reply\">").nth(1).unwrap().split("</pre>").next().unwrap();
+    assert_eq!(unescape(reply), long_reply);
+    let (status, _) = get(&app, &finance, "/admin/gateway-log/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ struct Targets {
     to_approve: PayoutId,
     to_reject_payout: PayoutId,
     payout_run: PayoutRunId,
+    /// One logged gateway exchange (the orders' uniorders).
+    gateway_request: i64,
 }
 
 impl Targets {
@@ -79,6 +81,7 @@ impl Targets {
         .await
         .unwrap();
         Targets {
+            gateway_request: logged_request(app).await,
             run,
             difference,
             to_approve,
@@ -139,6 +142,18 @@ async fn orders_to_act_on(app: &TestApp) -> (OrderId, NotificationId, i64) {
     })
     .await
     .unwrap()
+}
+
+/// A gateway exchange, once the log writer has written one.
+async fn logged_request(app: &TestApp) -> i64 {
+    for _ in 0..100 {
+        let logged = run_blocking(&app.pool, |conn| storage::gateway_log::list(conn, &Default::default(), 1)).await;
+        if let Some(row) = logged.unwrap().first() {
+            return row.id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no gateway request was logged");
 }
 
 /// The ledger of the paid order's merchant: its pending account and its sub-merchant ID.
@@ -385,6 +400,7 @@ fn routes(targets: &Targets) -> Vec<(Call, &'static [Role], StatusCode)> {
         (Call::Get("/admin/orders"), everyone, StatusCode::OK),
         (Call::Get(order("")), everyone, StatusCode::OK),
         (Call::Get("/admin/gateway-log"), everyone, StatusCode::OK),
+        (Call::Get(leak(format!("/admin/gateway-log/{}", targets.gateway_request))), everyone, StatusCode::OK),
         (Call::Get("/admin/callbacks"), everyone, StatusCode::OK),
         (
             Call::Post(order("/refund"), &[("out_refund_no", "ROLE_1"), ("amount", "0.01")]),

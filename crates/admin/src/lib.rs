@@ -102,6 +102,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(pages::orders::actions::send_again),
             )
             .route("/gateway-log", web::get().to(pages::gateway_log::list))
+            .route("/gateway-log/{id}", web::get().to(pages::gateway_log::show))
             .route("/callbacks", web::get().to(pages::callbacks::list))
             .route("/callbacks/{id}/resolve", web::post().to(pages::callbacks::resolve))
             .route("/ledger", web::get().to(pages::ledger::trial_balance::show))

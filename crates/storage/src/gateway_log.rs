@@ -58,8 +58,15 @@ impl<'a> From<&NewRequestLog<'a>> for StoredRequestLog<'a> {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
-#[diesel(table_name = gateway_requests)]
+/// How much of a request or of a reply a list of exchanges holds: a downloadbill reply carries the
+/// merchant's whole bill, and fifty of them would make the list as large as the bills. The
+/// exchange's own page holds it whole.
+pub const EXCERPT_CHARS: i32 = 2000;
+
+/// A logged exchange. From [`list`], `request` and `reply` are their first [`EXCERPT_CHARS`]
+/// characters; from [`find`], whole. `request_chars` and `reply_chars` are always the whole
+/// lengths.
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
 pub struct RequestLogRow {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -72,6 +79,16 @@ pub struct RequestLogRow {
     pub error_code: Option<String>,
     pub latency_ms: i32,
     pub client_ip: Option<String>,
+    pub request_chars: i32,
+    pub reply_chars: i32,
+}
+
+impl RequestLogRow {
+    /// Whether `request` or `reply` is cut short.
+    pub fn is_excerpt(&self) -> bool {
+        self.request.chars().count() < self.request_chars as usize
+            || self.reply.chars().count() < self.reply_chars as usize
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -83,9 +100,52 @@ pub struct Filter {
     pub before_id: Option<i64>,
 }
 
-/// Newest first.
+type Texts = diesel::expression::SqlLiteral<diesel::sql_types::Text>;
+type Length = diesel::expression::SqlLiteral<diesel::sql_types::Integer>;
+
+/// The columns of a [`RequestLogRow`], request and reply given by `texts`.
+#[allow(clippy::type_complexity)]
+fn columns(
+    texts: [&str; 2],
+) -> (
+    gateway_requests::id,
+    gateway_requests::at,
+    gateway_requests::app_id,
+    gateway_requests::method,
+    gateway_requests::trade_no,
+    Texts,
+    Texts,
+    gateway_requests::success,
+    gateway_requests::error_code,
+    gateway_requests::latency_ms,
+    gateway_requests::client_ip,
+    Length,
+    Length,
+) {
+    use diesel::dsl::sql;
+    use gateway_requests::*;
+    let [request_text, reply_text] = texts;
+    (
+        id,
+        at,
+        app_id,
+        method,
+        trade_no,
+        sql(request_text),
+        sql(reply_text),
+        success,
+        error_code,
+        latency_ms,
+        client_ip,
+        sql("char_length(request)"),
+        sql("char_length(reply)"),
+    )
+}
+
+/// Newest first, request and reply cut to [`EXCERPT_CHARS`].
 pub fn list(conn: &mut PgConnection, filter: &Filter, limit: i64) -> Result<Vec<RequestLogRow>, StorageError> {
-    let mut query = gateway_requests::table.select(RequestLogRow::as_select()).into_boxed();
+    let excerpts = [format!("left(request, {EXCERPT_CHARS})"), format!("left(reply, {EXCERPT_CHARS})")];
+    let mut query = gateway_requests::table.select(columns([&excerpts[0], &excerpts[1]])).into_boxed();
     if let Some(app_id) = &filter.app_id {
         query = query.filter(gateway_requests::app_id.eq(app_id));
     }
@@ -102,4 +162,13 @@ pub fn list(conn: &mut PgConnection, filter: &Filter, limit: i64) -> Result<Vec<
         query = query.filter(gateway_requests::id.lt(before));
     }
     Ok(query.order(gateway_requests::id.desc()).limit(limit).load(conn)?)
+}
+
+/// One exchange, whole.
+pub fn find(conn: &mut PgConnection, id: i64) -> Result<Option<RequestLogRow>, StorageError> {
+    Ok(gateway_requests::table
+        .filter(gateway_requests::id.eq(id))
+        .select(columns(["request", "reply"]))
+        .first(conn)
+        .optional()?)
 }

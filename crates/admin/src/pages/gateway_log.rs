@@ -1,5 +1,7 @@
 //! `GET /admin/gateway-log`: every gateway request and reply (stored redacted), newest first,
-//! filtered by app, method, `trade_no` and failures; keyset-paginated.
+//! filtered by app, method, `trade_no` and failures; keyset-paginated. Long requests and replies
+//! (a downloadbill reply holds a whole bill) are cut short in the list;
+//! `GET /admin/gateway-log/{id}` shows one exchange whole.
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -38,6 +40,15 @@ struct GatewayLogPage {
     requests: Vec<RequestView>,
     next_page: Option<String>,
     first_page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "gateway_exchange.html")]
+struct ExchangePage {
+    chrome: Chrome,
+    o: &'static OrderLabels,
+    tabs: Vec<TabLink>,
+    row: RequestView,
 }
 
 #[derive(Deserialize)]
@@ -93,5 +104,27 @@ pub async fn list(
         requests: rows.into_iter().map(RequestView::from).collect(),
         next_page,
         first_page,
+    })
+}
+
+/// One exchange, request and reply whole.
+pub async fn show(
+    session: SignedIn,
+    state: web::Data<ConsoleState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ConsoleError> {
+    session.require(Permission::Read)?;
+    let id = id.into_inner();
+    let (row, open_callbacks) = run_blocking(&state.pool, move |conn| {
+        Ok::<_, ConsoleError>((gateway_log::find(conn, id)?, callbacks::count_needing_attention(conn)?))
+    })
+    .await?;
+    let row = row.ok_or(ConsoleError::NotFound)?;
+    let o = session.lang.labels().order;
+    render::page(&ExchangePage {
+        chrome: Chrome::titled(&session, Section::Orders, &format!("{} #{id}", o.exchange)),
+        o,
+        tabs: tabs(o, Tab::GatewayLog, open_callbacks),
+        row: RequestView::from(row),
     })
 }

@@ -143,10 +143,23 @@ pub struct RequestView {
     pub client_ip: String,
     pub request: String,
     pub reply: String,
+    /// Set when the request or reply is cut short: their lengths, and the exchange's own page.
+    pub whole: Option<WholeExchange>,
+}
+
+pub struct WholeExchange {
+    pub request_chars: i32,
+    pub reply_chars: i32,
+    pub href: String,
 }
 
 impl From<RequestLogRow> for RequestView {
     fn from(row: RequestLogRow) -> Self {
+        let whole = row.is_excerpt().then(|| WholeExchange {
+            request_chars: row.request_chars,
+            reply_chars: row.reply_chars,
+            href: format!("/admin/gateway-log/{}", row.id),
+        });
         RequestView {
             id: row.id,
             at: china_time(row.at),
@@ -157,6 +170,7 @@ impl From<RequestLogRow> for RequestView {
             error_code: row.error_code.unwrap_or_default(),
             latency_ms: row.latency_ms,
             client_ip: row.client_ip.unwrap_or_default(),
+            whole,
             request: row.request,
             reply: row.reply,
         }
