@@ -22,3 +22,4 @@ mod notifications;
 mod payouts;
 mod retention;
 mod sandbox_channel;
+mod soak;
