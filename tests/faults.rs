@@ -14,7 +14,14 @@ use std::{
 
 use diesel::{QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
 use domain::onboarding::SignType;
-use e2e::{TestApp, binary::{BinaryConfig, RunningBinary}, gateway_client::Client, new_client, proxy::Proxy, redis::OwnRedis};
+use e2e::{
+    TestApp,
+    binary::{BinaryConfig, RunningBinary},
+    gateway_client::Client,
+    new_client,
+    proxy::Proxy,
+    redis::OwnRedis,
+};
 use serde_json::{Value, json};
 use storage::testing::TestDatabase;
 
@@ -40,7 +47,8 @@ struct Tally {
 /// The real binary against its own database (through `database_url`), with the app a test reads
 /// that database by directly.
 async fn started(database: TestDatabase, database_url: &str, redis_url: &str) -> (RunningBinary, Arc<TestApp>) {
-    let binary = RunningBinary::serve(&BinaryConfig::new(database_url, redis_url).with("DATABASE__POOL_SIZE", "6")).await;
+    let binary =
+        RunningBinary::serve(&BinaryConfig::new(database_url, redis_url).with("DATABASE__POOL_SIZE", "6")).await;
     let pool = storage::database::connect(database.url(), 4).expect("a pool");
     let app = TestApp {
         address: binary.address.clone(),
