@@ -97,10 +97,9 @@ impl RunningBinary {
         let started = Instant::now();
         let client = crate::new_client();
         while started.elapsed() < within {
-            if let Ok(response) = client.get(format!("{}/healthz", self.address)).send().await {
-                if response.status().is_success() {
-                    return;
-                }
+            let answer = client.get(format!("{}/healthz", self.address)).send().await;
+            if answer.is_ok_and(|response| response.status().is_success()) {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -122,7 +122,7 @@ pub async fn show(
     let row = row.ok_or(ConsoleError::NotFound)?;
     let o = session.lang.labels().order;
     render::page(&ExchangePage {
-        chrome: Chrome::titled(&session, Section::Orders, &format!("{} #{id}", o.exchange)),
+        chrome: Chrome::titled(&session, Section::Orders, format!("{} #{id}", o.exchange)),
         o,
         tabs: tabs(o, Tab::GatewayLog, open_callbacks),
         row: RequestView::from(row),
