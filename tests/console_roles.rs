@@ -144,6 +144,62 @@ async fn orders_to_act_on(app: &TestApp) -> (OrderId, NotificationId, i64) {
     .unwrap()
 }
 
+/// The console's routes as `admin::routes` registers them: (method, path pattern), `{…}` for a
+/// path parameter. Read from its source, so a route added there without a line in [`routes`]
+/// fails the test that calls [`every_registered_route_is_listed`].
+fn registered_routes() -> Vec<(&'static str, String)> {
+    // One space for any run of whitespace, so a call that rustfmt broke over lines reads the same.
+    let source = include_str!("../crates/admin/src/lib.rs").split_whitespace().collect::<Vec<_>>().join(" ");
+    let source = source.replace(".route( \"", ".route(\"");
+    let mut found = Vec::new();
+    for marker in [".route(\"", "web::resource(\""] {
+        for piece in source.split(marker).skip(1) {
+            let Some((path, rest)) = piece.split_once('"') else { continue };
+            let rest: String = rest.chars().take(200).collect();
+            let method = match (rest.find("web::get()"), rest.find("web::post()")) {
+                (Some(get), Some(post)) => {
+                    if get < post {
+                        "GET"
+                    } else {
+                        "POST"
+                    }
+                }
+                (Some(_), None) => "GET",
+                (None, Some(_)) => "POST",
+                (None, None) => continue,
+            };
+            found.push((method, format!("/admin{path}")));
+        }
+    }
+    found
+}
+
+/// Every registered route that needs a session is called by [`routes`] (its parameters filled).
+fn every_registered_route_is_listed(listed: &[(Call, &'static [Role], StatusCode)]) {
+    const PUBLIC: [&str; 6] =
+        ["/admin", "/admin/", "/admin/login", "/admin/logout", "/admin/lang/{lang}", "/admin/static/{file}"];
+    let calls: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|(call, _, _)| match call {
+            Call::Get(path) => ("GET", path.split('?').next().unwrap_or(path)),
+            Call::Post(path, _) => ("POST", path.split('?').next().unwrap_or(path)),
+        })
+        .collect();
+    let matches = |pattern: &str, path: &str| {
+        let (pattern, path): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+        pattern.len() == path.len() && pattern.iter().zip(&path).all(|(want, got)| want.starts_with('{') || want == got)
+    };
+    let registered = registered_routes();
+    assert!(registered.len() > 60, "the routes were read from admin's source: {registered:?}");
+    let missing: Vec<String> = registered
+        .iter()
+        .filter(|(_, pattern)| !PUBLIC.contains(&pattern.as_str()))
+        .filter(|(method, pattern)| !calls.iter().any(|(m, path)| m == method && matches(pattern, path)))
+        .map(|(method, pattern)| format!("{method} {pattern}"))
+        .collect();
+    assert!(missing.is_empty(), "console routes without a role test in routes(): {missing:?}");
+}
+
 /// A gateway exchange, once the log writer has written one.
 async fn logged_request(app: &TestApp) -> i64 {
     for _ in 0..100 {
@@ -625,6 +681,7 @@ async fn each_role_against_each_console_route() {
 async fn without_a_session_every_route_sends_to_sign_in() {
     let app = spawn_app().await;
     let targets = Targets::set_up(&app).await;
+    every_registered_route_is_listed(&routes(&targets));
     let states_before = Targets::states(&app).await;
     let client = new_client();
     for (call, _, _) in routes(&targets) {
