@@ -721,3 +721,61 @@ async fn a_role_change_takes_effect_on_the_next_request() {
         "bob's existing session lost admin rights"
     );
 }
+
+/// Rows an action writes: audit entries, and the tables the console's forms change.
+async fn written_rows(app: &TestApp) -> Vec<i64> {
+    run_blocking(&app.pool, |conn| {
+        let tables = [
+            "audit_log",
+            "operators",
+            "merchants",
+            "refunds",
+            "payouts",
+            "payout_runs",
+            "rate_plans",
+            "payout_calendar_days",
+            "reconciliation_runs",
+            "app_keys",
+        ];
+        tables
+            .iter()
+            .map(|table| {
+                #[derive(diesel::QueryableByName)]
+                struct Count {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    count: i64,
+                }
+                diesel::RunQueryDsl::get_result::<Count>(
+                    diesel::sql_query(format!("SELECT count(*) AS count FROM {table}")),
+                    conn,
+                )
+                .map(|row| row.count)
+                .map_err(storage::StorageError::from)
+            })
+            .collect::<Result<Vec<i64>, storage::StorageError>>()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn every_form_refuses_a_missing_or_forged_csrf_token_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.sign_in_as("tester", Role::Admin).await;
+    let targets = Targets::set_up(&app).await;
+    let (states_before, rows_before) = (Targets::states(&app).await, written_rows(&app).await);
+    let mut forms = 0;
+    for (call, _, _) in routes(&targets) {
+        let Call::Post(path, fields) = call else { continue };
+        forms += 1;
+        let missing = app.client.post(app.url(path)).form(fields).send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::FORBIDDEN, "{path} without a token");
+        let mut forged = fields.to_vec();
+        forged.push(("csrf_token", "forged-token"));
+        let forged = app.client.post(app.url(path)).form(&forged).send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN, "{path} with a forged token");
+    }
+    assert!(forms > 40, "every form of the console was tried ({forms})");
+    assert_eq!(Targets::states(&app).await, states_before, "no merchant changed");
+    assert_eq!(written_rows(&app).await, rows_before, "nothing was written");
+}
