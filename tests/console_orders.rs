@@ -644,7 +644,8 @@ async fn the_gateway_log_is_filtered_by_app_method_order_and_failure_and_paged()
     assert!(page.contains("(15 / 9011)"), "the lengths in characters");
     let (status, exchange) = get(&app, &finance, &format!("/admin/gateway-log/{whole}")).await;
     assert_eq!(status, StatusCode::OK);
-    let reply = exchange.split("<pre class=\"wire\" id=\"reply\">").nth(1).unwrap().split("</pre>").next().unwrap();
+    assert!(exchange.contains("<details open>"), "the exchange is shown open");
+    let reply = exchange.split("<pre class=\"wire\">").nth(2).unwrap().split("</pre>").next().unwrap();
     assert_eq!(unescape(reply), long_reply);
     let (status, _) = get(&app, &finance, "/admin/gateway-log/999999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

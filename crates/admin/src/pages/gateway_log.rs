@@ -38,6 +38,8 @@ struct GatewayLogPage {
     trade_no: String,
     failures_only: bool,
     requests: Vec<RequestView>,
+    /// Exchanges are folded in the list.
+    open_exchanges: bool,
     next_page: Option<String>,
     first_page: Option<String>,
 }
@@ -48,7 +50,9 @@ struct ExchangePage {
     chrome: Chrome,
     o: &'static OrderLabels,
     tabs: Vec<TabLink>,
-    row: RequestView,
+    /// The one exchange, shown open.
+    requests: Vec<RequestView>,
+    open_exchanges: bool,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +106,7 @@ pub async fn list(
         trade_no,
         failures_only: filter.failures_only,
         requests: rows.into_iter().map(RequestView::from).collect(),
+        open_exchanges: false,
         next_page,
         first_page,
     })
@@ -125,6 +130,7 @@ pub async fn show(
         chrome: Chrome::titled(&session, Section::Orders, format!("{} #{id}", o.exchange)),
         o,
         tabs: tabs(o, Tab::GatewayLog, open_callbacks),
-        row: RequestView::from(row),
+        requests: vec![RequestView::from(row)],
+        open_exchanges: true,
     })
 }

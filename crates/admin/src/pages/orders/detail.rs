@@ -58,6 +58,8 @@ struct OrderPage {
     notifications: Vec<NotificationView>,
     can_send_again: bool,
     requests: Vec<RequestView>,
+    /// Exchanges are folded on the order's page.
+    open_exchanges: bool,
     callbacks: Vec<CallbackView>,
 }
 
@@ -326,6 +328,7 @@ fn build(session: &SignedIn, loaded: Loaded, extras: Extras) -> Result<OrderPage
             .collect(),
         can_send_again: can_manage,
         requests: requests.into_iter().map(RequestView::from).collect(),
+        open_exchanges: false,
         callbacks: callbacks.into_iter().map(|callback| CallbackView::of(o, callback)).collect(),
         details: details(o, &order, app_id),
     })
