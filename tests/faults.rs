@@ -113,7 +113,13 @@ async fn pay(app: &TestApp, code: &str) -> Result<bool, String> {
         Ok(response) if response.status() == 503 => Ok(false),
         // Paid already (an answer lost when the connection was cut after the commit).
         Ok(response) if response.status() == 410 => Ok(true),
-        Ok(response) => Err(format!("pay: HTTP {}", response.status())),
+        Ok(response) => {
+            let status = response.status();
+            Err(format!(
+                "pay: HTTP {status}: {}",
+                response.text().await.unwrap_or_default().chars().take(300).collect::<String>()
+            ))
+        }
     }
 }
 

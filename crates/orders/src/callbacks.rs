@@ -42,13 +42,11 @@ impl CallbackError {
     /// Nothing was decided (the database, the recorder or the channel could not be reached): the
     /// same callback, sent again, is applied once.
     pub fn is_temporary(&self) -> bool {
-        matches!(
-            self,
-            CallbackError::Storage(_)
-                | CallbackError::RecorderStopped
-                | CallbackError::Unconfirmed(_)
-                | CallbackError::Order(OrderError::Storage(_))
-        )
+        match self {
+            CallbackError::Storage(_) | CallbackError::RecorderStopped | CallbackError::Unconfirmed(_) => true,
+            CallbackError::Order(error) => error.is_temporary(),
+            _ => false,
+        }
     }
 }
 

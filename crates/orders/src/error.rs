@@ -39,3 +39,15 @@ pub enum OrderError {
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
 }
+
+impl OrderError {
+    /// A fault of the database or of what the order relies on (the ledger's booking, the
+    /// merchant's records), not a refusal of the request: nothing was decided, and the same
+    /// request sent again is applied once. The gateway answers these with `-200`.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            OrderError::Storage(_) | OrderError::Ledger(_) | OrderError::Onboarding(_) | OrderError::NumberExhausted
+        )
+    }
+}
