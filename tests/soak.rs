@@ -22,9 +22,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{NaiveTime, Utc};
+use chrono::Utc;
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
-use domain::{Amount, calendar::BusinessCalendar, onboarding::SignType, payouts::schedule::Frequency};
+use domain::{calendar::BusinessCalendar, onboarding::SignType};
 use e2e::{
     TestApp,
     binary::{BinaryConfig, RunningBinary},
@@ -215,20 +215,7 @@ fn seed_payout_work(conn: &mut PgConnection) {
             5_000,
             Utc::now() - chrono::Duration::days(4),
         );
-        let schedule = storage::payouts::ScheduleRow {
-            merchant_id: shop.merchant_id,
-            frequency: Frequency::Daily,
-            at_time: NaiveTime::MIN,
-            weekday: None,
-            month_day: None,
-            minimum_fen: Amount::from_fen(100),
-            retained_fen: Amount::ZERO,
-            fee_fixed_fen: Amount::from_fen(100),
-            fee_rate: rust_decimal::Decimal::ZERO,
-            fee_minimum_fen: Amount::ZERO,
-            updated_by: "soak".into(),
-        };
-        storage::payouts::set_schedule(conn, &schedule).expect("schedule");
+        orders::testing::daily_payout_slot(conn, shop.merchant_id);
     }
 }
 

@@ -108,3 +108,22 @@ pub fn card_ending(suffix: &str) -> String {
         })
         .expect("one of ten check positions makes it valid")
 }
+
+/// A daily payout slot at midnight (China time) for the merchant, which has always come: a
+/// worker's first tick makes its run. At least 1 yuan, a fee of 1 yuan.
+pub fn daily_payout_slot(conn: &mut PgConnection, merchant_id: MerchantId) {
+    let schedule = storage::payouts::ScheduleRow {
+        merchant_id,
+        frequency: domain::payouts::schedule::Frequency::Daily,
+        at_time: chrono::NaiveTime::MIN,
+        weekday: None,
+        month_day: None,
+        minimum_fen: Amount::from_fen(100),
+        retained_fen: Amount::ZERO,
+        fee_fixed_fen: Amount::from_fen(100),
+        fee_rate: rust_decimal::Decimal::ZERO,
+        fee_minimum_fen: Amount::ZERO,
+        updated_by: "test".into(),
+    };
+    storage::payouts::set_schedule(conn, &schedule).expect("a payout schedule");
+}

@@ -13,9 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{NaiveTime, Utc};
+use chrono::Utc;
 use diesel::{PgConnection, QueryableByName, RunQueryDsl, sql_types::BigInt};
-use domain::{Amount, MerchantId, calendar::BusinessCalendar, ledger::AccountKind, payouts::schedule::Frequency};
+use domain::{MerchantId, calendar::BusinessCalendar, ledger::AccountKind};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use storage::{jobs::Job, testing::TestDatabase};
 
@@ -45,23 +45,7 @@ fn seed(conn: &mut PgConnection, merchants: usize) -> BTreeMap<MerchantId, i64> 
     shops
         .into_iter()
         .map(|merchant_id| {
-            storage::payouts::set_schedule(
-                conn,
-                &storage::payouts::ScheduleRow {
-                    merchant_id,
-                    frequency: Frequency::Daily,
-                    at_time: NaiveTime::MIN,
-                    weekday: None,
-                    month_day: None,
-                    minimum_fen: Amount::from_fen(100),
-                    retained_fen: Amount::ZERO,
-                    fee_fixed_fen: Amount::from_fen(100),
-                    fee_rate: rust_decimal::Decimal::ZERO,
-                    fee_minimum_fen: Amount::ZERO,
-                    updated_by: "test".into(),
-                },
-            )
-            .expect("schedule");
+            orders::testing::daily_payout_slot(conn, merchant_id);
             (merchant_id, balance(conn, merchant_id, AccountKind::MerchantAvailable))
         })
         .collect()
