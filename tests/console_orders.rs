@@ -647,8 +647,15 @@ async fn the_gateway_log_is_filtered_by_app_method_order_and_failure_and_paged()
     assert!(exchange.contains("<details open>"), "the exchange is shown open");
     let reply = exchange.split("<pre class=\"wire\">").nth(2).unwrap().split("</pre>").next().unwrap();
     assert_eq!(unescape(reply), long_reply);
-    let (status, _) = get(&app, &finance, "/admin/gateway-log/999999").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    for (path, wanted) in [
+        ("/admin/gateway-log/999999", StatusCode::NOT_FOUND),
+        ("/admin/gateway-log/not-a-number", StatusCode::NOT_FOUND),
+        ("/admin/gateway-log/99999999999999999999999", StatusCode::NOT_FOUND),
+        ("/admin/gateway-log/1%00", StatusCode::NOT_FOUND),
+    ] {
+        let (status, _) = get(&app, &finance, path).await;
+        assert_eq!(status, wanted, "{path}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
