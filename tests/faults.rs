@@ -47,8 +47,13 @@ struct Tally {
 /// The real binary against its own database (through `database_url`), with the app a test reads
 /// that database by directly.
 async fn started(database: TestDatabase, database_url: &str, redis_url: &str) -> (RunningBinary, Arc<TestApp>) {
-    let binary =
-        RunningBinary::serve(&BinaryConfig::new(database_url, redis_url).with("DATABASE__POOL_SIZE", "6")).await;
+    // The gateway's rate limit is not what these tests are about: on a fast machine four clients
+    // can pass its 50 a second, and a -221 is not a fault's answer.
+    let config = BinaryConfig::new(database_url, redis_url)
+        .with("DATABASE__POOL_SIZE", "6")
+        .with("GATEWAY__RATE_LIMIT_PER_SECOND", "100000")
+        .with("GATEWAY__RATE_LIMIT_BURST", "100000");
+    let binary = RunningBinary::serve(&config).await;
     let pool = storage::database::connect(database.url(), 4).expect("a pool");
     let app = TestApp {
         address: binary.address.clone(),
@@ -121,6 +126,13 @@ async fn pay(app: &TestApp, code: &str) -> Result<bool, String> {
             ))
         }
     }
+}
+
+/// Every answer was the result or a clean "try again". The message is short and starts with
+/// the answers (CI shows only the head of a failure).
+fn assert_clean(tally: &Tally) {
+    let first: Vec<String> = tally.unclean.iter().take(3).map(|why| why.chars().take(200).collect()).collect();
+    assert!(tally.unclean.is_empty(), "{} unclean answers, the first: {first:?}", tally.unclean.len());
 }
 
 fn success(tally: &mut Tally) {
@@ -261,7 +273,7 @@ async fn postgres_cut_away_under_load_loses_and_doubles_nothing_and_the_server_r
     retry_payments(&app, &tally).await;
 
     let tally = tally.lock().expect("tally");
-    assert!(tally.unclean.is_empty(), "every answer was the result or a clean 'try again': {:?}", tally.unclean);
+    assert_clean(&tally);
     assert!(tally.retry_later > 0, "the cut was felt");
     assert!(tally.successes > before_return, "work went on after the return");
     check_nothing_lost_or_doubled(&app, &tally);
@@ -329,7 +341,7 @@ async fn redis_stopped_under_load_changes_no_answer_and_is_used_again_when_it_re
     }
     assert!(redis.key_count() > 0, "the server uses the returned Redis again");
     let tally = tally.lock().expect("tally");
-    assert!(tally.unclean.is_empty(), "{:?}", tally.unclean);
+    assert_clean(&tally);
     assert_eq!(tally.retry_later, 0, "nothing needed Redis to answer");
     check_nothing_lost_or_doubled(&app, &tally);
     eprintln!(
