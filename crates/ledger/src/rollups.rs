@@ -1,7 +1,7 @@
 //! The ledger's rollups, which the console's figures read instead of every posting: a row per
-//! merchant and business day, kept current by the database with every booking, and the
-//! platform's final days summed over merchants. These rebuild them from the ledger, check them
-//! against it, and sum the days that have become final.
+//! merchant and business day, into which [`fold`] moves what bookings noted (the readers add what
+//! is not folded yet), and the platform's final days summed over merchants. These fold, rebuild
+//! them from the ledger, check them against it, and sum the days that have become final.
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use diesel::PgConnection;
 use domain::calendar::BusinessCalendar;
@@ -11,6 +11,23 @@ use crate::LedgerError;
 
 /// Days a summarizing pass sums at most.
 const SUMMARIZE_DAYS: i64 = 31;
+
+/// Entries a fold takes at a time: a second's bookings at several thousand a second.
+pub const FOLD_BATCH: i64 = 10_000;
+
+/// Folds what bookings noted into the merchant-day rows, a batch at a time until none is left;
+/// how many entries it folded. Bookings go on meanwhile; readers see the same figures before and
+/// after.
+pub fn fold(conn: &mut PgConnection) -> Result<usize, LedgerError> {
+    let mut folded = 0;
+    loop {
+        let batch = storage::ledger_rollups::fold(conn, FOLD_BATCH)?;
+        folded += batch;
+        if batch < FOLD_BATCH as usize {
+            return Ok(folded);
+        }
+    }
+}
 
 /// Writes the rollups again from the ledger (bookings wait meanwhile); the days' summaries are
 /// made again by the next [`summarize_final_days`].

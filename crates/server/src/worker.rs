@@ -214,6 +214,7 @@ pub async fn run(context: JobContext, registry: Registry, settings: WorkerSettin
     let concurrency = settings.concurrency.max(1);
     let mut running = JoinSet::new();
     let notifications = tokio::spawn(deliver_notifications(context.notifier.clone(), idle, shutdown.clone()));
+    let folding = tokio::spawn(fold_rollups(context.pool.clone(), shutdown.clone()));
     tracing::info!(concurrency, "workers started");
     while !shutdown.is_cancelled() {
         while running.try_join_next().is_some() {}
@@ -239,6 +240,25 @@ pub async fn run(context: JobContext, registry: Registry, settings: WorkerSettin
     tracing::info!(running = running.len(), "workers stopping; waiting for running jobs");
     while running.join_next().await.is_some() {}
     let _ = notifications.await;
+    let _ = folding.await;
+}
+
+/// How often the ledger's rollups take in what bookings noted. Readers are exact either way (they
+/// add what is not folded); this keeps what they add to about a second of bookings.
+const FOLD_EVERY: Duration = Duration::from_secs(1);
+
+/// Folds the bookings' notes into the ledger's rollups about every second until shutdown; several
+/// nodes fold side by side, each taking notes the others have not.
+async fn fold_rollups(pool: Pool, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        if let Err(error) = run_blocking(&pool, ledger::rollups::fold).await {
+            tracing::warn!(%error, "could not fold the ledger's rollups");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(FOLD_EVERY) => {}
+        }
+    }
 }
 
 /// Sends due notifications until shutdown; the outbox table is the queue, shared by every node.

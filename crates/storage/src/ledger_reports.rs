@@ -210,7 +210,7 @@ pub fn account_positions(
     Ok(diesel::sql_query(
         "WITH days AS (
                 SELECT k.kind, d.business_date, k.debit_fen, k.credit_fen, k.postings
-                  FROM ledger_merchant_days d
+                  FROM ledger_merchant_days_now d
                  CROSS JOIN LATERAL (VALUES
                         ('merchant_pending', d.pending_debit_fen, d.pending_credit_fen, d.pending_postings),
                         ('merchant_available', d.available_debit_fen, d.available_credit_fen, d.available_postings),
@@ -448,7 +448,7 @@ pub fn commission_by_merchant(
         "SELECT t.merchant_id, m.short_name, m.sub_merchant_id, t.debit_fen, t.credit_fen
            FROM (SELECT merchant_id, sum(commission_debit_fen)::bigint AS debit_fen,
                         sum(commission_credit_fen)::bigint AS credit_fen
-                   FROM ledger_merchant_days
+                   FROM ledger_merchant_days_now
                   WHERE business_date BETWEEN $1 AND $2
                   GROUP BY merchant_id
                  HAVING sum(commission_debit_fen) <> 0 OR sum(commission_credit_fen) <> 0) t
@@ -489,7 +489,7 @@ pub fn day_activity(
     Ok(diesel::sql_query(format!(
         "SELECT days.business_date, days.paid_orders, days.refunds, days.settlements,
                 -- A final (summarized) day has none waiting; the others are looked up.
-                COALESCE((SELECT sum(d.paid_orders) FROM ledger_merchant_days d
+                COALESCE((SELECT sum(d.paid_orders) FROM ledger_merchant_days_now d
                            WHERE d.business_date = days.business_date AND {unsettled}
                              AND NOT EXISTS (SELECT 1 FROM ledger_platform_days s
                                               WHERE s.business_date = days.business_date)), 0)::bigint

@@ -1,10 +1,18 @@
 //! The rollups per merchant and day: `ledger_merchant_days` (the ledger's figures per business
-//! day) and `order_days` (orders placed per day in China), kept current by the database's
-//! statement triggers as postings and orders are written; and `ledger_platform_days`, the
-//! platform's final days summed over merchants by [`summarize_final_days`]. Derived data: [`rebuild`] writes them
-//! again from the ledger and the orders (the views `ledger_merchant_days_from_ledger` and
-//! `order_days_from_orders`, which hold the triggers' rules), and [`differences`] compares them.
-use diesel::prelude::*;
+//! day) and `order_days` (orders placed per day in China); and `ledger_platform_days`, the
+//! platform's final days summed over merchants by [`summarize_final_days`].
+//!
+//! Bookings do not write the ledger's rollups: their statement trigger notes each new entry in
+//! `ledger_unfolded_entries`, and [`fold`] (a job, about every second) moves what is noted into
+//! the merchant-day rows. Readers read `ledger_merchant_days_now`, the folded rows together with
+//! those of the entries not folded yet, so the figures are exact whether or not the job has run.
+//! Orders are counted per day by their own statement trigger. Derived data: [`rebuild`] writes
+//! them again from the ledger and the orders (the view `ledger_merchant_days_from_ledger` and
+//! `order_days_from_orders`), and [`differences`] compares them.
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt},
+};
 
 use crate::StorageError;
 
@@ -13,6 +21,11 @@ const LEDGER_DAY_COLUMNS: &str = "merchant_id, business_date, paid_orders, refun
     paid_fen, refunded_fen, bank_commission_fen, pay_platform_fen, commission_debit_fen, commission_credit_fen,
     pending_debit_fen, pending_credit_fen, pending_postings, available_debit_fen, available_credit_fen,
     available_postings, in_transit_debit_fen, in_transit_credit_fen, in_transit_postings, paid_out_fen";
+
+/// The rollup's figures: its columns after the merchant and the day.
+fn figure_columns() -> impl Iterator<Item = &'static str> {
+    LEDGER_DAY_COLUMNS.split(',').map(str::trim).skip(2)
+}
 
 /// What a rebuild wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +36,14 @@ pub struct Rebuilt {
     pub order_rows: usize,
 }
 
-/// Writes the rollups again, in one transaction that keeps new bookings and orders waiting
-/// meanwhile (a share lock on their tables), so nothing is counted twice or missed.
+/// Writes the rollups again, in one transaction that keeps new bookings, orders and folds
+/// waiting meanwhile (the ledger's tables locked as a booking takes them, then the noted entries),
+/// so nothing is counted twice or missed.
 pub fn rebuild(conn: &mut PgConnection) -> Result<Rebuilt, StorageError> {
     crate::database::transaction(conn, |conn| {
         diesel::sql_query("LOCK TABLE ledger_entries, ledger_postings, orders IN SHARE MODE").execute(conn)?;
+        diesel::sql_query("LOCK TABLE ledger_unfolded_entries IN EXCLUSIVE MODE").execute(conn)?;
+        diesel::sql_query("DELETE FROM ledger_unfolded_entries").execute(conn)?;
         diesel::sql_query("DELETE FROM ledger_merchant_days").execute(conn)?;
         diesel::sql_query("DELETE FROM order_days").execute(conn)?;
         // The summaries of final days are made again by the job from the rows written here.
@@ -44,6 +60,58 @@ pub fn rebuild(conn: &mut PgConnection) -> Result<Rebuilt, StorageError> {
     })
 }
 
+#[derive(QueryableByName)]
+struct Noted {
+    #[diesel(sql_type = BigInt)]
+    entry_id: i64,
+}
+
+/// Folds up to `limit` noted entries into the merchant-day rows, in one transaction: they leave
+/// the notes as their figures join the rows, so a reader counts each once. Safe beside other
+/// folds (each takes notes the others have not locked). Returns how many entries it folded.
+pub fn fold(conn: &mut PgConnection, limit: i64) -> Result<usize, StorageError> {
+    crate::database::transaction(conn, |conn| {
+        let entry_ids: Vec<i64> = diesel::sql_query(
+            "DELETE FROM ledger_unfolded_entries
+              WHERE ctid = ANY (ARRAY(SELECT ctid FROM ledger_unfolded_entries LIMIT $1 FOR UPDATE SKIP LOCKED))
+             RETURNING entry_id",
+        )
+        .bind::<BigInt, _>(limit)
+        .load::<Noted>(conn)?
+        .into_iter()
+        .map(|noted| noted.entry_id)
+        .collect();
+        if entry_ids.is_empty() {
+            return Ok(0);
+        }
+        // A summary of a day folded into is no longer whole. The summing job holds the same lock
+        // on the day it sums, so it never sums rows a fold is changing; days in order, then rows.
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(1502, day - DATE '2000-01-01')
+               FROM (SELECT DISTINCT business_date AS day FROM ledger_entries WHERE id = ANY ($1) ORDER BY 1) days",
+        )
+        .bind::<Array<BigInt>, _>(&entry_ids)
+        .execute(conn)?;
+        diesel::sql_query(
+            "DELETE FROM ledger_platform_days
+              WHERE business_date IN (SELECT business_date FROM ledger_entries WHERE id = ANY ($1))",
+        )
+        .bind::<Array<BigInt>, _>(&entry_ids)
+        .execute(conn)?;
+        let added: Vec<String> =
+            figure_columns().map(|column| format!("{column} = t.{column} + EXCLUDED.{column}")).collect();
+        diesel::sql_query(format!(
+            "INSERT INTO ledger_merchant_days AS t ({LEDGER_DAY_COLUMNS})
+             SELECT * FROM ledger_merchant_days_of($1) ORDER BY merchant_id, business_date
+             ON CONFLICT (merchant_id, business_date) DO UPDATE SET {}",
+            added.join(", ")
+        ))
+        .bind::<Array<BigInt>, _>(&entry_ids)
+        .execute(conn)?;
+        Ok(entry_ids.len())
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct Difference {
     /// Which rollup and side, and the row as that side has it.
@@ -51,12 +119,12 @@ pub struct Difference {
     pub row: String,
 }
 
-/// The rollup rows that differ from what the ledger and the orders say (missing, extra or with
-/// other figures), and summaries of days that differ from their merchants' rows, at most
+/// The rollup rows (folded and not) that differ from what the ledger and the orders say
+/// (missing, extra or with other figures), and summaries of days that differ from their merchants' rows, at most
 /// `limit`; none when the rollups are right.
 pub fn differences(conn: &mut PgConnection, limit: i64) -> Result<Vec<Difference>, StorageError> {
     Ok(diesel::sql_query(format!(
-        "WITH kept AS (SELECT {LEDGER_DAY_COLUMNS} FROM ledger_merchant_days),
+        "WITH kept AS (SELECT merchant_id, business_date, {sums} FROM ledger_merchant_days_now GROUP BY 1, 2),
               derived AS (TABLE ledger_merchant_days_from_ledger),
               orders_kept AS (SELECT merchant_id, placed_on, placed FROM order_days),
               orders_derived AS (TABLE order_days_from_orders)
@@ -70,33 +138,42 @@ pub fn differences(conn: &mut PgConnection, limit: i64) -> Result<Vec<Difference
                                commission_credit_fen, paid_out_fen
                           FROM ledger_platform_days
                         EXCEPT TABLE ledger_platform_days_from_merchants) k)
-         LIMIT $1"
+         LIMIT $1",
+        sums =
+            figure_columns().map(|column| format!("sum({column})::bigint AS {column}")).collect::<Vec<_>>().join(", ")
     ))
     .bind::<diesel::sql_types::BigInt, _>(limit)
     .load(conn)?)
 }
 
 /// The platform's figures per business day within `$1..=$2`, as SQL: the summaries of final
-/// days, and the merchants' rows summed for the others (walked day by day along their index).
-/// Columns as `ledger_platform_days_from_merchants`.
+/// days, and the merchants' rows (folded or not) summed for the others, walked day by day along
+/// their index. A summarized day with entries not folded yet is one of the others. Columns as
+/// `ledger_platform_days_from_merchants`.
 pub(crate) const PLATFORM_DAYS: &str = "
-    (SELECT business_date, merchants, paid_orders, refunds, settlements, payouts_succeeded, paid_fen, refunded_fen,
-            bank_commission_fen, pay_platform_fen, commission_debit_fen, commission_credit_fen, paid_out_fen
-       FROM ledger_platform_days
-      WHERE business_date BETWEEN $1 AND $2
+    (WITH unfolded_days AS MATERIALIZED (
+            SELECT DISTINCT e.business_date FROM ledger_unfolded_entries u JOIN ledger_entries e ON e.id = u.entry_id),
+          summaries AS MATERIALIZED (
+            SELECT business_date, merchants, paid_orders, refunds, settlements, payouts_succeeded, paid_fen,
+                   refunded_fen, bank_commission_fen, pay_platform_fen, commission_debit_fen, commission_credit_fen,
+                   paid_out_fen
+              FROM ledger_platform_days
+             WHERE business_date BETWEEN $1 AND $2
+               AND business_date NOT IN (SELECT business_date FROM unfolded_days))
+     SELECT * FROM summaries
      UNION ALL
      SELECT open_days.day, f.*
        FROM (SELECT day::date AS day FROM generate_series($1::date, $2::date, interval '1 day') day
-              WHERE NOT EXISTS (SELECT 1 FROM ledger_platform_days s WHERE s.business_date = day::date)) open_days
+              WHERE day::date NOT IN (SELECT business_date FROM summaries)) open_days
       -- One day at a time along the day index (an aggregate in a lateral is not flattened into a
       -- scan of every merchant-day).
       CROSS JOIN LATERAL (
-            SELECT count(*) AS merchants, sum(d.paid_orders)::bigint, sum(d.refunds)::bigint,
+            SELECT count(DISTINCT d.merchant_id) AS merchants, sum(d.paid_orders)::bigint, sum(d.refunds)::bigint,
                    sum(d.settlements)::bigint, sum(d.payouts_succeeded)::bigint, sum(d.paid_fen)::bigint,
                    sum(d.refunded_fen)::bigint, sum(d.bank_commission_fen)::bigint, sum(d.pay_platform_fen)::bigint,
                    sum(d.commission_debit_fen)::bigint, sum(d.commission_credit_fen)::bigint,
                    sum(d.paid_out_fen)::bigint
-              FROM ledger_merchant_days d
+              FROM ledger_merchant_days_now d
              WHERE d.business_date = open_days.day) f
       WHERE f.merchants > 0)";
 
@@ -137,7 +214,7 @@ pub fn summarize_final_days(
     let mut summarized = Vec::new();
     for Day { business_date } in candidates {
         let done = crate::database::transaction(conn, |conn| -> Result<usize, StorageError> {
-            // Bookings for this day in flight finish first; new ones wait until this commits.
+            // A fold into this day finishes first; the next waits until this commits.
             diesel::sql_query("SELECT pg_advisory_xact_lock(1502, $1 - DATE '2000-01-01')")
                 .bind::<Date, _>(business_date)
                 .execute(conn)?;

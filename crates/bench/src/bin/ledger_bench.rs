@@ -656,6 +656,8 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
         let settings = RecorderSettings { threads: args.recorder_threads, max_batch: args.max_batch };
         Path::Recorder(PaymentRecorder::start(pool, BusinessCalendar::default(), settings))
     };
+    // The product's rollup job runs beside the bookings, as the workers run it.
+    let folder = Folder::start(&database.url)?;
     let mut rounds = Vec::new();
     let mut booked = primed.len();
     for round in 1..=args.rounds {
@@ -682,8 +684,45 @@ fn bookings(args: &Args, clients: usize) -> anyhow::Result<Vec<Round>> {
         "{booked} payments, {entries} entries, {outbox} outbox rows, {paid} paid orders"
     );
     assert_ledger_sound(conn)?;
-    eprintln!("bookings: {booked} payments in all, each with one entry and one outbox row; ledger sound");
+    let folded = folder.stop()?;
+    ledger::rollups::fold(conn)?;
+    let differences = ledger::rollups::differences(conn, 10)?;
+    ensure!(differences.is_empty(), "the rollups differ from the ledger: {differences:?}");
+    eprintln!(
+        "bookings: {booked} payments in all, each with one entry and one outbox row; ledger sound; \
+         {folded} entries folded into the rollups while booking, which agree with the ledger"
+    );
     Ok(rounds)
+}
+
+/// The ledger's rollup job on a thread of its own: a fold about every second, as the workers do.
+struct Folder {
+    stop: Arc<AtomicU8>,
+    thread: std::thread::JoinHandle<anyhow::Result<usize>>,
+}
+
+impl Folder {
+    fn start(url: &str) -> anyhow::Result<Folder> {
+        let mut conn = PgConnection::establish(url)?;
+        storage::database::apply_session_settings(&mut conn)?;
+        let stop = Arc::new(AtomicU8::new(0));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || -> anyhow::Result<usize> {
+            let mut folded = 0;
+            while stopped.load(Ordering::Relaxed) == 0 {
+                folded += ledger::rollups::fold(&mut conn)?;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Ok(folded)
+        });
+        Ok(Folder { stop, thread })
+    }
+
+    /// Entries folded in all.
+    fn stop(self) -> anyhow::Result<usize> {
+        self.stop.store(1, Ordering::Relaxed);
+        self.thread.join().map_err(|_| anyhow::anyhow!("the folder panicked"))?
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

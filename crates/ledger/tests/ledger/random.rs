@@ -123,9 +123,20 @@ fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
             83..=94 => world.finish_payout(conn),
             _ => world.replay_payout(conn),
         }
+        // The job folds a few noted entries now and then, more slowly than they come, so the
+        // figures are read with some entries folded and others not.
+        if world.rng.gen_range(0..10) == 0 {
+            storage::ledger_rollups::fold(conn, world.rng.gen_range(1..=10)).expect("a fold");
+        }
     }
     support::assert_ledger_sound(conn);
-    // The rollups every booking kept up to date are those rebuilt from the ledger afterwards.
+    // What readers read, the folded rows with the entries not folded yet, is what the ledger says.
+    let unfolded = unfolded_entries(conn);
+    assert!(unfolded > 0, "seed {seed}: some entries are not folded");
+    assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
+    assert_eq!(ledger::rollups::fold(conn).expect("folded"), unfolded as usize);
+    assert_eq!(unfolded_entries(conn), 0);
+    // Once everything is folded, the rows folded bit by bit are those rebuilt from the ledger.
     let kept = support::rollup_rows(conn);
     assert!(kept.len() > 50, "seed {seed}: rollups kept: {}", kept.len());
     assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
@@ -204,9 +215,32 @@ fn statements_page_through_the_whole_history(conn: &mut PgConnection, world: &Wo
     }
 }
 
+fn unfolded_entries(conn: &mut PgConnection) -> i64 {
+    support::count(conn, "SELECT count(*) AS count FROM ledger_unfolded_entries")
+}
+
+/// The platform's figures of `day` as the console reads them (summaries, folded rows and entries
+/// not folded yet), and as the ledger says: (paid orders, volume, commission).
+fn day_read_and_derived(conn: &mut PgConnection, day: chrono::NaiveDate) -> (Vec<[i64; 3]>, Vec<[i64; 3]>) {
+    use diesel::RunQueryDsl;
+    let figures = |rows: Vec<storage::ledger::DailyFigures>| {
+        rows.iter().map(|row| [row.paid_orders, row.volume_fen.fen(), row.commission_fen.fen()]).collect()
+    };
+    let read = storage::ledger::daily_figures(conn, day, day).expect("read");
+    let derived = diesel::sql_query(
+        "SELECT business_date, sum(paid_orders)::bigint AS paid_orders, sum(paid_fen)::bigint AS volume_fen,
+                sum(commission_credit_fen - commission_debit_fen)::bigint AS commission_fen
+           FROM ledger_merchant_days_from_ledger WHERE business_date = $1 GROUP BY 1",
+    )
+    .bind::<diesel::sql_types::Date, _>(day)
+    .load(conn)
+    .expect("derived");
+    (figures(read), figures(derived))
+}
+
 /// The platform's final days are summed once, equal to their merchants' rows; a booking for a
-/// summed day takes its summary away (the day is read from the merchants' rows again) until the
-/// next pass sums it again.
+/// summed day is read with the day's merchants at once, and takes its summary away when it is
+/// folded (the day is read from the merchants' rows again) until the next pass sums it again.
 fn final_days_are_summed_and_a_late_booking_unsums_its_day(conn: &mut PgConnection, world: &World, seed: u64) {
     use diesel::RunQueryDsl;
     let summed = ledger::rollups::summarize_final_days(conn, &world.calendar, world.now).expect("summed");
@@ -235,11 +269,18 @@ fn final_days_are_summed_and_a_late_booking_unsums_its_day(conn: &mut PgConnecti
     .bind::<diesel::sql_types::Date, _>(day)
     .execute(conn)
     .expect("a late booking");
-    assert_eq!(summaries(conn), 0, "seed {seed}: the late booking unsummed {day}");
+    let (read, derived) = day_read_and_derived(conn, day);
+    assert_eq!(read, derived, "seed {seed}: {day} is read with its late booking before it is folded");
+    ledger::rollups::fold(conn).expect("folded");
+    assert_eq!(summaries(conn), 0, "seed {seed}: the late booking, folded, unsummed {day}");
+    let (read, derived) = day_read_and_derived(conn, day);
+    assert_eq!(read, derived, "seed {seed}: {day} after the fold");
     assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
     let again = ledger::rollups::summarize_final_days(conn, &world.calendar, world.now).expect("summed again");
     assert_eq!(again, [day], "seed {seed}");
     assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
+    let (read, derived) = day_read_and_derived(conn, day);
+    assert_eq!(read, derived, "seed {seed}: {day} summed again");
 }
 
 fn rate(text: &str) -> Rate {
