@@ -7,7 +7,8 @@ use storage::{Pool, database::run_blocking, jobs::Job};
 use crate::{LedgerError, reconciliation, rollups, settlement};
 
 /// Moves the paid orders of due business days from pending to available (T+N), then sums the
-/// days that have become final into the rollups' day summaries; the scheduler enqueues one every
+/// days that have become final into the rollups' day summaries and copies their merchants'
+/// statement lines; the scheduler enqueues one every
 /// five minutes. Safe on several nodes: each (merchant, day) settles once, each day is summed once.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Settle;
@@ -37,6 +38,11 @@ impl Settle {
             run_blocking(pool, move |conn| rollups::summarize_final_days(conn, &calendar, Utc::now())).await?;
         if !summarized.is_empty() {
             tracing::info!(days = ?summarized, "business days summarized");
+        }
+        let copied =
+            run_blocking(pool, move |conn| rollups::copy_settled_statement_days(conn, &calendar, Utc::now())).await?;
+        if copied > 0 {
+            tracing::info!(merchant_days = copied, "statement lines copied");
         }
         Ok(())
     }

@@ -52,3 +52,16 @@ pub fn summarize_final_days(
     let yesterday = today.checked_sub_days(Days::new(1)).unwrap_or(today);
     Ok(storage::ledger_rollups::summarize_final_days(conn, yesterday, SUMMARIZE_DAYS)?)
 }
+
+/// Copies the statement lines of merchant-days that are over at `now` (before yesterday, as
+/// [`summarize_final_days`]) and settled, so statements' exports read them side by side; at most
+/// [`SUMMARIZE_DAYS`] business days a pass. Returns the merchant-days copied.
+pub fn copy_settled_statement_days(
+    conn: &mut PgConnection,
+    calendar: &BusinessCalendar,
+    now: DateTime<Utc>,
+) -> Result<usize, LedgerError> {
+    let today = calendar.date_of(now);
+    let yesterday = today.checked_sub_days(Days::new(1)).unwrap_or(today);
+    Ok(storage::ledger_statement_copies::copy_settled_days(conn, yesterday, SUMMARIZE_DAYS)?)
+}

@@ -327,16 +327,28 @@ pub fn movements(
     let wanted = usize::try_from(limit).unwrap_or(0);
     let mut place = after.unwrap_or(StatementPlace { business_date: from, entry_id: 0, posting_id: 0 });
     if limit > MOVEMENTS_CHUNK {
-        // An export reads the period whole: one pass over the accounts' postings and the
-        // merchant's entries serves it better than a walk.
+        // An export reads the period whole: the lines copied for its settled days, side by side,
+        // and for the other days one pass over the merchant's entries of each day and their
+        // postings to the accounts.
         return Ok(diesel::sql_query(format!(
-            "{POSTING_CAUSE_COLUMNS}
-               FROM ledger_entries e
-               JOIN ledger_postings p ON p.entry_id = e.id
-               {POSTING_CAUSE_JOINS}
-              WHERE e.merchant_id = $1 AND (e.business_date, e.id) >= ($3, $4) AND e.business_date <= $5
-                AND p.account_id = ANY($2) AND (e.id <> $4 OR p.id > $6)
-              ORDER BY e.business_date, e.id, p.id
+            "SELECT * FROM (
+                SELECT l.posting_id, l.account_id, l.amount_fen, l.entry_id, l.entry_kind, l.business_date,
+                       l.booked_at, l.memo, l.reverses_entry_id, l.order_id, l.trade_no, l.refund_id, l.refund_no,
+                       l.payout_id, CASE WHEN l.entry_kind = 'settlement' THEN l.business_date END AS settlement_date
+                  FROM ledger_statement_lines l
+                 WHERE l.merchant_id = $1 AND (l.business_date, l.entry_id) >= ($3, $4) AND l.business_date <= $5
+                   AND l.account_id = ANY($2) AND (l.entry_id <> $4 OR l.posting_id > $6)
+                UNION ALL
+                {POSTING_CAUSE_COLUMNS}
+                  FROM (SELECT day::date AS day FROM generate_series($3::date, $5::date, interval '1 day') day
+                         WHERE NOT EXISTS (SELECT 1 FROM ledger_statement_days c
+                                            WHERE c.merchant_id = $1 AND c.business_date = day::date)) open_days
+                  JOIN ledger_entries e ON e.merchant_id = $1 AND e.business_date = open_days.day
+                  JOIN ledger_postings p ON p.entry_id = e.id
+                  {POSTING_CAUSE_JOINS}
+                 WHERE (e.business_date, e.id) >= ($3, $4) AND p.account_id = ANY($2)
+                   AND (e.id <> $4 OR p.id > $6)) lines
+              ORDER BY business_date, entry_id, posting_id
               LIMIT $7"
         ))
         .bind::<BigInt, _>(merchant_id)

@@ -46,8 +46,9 @@ pub fn rebuild(conn: &mut PgConnection) -> Result<Rebuilt, StorageError> {
         diesel::sql_query("DELETE FROM ledger_unfolded_entries").execute(conn)?;
         diesel::sql_query("DELETE FROM ledger_merchant_days").execute(conn)?;
         diesel::sql_query("DELETE FROM order_days").execute(conn)?;
-        // The summaries of final days are made again by the job from the rows written here.
+        // The summaries of final days and the statements' copies are made again by the job.
         diesel::sql_query("DELETE FROM ledger_platform_days").execute(conn)?;
+        crate::ledger_statement_copies::remove_all(conn)?;
         let ledger_rows = diesel::sql_query(format!(
             "INSERT INTO ledger_merchant_days ({LEDGER_DAY_COLUMNS}) SELECT * FROM ledger_merchant_days_from_ledger"
         ))
@@ -98,6 +99,8 @@ pub fn fold(conn: &mut PgConnection, limit: i64) -> Result<usize, StorageError> 
         )
         .bind::<Array<BigInt>, _>(&entry_ids)
         .execute(conn)?;
+        // Likewise the statement lines copied for a merchant-day.
+        crate::ledger_statement_copies::remove_days_of(conn, &entry_ids)?;
         let added: Vec<String> =
             figure_columns().map(|column| format!("{column} = t.{column} + EXCLUDED.{column}")).collect();
         diesel::sql_query(format!(
@@ -120,10 +123,11 @@ pub struct Difference {
 }
 
 /// The rollup rows (folded and not) that differ from what the ledger and the orders say
-/// (missing, extra or with other figures), and summaries of days that differ from their merchants' rows, at most
-/// `limit`; none when the rollups are right.
+/// (missing, extra or with other figures), summaries of days that differ from their merchants'
+/// rows, and copied statement lines that differ from the ledger's, at most `limit`; none when
+/// the rollups are right.
 pub fn differences(conn: &mut PgConnection, limit: i64) -> Result<Vec<Difference>, StorageError> {
-    Ok(diesel::sql_query(format!(
+    let mut found: Vec<Difference> = diesel::sql_query(format!(
         "WITH kept AS (SELECT merchant_id, business_date, {sums} FROM ledger_merchant_days_now GROUP BY 1, 2),
               derived AS (TABLE ledger_merchant_days_from_ledger),
               orders_kept AS (SELECT merchant_id, placed_on, placed FROM order_days),
@@ -143,7 +147,12 @@ pub fn differences(conn: &mut PgConnection, limit: i64) -> Result<Vec<Difference
             figure_columns().map(|column| format!("sum({column})::bigint AS {column}")).collect::<Vec<_>>().join(", ")
     ))
     .bind::<diesel::sql_types::BigInt, _>(limit)
-    .load(conn)?)
+    .load(conn)?;
+    let left = limit - found.len() as i64;
+    if left > 0 {
+        found.extend(crate::ledger_statement_copies::differences(conn, left)?);
+    }
+    Ok(found)
 }
 
 /// The platform's figures per business day within `$1..=$2`, as SQL: the summaries of final

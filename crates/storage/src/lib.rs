@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod ledger_reports;
 pub mod ledger_rollups;
+pub mod ledger_statement_copies;
 pub mod ledger_verification;
 pub mod login_attempts;
 pub mod merchants;

@@ -151,6 +151,7 @@ fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
         }
     }
     statements_page_through_the_whole_history(conn, &world, seed);
+    exports_read_copied_days_as_the_ledger(conn, &world, seed);
     final_days_are_summed_and_a_late_booking_unsums_its_day(conn, &world, seed);
     let settled = support::count(conn, "SELECT count(*) AS count FROM ledger_entries WHERE kind = 'settlement'");
     let finished = world.payouts.iter().filter(|p| p.state != PayoutState::Reserved).count();
@@ -215,6 +216,27 @@ fn statements_page_through_the_whole_history(conn: &mut PgConnection, world: &Wo
     }
 }
 
+/// Every merchant's whole statement exported (one read, not pages) is the same before and after
+/// its settled days' lines are copied, and the copies are what the ledger says.
+fn exports_read_copied_days_as_the_ledger(conn: &mut PgConnection, world: &World, seed: u64) {
+    use ledger::reports::{DateRange, MovementPage, statement};
+    let range = DateRange::ending(world.calendar.date_of(world.now), 40).expect("range");
+    let export = MovementPage { after_id: None, limit: 100_000 };
+    let exports = |conn: &mut PgConnection| -> Vec<String> {
+        let merchants = world.merchants.iter().map(|merchant| merchant.shop.merchant_id);
+        merchants.map(|id| format!("{:?}", statement(conn, id, range, export).expect("export").movements)).collect()
+    };
+    let before = exports(conn);
+    let copied = ledger::rollups::copy_settled_statement_days(conn, &world.calendar, world.now).expect("copied");
+    assert!(copied > 10, "seed {seed}: merchant-days copied: {copied}");
+    let lines = support::count(conn, "SELECT count(*) AS count FROM ledger_statement_lines");
+    assert!(lines > 100, "seed {seed}: lines copied: {lines}");
+    assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
+    assert_eq!(exports(conn), before, "seed {seed}: the exports read the copies as the ledger");
+    let again = ledger::rollups::copy_settled_statement_days(conn, &world.calendar, world.now).expect("again");
+    assert_eq!(again, 0, "seed {seed}: a day is copied once");
+}
+
 fn unfolded_entries(conn: &mut PgConnection) -> i64 {
     support::count(conn, "SELECT count(*) AS count FROM ledger_unfolded_entries")
 }
@@ -271,8 +293,18 @@ fn final_days_are_summed_and_a_late_booking_unsums_its_day(conn: &mut PgConnecti
     .expect("a late booking");
     let (read, derived) = day_read_and_derived(conn, day);
     assert_eq!(read, derived, "seed {seed}: {day} is read with its late booking before it is folded");
+    let copies = |conn: &mut PgConnection| {
+        support::count(
+            conn,
+            "SELECT count(*) AS count FROM ledger_statement_days c JOIN ledger_entries e
+               ON e.merchant_id = c.merchant_id AND e.business_date = c.business_date
+            WHERE e.idempotency_key = 'test:late'",
+        )
+    };
+    assert_eq!(copies(conn), 1, "seed {seed}: the late booking's merchant-day was copied");
     ledger::rollups::fold(conn).expect("folded");
     assert_eq!(summaries(conn), 0, "seed {seed}: the late booking, folded, unsummed {day}");
+    assert_eq!(copies(conn), 0, "seed {seed}: and its merchant-day's copy is removed");
     let (read, derived) = day_read_and_derived(conn, day);
     assert_eq!(read, derived, "seed {seed}: {day} after the fold");
     assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
@@ -281,6 +313,9 @@ fn final_days_are_summed_and_a_late_booking_unsums_its_day(conn: &mut PgConnecti
     assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
     let (read, derived) = day_read_and_derived(conn, day);
     assert_eq!(read, derived, "seed {seed}: {day} summed again");
+    let copied = ledger::rollups::copy_settled_statement_days(conn, &world.calendar, world.now).expect("copied");
+    assert_eq!((copied, copies(conn)), (1, 1), "seed {seed}: the merchant-day is copied again");
+    assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
 }
 
 fn rate(text: &str) -> Rate {
