@@ -1,6 +1,7 @@
 //! Sign-in, sessions, throttling and CSRF, through the real server.
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use e2e::{PASSWORD, csrf_token, new_client, spawn_app, spawn_app_with};
-use jsonwebtoken::{EncodingKey, Header, encode};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use storage::operators::Role;
@@ -135,6 +136,33 @@ async fn missing_forged_and_expired_tokens_are_sent_to_sign_in() {
     assert_eq!(request_with_token(&app, &stale_epoch).await, StatusCode::SEE_OTHER);
 
     assert_eq!(request_with_token(&app, "not.a.jwt").await, StatusCode::SEE_OTHER);
+
+    // The same claims unsigned (`alg: none`), and signed with the right secret under another
+    // algorithm: only HS256 is believed.
+    let segment = |value: serde_json::Value| URL_SAFE_NO_PAD.encode(value.to_string());
+    let unsigned =
+        format!("{}.{}.", segment(serde_json::json!({ "alg": "none", "typ": "JWT" })), segment(claims(now, now + 600)));
+    assert_eq!(request_with_token(&app, &unsigned).await, StatusCode::SEE_OTHER, "alg none");
+    for algorithm in [Algorithm::HS384, Algorithm::HS512] {
+        let other =
+            encode(&Header::new(algorithm), &claims(now, now + 600), &EncodingKey::from_secret(&secret)).unwrap();
+        assert_eq!(request_with_token(&app, &other).await, StatusCode::SEE_OTHER, "{algorithm:?}");
+    }
+    // A valid token whose claims are changed (another operator, a later expiry) keeps the old
+    // signature: refused.
+    let other_id = app.create_operator("bob", Role::Viewer).await;
+    let (header, _) = valid.split_once('.').unwrap();
+    let signature = valid.rsplit_once('.').unwrap().1;
+    for changed in [
+        serde_json::json!({ "sub": other_id.to_string(), "iat": now, "exp": now + 600, "csrf": "x", "epoch": 0 }),
+        claims(now, now + 86_400 * 365),
+    ] {
+        let tampered = format!("{header}.{}.{signature}", segment(changed));
+        assert_eq!(request_with_token(&app, &tampered).await, StatusCode::SEE_OTHER, "tampered");
+    }
+    // The cookie with the signature cut off, or with nothing but dots.
+    assert_eq!(request_with_token(&app, valid.rsplit_once('.').unwrap().0).await, StatusCode::SEE_OTHER);
+    assert_eq!(request_with_token(&app, "..").await, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]

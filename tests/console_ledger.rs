@@ -840,3 +840,81 @@ async fn an_admin_verifies_the_ledger_and_a_mismatch_shows_on_the_trial_balance_
     let (_, metrics) = app.get_text("/metrics").await;
     assert!(metrics.contains("liquidator_ledger_mismatches 1"), "{metrics}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile text.
+
+/// A merchant's name that a spreadsheet would run, and text that means something to SQL.
+const FORMULA: &str = "=HYPERLINK(\"http://e.x\",\"点\")";
+const SQL: &str = "x'); DROP TABLE merchants; --";
+
+/// A cell a spreadsheet would run as a formula: text starting with `=`, `+`, `@`, a tab or a
+/// carriage return, or a `-` that is not a number.
+fn runs_as_formula(cell: &str) -> bool {
+    match cell.chars().next() {
+        Some('=' | '+' | '@' | '\t' | '\r') => true,
+        Some('-') => cell.parse::<f64>().is_err(),
+        _ => false,
+    }
+}
+
+/// Text that means something to SQL or to a spreadsheet, typed into the free-text fields that
+/// reach pages and CSV downloads (a merchant's names, a release note): kept as typed, and no cell
+/// of any CSV download would run as a formula.
+#[tokio::test]
+async fn text_meaning_sql_or_a_formula_is_kept_as_typed_and_no_csv_cell_runs_as_a_formula() {
+    let app = spawn_app().await;
+    let hostile = shop(&app, "m-hostile", FORMULA, FIXTURE_RATES).await;
+    let order = paid_order(&app, &hostile, "HOSTILE_1", "10.00").await;
+    let operator = signed_in(&app, "olivia", Role::Operator).await;
+    refund(&app, &operator, &order, "HOSTILE_R1", "1.00").await;
+    // Another merchant, on its way through verification: its micro-deposit is a payout, listed
+    // with its name.
+    let mut raw = e2e::application("m-hostile-2");
+    (raw.short_name, raw.legal_name) = (Some(format!("{FORMULA}二")), Some(format!("{SQL}有限公司")));
+    let second = run_blocking(&app.pool, move |conn| {
+        let merchant = onboarding::applications::create(conn, &audit::Actor::cli(), &raw, None, true)?;
+        onboarding::verification::start(conn, &audit::Actor::cli(), merchant.id(), e2e::sandbox_route())?;
+        Ok::<_, onboarding::OnboardingError>(merchant.id())
+    })
+    .await
+    .expect("verification started");
+    app.wait_for_micro_deposit(second).await;
+    let finance = signed_in(&app, "fiona", Role::Finance).await;
+    let open_day = china_date(-10);
+    let released = post(&app, &finance, &format!("/admin/ledger/days/{open_day}/release"), &[("note", SQL)]).await;
+    assert_eq!(released.status(), StatusCode::SEE_OTHER);
+
+    // Kept as typed: the SQL was a value, never a statement.
+    assert_eq!(app.merchant(hostile.merchant_id).await.row.short_name, FORMULA);
+    assert_eq!(app.merchant(second).await.row.legal_name, format!("{SQL}有限公司"));
+    let day = day_row(&app, date(&open_day)).await.expect("released");
+    assert_eq!(day.release_note.as_deref(), Some(SQL));
+    let (_, page) = get(&app, &finance, "/admin/ledger/days").await;
+    assert!(e2e::unescape(&page).contains(SQL) && !page.contains(SQL), "shown, escaped");
+
+    let viewer = signed_in(&app, "victor", Role::Viewer).await;
+    let today = china_date(0);
+    let statement = format!("/admin/ledger/statement?merchant={}&from={today}&to={today}", hostile.sub_merchant_id);
+    let pending = account(&accounts(&app, hostile.merchant_id).await, "merchant_pending").id;
+    let downloads = [
+        ("/admin/ledger?format=csv".to_string(), "trial-balance-"),
+        ("/admin/ledger/accounts?format=csv".to_string(), "ledger-accounts"),
+        (format!("/admin/ledger/accounts/{pending}?format=csv"), "ledger-account-"),
+        (format!("{statement}&format=csv"), "statement-"),
+        (format!("/admin/ledger/commission?from={today}&to={today}&format=csv"), "commission-by-day-"),
+        (format!("/admin/ledger/commission?from={today}&to={today}&format=csv&by=merchant"), "commission-by-merchant-"),
+        ("/admin/payouts?format=csv".to_string(), "payouts"),
+    ];
+    let mut names_seen = 0;
+    for (path, file) in downloads {
+        for row in csv(&app, &viewer, &path, file).await {
+            for (column, value) in &row {
+                assert!(!runs_as_formula(value), "{path}: {column} = {value:?}");
+                names_seen += usize::from(value.starts_with('\'') && value[1..].starts_with(FORMULA));
+            }
+        }
+    }
+    // The commission by merchant and the payouts list name the merchants, defused.
+    assert!(names_seen >= 2, "the names were in the downloads: {names_seen}");
+}

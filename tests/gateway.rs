@@ -446,3 +446,87 @@ async fn without_redis_the_gateway_still_takes_orders() {
     let again = app.call(&client, UNIORDER, order(&sub_merchant_id, "NOREDIS", json!("2.00"))).await;
     assert_eq!(error_code(&again), "-206");
 }
+
+fn orders_numbered(app: &e2e::TestApp, prefix: &str) -> i64 {
+    use diesel::{QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt};
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+    sql_query(format!("SELECT count(*) AS count FROM orders WHERE out_trade_no LIKE '{prefix}%'"))
+        .get_result::<Count>(&mut app.database.connection())
+        .expect("counted")
+        .count
+}
+
+/// The outer JSON spelled another way: every non-ASCII character as `\uXXXX` and `/` as `\/`.
+fn json_re_escaped(body: &str) -> String {
+    body.chars()
+        .map(|c| match c {
+            '/' => "\\/".to_string(),
+            c if !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                c.encode_utf16(&mut units).iter().map(|unit| format!("\\u{unit:04x}")).collect()
+            }
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// A signed body sent again as it was answers as the first time; spelled another way that means
+/// the same (JSON escapes) it is the same request; re-encoded so that it means something else
+/// (`%2B` sent as `+`, a space in a form) or cut short, it is refused and places nothing.
+#[tokio::test]
+async fn signed_bodies_replayed_re_encoded_or_cut_short_place_at_most_the_signed_order() {
+    let app = spawn_app().await;
+    let (sub_merchant_id, client) = app.merchant_client("m1", SignType::Rsa2, None).await;
+    let mut content = order(&sub_merchant_id, "ENC_1", json!("1.00"));
+    content["body"] = json!("A+B/京东 1");
+    let content = content.to_string();
+
+    // Replayed byte for byte, and with the outer JSON escaped otherwise: the one order, its reply.
+    let body = client.json_envelope(UNIORDER, &content);
+    let (_, first) = app.post_gateway(body.clone(), "application/json").await;
+    let first: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["success"], true, "{first}");
+    for again in [body.clone(), json_re_escaped(&body)] {
+        let (status, text) = app.post_gateway(again, "application/json").await;
+        let reply: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!((status, &reply["return_value"]), (200, &first["return_value"]), "{text}");
+    }
+    assert_eq!(orders_numbered(&app, "ENC_"), 1);
+    let placed = storage::orders::find_by_trade_no(
+        &mut app.database.connection(),
+        first["return_value"]["trade_no"].as_str().unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(placed.body, "A+B/京东 1", "kept as signed");
+
+    // A form body whose `%2B` is sent as `+` reads as a space: not what was signed.
+    let content_2 = content.replace("ENC_1", "ENC_2");
+    let form = client.form_envelope(UNIORDER, &content_2);
+    assert!(form.contains("%2B"), "{form}");
+    let (status, text) = app.post_gateway(form.replace("%2B", "+"), "application/x-www-form-urlencoded").await;
+    assert_eq!((status, error_code(&serde_json::from_str(&text).unwrap())), (200, "-100"), "{text}");
+    // Sent as encoded, it is placed.
+    let (_, text) = app.post_gateway(form.clone(), "application/x-www-form-urlencoded").await;
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["success"], true, "{text}");
+
+    // Cut short anywhere: refused (not an envelope, or not what was signed), nothing placed.
+    for (whole, content_type) in [
+        (client.json_envelope(UNIORDER, &content.replace("ENC_1", "ENC_3")), "application/json"),
+        (client.form_envelope(UNIORDER, &content.replace("ENC_1", "ENC_4")), "application/x-www-form-urlencoded"),
+    ] {
+        let cuts = [1, 2, whole.len() / 3, whole.len() / 2, whole.len() - 40, whole.len() - 2, whole.len() - 1];
+        for cut in cuts {
+            let cut = (0..=cut).rev().find(|at| whole.is_char_boundary(*at)).unwrap_or(0);
+            let (status, text) = app.post_gateway(whole[..cut].to_string(), content_type).await;
+            let refused =
+                status == 400 || serde_json::from_str::<Value>(&text).is_ok_and(|reply| reply["success"] == false);
+            assert!(refused, "cut at {cut}: {status} {text}");
+        }
+    }
+    assert_eq!(orders_numbered(&app, "ENC_"), 2, "ENC_1 and ENC_2 only");
+}

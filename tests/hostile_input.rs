@@ -440,3 +440,49 @@ async fn every_spelling_of_a_private_notify_url_is_refused_when_the_order_is_pla
     });
     assert_eq!(app.call(&client, UNIORDER, public).await["success"], true);
 }
+
+fn rows_in(app: &TestApp, table: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    diesel::sql_query(format!("SELECT count(*) AS count FROM {table}"))
+        .get_result::<Count>(&mut app.database.connection())
+        .expect("counted")
+        .count
+}
+
+/// A form of a mebibyte to every form the server takes from outside (channels' callbacks, the
+/// cashier, sign-in, a console form): refused as too large before it is read whole, nothing
+/// recorded, and the server answers on.
+#[tokio::test]
+async fn oversized_forms_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    app.sign_in_as("admin", Role::Admin).await;
+    let token = app.session_csrf_token().await;
+    let filler = "x".repeat(1 << 20);
+    let tables = ["channel_callbacks", "merchants", "audit_log", "login_attempts", "orders"];
+    let before: Vec<i64> = tables.iter().map(|table| rows_in(&app, table)).collect();
+    for path in [
+        "/channel/sandbox/notify",
+        "/channel/sandbox/payout-notify",
+        "/cashier/pay",
+        "/admin/login",
+        "/admin/merchants",
+    ] {
+        let body = serde_urlencoded::to_string([("csrf_token", token.as_str()), ("memo", filler.as_str())]).unwrap();
+        let response = app
+            .client
+            .post(app.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        still_answers(&app).await;
+    }
+    let after: Vec<i64> = tables.iter().map(|table| rows_in(&app, table)).collect();
+    assert_eq!(after, before, "{tables:?}");
+}

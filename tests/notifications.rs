@@ -370,3 +370,80 @@ async fn refused_connections_and_timeouts_are_failed_attempts_with_their_error()
     assert!((10_000..15_000).contains(&history[0].latency_ms), "{}", history[0].latency_ms);
     assert_eq!(notification(&app, timed_out).await.state.as_str(), "pending");
 }
+
+/// Waits up to `limit` for `done`; how long it took.
+async fn within(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> Duration {
+    let started = std::time::Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+/// Receivers that never answer, trickle their answer, or send a body without end or of 16 MiB
+/// hold one send each, never the queue: a notifier running as the workers run it delivers to a
+/// receiver that answers at once, while each misbehaving one gets a failed attempt with its
+/// reason (after 4 KiB of its body at most) and is tried again later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misbehaving_receivers_hold_one_send_each_and_never_the_queue() {
+    use e2e::receiver::Misbehaviour::{self, *};
+    let app = spawn_quiet_app().await;
+    let (sub_merchant_id, client) = app.merchant_client("m1", SignType::Rsa2, None).await;
+    let (notifier, _) = notifier(app.pool.clone(), true);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { notifier.run(Duration::from_millis(20), shutdown).await }
+    });
+
+    // Two dozen that hold their send for 10 s, and eight that would take 16 MiB each.
+    let kinds = [[Hangs; 12], [Trickles; 12]].concat().into_iter().chain([Endless, Huge].repeat(4));
+    let mut misbehaving: Vec<(Misbehaviour, Receiver, NotificationId)> = Vec::new();
+    for (index, how) in kinds.enumerate() {
+        let receiver = Receiver::misbehaving(how).await;
+        let (_, id) = paid_order(&app, &client, &sub_merchant_id, &format!("BAD{index}"), &receiver.url).await;
+        misbehaving.push((how, receiver, id));
+    }
+    // All at once: each holds one send, not a turn in a queue.
+    within(Duration::from_secs(5), async || misbehaving.iter().all(|(_, receiver, _)| receiver.count() == 1)).await;
+
+    // Every misbehaving receiver holds its request now; orders paid next are told at once.
+    let good = Receiver::start(vec![answer(200, "success")], Some(Duration::ZERO)).await;
+    let mut told = Vec::new();
+    for index in 0..10 {
+        told.push(paid_order(&app, &client, &sub_merchant_id, &format!("GOOD{index}"), &good.url).await.1);
+    }
+    let took = within(Duration::from_secs(3), async || {
+        let mut delivered = 0;
+        for id in &told {
+            delivered += usize::from(notification(&app, *id).await.state.as_str() == "delivered");
+        }
+        delivered == told.len()
+    })
+    .await;
+    assert!(misbehaving.iter().filter(|(how, ..)| matches!(how, Hangs | Trickles)).all(|(_, r, _)| r.count() == 1));
+
+    // Each misbehaving receiver: one failed attempt, with its reason; pending for the next send.
+    within(Duration::from_secs(15), async || {
+        let mut recorded = 0;
+        for (_, _, id) in &misbehaving {
+            recorded += usize::from(!attempts(&app, *id).await.is_empty());
+        }
+        recorded == misbehaving.len()
+    })
+    .await;
+    for (how, _, id) in &misbehaving {
+        let history = attempts(&app, *id).await;
+        let error = history[0].error.clone().unwrap_or_default();
+        let expected = match how {
+            Hangs | Trickles => "timeout after 10 s",
+            Endless | Huge => "reply longer than 4096 bytes",
+        };
+        assert_eq!((history.len(), history[0].delivered, error.as_str()), (1, false, expected), "{how:?}");
+        assert_eq!(notification(&app, *id).await.state.as_str(), "pending", "{how:?}");
+    }
+    shutdown.cancel();
+    running.await.expect("the notifier stops");
+    eprintln!("ten notifications delivered in {took:?} beside {} misbehaving receivers", misbehaving.len());
+}

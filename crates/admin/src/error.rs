@@ -15,6 +15,8 @@ pub enum ConsoleError {
     CsrfRejected,
     #[error("{0}")]
     BadRequest(String),
+    #[error("the form is too large")]
+    TooLarge,
     #[error("not found")]
     NotFound,
     #[error("internal error")]
@@ -36,6 +38,7 @@ impl ResponseError for ConsoleError {
             ConsoleError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             ConsoleError::Forbidden | ConsoleError::CsrfRejected => StatusCode::FORBIDDEN,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ConsoleError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ConsoleError::NotFound => StatusCode::NOT_FOUND,
             ConsoleError::Storage(_) | ConsoleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -69,8 +72,13 @@ fn urlencode(text: &str) -> String {
     serde_urlencoded::to_string([("", text)]).map(|encoded| encoded[1..].to_string()).unwrap_or_default()
 }
 
+/// A form that cannot be read is a 400 page; one too large to read at all, a 413.
 pub(crate) fn form_error(error: actix_web::error::UrlencodedError, _: &HttpRequest) -> actix_web::Error {
-    let response = ConsoleError::BadRequest(format!("the form could not be read: {error}")).error_response();
+    let response = match error {
+        actix_web::error::UrlencodedError::Overflow { .. } => ConsoleError::TooLarge,
+        _ => ConsoleError::BadRequest(format!("the form could not be read: {error}")),
+    }
+    .error_response();
     InternalError::from_response(error, response).into()
 }
 

@@ -45,12 +45,15 @@ const _: () = assert!(RETRY_OFFSETS_MINUTES.len() + 1 == MAX_SENDS as usize);
 /// SPEC §5: a receiver has 10 s to answer, connecting and the reply included.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Notifications claimed by one call, and how many of them are on the wire at once.
+/// Notifications claimed by one call of [`Notifier::deliver_due`], and how many are on the wire
+/// at once.
 const BATCH_SIZE: i64 = 32;
-const CONCURRENT_SENDS: usize = 8;
+/// A send is a socket and a task, waiting on the receiver: many can be on the wire, so receivers
+/// that hang (each for at most [`SEND_TIMEOUT`]) leave room for the others.
+const CONCURRENT_SENDS: usize = 64;
 
-/// How long a claim holds. Longer than a whole batch can take (32 / 8 sends × 10 s), so a
-/// notification on the wire is never claimed again; a worker that dies mid-batch loses its claims
+/// How long a claim holds. Far longer than a send can take (10 s and its recording), so a
+/// notification on the wire is never claimed again; a worker that dies mid-send loses its claims
 /// when the lease runs out and the notifications are sent by another.
 const CLAIM_LEASE: Duration = Duration::from_secs(120);
 
@@ -125,7 +128,7 @@ impl Notifier {
     /// A failure to record one attempt does not stop the others; the first such error is returned
     /// once all have finished (the notification's lease runs out and it is sent again).
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> Result<usize, StorageError> {
-        let claimed = run_blocking(&self.pool, move |conn| claim(conn, now)).await?;
+        let claimed = run_blocking(&self.pool, move |conn| claim(conn, now, BATCH_SIZE)).await?;
         let attempted = claimed.len();
         let permits = Arc::new(Semaphore::new(CONCURRENT_SENDS));
         let mut sends = JoinSet::new();
@@ -150,6 +153,52 @@ impl Notifier {
             }
         }
         first_error.map_or(Ok(attempted), Err)
+    }
+
+    /// Sends due notifications until `shutdown`, at most [`CONCURRENT_SENDS`] at once, claiming the
+    /// next due one as soon as a send finishes: a receiver that answers slowly, or never, holds
+    /// one send for at most [`SEND_TIMEOUT`], never the queue behind it. Safe on several workers
+    /// and nodes at once, like [`Notifier::deliver_due`].
+    pub async fn run(&self, idle: Duration, shutdown: tokio_util::sync::CancellationToken) {
+        let permits = Arc::new(Semaphore::new(CONCURRENT_SENDS));
+        let mut sends = JoinSet::new();
+        while !shutdown.is_cancelled() {
+            while let Some(joined) = sends.try_join_next() {
+                log_send(joined);
+            }
+            let free = permits.available_permits();
+            let claimed = if free == 0 {
+                Ok(Vec::new())
+            } else {
+                let now = Utc::now();
+                run_blocking(&self.pool, move |conn| claim(conn, now, free as i64)).await
+            };
+            let claimed = claimed.unwrap_or_else(|error| {
+                tracing::warn!(error = ?error, "could not claim notifications");
+                Vec::new()
+            });
+            let waiting = claimed.is_empty();
+            for (row, sign_type) in claimed {
+                // Never closed, and as many were claimed as were free: a permit comes at once.
+                let permit = permits.clone().acquire_owned().await.ok();
+                let notifier = self.clone();
+                sends.spawn(async move {
+                    let _permit = permit;
+                    notifier.deliver(row, sign_type, Utc::now()).await
+                });
+            }
+            if waiting {
+                // Nothing due (or every send busy): until one finishes, or a moment has passed.
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(idle) => {}
+                    Some(joined) = sends.join_next(), if !sends.is_empty() => log_send(joined),
+                }
+            }
+        }
+        while let Some(joined) = sends.join_next().await {
+            log_send(joined);
+        }
     }
 
     async fn deliver(&self, row: NotificationRow, sign_type: SignType, now: DateTime<Utc>) -> Result<(), StorageError> {
@@ -226,9 +275,23 @@ impl Notifier {
     }
 }
 
-/// Claims due notifications and looks up the sign type of each one's receiving app.
-fn claim(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<Vec<(NotificationRow, SignType)>, StorageError> {
-    let rows = notifications::claim_due(conn, now, CLAIM_LEASE, BATCH_SIZE)?;
+/// Logs what a send left behind: its attempt not recorded (the lease runs out and it is sent
+/// again), or a panic.
+fn log_send(joined: Result<Result<(), StorageError>, tokio::task::JoinError>) {
+    match joined {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(error = ?error, "a notification attempt could not be recorded"),
+        Err(join_error) => tracing::error!(error = %join_error, "a notification send panicked"),
+    }
+}
+
+/// Claims at most `limit` due notifications, each with its app's sign type.
+fn claim(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(NotificationRow, SignType)>, StorageError> {
+    let rows = notifications::claim_due(conn, now, CLAIM_LEASE, limit)?;
     let mut sign_types: HashMap<AppRowId, SignType> = HashMap::new();
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
@@ -327,7 +390,8 @@ async fn read_reply(mut response: reqwest::Response) -> (Vec<u8>, bool, Option<S
                 let room = MAX_REPLY_BYTES - body.len();
                 if chunk.len() > room {
                     body.extend_from_slice(&chunk[..room]);
-                    return (body, false, None);
+                    // Not read further: a receiver's endless or huge body costs us 4 KiB.
+                    return (body, false, Some(format!("reply longer than {MAX_REPLY_BYTES} bytes")));
                 }
                 body.extend_from_slice(&chunk);
             }

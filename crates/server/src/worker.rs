@@ -213,7 +213,11 @@ pub async fn run(context: JobContext, registry: Registry, settings: WorkerSettin
     let idle = Duration::from_millis(settings.poll_interval_ms.max(10));
     let concurrency = settings.concurrency.max(1);
     let mut running = JoinSet::new();
-    let notifications = tokio::spawn(deliver_notifications(context.notifier.clone(), idle, shutdown.clone()));
+    let notifier = context.notifier.clone();
+    let notifications = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { notifier.run(idle, shutdown).await }
+    });
     let folding = tokio::spawn(fold_rollups(context.pool.clone(), shutdown.clone()));
     tracing::info!(concurrency, "workers started");
     while !shutdown.is_cancelled() {
@@ -257,22 +261,6 @@ async fn fold_rollups(pool: Pool, shutdown: CancellationToken) {
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = tokio::time::sleep(FOLD_EVERY) => {}
-        }
-    }
-}
-
-/// Sends due notifications until shutdown; the outbox table is the queue, shared by every node.
-async fn deliver_notifications(notifier: gateway::notify::Notifier, idle: Duration, shutdown: CancellationToken) {
-    while !shutdown.is_cancelled() {
-        let attempted = notifier.deliver_due(Utc::now()).await.unwrap_or_else(|error| {
-            tracing::warn!(error = ?error, "could not deliver notifications");
-            0
-        });
-        if attempted == 0 {
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = tokio::time::sleep(idle) => {}
-            }
         }
     }
 }

@@ -103,9 +103,12 @@ impl<T: DeserializeOwned + 'static, const MAX_BYTES: usize> FromRequest for Cons
         let body = web::Bytes::from_request(&request, payload);
         Box::pin(async move {
             let session = signed_in(request).await?;
-            let body = body.await.map_err(|_| ConsoleError::BadRequest("the form could not be read".into()))?;
+            let body = body.await.map_err(|error| match error.as_error::<actix_web::error::PayloadError>() {
+                Some(actix_web::error::PayloadError::Overflow) => ConsoleError::TooLarge,
+                _ => ConsoleError::BadRequest("the form could not be read".into()),
+            })?;
             if body.len() > MAX_BYTES {
-                return Err(ConsoleError::BadRequest("the form is too large".into()));
+                return Err(ConsoleError::TooLarge);
             }
             let submitted: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|_| ConsoleError::CsrfRejected)?;
             if !csrf::matches(&session.csrf_token, submitted.csrf_token.as_deref().unwrap_or_default()) {
