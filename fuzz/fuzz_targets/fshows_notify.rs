@@ -20,8 +20,9 @@ use libfuzzer_sys::fuzz_target;
 fn parties() -> &'static (Fshows, Signer) {
     static PARTIES: OnceLock<(Fshows, Signer)> = OnceLock::new();
     PARTIES.get_or_init(|| {
-        let key = |bits| rsa::RsaPrivateKey::new(&mut rand::thread_rng(), bits).expect("a key");
-        let (ours, upstream) = (key(2048), key(2048));
+        use rsa::pkcs8::DecodePrivateKey;
+        let key = |pem| rsa::RsaPrivateKey::from_pkcs8_pem(pem).expect("a fuzzing key");
+        let (ours, upstream) = (key(include_str!("../keys/ours.pem")), key(include_str!("../keys/upstream.pem")));
         let settings = FshowsSettings {
             url: "http://127.0.0.1:9/gateway".into(),
             app_id: "2026120600000001".into(),
@@ -57,7 +58,10 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // A notify the upstream signed over values taken from the input, with the input's form
-    // appended (changing, repeating or adding fields).
+    // appended (changing, repeating or adding fields). Signing is slow: one run in sixteen.
+    if data.first().is_none_or(|first| first % 16 != 0) {
+        return;
+    }
     let text = String::from_utf8_lossy(data);
     let mut parts = text.splitn(3, '|');
     let (trade_no, channel_reference, extra) =
