@@ -13,21 +13,10 @@ use channel::{
 use domain::Amount;
 use libfuzzer_sys::fuzz_target;
 
+mod forms;
+use forms::{form, has_repeats, value};
+
 const SECRET: &[u8] = b"fuzzing-callback-secret";
-
-fn form(data: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(data).map(|(key, value)| (key.into_owned(), value.into_owned())).collect()
-}
-
-fn has_repeats(fields: &[(String, String)]) -> bool {
-    let mut seen = std::collections::HashSet::new();
-    !fields.iter().all(|(key, _)| seen.insert(key))
-}
-
-/// The value a parser reads for `name`: the only one, in a form without repeats.
-fn value<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
-}
 
 fuzz_target!(|data: &[u8]| {
     let sandbox = Sandbox::new(SandboxRules::default(), SECRET);

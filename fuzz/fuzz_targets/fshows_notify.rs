@@ -16,6 +16,9 @@ use domain::Amount;
 use fshows::signature::{SignType, Signer, VerifyingKeys, string_to_sign};
 use libfuzzer_sys::fuzz_target;
 
+mod forms;
+use forms::{form, has_repeats, value};
+
 /// The channel (verifying with the upstream's key) and the upstream's own signer.
 fn parties() -> &'static (Fshows, Signer) {
     static PARTIES: OnceLock<(Fshows, Signer)> = OnceLock::new();
@@ -34,19 +37,6 @@ fn parties() -> &'static (Fshows, Signer) {
         let channel = Fshows::new(settings, "http://127.0.0.1:9/channel/fshows/notify".into()).expect("a channel");
         (channel, Signer::new(upstream).expect("the upstream's signer"))
     })
-}
-
-fn form(data: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(data).map(|(key, value)| (key.into_owned(), value.into_owned())).collect()
-}
-
-fn has_repeats(fields: &[(String, String)]) -> bool {
-    let mut seen = std::collections::HashSet::new();
-    !fields.iter().all(|(key, _)| seen.insert(key))
-}
-
-fn value<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -98,10 +88,7 @@ fuzz_target!(|data: &[u8]| {
         // values out), or a number that cannot be read (an empty one is not signed at all).
         Err(_) => {
             let added = form(extra.as_bytes()).iter().any(|(_, value)| !value.is_empty());
-            assert!(
-                has_repeats(&signed) || added || trade_no.is_empty() || channel_reference.is_empty(),
-                "{signed:?}"
-            );
+            assert!(has_repeats(&signed) || added || trade_no.is_empty() || channel_reference.is_empty(), "{signed:?}");
         }
     }
 });

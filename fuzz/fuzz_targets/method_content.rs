@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let standard = serde_json::from_str::<Map<String, Value>>(text);
     match parse_json_object(text) {
         Ok(fields) => {
-            let values: Vec<Option<Value>> = fields.iter().map(|field| serde_json::from_str(field.raw.get()).ok()).collect();
+            let values: Vec<Option<Value>> =
+                fields.iter().map(|field| serde_json::from_str(field.raw.get()).ok()).collect();
             match standard {
                 Ok(standard) => {
                     assert_eq!(fields.len(), standard.len(), "each key once");

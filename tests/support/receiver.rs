@@ -44,6 +44,25 @@ pub struct Receiver {
 impl Receiver {
     /// Answers `script` in turn, each after `delay`; `None` for a delay means never answer.
     pub async fn start(script: Vec<Answer>, delay: Option<Duration>) -> Receiver {
+        Receiver::listen(move |stream, log| serve(stream, log, script.clone(), delay)).await
+    }
+
+    /// A receiver that records each request and then misbehaves as told.
+    pub async fn misbehaving(how: Misbehaviour) -> Receiver {
+        Receiver::listen(move |mut stream, log| async move {
+            let Some(request) = read_request(&mut stream).await else { return };
+            log.lock().expect("receiver log").push(request);
+            misbehave(&mut stream, how).await;
+        })
+        .await
+    }
+
+    /// Listens on a free loopback port and hands each connection, with the log, to `handle`.
+    async fn listen<F, Handled>(handle: F) -> Receiver
+    where
+        F: Fn(TcpStream, Arc<Mutex<Vec<Received>>>) -> Handled + Send + 'static,
+        Handled: std::future::Future<Output = ()> + Send + 'static,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("receiver binds");
         let url = format!("http://127.0.0.1:{}/notify", listener.local_addr().expect("address").port());
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -52,8 +71,7 @@ impl Receiver {
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
-                let (log, script) = (log.clone(), script.clone());
-                tokio::spawn(async move { serve(stream, log, script, delay).await });
+                tokio::spawn(handle(stream, log.clone()));
             }
         });
         Receiver { url, received, connections }
@@ -140,29 +158,6 @@ pub enum Misbehaviour {
     Endless,
     /// Answers 200 with a 16 MiB body.
     Huge,
-}
-
-impl Receiver {
-    /// A receiver that records each request and then misbehaves as told.
-    pub async fn misbehaving(how: Misbehaviour) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("receiver binds");
-        let url = format!("http://127.0.0.1:{}/notify", listener.local_addr().expect("address").port());
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let (log, count) = (received.clone(), connections.clone());
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                count.fetch_add(1, Ordering::SeqCst);
-                let log = log.clone();
-                tokio::spawn(async move {
-                    let Some(request) = read_request(&mut stream).await else { return };
-                    log.lock().expect("receiver log").push(request);
-                    misbehave(&mut stream, how).await;
-                });
-            }
-        });
-        Receiver { url, received, connections }
-    }
 }
 
 async fn misbehave(stream: &mut TcpStream, how: Misbehaviour) {
