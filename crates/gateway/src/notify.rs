@@ -45,11 +45,11 @@ const _: () = assert!(RETRY_OFFSETS_MINUTES.len() + 1 == MAX_SENDS as usize);
 /// SPEC §5: a receiver has 10 s to answer, connecting and the reply included.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Notifications claimed by one call of [`Notifier::deliver_due`], and how many are on the wire
-/// at once.
+/// Notifications claimed by one call of [`Notifier::deliver_due`].
 const BATCH_SIZE: i64 = 32;
-/// A send is a socket and a task, waiting on the receiver: many can be on the wire, so receivers
-/// that hang (each for at most [`SEND_TIMEOUT`]) leave room for the others.
+/// How many sends [`Notifier::run`] keeps on the wire. A send is a socket and a task, waiting on
+/// the receiver: many can be, so receivers that hang (each for at most [`SEND_TIMEOUT`]) leave
+/// room for the others.
 const CONCURRENT_SENDS: usize = 64;
 
 /// How long a claim holds. Far longer than a send can take (10 s and its recording), so a
@@ -121,35 +121,25 @@ impl Notifier {
         Notifier { pool, signer, client, allow_private_addresses }
     }
 
-    /// Claims the notifications due at `now`, sends them (at most [`CONCURRENT_SENDS`] at once, no
+    /// Claims the notifications due at `now` (at most [`BATCH_SIZE`]), sends them all at once (no
     /// transaction open while a send is on the wire) and records every attempt and the next send.
-    /// Returns how many were attempted. Safe to run on several workers and nodes at once.
+    /// Returns how many were attempted. Safe to run on several workers and nodes at once. The
+    /// workers use [`Notifier::run`]; this is one round of it, for a given clock.
     ///
     /// A failure to record one attempt does not stop the others; the first such error is returned
     /// once all have finished (the notification's lease runs out and it is sent again).
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> Result<usize, StorageError> {
         let claimed = run_blocking(&self.pool, move |conn| claim(conn, now, BATCH_SIZE)).await?;
         let attempted = claimed.len();
-        let permits = Arc::new(Semaphore::new(CONCURRENT_SENDS));
         let mut sends = JoinSet::new();
         for (row, sign_type) in claimed {
             let notifier = self.clone();
-            let permits = permits.clone();
-            sends.spawn(async move {
-                // The semaphore is never closed, so a permit always comes.
-                let _permit = permits.acquire_owned().await.ok();
-                notifier.deliver(row, sign_type, now).await
-            });
+            sends.spawn(async move { notifier.deliver(row, sign_type, now).await });
         }
         let mut first_error = None;
         while let Some(joined) = sends.join_next().await {
-            match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    tracing::error!(error = ?error, "a notification attempt could not be recorded");
-                    first_error.get_or_insert(error);
-                }
-                Err(join_error) => tracing::error!(error = %join_error, "a notification send panicked"),
+            if let Some(error) = log_send(joined) {
+                first_error.get_or_insert(error);
             }
         }
         first_error.map_or(Ok(attempted), Err)
@@ -192,7 +182,9 @@ impl Notifier {
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
                     _ = tokio::time::sleep(idle) => {}
-                    Some(joined) = sends.join_next(), if !sends.is_empty() => log_send(joined),
+                    Some(joined) = sends.join_next(), if !sends.is_empty() => {
+                        log_send(joined);
+                    }
                 }
             }
         }
@@ -276,12 +268,18 @@ impl Notifier {
 }
 
 /// Logs what a send left behind: its attempt not recorded (the lease runs out and it is sent
-/// again), or a panic.
-fn log_send(joined: Result<Result<(), StorageError>, tokio::task::JoinError>) {
+/// again; the error is handed back), or a panic.
+fn log_send(joined: Result<Result<(), StorageError>, tokio::task::JoinError>) -> Option<StorageError> {
     match joined {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::error!(error = ?error, "a notification attempt could not be recorded"),
-        Err(join_error) => tracing::error!(error = %join_error, "a notification send panicked"),
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => {
+            tracing::error!(error = ?error, "a notification attempt could not be recorded");
+            Some(error)
+        }
+        Err(join_error) => {
+            tracing::error!(error = %join_error, "a notification send panicked");
+            None
+        }
     }
 }
 
