@@ -918,3 +918,48 @@ async fn text_meaning_sql_or_a_formula_is_kept_as_typed_and_no_csv_cell_runs_as_
     // The commission by merchant and the payouts list name the merchants, defused.
     assert!(names_seen >= 2, "the names were in the downloads: {names_seen}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rollups.
+
+fn count(app: &TestApp, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql).get_result::<Count>(&mut app.database.connection()).expect("counted").count
+}
+
+/// Bookings only note their entries; the server's workers fold the notes into the merchant-day
+/// rows within seconds, and the console shows the same figures before the fold and after it.
+#[tokio::test]
+async fn the_servers_workers_fold_what_bookings_noted_and_the_figures_stay_the_same() {
+    let app = spawn_app().await;
+    let first = shop(&app, "m-fold", "折叠商店", FIXTURE_RATES).await;
+    let orders =
+        [paid_order(&app, &first, "FOLD_1", "100.00").await, paid_order(&app, &first, "FOLD_2", "20.00").await];
+    let viewer = signed_in(&app, "victor", Role::Viewer).await;
+    let today = china_date(0);
+    let path = format!("/admin/ledger/commission?from={today}&to={today}");
+    let net_shown = async || {
+        let (status, page) = get(&app, &viewer, &path).await;
+        assert_eq!(status, StatusCode::OK);
+        cell(row(&page, &format!("<tr data-date=\"{today}\"")), r#"data-figure="net""#)
+    };
+    let expected = yuan(orders.iter().map(|order| order.liquidator_commission_fen.fen()).sum());
+    assert_eq!(net_shown().await, expected, "right away, folded or not");
+
+    let started = std::time::Instant::now();
+    let merchant = first.merchant_id;
+    let folded_row = format!(
+        "SELECT count(*) AS count FROM ledger_merchant_days WHERE merchant_id = {merchant} AND paid_orders = 2"
+    );
+    while count(&app, "SELECT count(*) AS count FROM ledger_unfolded_entries") > 0 || count(&app, &folded_row) != 1 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "the workers fold within 5 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(net_shown().await, expected, "after the fold");
+    assert_eq!(ledger::rollups::differences(&mut app.database.connection(), 10).expect("compared"), []);
+}
