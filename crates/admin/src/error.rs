@@ -89,6 +89,12 @@ pub(crate) fn query_error(error: actix_web::error::QueryPayloadError, _: &HttpRe
 
 /// Onboarding refusals are the operator's to fix and are shown as they are worded; a missing
 /// merchant is a 404; anything from storage or the outside world stays opaque.
+impl From<forms::text::ControlCharacter> for ConsoleError {
+    fn from(error: forms::text::ControlCharacter) -> Self {
+        ConsoleError::BadRequest(error.to_string())
+    }
+}
+
 impl From<onboarding::OnboardingError> for ConsoleError {
     fn from(error: onboarding::OnboardingError) -> Self {
         use onboarding::OnboardingError::*;

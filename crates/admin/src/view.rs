@@ -5,9 +5,7 @@ use storage::audit;
 
 use domain::calendar::china;
 
-pub fn china_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string()
-}
+pub use forms::time::china_time;
 
 /// The calendar day in China at `at`.
 pub fn china_day(at: DateTime<Utc>) -> NaiveDate {
@@ -64,33 +62,12 @@ pub fn yuan(amount: domain::Amount) -> String {
     amount.to_string()
 }
 
-/// A time entered in a form, read as China Standard Time: `2025-01-31T09:30` (what a
-/// `datetime-local` input sends) or `2025-01-31 09:30[:00]`. Blank means now.
-pub fn parse_china_time(text: Option<&str>) -> Result<DateTime<Utc>, String> {
-    let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
-        return Ok(Utc::now());
-    };
-    let offset = china();
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-        .iter()
-        .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
-        .and_then(|local| local.and_local_timezone(offset).single())
-        .map(|at| at.with_timezone(&Utc))
-        .ok_or_else(|| format!("{text:?} is not a time written YYYY-MM-DD HH:MM"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn form_times_are_china_time() {
-        let at = parse_china_time(Some("2025-01-31T09:30")).unwrap();
-        assert_eq!(at.to_rfc3339(), "2025-01-31T01:30:00+00:00");
-        assert_eq!(parse_china_time(Some("2025-01-31 09:30:15")).unwrap().to_rfc3339(), "2025-01-31T01:30:15+00:00");
-        assert!(parse_china_time(Some("tomorrow")).is_err());
-        assert!((Utc::now() - parse_china_time(Some("  ")).unwrap()).num_seconds().abs() < 5);
-        assert_eq!(china_time(at), "2025-01-31 09:30:00");
+    fn money_is_yuan_with_two_decimals() {
         assert_eq!(yuan(domain::Amount::from_fen(37)), "0.37");
         assert_eq!(yuan(domain::Amount::from_fen(-1)), "-0.01");
     }

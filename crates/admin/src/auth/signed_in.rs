@@ -110,12 +110,11 @@ impl<T: DeserializeOwned + 'static, const MAX_BYTES: usize> FromRequest for Cons
             if body.len() > MAX_BYTES {
                 return Err(ConsoleError::TooLarge);
             }
-            let submitted: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|_| ConsoleError::CsrfRejected)?;
+            let submitted: CsrfField = forms::body::read(&body).map_err(|_| ConsoleError::CsrfRejected)?;
             if !csrf::matches(&session.csrf_token, submitted.csrf_token.as_deref().unwrap_or_default()) {
                 return Err(ConsoleError::CsrfRejected);
             }
-            let form =
-                serde_urlencoded::from_bytes(&body).map_err(|error| ConsoleError::BadRequest(error.to_string()))?;
+            let form = forms::body::read(&body).map_err(|error| ConsoleError::BadRequest(error.to_string()))?;
             Ok(ConsoleForm { session, form })
         })
     }

@@ -23,35 +23,7 @@ pub fn query_string(pairs: &[(&str, &str)]) -> Result<String, crate::ConsoleErro
     serde_urlencoded::to_string(pairs).map_err(|error| crate::ConsoleError::Internal(error.to_string()))
 }
 
-/// Trimmed, length-limited text of an optional one-line form or query field; blank is absent. A
-/// control character is refused with the field named: no filter, search or form value holds one,
-/// and PostgreSQL text cannot even hold NUL.
-pub fn present(field: &str, text: Option<String>, max_chars: usize) -> Result<Option<String>, crate::ConsoleError> {
-    present_text(field, text, max_chars, char::is_control)
-}
-
-/// As [`present`], for a note or a reason: it may span lines and hold tabs.
-pub fn present_note(
-    field: &str,
-    text: Option<String>,
-    max_chars: usize,
-) -> Result<Option<String>, crate::ConsoleError> {
-    present_text(field, text, max_chars, |c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-}
-
-fn present_text(
-    field: &str,
-    text: Option<String>,
-    max_chars: usize,
-    refused: fn(char) -> bool,
-) -> Result<Option<String>, crate::ConsoleError> {
-    let Some(text) = text else { return Ok(None) };
-    if text.chars().any(refused) {
-        return Err(crate::ConsoleError::BadRequest(format!("the field {field} contains a control character")));
-    }
-    let text: String = text.trim().chars().take(max_chars).collect();
-    Ok(Some(text).filter(|text| !text.is_empty()))
-}
+pub use forms::text::{present, present_note};
 
 /// The form of an action that carries nothing but its CSRF token (checked by `ConsoleForm`).
 #[derive(serde::Deserialize)]

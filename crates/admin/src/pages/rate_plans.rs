@@ -6,6 +6,10 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use chrono::Utc;
 use domain::{RatePlanId, onboarding::RatePlanCode};
+use forms::{
+    rates::{PlanForm, PlanVersionForm},
+    schedule::{ScheduleFields, ScheduleForm, fields},
+};
 use onboarding::rates;
 use serde::Deserialize;
 use storage::{
@@ -15,13 +19,7 @@ use storage::{
 
 use super::{
     layout::{Chrome, Section},
-    merchants::{
-        payouts::{ScheduleFields, ScheduleForm, describe, fields, parse_defaults},
-        present,
-        rates::RateFields,
-        rates::effective_from,
-        refusal,
-    },
+    merchants::{payouts::describe, present, refusal},
 };
 use crate::{
     ConsoleError, ConsoleState,
@@ -198,26 +196,13 @@ fn no_query() -> PlansQuery {
     PlansQuery { q: None, after: None, notice: None }
 }
 
-#[derive(Deserialize)]
-pub struct CreateForm {
-    code: String,
-    name: String,
-    #[serde(flatten)]
-    rates: RateFields,
-    effective_from: Option<String>,
-}
-
 pub async fn create(
-    posted: ConsoleForm<CreateForm>,
+    posted: ConsoleForm<PlanForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
     let ConsoleForm { session, form } = posted;
     session.require(Permission::ManageMerchants)?;
-    let parsed = (|| {
-        let code = RatePlanCode::parse(&form.code).map_err(|error| format!("code: {error}"))?;
-        Ok::<_, String>((code, form.rates.parse()?, effective_from(form.effective_from.as_deref())?))
-    })();
-    let (code, plan_rates, from) = match parsed {
+    let (code, plan_rates, from) = match form.parse(Utc::now()) {
         Ok(parsed) => parsed,
         Err(message) => return render_page(&session, &state, no_query(), Some(message), StatusCode::BAD_REQUEST).await,
     };
@@ -230,23 +215,15 @@ pub async fn create(
     }
 }
 
-#[derive(Deserialize)]
-pub struct VersionForm {
-    #[serde(flatten)]
-    rates: RateFields,
-    effective_from: Option<String>,
-}
-
 pub async fn add_version(
     code: web::Path<String>,
-    posted: ConsoleForm<VersionForm>,
+    posted: ConsoleForm<PlanVersionForm>,
     state: web::Data<ConsoleState>,
 ) -> Result<HttpResponse, ConsoleError> {
     let ConsoleForm { session, form } = posted;
     session.require(Permission::ManageMerchants)?;
     let code = RatePlanCode::parse(&code).map_err(|_| ConsoleError::NotFound)?;
-    let parsed = form.rates.parse().and_then(|rates| Ok((rates, effective_from(form.effective_from.as_deref())?)));
-    let (plan_rates, from) = match parsed {
+    let (plan_rates, from) = match form.parse(Utc::now()) {
         Ok(parsed) => parsed,
         Err(message) => return render_page(&session, &state, no_query(), Some(message), StatusCode::BAD_REQUEST).await,
     };
@@ -274,7 +251,7 @@ pub async fn set_payout_defaults(
     let ConsoleForm { session, form } = posted;
     session.require(Permission::ManagePayouts)?;
     let code = RatePlanCode::parse(&code).map_err(|_| ConsoleError::NotFound)?;
-    let defaults = match parse_defaults(form) {
+    let defaults = match form.parse_defaults() {
         Ok(defaults) => defaults,
         Err(field) => {
             let alert = format!("{}: {field}", PayoutLabels::of(session.lang).invalid_schedule);

@@ -5,9 +5,8 @@
 //! Each action is audited by the payouts crate.
 use crate::pages::Empty;
 use actix_web::{HttpResponse, http::StatusCode, web};
-use chrono::NaiveTime;
 use domain::{
-    Amount, MerchantId, Rate,
+    MerchantId,
     orders::NotifyUrl,
     payouts::{
         StopKind,
@@ -15,6 +14,7 @@ use domain::{
         schedule::{Cadence, Frequency, Schedule},
     },
 };
+use forms::schedule::{ScheduleFields, ScheduleForm, fields};
 use payouts::{
     schedules::Source,
     stops::{self, StopError},
@@ -65,18 +65,6 @@ pub struct ChannelChoice {
     pub platform: Option<&'static str>,
     pub choices: Vec<&'static str>,
     pub can_choose: bool,
-}
-
-/// The schedule form's values.
-pub struct ScheduleFields {
-    pub time: String,
-    pub weekday: String,
-    pub month_day: String,
-    pub minimum: String,
-    pub retained: String,
-    pub fee_fixed: String,
-    pub fee_rate: String,
-    pub fee_minimum: String,
 }
 
 impl PayoutPanel {
@@ -156,82 +144,6 @@ pub(crate) fn describe(p: &PayoutLabels, schedule: &Schedule) -> String {
     )
 }
 
-pub(crate) fn fields(schedule: &Schedule) -> ScheduleFields {
-    let (fee_fixed, fee_rate, fee_minimum) = match schedule.fee {
-        FeeRule::Fixed(fee) => (yuan(fee), "0".to_string(), "0.00".to_string()),
-        FeeRule::Rate { rate, minimum } => ("0.00".to_string(), rate.to_string(), yuan(minimum)),
-    };
-    ScheduleFields {
-        time: schedule.at.format("%H:%M").to_string(),
-        weekday: match schedule.cadence {
-            Cadence::Weekly(weekday) => weekday.number_from_monday().to_string(),
-            _ => String::new(),
-        },
-        month_day: match schedule.cadence {
-            Cadence::Monthly(day) => day.to_string(),
-            _ => String::new(),
-        },
-        minimum: yuan(schedule.minimum),
-        retained: yuan(schedule.retained),
-        fee_fixed,
-        fee_rate,
-        fee_minimum,
-    }
-}
-
-#[derive(Deserialize)]
-pub struct ScheduleForm {
-    frequency: Option<String>,
-    time: Option<String>,
-    weekday: Option<String>,
-    month_day: Option<String>,
-    minimum: Option<String>,
-    retained: Option<String>,
-    fee_fixed: Option<String>,
-    fee_rate: Option<String>,
-    fee_minimum: Option<String>,
-}
-
-/// A rate plan's payout defaults as the form gives them (the form has no frequency: the cadence
-/// is each merchant's), or the field that is wrong.
-pub(crate) fn parse_defaults(mut form: ScheduleForm) -> Result<Schedule, String> {
-    form.frequency = Some(Frequency::Daily.as_str().to_string());
-    parse(&form)
-}
-
-/// The schedule the form describes, or why it does not describe one.
-fn parse(form: &ScheduleForm) -> Result<Schedule, String> {
-    let text = |value: &Option<String>| value.as_deref().unwrap_or_default().trim().to_string();
-    let number = |value: &Option<String>, range: std::ops::RangeInclusive<u32>, field: &str| {
-        text(value).parse::<u32>().ok().filter(|n| range.contains(n)).ok_or_else(|| field.to_string())
-    };
-    let money = |value: &Option<String>, field: &str| {
-        Amount::parse_yuan_in(&text(value), Amount::ZERO, Amount::from_fen(10_000_000_000))
-            .map_err(|_| field.to_string())
-    };
-    let frequency = Frequency::parse(&text(&form.frequency)).ok_or("frequency")?;
-    let cadence = match frequency {
-        Frequency::Daily => Cadence::Daily,
-        Frequency::Weekly => Cadence::Weekly(
-            domain::onboarding::PayoutSchedule::parse_weekday(&text(&form.weekday)).map_err(|_| "weekday")?,
-        ),
-        Frequency::Monthly => Cadence::Monthly(number(&form.month_day, 1..=31, "month_day")?),
-        Frequency::Manual => Cadence::Manual,
-    };
-    let at = NaiveTime::parse_from_str(&text(&form.time), "%H:%M").map_err(|_| "time")?;
-    let minimum = money(&form.minimum, "minimum")?;
-    if !minimum.is_positive() {
-        return Err("minimum".into());
-    }
-    let rate = Rate::parse(&text(&form.fee_rate)).map_err(|_| "fee_rate")?;
-    let fee = if rate == Rate::ZERO {
-        FeeRule::Fixed(money(&form.fee_fixed, "fee_fixed")?)
-    } else {
-        FeeRule::Rate { rate, minimum: money(&form.fee_minimum, "fee_minimum")? }
-    };
-    Ok(Schedule { cadence, at, minimum, retained: money(&form.retained, "retained")?, fee })
-}
-
 pub async fn set_schedule(
     id: web::Path<MerchantId>,
     posted: ConsoleForm<ScheduleForm>,
@@ -240,7 +152,7 @@ pub async fn set_schedule(
     let ConsoleForm { session, form } = posted;
     session.require(Permission::ManagePayouts)?;
     let (id, p) = (id.into_inner(), PayoutLabels::of(session.lang));
-    let schedule = match parse(&form) {
+    let schedule = match form.parse() {
         Ok(schedule) => schedule,
         Err(field) => {
             let extras = Extras::alert(format!("{}: {field}", p.invalid_schedule));
@@ -353,7 +265,7 @@ pub struct ChannelForm {
 impl ChannelForm {
     /// The channel chosen, or `None` for the platform's.
     pub fn chosen(self) -> Result<Option<String>, ConsoleError> {
-        present("channel", self.channel, 32)
+        Ok(present("channel", self.channel, 32)?)
     }
 }
 

@@ -4,10 +4,10 @@
 use crate::pages::Empty;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use chrono::Utc;
-use domain::{Amount, NotificationId, OrderId, orders::OutRefundNo};
+use domain::{NotificationId, OrderId};
+use forms::refund::{Refund, RefundForm, RefundRefusal};
 use orders::operator::SendAgain;
 use orders::{OrderError, refund::Refunded};
-use serde::Deserialize;
 use storage::database::run_blocking;
 
 use super::detail::{self, Extras};
@@ -16,15 +16,6 @@ use crate::{
     auth::{ConsoleForm, Permission},
     render,
 };
-
-/// The largest refund the form accepts: the largest order (SPEC §5, 100 000 000.00 yuan).
-const MAX_REFUND: Amount = Amount::from_fen(10_000_000_000);
-
-#[derive(Deserialize)]
-pub struct RefundForm {
-    out_refund_no: String,
-    amount: String,
-}
 
 pub async fn refund(
     id: web::Path<OrderId>,
@@ -35,20 +26,15 @@ pub async fn refund(
     session.require(Permission::ManageMerchants)?;
     let id = id.into_inner();
     let o = session.lang.labels().order;
-    let entered = (form.out_refund_no.trim().to_string(), form.amount.trim().to_string());
-    let parsed =
-        OutRefundNo::parse(&entered.0).map_err(|error| format!("{}: {error}", o.out_refund_no)).and_then(|number| {
-            let amount = match entered.1.as_str() {
-                "" => Err(o.amount_required.to_string()),
-                text => Amount::parse_yuan_in(text, Amount::from_fen(1), MAX_REFUND)
-                    .map_err(|_| o.amount_invalid.to_string()),
-            }?;
-            Ok((number, amount))
-        });
-    let (out_refund_no, amount) = match parsed {
-        Ok(parsed) => parsed,
-        Err(message) => {
-            let extras = Extras { alert: Some(message), refund_form: Some(entered), ..Extras::default() };
+    let Refund { out_refund_no, amount } = match form.parse() {
+        Ok(refund) => refund,
+        Err(refusal) => {
+            let alert = match refusal {
+                RefundRefusal::OutRefundNo(error) => format!("{}: {error}", o.out_refund_no),
+                RefundRefusal::AmountRequired => o.amount_required.to_string(),
+                RefundRefusal::AmountInvalid(_) => o.amount_invalid.to_string(),
+            };
+            let extras = Extras { alert: Some(alert), refund_form: Some(form.entered()), ..Extras::default() };
             return detail::render(&session, &state, id, extras, StatusCode::BAD_REQUEST).await;
         }
     };
@@ -72,7 +58,7 @@ pub async fn refund(
             error => return Err(error),
         },
     };
-    let extras = Extras { alert: Some(message), refund_form: Some(entered), ..Extras::default() };
+    let extras = Extras { alert: Some(message), refund_form: Some(form.entered()), ..Extras::default() };
     detail::render(&session, &state, id, extras, StatusCode::BAD_REQUEST).await
 }
 
