@@ -191,10 +191,12 @@ async fn rejecting_needs_a_reason_and_records_it() {
         .await;
     assert_eq!(blank.status(), StatusCode::BAD_REQUEST, "a blank reason is no reason");
 
-    act(&app, id, "transition", &[("transition", "reject"), ("reason", "营业执照已过期")], "updated").await;
+    let reason = format!("营业执照已过期 {}", e2e::HOSTILE_TEXT);
+    act(&app, id, "transition", &[("transition", "reject"), ("reason", &reason)], "updated").await;
     assert_eq!(app.merchant(id).await.state.as_str(), "rejected");
     let rejected = page(&app, &format!("/admin/merchants/{id}")).await;
-    assert!(rejected.contains("营业执照已过期"), "the reason is in the history");
+    let (_, raw) = app.get_text(&format!("/admin/merchants/{id}")).await;
+    assert!(e2e::shows_escaped(&raw, &reason), "the reason is in the history, escaped");
     assert!(rejected.contains("id=\"do-approve\"").not(), "a rejected application cannot be approved");
     let again = app.post_form(&format!("/admin/merchants/{id}/approve"), &[]).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);

@@ -716,14 +716,15 @@ async fn a_late_payment_waits_on_the_callbacks_page_until_an_operator_resolves_i
     assert!(response.text().await.unwrap().contains("请填写处理说明"));
     assert!(audit_entries(&app, "callback.resolve").await.is_empty(), "nothing changed");
 
-    let response = post(&app, &operator, &resolve, &[("note", "refunded the payer offline, ticket 42")]).await;
+    let note = format!("refunded the payer offline, ticket 42 {}", e2e::HOSTILE_TEXT);
+    let response = post(&app, &operator, &resolve, &[("note", &note)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/admin/callbacks?notice=resolved");
     let (_, page) = get(&app, &operator, "/admin/callbacks?notice=resolved").await;
     assert!(page.contains("已标记为已处理") && count(&page, "data-callback=") == 0);
     let (_, page) = get(&app, &operator, "/admin/callbacks?show=resolved").await;
     assert_eq!(count(&page, "data-callback="), 1);
-    assert!(page.contains("refunded the payer offline, ticket 42") && page.contains("olivia"));
+    assert!(e2e::shows_escaped(&page, &note) && page.contains("olivia"), "the note as typed, escaped");
     let entries = audit_entries(&app, "callback.resolve").await;
     assert_eq!(entries.len(), 1);
     assert_eq!(

@@ -90,11 +90,12 @@ async fn a_pasted_bill_is_matched_and_its_difference_resolved_reconciles_the_day
     let blank = app.post_form(&resolve, &[("note", "  ")]).await;
     assert_eq!(blank.status(), StatusCode::BAD_REQUEST);
     assert!(blank.text().await.unwrap().contains("请填写处理说明"));
-    let done = app.post_form(&resolve, &[("note", "channel fee correction, ticket 7")]).await;
+    let note = format!("channel fee correction, ticket 7 {}", e2e::HOSTILE_TEXT);
+    let done = app.post_form(&resolve, &[("note", &note)]).await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     let (_, page) = app.get_text(&location(&done)).await;
     assert!(page.contains("id=\"open\">0<") && page.contains("已对账"), "the day is reconciled");
-    assert!(page.contains("channel fee correction, ticket 7"));
+    assert!(e2e::shows_escaped(&page, &note), "the note as typed, escaped");
     let again = app.post_form(&resolve, &[("note", "again")]).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
 

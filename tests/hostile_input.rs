@@ -486,3 +486,36 @@ async fn oversized_forms_are_refused_and_change_nothing() {
     let after: Vec<i64> = tables.iter().map(|table| rows_in(&app, table)).collect();
     assert_eq!(after, before, "{tables:?}");
 }
+
+/// A console form that names a field twice is refused with the field named, and nothing is
+/// written: which of the two values the operator meant cannot be known.
+#[tokio::test]
+async fn a_console_form_naming_a_field_twice_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (sub_merchant_id, _) = app.merchant_client("m1", SignType::Rsa2, None).await;
+    let merchant_id =
+        run_blocking(&app.pool, move |conn| storage::merchants::find_by_sub_merchant_id(conn, &sub_merchant_id))
+            .await
+            .expect("merchant")
+            .expect("exists")
+            .id;
+    app.sign_in_as("ada", Role::Admin).await;
+    let audited = async || {
+        run_blocking(&app.pool, |conn| storage::audit::list(conn, &Default::default(), 100)).await.expect("audit").len()
+    };
+    let before = audited().await;
+    let rates = [
+        ("rate_plan", ""),
+        ("bank_commission_rate", "0.00030"),
+        ("pay_platform_rate", "0.00200"),
+        ("liquidator_commission_rate", "0.00100"),
+        ("bank_commission_rate", "0.90000"),
+    ];
+    let response = app.post_form(&format!("/admin/merchants/{merchant_id}/rates"), &rates).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("bank_commission_rate is given more than once"));
+    let schedule = [("frequency", "daily"), ("time", "10:00"), ("minimum", "1.00"), ("minimum", "0.01")];
+    let response = app.post_form(&format!("/admin/merchants/{merchant_id}/payout-schedule"), &schedule).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(audited().await, before, "nothing was written");
+}

@@ -318,10 +318,11 @@ async fn finance_sets_a_merchants_schedule_and_holds_its_payouts_from_its_page()
     let (_, shown) = app.get_text(&page).await;
     assert!(shown.contains("15:30") && shown.contains("0.00100"), "the page shows the schedule");
 
-    let held = app.post_form(&format!("{page}/payout-hold"), &[("reason", "KYC review")]).await;
+    let reason = format!("KYC review {}", e2e::HOSTILE_TEXT);
+    let held = app.post_form(&format!("{page}/payout-hold"), &[("reason", &reason)]).await;
     assert_eq!(held.status(), reqwest::StatusCode::SEE_OTHER);
     let (_, shown) = app.get_text(&page).await;
-    assert!(shown.contains(r#"data-stop="hold""#) && shown.contains("KYC review"), "the page says why");
+    assert!(shown.contains(r#"data-stop="hold""#) && e2e::shows_escaped(&shown, &reason), "the page says why");
     let confirm = app.post_form(&format!("{page}/payout-confirm-account"), &[]).await;
     assert_eq!(confirm.status(), reqwest::StatusCode::CONFLICT, "no returned payout to confirm");
     let actions: Vec<String> = run_blocking(&app.pool, |conn| storage::audit::list(conn, &Default::default(), 10))
@@ -427,6 +428,12 @@ async fn finance_keeps_the_payout_calendar_and_imports_it_as_csv() {
         .filter(|action| action.starts_with("payout."))
         .collect();
     assert_eq!(actions, ["payout.calendar.remove", "payout.calendar"], "the refused import left no trace");
+    // A day's note is kept as typed and shown escaped.
+    let note = format!("国庆 {}", e2e::HOSTILE_TEXT);
+    let day = [("day", "2030-10-03"), ("kind", "holiday"), ("note", note.as_str())];
+    assert_eq!(app.post_form("/admin/payouts/calendar", &day).await.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text("/admin/payouts/calendar").await;
+    assert!(e2e::shows_escaped(&page, &note), "the note as typed, escaped");
 }
 
 /// A merchant's server on loopback that answers `success` to every notification and keeps the

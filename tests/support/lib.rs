@@ -175,9 +175,29 @@ pub fn csrf_token(page: &str) -> Option<String> {
 
 /// Undoes the HTML escaping askama applies (numeric and named entities), for assertions on text.
 pub fn unescape(html: &str) -> String {
-    [("&#34;", "\""), ("&#39;", "'"), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&#38;", "&"), ("&amp;", "&")]
-        .iter()
-        .fold(html.to_string(), |text, (entity, plain)| text.replace(entity, plain))
+    [
+        ("&#34;", "\""),
+        ("&#39;", "'"),
+        ("&#60;", "<"),
+        ("&#62;", ">"),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#38;", "&"),
+        ("&amp;", "&"),
+    ]
+    .iter()
+    .fold(html.to_string(), |text, (entity, plain)| text.replace(entity, plain))
+}
+
+/// Text that means something to a spreadsheet and to SQL, for the free-text fields an operator
+/// types (notes, reasons): it must be kept as typed and shown escaped.
+pub const HOSTILE_TEXT: &str = "=HYPERLINK(\"http://e.x\",\"点\") <b>x'); DROP TABLE merchants; --";
+
+/// Whether `page` shows `text` escaped: the text is there once the page is unescaped, and never
+/// raw (its quotes and angle brackets are entities).
+pub fn shows_escaped(page: &str, text: &str) -> bool {
+    unescape(page).contains(text) && !page.contains(text)
 }
 
 /// A complete, valid application as console form fields: the values of the onboarding crate's

@@ -6,8 +6,9 @@ use serde::de::DeserializeOwned;
 /// Why a body is not the form it was posted as.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
-    /// Which of the two values was meant cannot be known, and serde would silently take one of
-    /// them for a flattened field.
+    /// Which of the two values was meant cannot be known. Checked here, before serde (which also
+    /// refuses a repeat, as "duplicate field"), so that every form refuses it the same way and
+    /// the fuzz target can hold the parser to it.
     #[error("the field {0} is given more than once")]
     RepeatedField(String),
     #[error("the form could not be read: {0}")]

@@ -110,7 +110,8 @@ impl<T: DeserializeOwned + 'static, const MAX_BYTES: usize> FromRequest for Cons
             if body.len() > MAX_BYTES {
                 return Err(ConsoleError::TooLarge);
             }
-            let submitted: CsrfField = forms::body::read(&body).map_err(|_| ConsoleError::CsrfRejected)?;
+            // Only the token is read here: a repeat of another field is the form's to refuse.
+            let submitted: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|_| ConsoleError::CsrfRejected)?;
             if !csrf::matches(&session.csrf_token, submitted.csrf_token.as_deref().unwrap_or_default()) {
                 return Err(ConsoleError::CsrfRejected);
             }
