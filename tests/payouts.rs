@@ -222,6 +222,33 @@ async fn a_merchant_withdraws_through_the_gateway_once_per_number() {
     assert_eq!(rest["return_value"]["amount"].as_f64(), Some(expected), "{rest}");
 }
 
+/// A rejection's reason, typed by finance, is kept as typed: shown escaped on the payout's page,
+/// and in the payouts CSV in a cell no spreadsheet would run as a formula.
+#[tokio::test]
+async fn a_rejection_reason_is_kept_as_typed_and_never_runs_as_a_formula() {
+    let app = e2e::spawn_app_with(|settings| settings.payouts.approval_above_fen = 100_000).await;
+    let (sub_merchant_id, _) = app.merchant_client("big-payee", domain::onboarding::SignType::Rsa2, None).await;
+    let merchant_id = make_available(&app, &sub_merchant_id, 1_000_000).await;
+    app.sign_in_as("olivia", storage::operators::Role::Finance).await;
+    let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", &sub_merchant_id)]).await;
+    assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
+    let payout = run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 1))
+        .await
+        .expect("read")
+        .remove(0);
+    assert_eq!(payout.state, PayoutState::AwaitingApproval);
+    // A second operator decides, as for an approval.
+    app.sign_in_as("grace", storage::operators::Role::Finance).await;
+    let reason = e2e::HOSTILE_TEXT;
+    let rejected = app.post_form(&format!("/admin/payouts/{}/reject", payout.id), &[("reason", reason)]).await;
+    assert_eq!(rejected.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text(&format!("/admin/payouts/{}", payout.id)).await;
+    assert!(e2e::shows_escaped(&page, reason), "the reason as typed, escaped");
+    let text = app.get("/admin/payouts?format=csv").await.text().await.unwrap();
+    assert!(text.contains("\"'=HYPERLINK(\"\"http://e.x\"\""), "the reason, defused: {text}");
+    assert!(!text.contains(",=HYPERLINK") && !text.contains(",\"=HYPERLINK"), "{text}");
+}
+
 #[tokio::test]
 async fn in_the_console_a_second_finance_operator_approves_what_the_first_paid_out() {
     let app = e2e::spawn_app_with(|settings| settings.payouts.approval_above_fen = 100_000).await;
