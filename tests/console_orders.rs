@@ -642,6 +642,19 @@ async fn the_gateway_log_is_filtered_by_app_method_order_and_failure_and_paged()
     assert!(long_reply.starts_with(&shown));
     let whole = page.split("href=\"/admin/gateway-log/").nth(1).unwrap().split('"').next().unwrap();
     assert!(page.contains("(15 / 9011)"), "the lengths in characters");
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Lengths {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+        request_chars: Option<i32>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+        reply_chars: Option<i32>,
+    }
+    let kept: Lengths =
+        diesel::sql_query("SELECT request_chars, reply_chars FROM gateway_requests WHERE app_id = 'longapp'")
+            .get_result(&mut conn)
+            .unwrap();
+    assert_eq!((kept.request_chars, kept.reply_chars), (Some(15), Some(9011)), "counted once, when logged");
     let (status, exchange) = get(&app, &finance, &format!("/admin/gateway-log/{whole}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(exchange.contains("<details open>"), "the exchange is shown open");

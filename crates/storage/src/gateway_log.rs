@@ -40,22 +40,32 @@ struct StoredRequestLog<'a> {
     error_code: Option<Cow<'a, str>>,
     latency_ms: i32,
     client_ip: Option<Cow<'a, str>>,
+    request_chars: i32,
+    reply_chars: i32,
 }
 
 impl<'a> From<&NewRequestLog<'a>> for StoredRequestLog<'a> {
     fn from(entry: &NewRequestLog<'a>) -> Self {
+        let (request, reply) = (storable(entry.request), storable(entry.reply));
         StoredRequestLog {
             app_id: entry.app_id.map(storable),
             method: entry.method.map(storable),
             trade_no: entry.trade_no.map(storable),
-            request: storable(entry.request),
-            reply: storable(entry.reply),
+            request_chars: chars(&request),
+            reply_chars: chars(&reply),
+            request,
+            reply,
             success: entry.success,
             error_code: entry.error_code.map(storable),
             latency_ms: entry.latency_ms,
             client_ip: entry.client_ip.map(storable),
         }
     }
+}
+
+/// A text's length in characters, as PostgreSQL's `char_length` counts them.
+fn chars(text: &str) -> i32 {
+    i32::try_from(text.chars().count()).unwrap_or(i32::MAX)
 }
 
 /// How much of a request or of a reply a list of exchanges holds: a downloadbill reply carries the
@@ -137,8 +147,9 @@ fn columns(
         error_code,
         latency_ms,
         client_ip,
-        sql("char_length(request)"),
-        sql("char_length(reply)"),
+        // Rows logged before the lengths were kept are counted as they are read.
+        sql("coalesce(request_chars, char_length(request))"),
+        sql("coalesce(reply_chars, char_length(reply))"),
     )
 }
 

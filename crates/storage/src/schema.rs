@@ -79,6 +79,8 @@ diesel::table! {
         error_code -> Nullable<Text>,
         latency_ms -> Int4,
         client_ip -> Nullable<Text>,
+        request_chars -> Nullable<Int4>,
+        reply_chars -> Nullable<Int4>,
     }
 }
 
