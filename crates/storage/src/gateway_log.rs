@@ -155,7 +155,8 @@ fn columns(
 
 /// Newest first, request and reply cut to [`EXCERPT_CHARS`].
 pub fn list(conn: &mut PgConnection, filter: &Filter, limit: i64) -> Result<Vec<RequestLogRow>, StorageError> {
-    let excerpts = [format!("left(request, {EXCERPT_CHARS})"), format!("left(reply, {EXCERPT_CHARS})")];
+    // substr, not left: it decompresses only the excerpt's bytes of a long reply, left the whole.
+    let excerpts = [format!("substr(request, 1, {EXCERPT_CHARS})"), format!("substr(reply, 1, {EXCERPT_CHARS})")];
     let mut query = gateway_requests::table.select(columns([&excerpts[0], &excerpts[1]])).into_boxed();
     if let Some(app_id) = &filter.app_id {
         query = query.filter(gateway_requests::app_id.eq(app_id));
