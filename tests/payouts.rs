@@ -222,16 +222,24 @@ async fn a_merchant_withdraws_through_the_gateway_once_per_number() {
     assert_eq!(rest["return_value"]["amount"].as_f64(), Some(expected), "{rest}");
 }
 
+/// A merchant with 10,000.00 available, paid out by a manual run that finance operator olivia
+/// makes: its sub-merchant id, its id and the run's page.
+async fn large_manual_run(app: &e2e::TestApp) -> (String, domain::MerchantId, String) {
+    let (sub_merchant_id, _) = app.merchant_client("big-payee", domain::onboarding::SignType::Rsa2, None).await;
+    let merchant_id = make_available(app, &sub_merchant_id, 1_000_000).await;
+    app.sign_in_as("olivia", storage::operators::Role::Finance).await;
+    let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", &sub_merchant_id)]).await;
+    assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
+    let run_page = run.headers()["location"].to_str().expect("a location").to_string();
+    (sub_merchant_id, merchant_id, run_page)
+}
+
 /// A rejection's reason, typed by finance, is kept as typed: shown escaped on the payout's page,
 /// and in the payouts CSV in a cell no spreadsheet would run as a formula.
 #[tokio::test]
 async fn a_rejection_reason_is_kept_as_typed_and_never_runs_as_a_formula() {
     let app = e2e::spawn_app_with(|settings| settings.payouts.approval_above_fen = 100_000).await;
-    let (sub_merchant_id, _) = app.merchant_client("big-payee", domain::onboarding::SignType::Rsa2, None).await;
-    let merchant_id = make_available(&app, &sub_merchant_id, 1_000_000).await;
-    app.sign_in_as("olivia", storage::operators::Role::Finance).await;
-    let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", &sub_merchant_id)]).await;
-    assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, merchant_id, _) = large_manual_run(&app).await;
     let payout = run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 1))
         .await
         .expect("read")
@@ -252,12 +260,7 @@ async fn a_rejection_reason_is_kept_as_typed_and_never_runs_as_a_formula() {
 #[tokio::test]
 async fn in_the_console_a_second_finance_operator_approves_what_the_first_paid_out() {
     let app = e2e::spawn_app_with(|settings| settings.payouts.approval_above_fen = 100_000).await;
-    let (sub_merchant_id, _) = app.merchant_client("big-payee", domain::onboarding::SignType::Rsa2, None).await;
-    let merchant_id = make_available(&app, &sub_merchant_id, 1_000_000).await;
-    app.sign_in_as("olivia", storage::operators::Role::Finance).await;
-    let run = app.post_form("/admin/payouts/runs", &[("sub_merchant_id", &sub_merchant_id)]).await;
-    assert_eq!(run.status(), reqwest::StatusCode::SEE_OTHER);
-    let run_page = run.headers()["location"].to_str().unwrap().to_string();
+    let (sub_merchant_id, merchant_id, run_page) = large_manual_run(&app).await;
     let (_, page) = app.get_text(&run_page).await;
     assert!(page.contains("payout-awaiting_approval"), "{page}");
     let payout = run_blocking(&app.pool, move |conn| storage::payouts::of_merchant(conn, merchant_id, 1))
