@@ -872,6 +872,9 @@ async fn text_meaning_sql_or_a_formula_is_kept_as_typed_and_no_csv_cell_runs_as_
     // with its name.
     let mut raw = e2e::application("m-hostile-2");
     (raw.short_name, raw.legal_name) = (Some(format!("{FORMULA}二")), Some(format!("{SQL}有限公司")));
+    // Every other free-text field of an application, shown on the merchant's page.
+    (raw.legal_representative, raw.contact_name) = (Some(format!("{FORMULA}三")), Some(format!("{SQL}四")));
+    (raw.site_name, raw.branch_name) = (Some(format!("{FORMULA}站")), Some(format!("{SQL}支行")));
     let second = run_blocking(&app.pool, move |conn| {
         let merchant = onboarding::applications::create(conn, &audit::Actor::cli(), &raw, None, true)?;
         onboarding::verification::start(conn, &audit::Actor::cli(), merchant.id(), e2e::sandbox_route())?;
@@ -887,7 +890,19 @@ async fn text_meaning_sql_or_a_formula_is_kept_as_typed_and_no_csv_cell_runs_as_
 
     // Kept as typed: the SQL was a value, never a statement.
     assert_eq!(app.merchant(hostile.merchant_id).await.row.short_name, FORMULA);
-    assert_eq!(app.merchant(second).await.row.legal_name, format!("{SQL}有限公司"));
+    let kept = app.merchant(second).await.row;
+    assert_eq!(kept.legal_name, format!("{SQL}有限公司"));
+    let typed = [
+        (kept.legal_representative, format!("{FORMULA}三")),
+        (kept.contact_name, format!("{SQL}四")),
+        (kept.site_name, format!("{FORMULA}站")),
+        (kept.branch_name.unwrap_or_default(), format!("{SQL}支行")),
+    ];
+    let (_, merchant_page) = get(&app, &finance, &format!("/admin/merchants/{second}")).await;
+    for (stored, entered) in typed {
+        assert_eq!(stored, entered, "kept as typed");
+        assert!(e2e::shows_escaped(&merchant_page, &entered), "{entered} shown, escaped");
+    }
     let day = day_row(&app, date(&open_day)).await.expect("released");
     assert_eq!(day.release_note.as_deref(), Some(SQL));
     let (_, page) = get(&app, &finance, "/admin/ledger/days").await;

@@ -324,7 +324,9 @@ async fn rate_plans_are_versioned_and_merchants_change_rates() {
     let app = spawn_app().await;
     app.sign_in_as("olivia", Role::Operator).await;
     let rates = [("bank_commission_rate", "0.00030"), ("pay_platform_rate", "0.00200")];
-    let mut plan = vec![("code", "standard"), ("name", "标准费率"), ("liquidator_commission_rate", "0.00100")];
+    // The plan's name is free text: kept as typed and shown escaped.
+    let name = e2e::HOSTILE_TEXT.to_string();
+    let mut plan = vec![("code", "standard"), ("name", name.as_str()), ("liquidator_commission_rate", "0.00100")];
     plan.extend(rates);
     let created = app.post_form("/admin/rate-plans", &plan).await;
     assert_eq!(
@@ -340,6 +342,8 @@ async fn rate_plans_are_versioned_and_merchants_change_rates() {
     version.extend(rates);
     let added = app.post_form("/admin/rate-plans/standard/versions", &version).await;
     assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let (_, raw) = app.get_text("/admin/rate-plans").await;
+    assert!(e2e::shows_escaped(&raw, &name), "the plan's name as typed, escaped");
     let html = page(&app, "/admin/rate-plans").await;
     let section = &html[html.find("id=\"plan-standard\"").unwrap()..];
     assert!(section.contains("0.00100") && section.contains("0.00300"), "both versions with five decimals");
