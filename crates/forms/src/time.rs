@@ -1,5 +1,8 @@
 //! A time of day as the console's forms give it: China time, to the minute or the second.
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{
+    DateTime, NaiveDateTime, Utc,
+    format::{Item, Numeric, Pad},
+};
 use domain::calendar::china;
 
 const FORMATS: [&str; 4] = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"];
@@ -18,9 +21,25 @@ pub fn parse_china_time(text: Option<&str>, now: DateTime<Utc>) -> Result<DateTi
         .ok_or_else(|| format!("{text:?} is not a time written YYYY-MM-DD HH:MM"))
 }
 
+/// `%Y-%m-%d %H:%M:%S`, spelled out once: an export formats a time on every line, and a format
+/// string would be parsed again each time.
+const SHOWN: [Item<'static>; 11] = [
+    Item::Numeric(Numeric::Year, Pad::Zero),
+    Item::Literal("-"),
+    Item::Numeric(Numeric::Month, Pad::Zero),
+    Item::Literal("-"),
+    Item::Numeric(Numeric::Day, Pad::Zero),
+    Item::Literal(" "),
+    Item::Numeric(Numeric::Hour, Pad::Zero),
+    Item::Literal(":"),
+    Item::Numeric(Numeric::Minute, Pad::Zero),
+    Item::Literal(":"),
+    Item::Numeric(Numeric::Second, Pad::Zero),
+];
+
 /// `at` as the console shows it and its forms take it back.
 pub fn china_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string()
+    at.with_timezone(&china()).format_with_items(SHOWN.iter()).to_string()
 }
 
 #[cfg(test)]
@@ -38,5 +57,7 @@ mod tests {
         assert_eq!(parse_china_time(Some("  "), now), Ok(now));
         assert_eq!(china_time(at), "2025-01-31 09:30:00");
         assert_eq!(parse_china_time(Some(&china_time(with_seconds)), now), Ok(with_seconds));
+        let early = parse_china_time(Some("0987-03-04 05:06:07"), now).unwrap();
+        assert_eq!(china_time(early), early.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string());
     }
 }

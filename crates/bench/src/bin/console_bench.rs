@@ -335,6 +335,14 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
     pages.push(statement.clone());
     pages.push(next_page(&client, &base, &statement).await?);
     pages.push(format!("/admin/ledger/statement?merchant={}&{period}&format=csv", ids.sub_merchant_id));
+    // Above 1M orders, the same export over the days that hold as many lines as 90 days hold at
+    // 1M: an export's time follows the lines it writes, and this one shows whether it also
+    // grows with the ledger behind them.
+    let same_lines_days = (args.days * 1_000_000 / args.orders.max(1)).clamp(1, args.days);
+    if same_lines_days < args.days {
+        let same_lines = format!("from={}&to={today}", today - chrono::Duration::days(same_lines_days - 1));
+        pages.push(format!("/admin/ledger/statement?merchant={}&{same_lines}&format=csv", ids.sub_merchant_id));
+    }
     pages.push(format!("/admin/ledger/commission?{period}"));
     pages.push(format!("/admin/ledger/accounts/{}", ids.account_id));
 

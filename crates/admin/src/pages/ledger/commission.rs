@@ -177,7 +177,7 @@ fn merchant_csv(report: &Commission) -> Csv {
 }
 
 /// The `total` row: its label, `blanks` empty cells, then the three figures.
-fn total_cells(total: CommissionLine, blanks: usize) -> Vec<Cell> {
+fn total_cells(total: CommissionLine, blanks: usize) -> Vec<Cell<'static>> {
     let mut cells = vec![Cell::text("total")];
     cells.extend(std::iter::repeat_with(|| Cell::Empty).take(blanks));
     cells.extend([Cell::Yuan(total.credit_fen), Cell::Yuan(total.debit_fen), Cell::Yuan(total.net_fen())]);

@@ -8,15 +8,15 @@
 //!
 //! The file starts with a UTF-8 byte-order mark: without it Excel, which most operators open these
 //! files with, reads UTF-8 as the local code page and garbles the Chinese names.
-use actix_web::{HttpResponse, http::header};
+use std::borrow::Cow;
 
-use crate::view::yuan;
+use actix_web::{HttpResponse, http::header};
 
 const BYTE_ORDER_MARK: char = '\u{feff}';
 
 /// One field of a row.
-pub enum Cell {
-    Text(String),
+pub enum Cell<'a> {
+    Text(Cow<'a, str>),
     /// Fen, written as yuan.
     Yuan(domain::Amount),
     Count(i64),
@@ -24,14 +24,17 @@ pub enum Cell {
     Empty,
 }
 
-impl Cell {
-    pub fn text(text: impl Into<String>) -> Cell {
+impl<'a> Cell<'a> {
+    pub fn text(text: impl Into<Cow<'a, str>>) -> Cell<'a> {
         Cell::Text(text.into())
     }
 }
 
 pub struct Csv {
     writer: csv::Writer<Vec<u8>>,
+    /// Where a number or a defused text is written before it becomes a field: one buffer for
+    /// the whole file, since an export writes tens of thousands of rows.
+    scratch: String,
 }
 
 impl Csv {
@@ -42,25 +45,35 @@ impl Csv {
             .quote_style(csv::QuoteStyle::NonNumeric)
             .terminator(csv::Terminator::CRLF)
             .from_writer(body);
-        let mut csv = Csv { writer };
+        let mut csv = Csv { writer, scratch: String::new() };
         csv.row(header.iter().map(|name| Cell::text(*name)));
         csv
     }
 
-    pub fn row(&mut self, cells: impl IntoIterator<Item = Cell>) {
-        let fields: Vec<String> = cells
+    pub fn row<'a>(&mut self, cells: impl IntoIterator<Item = Cell<'a>>) {
+        let written = cells
             .into_iter()
-            .map(|cell| match cell {
-                Cell::Text(text) => defused(text),
-                Cell::Yuan(fen) => yuan(fen),
-                Cell::Count(count) => count.to_string(),
-                Cell::Empty => String::new(),
-            })
-            .collect();
+            .try_for_each(|cell| self.field(cell))
+            .and_then(|()| self.writer.write_record(None::<&[u8]>));
         // Writing to a Vec cannot fail; a failure would only lose this row, never garble another.
-        if let Err(error) = self.writer.write_record(&fields) {
+        if let Err(error) = written {
             tracing::error!(%error, "a CSV row could not be written");
         }
+    }
+
+    fn field(&mut self, cell: Cell<'_>) -> csv::Result<()> {
+        use std::fmt::Write;
+        self.scratch.clear();
+        // Writing to a String cannot fail.
+        let _ = match &cell {
+            Cell::Text(text) if is_formula(text) => write!(self.scratch, "'{text}"),
+            Cell::Text(text) => return self.writer.write_field(text.as_bytes()),
+            // As `view::yuan` shows it: two decimals.
+            Cell::Yuan(fen) => write!(self.scratch, "{fen}"),
+            Cell::Count(count) => write!(self.scratch, "{count}"),
+            Cell::Empty => Ok(()),
+        };
+        self.writer.write_field(self.scratch.as_bytes())
     }
 
     fn into_body(self) -> Vec<u8> {
@@ -79,9 +92,9 @@ impl Csv {
     }
 }
 
-/// Text a spreadsheet would run as a formula, made plain text.
-fn defused(text: String) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
+/// Whether a spreadsheet would run this text as a formula: it is then written after a `'`.
+fn is_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 fn file_name(name: &str) -> String {
@@ -96,7 +109,7 @@ mod tests {
         String::from_utf8(csv.into_body()).expect("utf-8")
     }
 
-    fn written(cells: Vec<Cell>) -> String {
+    fn written(cells: Vec<Cell<'_>>) -> String {
         let mut csv = Csv::new(&["a"]);
         csv.row(cells);
         text(csv).split("\r\n").nth(1).unwrap_or_default().to_string()

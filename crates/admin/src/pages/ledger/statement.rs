@@ -10,7 +10,7 @@ use serde::Deserialize;
 use storage::{database::run_blocking, merchants::MerchantRow};
 
 use super::{
-    CSV_MAX_ROWS, EntryView, Format, TabLink, chrome,
+    CSV_MAX_ROWS, CauseView, EntryView, Format, TabLink, chrome,
     csv::{Cell, Csv},
     find_merchants, ledger_error, money_class, period_param, tabs,
 };
@@ -20,7 +20,7 @@ use crate::{
     i18n::LedgerLabels,
     pages::{layout::Chrome, present, query_string},
     render,
-    view::yuan,
+    view::{china_time, yuan},
 };
 
 const PAGE_SIZE: i64 = 200;
@@ -308,22 +308,22 @@ fn statement_csv(l: &LedgerLabels, statement: &Statement) -> Csv {
         summary(&mut csv, "opening", account, [Cell::Empty, Cell::Empty, Cell::Yuan(account.opening_fen)]);
     }
     for movement in &statement.movements {
-        let entry = EntryView::of(l, &movement.entry);
+        let entry = &movement.entry;
         csv.row([
             Cell::text("movement"),
             Cell::text(movement.account.as_str()),
             Cell::text(l.kind(movement.account)),
             Cell::Count(movement.posting_id),
             Cell::Count(entry.id.get()),
-            Cell::text(entry.booked_at),
-            Cell::text(entry.business_date),
-            Cell::text(movement.entry.kind.as_str()),
-            Cell::text(entry.kind),
-            Cell::text(entry.cause.csv_text()),
+            Cell::text(china_time(entry.booked_at)),
+            Cell::text(entry.business_date.to_string()),
+            Cell::text(entry.kind.as_str()),
+            Cell::text(l.entry(entry.kind)),
+            Cell::text(CauseView::of(l, &entry.cause).csv_text()),
             Cell::Yuan(movement.debit_fen()),
             Cell::Yuan(movement.credit_fen()),
             Cell::Yuan(movement.balance_after_fen),
-            Cell::text(entry.memo),
+            Cell::text(entry.memo.as_deref().unwrap_or_default()),
         ]);
     }
     for account in &statement.accounts {
