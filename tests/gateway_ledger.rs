@@ -162,7 +162,7 @@ async fn the_bill_of_a_closed_day_lists_its_payments_and_refunds_with_their_spli
 }
 
 #[tokio::test]
-async fn the_settlement_worker_makes_released_days_available() {
+async fn the_settlement_worker_makes_released_days_available_and_copies_their_statement_lines() {
     let app = spawn_app().await;
     let (sub_merchant_id, client) = app.merchant_client("m1", SignType::Rsa2, None).await;
     let paid_at = Utc::now() - Duration::days(2);
@@ -181,9 +181,41 @@ async fn the_settlement_worker_makes_released_days_available() {
         let balance = app.call(&client, BALANCE, json!({ "sub_merchant_id": sub_merchant_id })).await;
         if fen(&balance["return_value"]["available_balance"]) == fen(&placed["net_receipt_amount"]) {
             assert_eq!(fen(&balance["return_value"]["pending_balance"]), 0);
-            return;
+            break;
         }
         assert!(std::time::Instant::now() < deadline, "not settled: {balance}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+
+    // Once its settlement is folded, a later pass of the job copies the settled day's statement
+    // lines, and the statement's export reads the same from the copy as from the ledger.
+    app.sign_in_as("victor", storage::operators::Role::Viewer).await;
+    let export = format!("/admin/ledger/statement?merchant={sub_merchant_id}&from={date}&to={date}&format=csv");
+    let (status, from_ledger) = app.get_text(&export).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(from_ledger.contains(placed["trade_no"].as_str().expect("a trade number")), "{from_ledger}");
+    let rows = |sql: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            run_blocking(&pool, move |conn| {
+                use diesel::RunQueryDsl;
+                Ok::<_, storage::StorageError>(diesel::sql_query(sql).execute(conn)?)
+            })
+            .await
+            .expect("counted")
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rows("SELECT 1 FROM ledger_statement_days").await == 0 {
+        if rows("SELECT 1 FROM ledger_unfolded_entries").await == 0 {
+            run_blocking(&app.pool, |conn| {
+                storage::jobs::enqueue(conn, storage::jobs::Job::now(&ledger::jobs::Settle)?)
+            })
+            .await
+            .expect("queued");
+        }
+        assert!(std::time::Instant::now() < deadline, "the settled day was not copied");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.get_text(&export).await.1, from_ledger, "the same export from the copy");
 }
