@@ -1,8 +1,5 @@
 //! A time of day as the console's forms give it: China time, to the minute or the second.
-use chrono::{
-    DateTime, NaiveDateTime, Utc,
-    format::{Item, Numeric, Pad},
-};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use domain::calendar::china;
 
 const FORMATS: [&str; 4] = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"];
@@ -21,25 +18,29 @@ pub fn parse_china_time(text: Option<&str>, now: DateTime<Utc>) -> Result<DateTi
         .ok_or_else(|| format!("{text:?} is not a time written YYYY-MM-DD HH:MM"))
 }
 
-/// `%Y-%m-%d %H:%M:%S`, spelled out once: an export formats a time on every line, and a format
-/// string would be parsed again each time.
-const SHOWN: [Item<'static>; 11] = [
-    Item::Numeric(Numeric::Year, Pad::Zero),
-    Item::Literal("-"),
-    Item::Numeric(Numeric::Month, Pad::Zero),
-    Item::Literal("-"),
-    Item::Numeric(Numeric::Day, Pad::Zero),
-    Item::Literal(" "),
-    Item::Numeric(Numeric::Hour, Pad::Zero),
-    Item::Literal(":"),
-    Item::Numeric(Numeric::Minute, Pad::Zero),
-    Item::Literal(":"),
-    Item::Numeric(Numeric::Second, Pad::Zero),
-];
-
-/// `at` as the console shows it and its forms take it back.
+/// `at` as the console shows it and its forms take it back: `YYYY-MM-DD HH:MM:SS`, China time.
 pub fn china_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&china()).format_with_items(SHOWN.iter()).to_string()
+    let mut shown = String::with_capacity(19);
+    // Writing to a String cannot fail.
+    let _ = write_china_time(&mut shown, at);
+    shown
+}
+
+/// [`china_time`] written into `out`, from the local time's fields (an export writes one per line,
+/// so neither a `String` each nor a format string parsed each time).
+pub fn write_china_time(out: &mut impl std::fmt::Write, at: DateTime<Utc>) -> std::fmt::Result {
+    let local = at.with_timezone(&china()).naive_local();
+    let (date, time) = (local.date(), local.time());
+    write!(
+        out,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        date.year(),
+        date.month(),
+        date.day(),
+        time.hour(),
+        time.minute(),
+        time.second()
+    )
 }
 
 #[cfg(test)]
@@ -56,6 +57,9 @@ mod tests {
         assert!(parse_china_time(Some("tomorrow"), now).is_err());
         assert_eq!(parse_china_time(Some("  "), now), Ok(now));
         assert_eq!(china_time(at), "2025-01-31 09:30:00");
+        let mut written = String::new();
+        write_china_time(&mut written, with_seconds).unwrap();
+        assert_eq!(written, "2025-01-31 09:30:15");
         assert_eq!(parse_china_time(Some(&china_time(with_seconds)), now), Ok(with_seconds));
         let early = parse_china_time(Some("0987-03-04 05:06:07"), now).unwrap();
         assert_eq!(china_time(early), early.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S").to_string());

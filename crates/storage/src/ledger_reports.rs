@@ -18,7 +18,7 @@ use domain::{AccountId, Amount, EntryId, MerchantId, OrderId, PayoutId, RefundId
 use crate::{
     StorageError,
     ledger::{AccountRow, BusinessDayRow},
-    schema::{business_days, ledger_accounts, merchants},
+    schema::{business_days, ledger_accounts, ledger_statement_lines, merchants},
 };
 
 /// An account with the merchant it belongs to.
@@ -327,52 +327,7 @@ pub fn movements(
     let wanted = usize::try_from(limit).unwrap_or(0);
     let mut place = after.unwrap_or(StatementPlace { business_date: from, entry_id: 0, posting_id: 0 });
     if limit > MOVEMENTS_CHUNK {
-        // An export reads the period whole: the lines copied for its settled days, side by side
-        // (unless something was booked for the day since and not folded yet), and for the other
-        // days the merchant's entries of each day along its (merchant, day, id) index and each
-        // entry's postings to the accounts. The laterals (with OFFSET 0) keep both
-        // as lookups: joined plainly, the planner read every posting of the accounts over all
-        // time and dropped the settled days last (450 ms for a merchant's 20,000 lines at 10M
-        // orders; 22 ms so).
-        return Ok(diesel::sql_query(format!(
-            "WITH unfolded_days AS (
-                  -- Days booked for since they were copied: their copies are out of date until
-                  -- the fold removes them, so they are read from the ledger.
-                  SELECT DISTINCT e.business_date FROM ledger_unfolded_entries u
-                    JOIN ledger_entries e ON e.id = u.entry_id
-                   WHERE e.merchant_id = $1)
-             SELECT * FROM (
-                SELECT l.posting_id, l.account_id, l.amount_fen, l.entry_id, l.entry_kind, l.business_date,
-                       l.booked_at, l.memo, l.reverses_entry_id, l.order_id, l.trade_no, l.refund_id, l.refund_no,
-                       l.payout_id, CASE WHEN l.entry_kind = 'settlement' THEN l.business_date END AS settlement_date
-                  FROM ledger_statement_lines l
-                 WHERE l.merchant_id = $1 AND (l.business_date, l.entry_id) >= ($3, $4) AND l.business_date <= $5
-                   AND l.account_id = ANY($2) AND (l.entry_id <> $4 OR l.posting_id > $6)
-                   AND l.business_date NOT IN (SELECT business_date FROM unfolded_days)
-                UNION ALL
-                {POSTING_CAUSE_COLUMNS}
-                  FROM (SELECT day::date AS day FROM generate_series($3::date, $5::date, interval '1 day') day
-                         WHERE NOT EXISTS (SELECT 1 FROM ledger_statement_days c
-                                            WHERE c.merchant_id = $1 AND c.business_date = day::date)
-                            OR day::date IN (SELECT business_date FROM unfolded_days)) open_days
-                  CROSS JOIN LATERAL (SELECT * FROM ledger_entries e
-                                       WHERE e.merchant_id = $1 AND e.business_date = open_days.day OFFSET 0) e
-                  CROSS JOIN LATERAL (SELECT * FROM ledger_postings p
-                                       WHERE p.entry_id = e.id AND p.account_id = ANY($2) OFFSET 0) p
-                  {POSTING_CAUSE_JOINS}
-                 WHERE (e.business_date, e.id) >= ($3, $4) AND p.account_id = ANY($2)
-                   AND (e.id <> $4 OR p.id > $6)) lines
-              ORDER BY business_date, entry_id, posting_id
-              LIMIT $7"
-        ))
-        .bind::<BigInt, _>(merchant_id)
-        .bind::<Array<BigInt>, _>(account_ids)
-        .bind::<Date, _>(place.business_date.max(from))
-        .bind::<BigInt, _>(place.entry_id)
-        .bind::<Date, _>(to)
-        .bind::<BigInt, _>(place.posting_id)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?);
+        return period_movements(conn, merchant_id, account_ids, (from, to), place, limit);
     }
     let chunk = limit.max(1);
     let mut found: Vec<PostingCauseRow> = Vec::new();
@@ -417,6 +372,179 @@ pub fn movements(
     }
     found.truncate(wanted);
     Ok(found)
+}
+
+/// The movements of a whole period (an export), after `place`, at most `limit`, in two reads:
+/// the lines copied for its settled days, and for the other days (not copied yet, or booked for
+/// since and not folded yet) the merchant's entries of each day along its (merchant, day, id)
+/// index and each entry's postings to the accounts. Each read comes in the statement's order and
+/// their days differ, so one merge orders them. Read as one query sorted in PostgreSQL, the
+/// sort alone was 13 of the 40 ms of SQL for a merchant's 20,000 lines at 10M orders.
+fn period_movements(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    account_ids: &[AccountId],
+    (from, to): (NaiveDate, NaiveDate),
+    place: StatementPlace,
+    limit: i64,
+) -> Result<Vec<PostingCauseRow>, StorageError> {
+    #[derive(QueryableByName)]
+    struct Day {
+        #[diesel(sql_type = Date)]
+        business_date: NaiveDate,
+    }
+    // Days booked for since they were copied: their copies are out of date until the fold
+    // removes them.
+    let unfolded_days: Vec<NaiveDate> = diesel::sql_query(
+        "SELECT DISTINCT e.business_date FROM ledger_unfolded_entries u
+           JOIN ledger_entries e ON e.id = u.entry_id
+          WHERE e.merchant_id = $1",
+    )
+    .bind::<BigInt, _>(merchant_id)
+    .load::<Day>(conn)?
+    .into_iter()
+    .map(|day| day.business_date)
+    .collect();
+    let wanted = usize::try_from(limit).unwrap_or(0);
+    // The place the period starts after: a cursor inside it, or just before its first day.
+    let start = if place.business_date < from {
+        StatementPlace { business_date: from, entry_id: 0, posting_id: 0 }
+    } else {
+        place
+    };
+    let mut rows: Vec<PostingCauseRow> = Vec::new();
+    let mut after = start;
+    while rows.len() < wanted {
+        let chunk = copied_lines(conn, merchant_id, to, &unfolded_days, after)?;
+        let Some(last) = chunk.last() else { break };
+        after = StatementPlace {
+            business_date: last.business_date,
+            entry_id: last.entry_id.get(),
+            posting_id: last.posting_id,
+        };
+        let full = chunk.len() as i64 == COPIED_CHUNK;
+        rows.extend(chunk.into_iter().map(PostingCauseRow::from));
+        if !full {
+            break;
+        }
+    }
+    // The laterals (with OFFSET 0) keep both lookups by index: joined plainly, the planner read
+    // every posting of the accounts over all time and dropped the settled days last (450 ms for
+    // a merchant's 20,000 lines at 10M orders; 22 ms so).
+    let open_days: Vec<PostingCauseRow> = diesel::sql_query(format!(
+        "{POSTING_CAUSE_COLUMNS}
+           FROM (SELECT day::date AS day FROM generate_series($3::date, $5::date, interval '1 day') day
+                  WHERE NOT EXISTS (SELECT 1 FROM ledger_statement_days c
+                                     WHERE c.merchant_id = $1 AND c.business_date = day::date)
+                     OR day::date = ANY($8)) open_days
+           CROSS JOIN LATERAL (SELECT * FROM ledger_entries e
+                                WHERE e.merchant_id = $1 AND e.business_date = open_days.day OFFSET 0) e
+           CROSS JOIN LATERAL (SELECT * FROM ledger_postings p
+                                WHERE p.entry_id = e.id AND p.account_id = ANY($2) OFFSET 0) p
+           {POSTING_CAUSE_JOINS}
+          WHERE (e.business_date, e.id, p.id) > ($3, $4, $6)
+          ORDER BY e.business_date, e.id, p.id
+          LIMIT $7"
+    ))
+    .bind::<BigInt, _>(merchant_id)
+    .bind::<Array<BigInt>, _>(account_ids)
+    .bind::<Date, _>(start.business_date)
+    .bind::<BigInt, _>(start.entry_id)
+    .bind::<Date, _>(to)
+    .bind::<BigInt, _>(start.posting_id)
+    .bind::<BigInt, _>(limit)
+    .bind::<Array<Date>, _>(&unfolded_days)
+    .load(conn)?;
+    rows.extend(open_days);
+    // Two runs, each in order: a stable sort merges them.
+    rows.sort_by_key(|row| (row.cause.business_date, row.cause.entry_id, row.posting_id));
+    rows.truncate(wanted);
+    Ok(rows)
+}
+
+/// Copied lines an export reads at a time. A bounded read is also what makes PostgreSQL walk the
+/// copies' key in order: asked for all of a large merchant's period at once, it gathered them in
+/// a bitmap and sorted them, three times slower.
+const COPIED_CHUNK: i64 = 5_000;
+
+/// A copied statement line, read by position: an export reads tens of thousands of them, and
+/// finding each column by its name was a tenth of the work of reading them.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ledger_statement_lines, check_for_backend(diesel::pg::Pg))]
+struct CopiedLine {
+    posting_id: i64,
+    account_id: AccountId,
+    amount_fen: Amount,
+    entry_id: EntryId,
+    entry_kind: EntryKind,
+    business_date: NaiveDate,
+    booked_at: DateTime<Utc>,
+    memo: Option<String>,
+    reverses_entry_id: Option<EntryId>,
+    order_id: Option<OrderId>,
+    trade_no: Option<String>,
+    refund_id: Option<RefundId>,
+    refund_no: Option<String>,
+    payout_id: Option<PayoutId>,
+}
+
+impl From<CopiedLine> for PostingCauseRow {
+    fn from(line: CopiedLine) -> Self {
+        PostingCauseRow {
+            posting_id: line.posting_id,
+            account_id: line.account_id,
+            amount_fen: line.amount_fen,
+            cause: EntryCauseRow {
+                entry_id: line.entry_id,
+                entry_kind: line.entry_kind,
+                business_date: line.business_date,
+                booked_at: line.booked_at,
+                memo: line.memo,
+                reverses_entry_id: line.reverses_entry_id,
+                order_id: line.order_id,
+                trade_no: line.trade_no,
+                refund_id: line.refund_id,
+                refund_no: line.refund_no,
+                payout_id: line.payout_id,
+                // As POSTING_CAUSE_COLUMNS names it: a settlement entry's own day.
+                settlement_date: (line.entry_kind == EntryKind::Settlement).then_some(line.business_date),
+            },
+        }
+    }
+}
+
+/// The merchant's copied lines after `after` up to day `to`, but for `skipped_days`, in the
+/// statement's order, at most [`COPIED_CHUNK`]. Every copied line is a posting to one of the
+/// merchant's statement accounts, so none is filtered by account (which also kept the planner
+/// from guessing a handful of rows).
+fn copied_lines(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    to: NaiveDate,
+    skipped_days: &[NaiveDate],
+    after: StatementPlace,
+) -> Result<Vec<CopiedLine>, StorageError> {
+    use diesel::{dsl::sql, sql_types::Bool};
+    let after_place = sql::<Bool>("(business_date, entry_id, posting_id) > (")
+        .bind::<Date, _>(after.business_date)
+        .sql(", ")
+        .bind::<BigInt, _>(after.entry_id)
+        .sql(", ")
+        .bind::<BigInt, _>(after.posting_id)
+        .sql(")");
+    Ok(ledger_statement_lines::table
+        .filter(ledger_statement_lines::merchant_id.eq(merchant_id))
+        .filter(after_place)
+        .filter(ledger_statement_lines::business_date.le(to))
+        .filter(ledger_statement_lines::business_date.ne_all(skipped_days))
+        .order((
+            ledger_statement_lines::business_date,
+            ledger_statement_lines::entry_id,
+            ledger_statement_lines::posting_id,
+        ))
+        .limit(COPIED_CHUNK)
+        .select(CopiedLine::as_select())
+        .load(conn)?)
 }
 
 /// The liquidator's commission debited and credited on a business day, both positive.

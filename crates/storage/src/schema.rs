@@ -614,6 +614,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    ledger_statement_days (merchant_id, business_date) {
+        merchant_id -> Int8,
+        business_date -> Date,
+        copied_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_statement_lines (merchant_id, business_date, entry_id, posting_id) {
+        merchant_id -> Int8,
+        business_date -> Date,
+        entry_id -> Int8,
+        posting_id -> Int8,
+        account_id -> Int8,
+        amount_fen -> Int8,
+        entry_kind -> Text,
+        booked_at -> Timestamptz,
+        memo -> Nullable<Text>,
+        reverses_entry_id -> Nullable<Int8>,
+        order_id -> Nullable<Int8>,
+        trade_no -> Nullable<Text>,
+        refund_id -> Nullable<Int8>,
+        refund_no -> Nullable<Text>,
+        payout_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     order_days (merchant_id, placed_on) {
         merchant_id -> Int8,
         placed_on -> Date,
@@ -684,6 +712,7 @@ diesel::joinable!(settlements -> merchants (merchant_id));
 diesel::joinable!(upstream_merchants -> merchants (merchant_id));
 diesel::joinable!(ledger_merchant_days -> merchants (merchant_id));
 diesel::joinable!(order_days -> merchants (merchant_id));
+diesel::joinable!(ledger_statement_days -> merchants (merchant_id));
 diesel::joinable!(upstream_orders -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -731,4 +760,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_merchant_days,
     order_days,
     ledger_verifications,
+    ledger_statement_days,
+    ledger_statement_lines,
 );

@@ -221,7 +221,7 @@ async fn csv_download(
         let amount = amount_shown(session, &payout).map_or(Cell::text(p.admin_only), Cell::Yuan);
         csv.row([
             Cell::Count(payout.id.get()),
-            Cell::text(china_time(payout.created_at)),
+            Cell::ChinaTime(payout.created_at),
             Cell::text(merchant),
             Cell::text(p.kind(payout.kind)),
             Cell::text(payout.out_trade_no),

@@ -38,6 +38,9 @@ struct Args {
     /// Drop the database at the end.
     #[arg(long)]
     drop: bool,
+    /// Load only the pages whose address holds this text (to profile one of them).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -346,6 +349,9 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
     pages.push(format!("/admin/ledger/commission?{period}"));
     pages.push(format!("/admin/ledger/accounts/{}", ids.account_id));
 
+    if let Some(only) = &args.only {
+        pages.retain(|page| page.contains(only.as_str()));
+    }
     let mut results = Vec::new();
     for page in &pages {
         let mut times = Vec::with_capacity(args.loads);
@@ -365,7 +371,9 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
         }
         results.push(PageTimes { csv_lines, ..times_of(page.clone(), times, status) });
     }
-    results.extend(gateway_methods(&pool, &base, args.loads, &ids).await?);
+    if args.only.is_none() {
+        results.extend(gateway_methods(&pool, &base, args.loads, &ids).await?);
+    }
     Ok(results)
 }
 

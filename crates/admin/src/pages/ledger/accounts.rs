@@ -10,7 +10,7 @@ use serde::Deserialize;
 use storage::{database::run_blocking, merchants::MerchantRow};
 
 use super::{
-    CSV_MAX_ROWS, EntryView, Format, TabLink, bad, chrome,
+    CSV_MAX_ROWS, CauseView, EntryView, Format, TabLink, bad, chrome,
     csv::{Cell, Csv},
     find_merchants, id_param, ledger_error, money_class, tabs,
 };
@@ -294,19 +294,19 @@ fn postings_csv(l: &LedgerLabels, ledger: &AccountLedger) -> Csv {
         "memo",
     ]);
     for posting in &ledger.postings {
-        let entry = EntryView::of(l, &posting.entry);
+        let entry = &posting.entry;
         csv.row([
             Cell::Count(posting.posting_id),
             Cell::Count(entry.id.get()),
-            Cell::text(entry.booked_at),
-            Cell::text(entry.business_date),
-            Cell::text(posting.entry.kind.as_str()),
-            Cell::text(entry.kind),
-            Cell::text(entry.cause.csv_text()),
+            Cell::ChinaTime(entry.booked_at),
+            Cell::Date(entry.business_date),
+            Cell::text(entry.kind.as_str()),
+            Cell::text(l.entry(entry.kind)),
+            CauseView::csv_cell(l, &entry.cause),
             Cell::Yuan(posting.debit_fen()),
             Cell::Yuan(posting.credit_fen()),
             Cell::Yuan(posting.balance_after_fen),
-            Cell::text(entry.memo),
+            Cell::text(entry.memo.as_deref().unwrap_or_default()),
         ]);
     }
     csv

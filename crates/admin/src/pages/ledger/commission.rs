@@ -149,7 +149,7 @@ fn day_csv(report: &Commission) -> Csv {
     let mut csv = Csv::new(&["business_date", "earned_yuan", "given_back_yuan", "net_yuan"]);
     for day in &report.by_day {
         csv.row([
-            Cell::text(day.business_date.to_string()),
+            Cell::Date(day.business_date),
             Cell::Yuan(day.line.credit_fen),
             Cell::Yuan(day.line.debit_fen),
             Cell::Yuan(day.line.net_fen()),

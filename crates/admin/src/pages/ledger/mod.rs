@@ -12,6 +12,8 @@ pub mod days;
 pub mod statement;
 pub mod trial_balance;
 
+use std::borrow::Cow;
+
 use chrono::{Datelike, NaiveDate, Utc};
 use domain::{Amount, EntryId, ledger::AccountKind};
 use ledger::{
@@ -23,6 +25,7 @@ use storage::{
     merchants::{self, MerchantRow},
 };
 
+use self::csv::Cell;
 use super::{
     layout::{Chrome, Section},
     query_string,
@@ -188,23 +191,33 @@ impl EntryView {
 
 impl CauseView {
     fn of(l: &LedgerLabels, cause: &EntryCause) -> CauseView {
-        let order_href = cause.order_id().map(|order_id| format!("/admin/orders/{order_id}"));
-        let (label, text, href) = match cause {
-            EntryCause::Order { trade_no, .. } => (l.cause_order, trade_no.clone(), order_href),
-            EntryCause::Refund { refund_no, .. } => (l.cause_refund, refund_no.clone(), order_href),
-            EntryCause::Payout { payout_id } => (l.cause_payout, format!("#{payout_id}"), None),
-            EntryCause::Settlement { business_date } => {
-                (l.cause_settlement, business_date.to_string(), Some(format!("/admin/ledger/days?to={business_date}")))
+        let (label, text) = Self::label_and_text(l, cause);
+        let href = match cause {
+            EntryCause::Order { .. } | EntryCause::Refund { .. } => {
+                cause.order_id().map(|order_id| format!("/admin/orders/{order_id}"))
             }
-            EntryCause::Reversal { entry_id } => (l.cause_reversal, format!("#{entry_id}"), None),
-            EntryCause::Unrecorded => ("", String::new(), None),
+            EntryCause::Settlement { business_date } => Some(format!("/admin/ledger/days?to={business_date}")),
+            EntryCause::Payout { .. } | EntryCause::Reversal { .. } | EntryCause::Unrecorded => None,
         };
-        CauseView { label, text, href }
+        CauseView { label, text: text.into_owned(), href }
     }
 
     /// The cause in one CSV cell, e.g. `order T2026…`.
-    fn csv_text(&self) -> String {
-        if self.label.is_empty() { String::new() } else { format!("{} {}", self.label, self.text) }
+    fn csv_cell<'a>(l: &LedgerLabels, cause: &'a EntryCause) -> Cell<'a> {
+        let (label, text) = Self::label_and_text(l, cause);
+        Cell::Labelled(label, text)
+    }
+
+    /// What names the cause: a label, and the number or date (borrowed where the cause holds it).
+    fn label_and_text<'a>(l: &LedgerLabels, cause: &'a EntryCause) -> (&'static str, Cow<'a, str>) {
+        match cause {
+            EntryCause::Order { trade_no, .. } => (l.cause_order, Cow::Borrowed(trade_no)),
+            EntryCause::Refund { refund_no, .. } => (l.cause_refund, Cow::Borrowed(refund_no)),
+            EntryCause::Payout { payout_id } => (l.cause_payout, Cow::Owned(format!("#{payout_id}"))),
+            EntryCause::Settlement { business_date } => (l.cause_settlement, Cow::Owned(business_date.to_string())),
+            EntryCause::Reversal { entry_id } => (l.cause_reversal, Cow::Owned(format!("#{entry_id}"))),
+            EntryCause::Unrecorded => ("", Cow::Borrowed("")),
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::{
     i18n::LedgerLabels,
     pages::{layout::Chrome, present, query_string},
     render,
-    view::{china_time, yuan},
+    view::yuan,
 };
 
 const PAGE_SIZE: i64 = 200;
@@ -315,11 +315,11 @@ fn statement_csv(l: &LedgerLabels, statement: &Statement) -> Csv {
             Cell::text(l.kind(movement.account)),
             Cell::Count(movement.posting_id),
             Cell::Count(entry.id.get()),
-            Cell::text(china_time(entry.booked_at)),
-            Cell::text(entry.business_date.to_string()),
+            Cell::ChinaTime(entry.booked_at),
+            Cell::Date(entry.business_date),
             Cell::text(entry.kind.as_str()),
             Cell::text(l.entry(entry.kind)),
-            Cell::text(CauseView::of(l, &entry.cause).csv_text()),
+            CauseView::csv_cell(l, &entry.cause),
             Cell::Yuan(movement.debit_fen()),
             Cell::Yuan(movement.credit_fen()),
             Cell::Yuan(movement.balance_after_fen),
