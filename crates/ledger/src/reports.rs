@@ -22,7 +22,9 @@ pub use commission::{Commission, CommissionLine, DayCommission, MerchantCommissi
 pub use days::{BusinessDay, DayState, business_days};
 pub use entries::{EntryCause, EntryInfo};
 pub use range::{DateRange, RangeError};
-pub use statement::{Movement, MovementPage, STATEMENT_KINDS, Statement, StatementAccount, statement};
+pub use statement::{
+    Movement, MovementPage, STATEMENT_KINDS, Statement, StatementAccount, StatementSink, export_statement, statement,
+};
 
 /// One account kind in the trial balance, over all merchants.
 #[derive(Clone, Debug, serde::Serialize)]

@@ -13,7 +13,7 @@ use domain::{AccountId, Amount, MerchantId, ledger::AccountKind};
 use std::collections::BTreeMap;
 
 use diesel::PgConnection;
-use storage::ledger_reports::{self as rows, AccountPositionRow, StatementPlace};
+use storage::ledger_reports::{self as rows, AccountPositionRow, PostingCauseRow, StatementPlace};
 
 use super::{
     DateRange,
@@ -89,8 +89,9 @@ pub struct Statement {
     pub movements: Vec<Movement>,
     /// The cursor of the next page, when the period has more movements.
     pub next_after_id: Option<i64>,
-    /// Each account's balance before the first movement of this page.
-    page_start_fen: BTreeMap<AccountKind, Amount>,
+    /// Each account's balance after the last movement of this page (or before the page, for an
+    /// account it does not move).
+    page_end_fen: BTreeMap<AccountKind, Amount>,
 }
 
 impl Statement {
@@ -102,20 +103,19 @@ impl Statement {
     }
 
     fn page_ends_at_closing(&self) -> bool {
-        self.accounts.iter().all(|account| {
-            let last = self.movements.iter().rev().find(|movement| movement.account == account.kind);
-            let end_fen = match last {
-                Some(movement) => Some(movement.balance_after_fen),
-                None => self.page_start_fen.get(&account.kind).copied(),
-            };
-            end_fen == Some(account.closing_fen)
-        })
+        self.accounts.iter().all(|account| self.page_end_fen.get(&account.kind) == Some(&account.closing_fen))
     }
 
     /// This page holds the period's last movement (an export reads pages until it does).
     pub fn is_complete(&self) -> bool {
         self.next_after_id.is_none()
     }
+}
+
+/// Where an export's statement goes as it is read: its accounts first, then each movement.
+pub trait StatementSink {
+    fn accounts(&mut self, accounts: &[StatementAccount]);
+    fn movement(&mut self, movement: &Movement);
 }
 
 /// The merchant's statement for `range`, its movements paged by `page`. Reads one snapshot in its
@@ -127,25 +127,7 @@ pub fn statement(
     page: MovementPage,
 ) -> Result<Statement, LedgerError> {
     super::in_snapshot(conn, |conn| {
-        let positions = rows::account_positions(conn, merchant_id, range.from(), range.to())?;
-        let account_ids: Vec<AccountId> = positions.iter().map(|position| position.account_id).collect();
-        let kind_of: BTreeMap<AccountId, AccountKind> =
-            positions.iter().map(|position| (position.account_id, position.kind)).collect();
-        let mut accounts = Vec::with_capacity(STATEMENT_KINDS.len());
-        for kind in STATEMENT_KINDS {
-            accounts.push(match positions.iter().find(|position| position.kind == kind) {
-                Some(position) => line(position)?,
-                None => StatementAccount {
-                    account_id: None,
-                    kind,
-                    opening_fen: Amount::ZERO,
-                    debit_fen: Amount::ZERO,
-                    credit_fen: Amount::ZERO,
-                    movement_count: 0,
-                    closing_fen: Amount::ZERO,
-                },
-            });
-        }
+        let (accounts, account_ids) = statement_accounts(conn, merchant_id, range)?;
         // The page follows a movement of this statement, or starts it.
         let after = match page.after_id {
             Some(after_id) => match rows::statement_place(conn, merchant_id, &account_ids, after_id)? {
@@ -167,26 +149,111 @@ pub fn statement(
         found.truncate(usize::try_from(page.limit).unwrap_or(0));
         let page_start_fen = match after {
             Some(place) => page_start(conn, merchant_id, range, &accounts, &account_ids, place)?,
-            None => accounts.iter().map(|account| (account.kind, account.opening_fen)).collect(),
+            None => opening_balances(&accounts),
         };
-        let mut running_fen = page_start_fen.clone();
-        let mut movements = Vec::with_capacity(found.len());
-        for row in found {
-            // The movements are read for these accounts only, so each has its kind.
-            let kind = kind_of.get(&row.account_id).copied().ok_or(LedgerError::MissingAccount("statement"))?;
-            let balance = running_fen.entry(kind).or_insert(Amount::ZERO);
-            *balance = balance.checked_add(normal(kind, row.amount_fen)?).ok_or_else(overflow)?;
-            movements.push(Movement {
-                posting_id: row.posting_id,
-                account: kind,
-                amount_fen: row.amount_fen,
-                balance_after_fen: *balance,
-                entry: EntryInfo::try_from(row.cause)?,
-            });
-        }
+        let mut running = Running::new(&accounts, page_start_fen);
+        let movements = found.into_iter().map(|row| running.movement(row)).collect::<Result<Vec<_>, _>>()?;
         let next_after_id = if has_more { movements.last().map(|movement| movement.posting_id) } else { None };
-        Ok(Statement { merchant_id, range, accounts, movements, next_after_id, page_start_fen })
+        Ok(Statement { merchant_id, range, accounts, movements, next_after_id, page_end_fen: running.balance_fen })
     })
+}
+
+/// The merchant's whole statement for `range`, handed to `sink` as it is read (accounts, then at
+/// most `max_movements` movements), so an export writes each movement while the next arrives.
+/// The result holds no movements; it is incomplete when the period has more. Reads one snapshot
+/// in its own read-only transaction: call it outside a transaction.
+pub fn export_statement(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    range: DateRange,
+    max_movements: usize,
+    sink: &mut impl StatementSink,
+) -> Result<Statement, LedgerError> {
+    super::in_snapshot(conn, |conn| {
+        let (accounts, account_ids) = statement_accounts(conn, merchant_id, range)?;
+        sink.accounts(&accounts);
+        let mut running = Running::new(&accounts, opening_balances(&accounts));
+        let (mut written, mut last_id, mut has_more) = (0, None, false);
+        let period = (range.from(), range.to());
+        rows::period_movements(conn, merchant_id, &account_ids, period, max_movements.saturating_add(1), |row| {
+            if written == max_movements {
+                has_more = true;
+                return Ok::<_, LedgerError>(());
+            }
+            let movement = running.movement(row)?;
+            sink.movement(&movement);
+            written += 1;
+            last_id = Some(movement.posting_id);
+            Ok(())
+        })?;
+        let next_after_id = if has_more { last_id } else { None };
+        Ok(Statement {
+            merchant_id,
+            range,
+            accounts,
+            movements: Vec::new(),
+            next_after_id,
+            page_end_fen: running.balance_fen,
+        })
+    })
+}
+
+/// The statement's three accounts around the period, and the ids of those that exist.
+fn statement_accounts(
+    conn: &mut PgConnection,
+    merchant_id: MerchantId,
+    range: DateRange,
+) -> Result<(Vec<StatementAccount>, Vec<AccountId>), LedgerError> {
+    let positions = rows::account_positions(conn, merchant_id, range.from(), range.to())?;
+    let account_ids: Vec<AccountId> = positions.iter().map(|position| position.account_id).collect();
+    let mut accounts = Vec::with_capacity(STATEMENT_KINDS.len());
+    for kind in STATEMENT_KINDS {
+        accounts.push(match positions.iter().find(|position| position.kind == kind) {
+            Some(position) => line(position)?,
+            None => StatementAccount {
+                account_id: None,
+                kind,
+                opening_fen: Amount::ZERO,
+                debit_fen: Amount::ZERO,
+                credit_fen: Amount::ZERO,
+                movement_count: 0,
+                closing_fen: Amount::ZERO,
+            },
+        });
+    }
+    Ok((accounts, account_ids))
+}
+
+fn opening_balances(accounts: &[StatementAccount]) -> BTreeMap<AccountKind, Amount> {
+    accounts.iter().map(|account| (account.kind, account.opening_fen)).collect()
+}
+
+/// Turns a statement's postings, in its order, into movements with each account's balance
+/// after them.
+struct Running {
+    kind_of: BTreeMap<AccountId, AccountKind>,
+    balance_fen: BTreeMap<AccountKind, Amount>,
+}
+
+impl Running {
+    fn new(accounts: &[StatementAccount], start_fen: BTreeMap<AccountKind, Amount>) -> Running {
+        let kind_of = accounts.iter().filter_map(|account| Some((account.account_id?, account.kind))).collect();
+        Running { kind_of, balance_fen: start_fen }
+    }
+
+    fn movement(&mut self, row: PostingCauseRow) -> Result<Movement, LedgerError> {
+        // The movements are read for these accounts only, so each has its kind.
+        let kind = self.kind_of.get(&row.account_id).copied().ok_or(LedgerError::MissingAccount("statement"))?;
+        let balance = self.balance_fen.entry(kind).or_insert(Amount::ZERO);
+        *balance = balance.checked_add(normal(kind, row.amount_fen)?).ok_or_else(overflow)?;
+        Ok(Movement {
+            posting_id: row.posting_id,
+            account: kind,
+            amount_fen: row.amount_fen,
+            balance_after_fen: *balance,
+            entry: EntryInfo::try_from(row.cause)?,
+        })
+    }
 }
 
 /// One account's line: opening and closing are its balance less what was booked for the period's

@@ -221,12 +221,17 @@ fn statements_page_through_the_whole_history(conn: &mut PgConnection, world: &Wo
 fn exports_read_copied_days_as_the_ledger(conn: &mut PgConnection, world: &World, seed: u64) {
     use ledger::reports::{DateRange, MovementPage, statement};
     let range = DateRange::ending(world.calendar.date_of(world.now), 40).expect("range");
-    let export = MovementPage { after_id: None, limit: 100_000 };
     let exports = |conn: &mut PgConnection| -> Vec<String> {
         let merchants = world.merchants.iter().map(|merchant| merchant.shop.merchant_id);
-        merchants.map(|id| format!("{:?}", statement(conn, id, range, export).expect("export").movements)).collect()
+        merchants.map(|id| format!("{:?}", exported(conn, id, range))).collect()
     };
     let before = exports(conn);
+    // As the pages read it, from the ledger.
+    let whole = MovementPage { after_id: None, limit: 100_000 };
+    for (merchant, export) in world.merchants.iter().zip(&before) {
+        let paged = statement(conn, merchant.shop.merchant_id, range, whole).expect("statement").movements;
+        assert_eq!(&format!("{paged:?}"), export, "seed {seed}: the export is the statement's pages");
+    }
     let copied = ledger::rollups::copy_settled_statement_days(conn, &world.calendar, world.now).expect("copied");
     assert!(copied > 10, "seed {seed}: merchant-days copied: {copied}");
     let lines = support::count(conn, "SELECT count(*) AS count FROM ledger_statement_lines");
@@ -235,6 +240,26 @@ fn exports_read_copied_days_as_the_ledger(conn: &mut PgConnection, world: &World
     assert_eq!(exports(conn), before, "seed {seed}: the exports read the copies as the ledger");
     let again = ledger::rollups::copy_settled_statement_days(conn, &world.calendar, world.now).expect("again");
     assert_eq!(again, 0, "seed {seed}: a day is copied once");
+}
+
+/// A merchant's whole statement as an export reads it: complete, adding up, its movements in order.
+fn exported(
+    conn: &mut PgConnection,
+    merchant_id: domain::MerchantId,
+    range: ledger::reports::DateRange,
+) -> Vec<ledger::reports::Movement> {
+    use ledger::reports::{Movement, StatementAccount, StatementSink, export_statement};
+    struct Kept(Vec<Movement>);
+    impl StatementSink for Kept {
+        fn accounts(&mut self, _: &[StatementAccount]) {}
+        fn movement(&mut self, movement: &Movement) {
+            self.0.push(movement.clone());
+        }
+    }
+    let mut kept = Kept(Vec::new());
+    let statement = export_statement(conn, merchant_id, range, 100_000, &mut kept).expect("export");
+    assert!(statement.is_complete() && statement.balances_agree(), "merchant {merchant_id}");
+    kept.0
 }
 
 fn unfolded_entries(conn: &mut PgConnection) -> i64 {
@@ -307,12 +332,21 @@ fn final_days_are_summed_and_a_late_booking_unsums_its_day(conn: &mut PgConnecti
     let late_merchant =
         support::count(conn, "SELECT merchant_id AS count FROM ledger_entries WHERE idempotency_key = 'test:late'");
     let export = |conn: &mut PgConnection| {
-        use ledger::reports::{DateRange, MovementPage, statement};
-        let range = DateRange::new(day, day).expect("a day");
-        let page = MovementPage { after_id: None, limit: 100_000 };
-        statement(conn, domain::MerchantId::new(late_merchant), range, page).expect("export").movements
+        let range = ledger::reports::DateRange::new(day, day).expect("a day");
+        exported(conn, domain::MerchantId::new(late_merchant), range)
     };
     let before_fold = export(conn);
+    // And its whole period, the late booking's day read from the ledger among days read from
+    // their copies: as its pages read it, all from the ledger.
+    let merchant_id = domain::MerchantId::new(late_merchant);
+    let period = ledger::reports::DateRange::ending(world.calendar.date_of(world.now), 40).expect("range");
+    let whole = ledger::reports::MovementPage { after_id: None, limit: 100_000 };
+    let paged = ledger::reports::statement(conn, merchant_id, period, whole).expect("statement").movements;
+    assert_eq!(
+        format!("{:?}", exported(conn, merchant_id, period)),
+        format!("{paged:?}"),
+        "seed {seed}: the export's days, copied or not, in order"
+    );
     assert!(
         before_fold.iter().any(|movement| movement.entry.memo.as_deref() == Some("booked late")),
         "seed {seed}: the export holds the late booking before it is folded"

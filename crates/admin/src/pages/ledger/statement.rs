@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, http::StatusCode, web};
 use askama::Template;
 use domain::{AccountId, Amount, MerchantId};
-use ledger::reports::{self, DateRange, Movement, MovementPage, Statement, StatementAccount};
+use ledger::reports::{self, DateRange, Movement, MovementPage, Statement, StatementAccount, StatementSink};
 use serde::Deserialize;
 use storage::{database::run_blocking, merchants::MerchantRow};
 
@@ -95,10 +95,19 @@ pub struct StatementQuery {
 
 /// What the merchant field named.
 enum Found {
-    Statement(Box<MerchantRow>, Box<Statement>),
+    Statement(Box<MerchantRow>, Box<Report>),
     Several(Vec<MerchantRow>),
     Nobody,
 }
+
+/// The statement of the one merchant found: a page of it, or all of it written as CSV.
+enum Report {
+    Page(Statement),
+    Csv(Statement, Box<StatementCsv>),
+}
+
+/// The most movements one export writes.
+const EXPORT_MAX_MOVEMENTS: usize = CSV_MAX_ROWS as usize;
 
 pub async fn show(
     session: SignedIn,
@@ -116,10 +125,7 @@ pub async fn show(
         }
         return render::page(&empty_page(&session, l, String::new(), range, None, Vec::new()));
     };
-    let page = match format {
-        Format::Csv => MovementPage { after_id: None, limit: CSV_MAX_ROWS },
-        Format::Html => MovementPage { after_id: query.after, limit: PAGE_SIZE },
-    };
+    let page = MovementPage { after_id: query.after, limit: PAGE_SIZE };
     let text = merchant.clone();
     let found = run_blocking(&state.pool, move |conn| {
         let mut matches = find_merchants(conn, &text, MAX_CANDIDATES)?;
@@ -127,12 +133,22 @@ pub async fn show(
             return Ok::<_, ConsoleError>(Found::Several(matches));
         }
         let Some(row) = matches.pop() else { return Ok(Found::Nobody) };
-        let statement = reports::statement(conn, row.id, range, page).map_err(ledger_error)?;
-        Ok(Found::Statement(Box::new(row), Box::new(statement)))
+        let report = match format {
+            // Written here as it is read, not after: the export's time is its reading and its
+            // writing side by side (PostgreSQL sends the next line while this one is written).
+            Format::Csv => {
+                let mut csv = StatementCsv::new(l);
+                let statement = reports::export_statement(conn, row.id, range, EXPORT_MAX_MOVEMENTS, &mut csv)
+                    .map_err(ledger_error)?;
+                Report::Csv(statement, Box::new(csv))
+            }
+            Format::Html => Report::Page(reports::statement(conn, row.id, range, page).map_err(ledger_error)?),
+        };
+        Ok(Found::Statement(Box::new(row), Box::new(report)))
     })
     .await?;
     match found {
-        Found::Statement(row, statement) => respond(&session, format, &row, &statement, query.after.is_some()),
+        Found::Statement(row, report) => respond(&session, &row, *report, query.after.is_some()),
         Found::Nobody => {
             let alert = Some(format!("{}: {merchant}", l.merchant_unknown));
             let page = empty_page(&session, l, merchant, range, alert, Vec::new());
@@ -148,27 +164,24 @@ pub async fn show(
 }
 
 /// The statement of the one merchant found, as a page or a CSV.
-fn respond(
-    session: &SignedIn,
-    format: Format,
-    row: &MerchantRow,
-    statement: &Statement,
-    paged: bool,
-) -> Result<HttpResponse, ConsoleError> {
+fn respond(session: &SignedIn, row: &MerchantRow, report: Report, paged: bool) -> Result<HttpResponse, ConsoleError> {
     let l = session.lang.labels().ledger;
+    let (Report::Page(statement) | Report::Csv(statement, _)) = &report;
     let range = statement.range;
     if !statement.balances_agree() {
         tracing::error!(merchant_id = %row.id, from = %range.from(), to = %range.to(), "a statement does not add up");
     }
     let sub_merchant_id = row.sub_merchant_id.clone().unwrap_or_default();
-    match format {
-        Format::Csv if !statement.is_complete() => Err(ConsoleError::BadRequest(l.too_many_rows.to_string())),
-        Format::Csv => {
-            let name = format!("statement-{sub_merchant_id}-{}-{}", range.from(), range.to());
-            Ok(statement_csv(l, statement).into_response(&name))
+    match report {
+        Report::Csv(statement, _) if !statement.is_complete() => {
+            Err(ConsoleError::BadRequest(l.too_many_rows.to_string()))
         }
-        Format::Html => {
-            let view = statement_view(l, row, statement, paged)?;
+        Report::Csv(statement, csv) => {
+            let name = format!("statement-{sub_merchant_id}-{}-{}", range.from(), range.to());
+            Ok(csv.finish(&statement).into_response(&name))
+        }
+        Report::Page(statement) => {
+            let view = statement_view(l, row, &statement, paged)?;
             let mut page = empty_page(session, l, sub_merchant_id, range, None, Vec::new());
             page.chrome = chrome(session, &format!("{} · {}", l.statement, row.short_name));
             page.report = Some(view);
@@ -279,37 +292,66 @@ fn movement_view(l: &LedgerLabels, movement: &Movement) -> MovementView {
     }
 }
 
-/// One table: an `opening` row per account, a `movement` row per posting, a `closing` row per
-/// account (with the period's debits and credits), and a last `check` row.
-fn statement_csv(l: &LedgerLabels, statement: &Statement) -> Csv {
-    let mut csv = Csv::new(&[
-        "row",
-        "account",
-        "account_name",
-        "posting_id",
-        "entry_id",
-        "booked_at",
-        "business_date",
-        "booking",
-        "booking_name",
-        "cause",
-        "debit_yuan",
-        "credit_yuan",
-        "balance_yuan",
-        "memo",
-    ]);
-    let summary = |csv: &mut Csv, row: &str, account: &StatementAccount, figures: [Cell; 3]| {
+/// The statement as one table, written as it is read: an `opening` row per account, a `movement`
+/// row per posting, a `closing` row per account (with the period's debits and credits), and a
+/// last `check` row.
+struct StatementCsv {
+    l: &'static LedgerLabels,
+    csv: Csv,
+}
+
+impl StatementCsv {
+    fn new(l: &'static LedgerLabels) -> StatementCsv {
+        let csv = Csv::new(&[
+            "row",
+            "account",
+            "account_name",
+            "posting_id",
+            "entry_id",
+            "booked_at",
+            "business_date",
+            "booking",
+            "booking_name",
+            "cause",
+            "debit_yuan",
+            "credit_yuan",
+            "balance_yuan",
+            "memo",
+        ]);
+        StatementCsv { l, csv }
+    }
+
+    fn summary(&mut self, row: &str, account: &StatementAccount, figures: [Cell; 3]) {
         let [debit, credit, balance] = figures;
         let blanks = std::iter::repeat_with(|| Cell::Empty).take(7);
-        let head = [Cell::text(row), Cell::text(account.kind.as_str()), Cell::text(l.kind(account.kind))];
-        csv.row(head.into_iter().chain(blanks).chain([debit, credit, balance, Cell::Empty]));
-    };
-    for account in &statement.accounts {
-        summary(&mut csv, "opening", account, [Cell::Empty, Cell::Empty, Cell::Yuan(account.opening_fen)]);
+        let head = [Cell::text(row), Cell::text(account.kind.as_str()), Cell::text(self.l.kind(account.kind))];
+        self.csv.row(head.into_iter().chain(blanks).chain([debit, credit, balance, Cell::Empty]));
     }
-    for movement in &statement.movements {
-        let entry = &movement.entry;
-        csv.row([
+
+    /// The closing rows and the check, once every movement is written.
+    fn finish(mut self, statement: &Statement) -> Csv {
+        for account in &statement.accounts {
+            let figures =
+                [Cell::Yuan(account.debit_fen), Cell::Yuan(account.credit_fen), Cell::Yuan(account.closing_fen)];
+            self.summary("closing", account, figures);
+        }
+        let check = if statement.balances_agree() { self.l.statement_agrees } else { self.l.statement_disagrees };
+        let blanks = std::iter::repeat_with(|| Cell::Empty).take(12);
+        self.csv.row([Cell::text("check")].into_iter().chain(blanks).chain([Cell::text(check)]));
+        self.csv
+    }
+}
+
+impl StatementSink for StatementCsv {
+    fn accounts(&mut self, accounts: &[StatementAccount]) {
+        for account in accounts {
+            self.summary("opening", account, [Cell::Empty, Cell::Empty, Cell::Yuan(account.opening_fen)]);
+        }
+    }
+
+    fn movement(&mut self, movement: &Movement) {
+        let (l, entry) = (self.l, &movement.entry);
+        self.csv.row([
             Cell::text("movement"),
             Cell::text(movement.account.as_str()),
             Cell::text(l.kind(movement.account)),
@@ -326,12 +368,4 @@ fn statement_csv(l: &LedgerLabels, statement: &Statement) -> Csv {
             Cell::text(entry.memo.as_deref().unwrap_or_default()),
         ]);
     }
-    for account in &statement.accounts {
-        let figures = [Cell::Yuan(account.debit_fen), Cell::Yuan(account.credit_fen), Cell::Yuan(account.closing_fen)];
-        summary(&mut csv, "closing", account, figures);
-    }
-    let check = if statement.balances_agree() { l.statement_agrees } else { l.statement_disagrees };
-    let blanks = std::iter::repeat_with(|| Cell::Empty).take(12);
-    csv.row([Cell::text("check")].into_iter().chain(blanks).chain([Cell::text(check)]));
-    csv
 }
