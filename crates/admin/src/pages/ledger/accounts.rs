@@ -10,9 +10,9 @@ use serde::Deserialize;
 use storage::{database::run_blocking, merchants::MerchantRow};
 
 use super::{
-    CSV_MAX_ROWS, CauseView, EntryView, Format, TabLink, bad, chrome,
+    CSV_MAX_ROWS, ENTRY_COLUMNS, EntryView, Format, TabLink, bad, chrome,
     csv::{Cell, Csv},
-    find_merchants, id_param, ledger_error, money_class, tabs,
+    entry_cells, find_merchants, id_param, ledger_error, money_class, tabs,
 };
 use crate::{
     ConsoleError, ConsoleState,
@@ -280,34 +280,19 @@ fn account_page(session: &SignedIn, l: &'static LedgerLabels, ledger: AccountLed
 }
 
 fn postings_csv(l: &LedgerLabels, ledger: &AccountLedger) -> Csv {
-    let mut csv = Csv::new(&[
-        "posting_id",
-        "entry_id",
-        "booked_at",
-        "business_date",
-        "booking",
-        "booking_name",
-        "cause",
-        "debit_yuan",
-        "credit_yuan",
-        "balance_after_yuan",
-        "memo",
-    ]);
+    let header =
+        [&["posting_id", "entry_id"][..], &ENTRY_COLUMNS, &["debit_yuan", "credit_yuan", "balance_after_yuan", "memo"]];
+    let mut csv = Csv::new(&header.concat());
     for posting in &ledger.postings {
         let entry = &posting.entry;
-        csv.row([
-            Cell::Count(posting.posting_id),
-            Cell::Count(entry.id.get()),
-            Cell::ChinaTime(entry.booked_at),
-            Cell::Date(entry.business_date),
-            Cell::text(entry.kind.as_str()),
-            Cell::text(l.entry(entry.kind)),
-            CauseView::csv_cell(l, &entry.cause),
+        let ids = [Cell::Count(posting.posting_id), Cell::Count(entry.id.get())];
+        let figures = [
             Cell::Yuan(posting.debit_fen()),
             Cell::Yuan(posting.credit_fen()),
             Cell::Yuan(posting.balance_after_fen),
             Cell::text(entry.memo.as_deref().unwrap_or_default()),
-        ]);
+        ];
+        csv.row(ids.into_iter().chain(entry_cells(l, entry)).chain(figures));
     }
     csv
 }

@@ -159,6 +159,21 @@ fn find_merchants(conn: &mut diesel::PgConnection, text: &str, limit: i64) -> Re
     Ok(merchants::list(conn, &filter, limit)?.into_iter().filter(|row| row.sub_merchant_id.is_some()).collect())
 }
 
+/// The columns that show an entry in a CSV row: when it was booked and for which day, what
+/// booking it is, and its cause.
+const ENTRY_COLUMNS: [&str; 5] = ["booked_at", "business_date", "booking", "booking_name", "cause"];
+
+/// An entry's cells under [`ENTRY_COLUMNS`].
+fn entry_cells<'a>(l: &LedgerLabels, entry: &'a EntryInfo) -> [Cell<'a>; 5] {
+    [
+        Cell::ChinaTime(entry.booked_at),
+        Cell::Date(entry.business_date),
+        Cell::text(entry.kind.as_str()),
+        Cell::text(l.entry(entry.kind)),
+        CauseView::csv_cell(l, &entry.cause),
+    ]
+}
+
 /// An entry as the pages show it.
 pub struct EntryView {
     pub id: EntryId,

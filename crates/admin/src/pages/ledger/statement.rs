@@ -10,9 +10,9 @@ use serde::Deserialize;
 use storage::{database::run_blocking, merchants::MerchantRow};
 
 use super::{
-    CSV_MAX_ROWS, CauseView, EntryView, Format, TabLink, chrome,
+    CSV_MAX_ROWS, ENTRY_COLUMNS, EntryView, Format, TabLink, chrome,
     csv::{Cell, Csv},
-    find_merchants, ledger_error, money_class, period_param, tabs,
+    entry_cells, find_merchants, ledger_error, money_class, period_param, tabs,
 };
 use crate::{
     ConsoleError, ConsoleState,
@@ -302,22 +302,12 @@ struct StatementCsv {
 
 impl StatementCsv {
     fn new(l: &'static LedgerLabels) -> StatementCsv {
-        let csv = Csv::new(&[
-            "row",
-            "account",
-            "account_name",
-            "posting_id",
-            "entry_id",
-            "booked_at",
-            "business_date",
-            "booking",
-            "booking_name",
-            "cause",
-            "debit_yuan",
-            "credit_yuan",
-            "balance_yuan",
-            "memo",
-        ]);
+        let header = [
+            &["row", "account", "account_name", "posting_id", "entry_id"][..],
+            &ENTRY_COLUMNS,
+            &["debit_yuan", "credit_yuan", "balance_yuan", "memo"],
+        ];
+        let csv = Csv::new(&header.concat());
         StatementCsv { l, csv }
     }
 
@@ -351,21 +341,19 @@ impl StatementSink for StatementCsv {
 
     fn movement(&mut self, movement: &Movement) {
         let (l, entry) = (self.l, &movement.entry);
-        self.csv.row([
+        let head = [
             Cell::text("movement"),
             Cell::text(movement.account.as_str()),
             Cell::text(l.kind(movement.account)),
             Cell::Count(movement.posting_id),
             Cell::Count(entry.id.get()),
-            Cell::ChinaTime(entry.booked_at),
-            Cell::Date(entry.business_date),
-            Cell::text(entry.kind.as_str()),
-            Cell::text(l.entry(entry.kind)),
-            CauseView::csv_cell(l, &entry.cause),
+        ];
+        let figures = [
             Cell::Yuan(movement.debit_fen()),
             Cell::Yuan(movement.credit_fen()),
             Cell::Yuan(movement.balance_after_fen),
             Cell::text(entry.memo.as_deref().unwrap_or_default()),
-        ]);
+        ];
+        self.csv.row(head.into_iter().chain(entry_cells(l, entry)).chain(figures));
     }
 }
