@@ -388,7 +388,16 @@ pub fn period_movements<E: From<StorageError>>(
     let unfolded_days = unfolded_days(conn, merchant_id)?;
     let mut open_days =
         open_day_lines(conn, merchant_id, account_ids, (from, to), &unfolded_days, limit)?.into_iter().peekable();
+    // Hands a row on, unless `limit` rows have been handed already.
     let mut handed = 0;
+    let mut hand = |row: PostingCauseRow| -> Result<bool, E> {
+        if handed == limit {
+            return Ok(false);
+        }
+        each(row)?;
+        handed += 1;
+        Ok(true)
+    };
     let mut after = StatementPlace { business_date: from, entry_id: 0, posting_id: 0 };
     'chunks: loop {
         let mut read = 0;
@@ -397,24 +406,22 @@ pub fn period_movements<E: From<StorageError>>(
             read += 1;
             after = line.place();
             while let Some(open) = open_days.next_if(|open| open.place() < after) {
-                if handed == limit {
+                if !hand(open)? {
                     break 'chunks;
                 }
-                each(open)?;
-                handed += 1;
             }
-            if handed == limit {
+            if !hand(line)? {
                 break 'chunks;
             }
-            each(line)?;
-            handed += 1;
         }
         if read < COPIED_CHUNK {
             break;
         }
     }
-    for open in open_days.take(limit - handed.min(limit)) {
-        each(open)?;
+    for open in open_days {
+        if !hand(open)? {
+            break;
+        }
     }
     Ok(())
 }
