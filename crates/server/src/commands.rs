@@ -46,8 +46,9 @@ pub async fn rebuild_rollups(settings: Settings) -> anyhow::Result<()> {
     })
     .await?;
     println!(
-        "rollups rebuilt: {} merchant-days of the ledger, {} of orders placed, {} final days summed",
+        "rollups rebuilt: {} merchant-days of the ledger ({} merchant-weeks), {} of orders placed, {} final days summed",
         rebuilt.ledger_rows,
+        rebuilt.week_rows,
         rebuilt.order_rows,
         summarized.len()
     );

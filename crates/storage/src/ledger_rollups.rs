@@ -4,7 +4,8 @@
 //!
 //! Bookings do not write the ledger's rollups: their statement trigger notes each new entry in
 //! `ledger_unfolded_entries`, and [`fold`] (a job, about every second) moves what is noted into
-//! the merchant-day rows. Readers read `ledger_merchant_days_now`, the folded rows together with
+//! the merchant-day rows, and the same figures into their merchant-week rows
+//! (`ledger_merchant_weeks`, which reports over long ranges read for their whole weeks). Readers read `ledger_merchant_days_now`, the folded rows together with
 //! those of the entries not folded yet, so the figures are exact whether or not the job has run.
 //! Orders are counted per day by their own statement trigger. Derived data: [`rebuild`] writes
 //! them again from the ledger and the orders (the view `ledger_merchant_days_from_ledger` and
@@ -27,11 +28,18 @@ fn figure_columns() -> impl Iterator<Item = &'static str> {
     LEDGER_DAY_COLUMNS.split(',').map(str::trim).skip(2)
 }
 
+/// The week rollup's columns: the day's, with the week's Monday for the day.
+fn week_columns() -> String {
+    LEDGER_DAY_COLUMNS.replacen("business_date", "week_start", 1)
+}
+
 /// What a rebuild wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rebuilt {
     /// Merchant-days of the ledger.
     pub ledger_rows: usize,
+    /// Merchant-weeks, summed from those days.
+    pub week_rows: usize,
     /// Merchant-days with orders placed.
     pub order_rows: usize,
 }
@@ -45,6 +53,7 @@ pub fn rebuild(conn: &mut PgConnection) -> Result<Rebuilt, StorageError> {
         diesel::sql_query("LOCK TABLE ledger_unfolded_entries IN EXCLUSIVE MODE").execute(conn)?;
         diesel::sql_query("DELETE FROM ledger_unfolded_entries").execute(conn)?;
         diesel::sql_query("DELETE FROM ledger_merchant_days").execute(conn)?;
+        diesel::sql_query("DELETE FROM ledger_merchant_weeks").execute(conn)?;
         diesel::sql_query("DELETE FROM order_days").execute(conn)?;
         // The summaries of final days and the statements' copies are made again by the job.
         diesel::sql_query("DELETE FROM ledger_platform_days").execute(conn)?;
@@ -53,11 +62,16 @@ pub fn rebuild(conn: &mut PgConnection) -> Result<Rebuilt, StorageError> {
             "INSERT INTO ledger_merchant_days ({LEDGER_DAY_COLUMNS}) SELECT * FROM ledger_merchant_days_from_ledger"
         ))
         .execute(conn)?;
+        let week_rows = diesel::sql_query(format!(
+            "INSERT INTO ledger_merchant_weeks ({}) SELECT * FROM ledger_merchant_weeks_from_days",
+            week_columns()
+        ))
+        .execute(conn)?;
         let order_rows = diesel::sql_query(
             "INSERT INTO order_days (merchant_id, placed_on, placed) SELECT * FROM order_days_from_orders",
         )
         .execute(conn)?;
-        Ok(Rebuilt { ledger_rows, order_rows })
+        Ok(Rebuilt { ledger_rows, week_rows, order_rows })
     })
 }
 
@@ -111,6 +125,19 @@ pub fn fold(conn: &mut PgConnection, limit: i64) -> Result<usize, StorageError> 
         ))
         .bind::<Array<BigInt>, _>(&entry_ids)
         .execute(conn)?;
+        // The same figures added to their weeks, so a week stays the sum of its days.
+        let summed: Vec<String> = figure_columns().map(|column| format!("sum({column})::bigint")).collect();
+        diesel::sql_query(format!(
+            "INSERT INTO ledger_merchant_weeks AS t ({})
+             SELECT merchant_id, date_trunc('week', business_date::timestamp)::date, {}
+               FROM ledger_merchant_days_of($1) GROUP BY 1, 2 ORDER BY 1, 2
+             ON CONFLICT (merchant_id, week_start) DO UPDATE SET {}",
+            week_columns(),
+            summed.join(", "),
+            added.join(", ")
+        ))
+        .bind::<Array<BigInt>, _>(&entry_ids)
+        .execute(conn)?;
         Ok(entry_ids.len())
     })
 }
@@ -142,6 +169,10 @@ pub fn differences(conn: &mut PgConnection, limit: i64) -> Result<Vec<Difference
                                commission_credit_fen, paid_out_fen
                           FROM ledger_platform_days
                         EXCEPT TABLE ledger_platform_days_from_merchants) k)
+         UNION ALL (SELECT 'weeks, from days: ' || row(d.*)::text
+                      FROM (TABLE ledger_merchant_weeks_from_days EXCEPT TABLE ledger_merchant_weeks) d)
+         UNION ALL (SELECT 'weeks, rollup: ' || row(k.*)::text
+                      FROM (TABLE ledger_merchant_weeks EXCEPT TABLE ledger_merchant_weeks_from_days) k)
          LIMIT $1",
         sums =
             figure_columns().map(|column| format!("sum({column})::bigint AS {column}")).collect::<Vec<_>>().join(", ")

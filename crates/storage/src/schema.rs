@@ -614,6 +614,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    ledger_merchant_weeks (merchant_id, week_start) {
+        merchant_id -> Int8,
+        week_start -> Date,
+        paid_orders -> Int8,
+        refunds -> Int8,
+        settlements -> Int8,
+        payouts_succeeded -> Int8,
+        paid_fen -> Int8,
+        refunded_fen -> Int8,
+        bank_commission_fen -> Int8,
+        pay_platform_fen -> Int8,
+        commission_debit_fen -> Int8,
+        commission_credit_fen -> Int8,
+        pending_debit_fen -> Int8,
+        pending_credit_fen -> Int8,
+        pending_postings -> Int8,
+        available_debit_fen -> Int8,
+        available_credit_fen -> Int8,
+        available_postings -> Int8,
+        in_transit_debit_fen -> Int8,
+        in_transit_credit_fen -> Int8,
+        in_transit_postings -> Int8,
+        paid_out_fen -> Int8,
+    }
+}
+
+diesel::table! {
     ledger_statement_days (merchant_id, business_date) {
         merchant_id -> Int8,
         business_date -> Date,
@@ -711,6 +738,7 @@ diesel::joinable!(settlements -> ledger_entries (entry_id));
 diesel::joinable!(settlements -> merchants (merchant_id));
 diesel::joinable!(upstream_merchants -> merchants (merchant_id));
 diesel::joinable!(ledger_merchant_days -> merchants (merchant_id));
+diesel::joinable!(ledger_merchant_weeks -> merchants (merchant_id));
 diesel::joinable!(order_days -> merchants (merchant_id));
 diesel::joinable!(ledger_statement_days -> merchants (merchant_id));
 diesel::joinable!(upstream_orders -> orders (order_id));
@@ -758,6 +786,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     upstream_merchants,
     upstream_orders,
     ledger_merchant_days,
+    ledger_merchant_weeks,
     order_days,
     ledger_verifications,
     ledger_statement_days,

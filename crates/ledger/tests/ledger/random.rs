@@ -134,14 +134,16 @@ fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
     let unfolded = unfolded_entries(conn);
     assert!(unfolded > 0, "seed {seed}: some entries are not folded");
     assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
+    commission_by_merchant_is_the_ledger_s(conn, &mut world, seed);
     assert_eq!(ledger::rollups::fold(conn).expect("folded"), unfolded as usize);
     assert_eq!(unfolded_entries(conn), 0);
     // Once everything is folded, the rows folded bit by bit are those rebuilt from the ledger.
     let kept = support::rollup_rows(conn);
     assert!(kept.len() > 50, "seed {seed}: rollups kept: {}", kept.len());
     assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
+    commission_by_merchant_is_the_ledger_s(conn, &mut world, seed);
     let rebuilt = ledger::rollups::rebuild(conn).expect("rebuilt");
-    assert_eq!(rebuilt.ledger_rows + rebuilt.order_rows, kept.len());
+    assert_eq!(rebuilt.ledger_rows + rebuilt.week_rows + rebuilt.order_rows, kept.len());
     assert_eq!(support::rollup_rows(conn), kept, "seed {seed}: incremental = rebuilt");
     for merchant in &world.merchants {
         let actual = support::balances(conn, merchant.shop.merchant_id);
@@ -291,6 +293,66 @@ fn export_at_most(
         assert!(statement.balances_agree(), "merchant {merchant_id}: a whole export adds up");
     }
     (kept.0, statement.is_complete())
+}
+
+/// Commission by merchant over the whole history and random ranges (with whole weeks and
+/// without, ending on any weekday), as the console reads it (week rows, the ragged ends' day rows,
+/// entries not folded yet), is what the ledger says.
+fn commission_by_merchant_is_the_ledger_s(conn: &mut PgConnection, world: &mut World, seed: u64) {
+    use diesel::{
+        QueryableByName, RunQueryDsl,
+        sql_types::{BigInt, Date},
+    };
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Span {
+        #[diesel(sql_type = Date)]
+        first: chrono::NaiveDate,
+        #[diesel(sql_type = Date)]
+        last: chrono::NaiveDate,
+    }
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Earned {
+        #[diesel(sql_type = BigInt)]
+        merchant_id: i64,
+        #[diesel(sql_type = BigInt)]
+        debit_fen: i64,
+        #[diesel(sql_type = BigInt)]
+        credit_fen: i64,
+    }
+    let span: Span =
+        diesel::sql_query("SELECT min(business_date) AS first, max(business_date) AS last FROM ledger_entries")
+            .get_result(conn)
+            .expect("the ledger's days");
+    let days = (span.last - span.first).num_days();
+    assert!(days > 8, "seed {seed}: the history spans {days} days");
+    let mut ranges = vec![(span.first, span.last)];
+    for _ in 0..12 {
+        let from = span.first + Duration::days(world.rng.gen_range(-3..=days));
+        ranges.push((from, from + Duration::days(world.rng.gen_range(0..=days))));
+    }
+    for (from, to) in ranges {
+        let mut read: Vec<Earned> = storage::ledger_reports::commission_by_merchant(conn, from, to, 1_000)
+            .expect("read")
+            .into_iter()
+            .map(|row| Earned {
+                merchant_id: row.merchant_id.get(),
+                debit_fen: row.debit_fen.fen(),
+                credit_fen: row.credit_fen.fen(),
+            })
+            .collect();
+        read.sort_by_key(|row| row.merchant_id);
+        let derived: Vec<Earned> = diesel::sql_query(
+            "SELECT merchant_id, sum(commission_debit_fen)::bigint AS debit_fen,
+                    sum(commission_credit_fen)::bigint AS credit_fen
+               FROM ledger_merchant_days_from_ledger WHERE business_date BETWEEN $1 AND $2
+              GROUP BY 1 HAVING sum(commission_debit_fen) <> 0 OR sum(commission_credit_fen) <> 0 ORDER BY 1",
+        )
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .load(conn)
+        .expect("derived");
+        assert_eq!(read, derived, "seed {seed}: commission by merchant from {from} to {to}");
+    }
 }
 
 fn unfolded_entries(conn: &mut PgConnection) -> i64 {

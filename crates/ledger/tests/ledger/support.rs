@@ -82,6 +82,7 @@ struct Line {
 pub fn rollup_rows(conn: &mut PgConnection) -> Vec<String> {
     diesel::sql_query(
         "SELECT line FROM (SELECT 'l ' || row(t.*)::text AS line FROM ledger_merchant_days t
+                            UNION ALL SELECT 'w ' || row(t.*)::text FROM ledger_merchant_weeks t
                             UNION ALL SELECT 'o ' || row(t.*)::text FROM order_days t) rows
           ORDER BY line",
     )
