@@ -86,6 +86,8 @@ struct World {
     refused_refunds: usize,
     /// Payments refused for a settled day, then booked on retry.
     late_payments: usize,
+    /// What payouts that succeeded took out of the merchants' in-transit accounts.
+    paid_out_fen: i64,
 }
 
 #[test]
@@ -104,6 +106,7 @@ fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
         payouts: Vec::new(),
         refused_refunds: 0,
         late_payments: 0,
+        paid_out_fen: 0,
     };
     for (index, rates) in RATE_SETS.iter().enumerate() {
         let parsed = Rates::new(rate(rates[0]), rate(rates[1]), rate(rates[2])).expect("rates");
@@ -142,6 +145,9 @@ fn random_operations_keep_every_invariant_and_match_the_fee_rule() {
     assert!(kept.len() > 50, "seed {seed}: rollups kept: {}", kept.len());
     assert_eq!(ledger::rollups::differences(conn, 10).expect("compared"), [], "seed {seed}");
     commission_by_merchant_is_the_ledger_s(conn, &mut world, seed);
+    let paid_out_fen = support::count(conn, "SELECT sum(paid_out_fen)::bigint AS count FROM ledger_merchant_days");
+    assert!(world.paid_out_fen > 0, "seed {seed}: some payouts succeeded");
+    assert_eq!(paid_out_fen, world.paid_out_fen, "seed {seed}: paid out");
     let rebuilt = ledger::rollups::rebuild(conn).expect("rebuilt");
     assert_eq!(rebuilt.ledger_rows + rebuilt.week_rows + rebuilt.order_rows, kept.len());
     assert_eq!(support::rollup_rows(conn), kept, "seed {seed}: incremental = rebuilt");
@@ -597,6 +603,7 @@ impl World {
                 bookings::payout_succeeded(conn, &record.payout).expect("succeeded");
                 m.add(MerchantPayoutInTransit, -amount_fen);
                 m.add(PayoutClearing, amount_fen);
+                self.paid_out_fen += amount_fen;
                 PayoutState::Succeeded
             }
             PayoutState::Reserved => {
