@@ -18,7 +18,7 @@ use domain::{AccountId, Amount, EntryId, MerchantId, OrderId, PayoutId, RefundId
 use crate::{
     StorageError,
     ledger::{AccountRow, BusinessDayRow},
-    schema::{business_days, ledger_accounts, ledger_statement_lines, merchants},
+    schema::{business_days, ledger_accounts, merchants},
 };
 
 /// An account with the merchant it belongs to.
@@ -398,24 +398,17 @@ pub fn period_movements<E: From<StorageError>>(
         handed += 1;
         Ok(true)
     };
-    let mut after = StatementPlace { business_date: from, entry_id: 0, posting_id: 0 };
-    'chunks: loop {
-        let mut read = 0;
-        for line in copied_lines(conn, merchant_id, to, &unfolded_days, after)? {
-            let line = PostingCauseRow::from(line.map_err(StorageError::from)?);
-            read += 1;
-            after = line.place();
-            while let Some(open) = open_days.next_if(|open| open.place() < after) {
+    'days: for day in copied_days(conn, merchant_id, (from, to), &unfolded_days)? {
+        for line in day.map_err(StorageError::from)?.into_lines()? {
+            let place = line.place();
+            while let Some(open) = open_days.next_if(|open| open.place() < place) {
                 if !hand(open)? {
-                    break 'chunks;
+                    break 'days;
                 }
             }
             if !hand(line)? {
-                break 'chunks;
+                break 'days;
             }
-        }
-        if read < COPIED_CHUNK {
-            break;
         }
     }
     for open in open_days {
@@ -491,89 +484,150 @@ impl PostingCauseRow {
     }
 }
 
-/// Copied lines an export reads at a time. A bounded read is also what makes PostgreSQL walk the
-/// copies' key in order: asked for all of a large merchant's period at once, it gathered them in
-/// a bitmap and sorted them, three times slower.
-const COPIED_CHUNK: i64 = 5_000;
-
-/// A copied statement line, read by position: an export reads tens of thousands of them, and
-/// finding each column by its name was a tenth of the work of reading them.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = ledger_statement_lines, check_for_backend(diesel::pg::Pg))]
-struct CopiedLine {
-    posting_id: i64,
-    account_id: AccountId,
-    amount_fen: Amount,
-    entry_id: EntryId,
-    entry_kind: EntryKind,
+/// A merchant-day's copied lines, one array per column (line n is the n-th element of each):
+/// an export reads a row per day, not one per line.
+#[derive(QueryableByName)]
+struct CopiedDay {
+    #[diesel(sql_type = Date)]
     business_date: NaiveDate,
-    booked_at: DateTime<Utc>,
-    memo: Option<String>,
-    reverses_entry_id: Option<EntryId>,
-    order_id: Option<OrderId>,
-    trade_no: Option<String>,
-    refund_id: Option<RefundId>,
-    refund_no: Option<String>,
-    payout_id: Option<PayoutId>,
+    #[diesel(sql_type = Array<BigInt>)]
+    entry_ids: Vec<EntryId>,
+    #[diesel(sql_type = Array<BigInt>)]
+    posting_ids: Vec<i64>,
+    #[diesel(sql_type = Array<BigInt>)]
+    account_ids: Vec<AccountId>,
+    #[diesel(sql_type = Array<BigInt>)]
+    amounts_fen: Vec<Amount>,
+    #[diesel(sql_type = Array<Text>)]
+    entry_kinds: Vec<EntryKind>,
+    #[diesel(sql_type = Array<Timestamptz>)]
+    booked_ats: Vec<DateTime<Utc>>,
+    #[diesel(sql_type = Array<Nullable<Text>>)]
+    memos: Vec<Option<String>>,
+    #[diesel(sql_type = Array<Nullable<BigInt>>)]
+    reverses_entry_ids: Vec<Option<EntryId>>,
+    #[diesel(sql_type = Array<Nullable<BigInt>>)]
+    order_ids: Vec<Option<OrderId>>,
+    #[diesel(sql_type = Array<Nullable<Text>>)]
+    trade_nos: Vec<Option<String>>,
+    #[diesel(sql_type = Array<Nullable<BigInt>>)]
+    refund_ids: Vec<Option<RefundId>>,
+    #[diesel(sql_type = Array<Nullable<Text>>)]
+    refund_nos: Vec<Option<String>>,
+    #[diesel(sql_type = Array<Nullable<BigInt>>)]
+    payout_ids: Vec<Option<PayoutId>>,
 }
 
-impl From<CopiedLine> for PostingCauseRow {
-    fn from(line: CopiedLine) -> Self {
-        PostingCauseRow {
-            posting_id: line.posting_id,
-            account_id: line.account_id,
-            amount_fen: line.amount_fen,
-            cause: EntryCauseRow {
-                entry_id: line.entry_id,
-                entry_kind: line.entry_kind,
-                business_date: line.business_date,
-                booked_at: line.booked_at,
-                memo: line.memo,
-                reverses_entry_id: line.reverses_entry_id,
-                order_id: line.order_id,
-                trade_no: line.trade_no,
-                refund_id: line.refund_id,
-                refund_no: line.refund_no,
-                payout_id: line.payout_id,
-                // As POSTING_CAUSE_COLUMNS names it: a settlement entry's own day.
-                settlement_date: (line.entry_kind == EntryKind::Settlement).then_some(line.business_date),
-            },
+impl CopiedDay {
+    /// Its lines in the statement's order; an error when its arrays do not line up (the table's
+    /// check keeps them in line).
+    fn into_lines(self) -> Result<CopiedLines, StorageError> {
+        let count = self.posting_ids.len();
+        let lengths = [
+            self.entry_ids.len(),
+            self.account_ids.len(),
+            self.amounts_fen.len(),
+            self.entry_kinds.len(),
+            self.booked_ats.len(),
+            self.memos.len(),
+            self.reverses_entry_ids.len(),
+            self.order_ids.len(),
+            self.trade_nos.len(),
+            self.refund_ids.len(),
+            self.refund_nos.len(),
+            self.payout_ids.len(),
+        ];
+        if lengths.iter().any(|length| *length != count) {
+            let message =
+                format!("the statement copy of {} has arrays of lengths {count} and {lengths:?}", self.business_date);
+            return Err(diesel::result::Error::DeserializationError(message.into()).into());
         }
+        Ok(CopiedLines {
+            business_date: self.business_date,
+            entry_ids: self.entry_ids.into_iter(),
+            posting_ids: self.posting_ids.into_iter(),
+            account_ids: self.account_ids.into_iter(),
+            amounts_fen: self.amounts_fen.into_iter(),
+            entry_kinds: self.entry_kinds.into_iter(),
+            booked_ats: self.booked_ats.into_iter(),
+            memos: self.memos.into_iter(),
+            reverses_entry_ids: self.reverses_entry_ids.into_iter(),
+            order_ids: self.order_ids.into_iter(),
+            trade_nos: self.trade_nos.into_iter(),
+            refund_ids: self.refund_ids.into_iter(),
+            refund_nos: self.refund_nos.into_iter(),
+            payout_ids: self.payout_ids.into_iter(),
+        })
     }
 }
 
-/// The merchant's copied lines after `after` up to day `to`, but for `skipped_days`, in the
-/// statement's order, at most [`COPIED_CHUNK`], row by row as PostgreSQL sends them. Every copied
-/// line is a posting to one of the merchant's statement accounts, so none is filtered by account
-/// (which also kept the planner from guessing a handful of rows).
-fn copied_lines<'conn, 'query: 'conn>(
+/// A copied day's lines, taken from its arrays one element of each at a time.
+struct CopiedLines {
+    business_date: NaiveDate,
+    entry_ids: std::vec::IntoIter<EntryId>,
+    posting_ids: std::vec::IntoIter<i64>,
+    account_ids: std::vec::IntoIter<AccountId>,
+    amounts_fen: std::vec::IntoIter<Amount>,
+    entry_kinds: std::vec::IntoIter<EntryKind>,
+    booked_ats: std::vec::IntoIter<DateTime<Utc>>,
+    memos: std::vec::IntoIter<Option<String>>,
+    reverses_entry_ids: std::vec::IntoIter<Option<EntryId>>,
+    order_ids: std::vec::IntoIter<Option<OrderId>>,
+    trade_nos: std::vec::IntoIter<Option<String>>,
+    refund_ids: std::vec::IntoIter<Option<RefundId>>,
+    refund_nos: std::vec::IntoIter<Option<String>>,
+    payout_ids: std::vec::IntoIter<Option<PayoutId>>,
+}
+
+impl Iterator for CopiedLines {
+    type Item = PostingCauseRow;
+
+    fn next(&mut self) -> Option<PostingCauseRow> {
+        let entry_kind = self.entry_kinds.next()?;
+        Some(PostingCauseRow {
+            posting_id: self.posting_ids.next()?,
+            account_id: self.account_ids.next()?,
+            amount_fen: self.amounts_fen.next()?,
+            cause: EntryCauseRow {
+                entry_id: self.entry_ids.next()?,
+                entry_kind,
+                business_date: self.business_date,
+                booked_at: self.booked_ats.next()?,
+                memo: self.memos.next()?,
+                reverses_entry_id: self.reverses_entry_ids.next()?,
+                order_id: self.order_ids.next()?,
+                trade_no: self.trade_nos.next()?,
+                refund_id: self.refund_ids.next()?,
+                refund_no: self.refund_nos.next()?,
+                payout_id: self.payout_ids.next()?,
+                // As POSTING_CAUSE_COLUMNS names it: a settlement entry's own day.
+                settlement_date: (entry_kind == EntryKind::Settlement).then_some(self.business_date),
+            },
+        })
+    }
+}
+
+/// The merchant's copied days within `[from, to]`, but for `skipped_days`, oldest first, row by row
+/// as PostgreSQL sends them (each day's lines are handed on while the next day arrives).
+fn copied_days<'conn, 'query: 'conn>(
     conn: &'conn mut PgConnection,
     merchant_id: MerchantId,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
     skipped_days: &'query [NaiveDate],
-    after: StatementPlace,
-) -> Result<impl Iterator<Item = QueryResult<CopiedLine>> + use<'conn, 'query>, StorageError> {
-    use diesel::{dsl::sql, pg::PgRowByRowLoadingMode, sql_types::Bool};
-    let after_place = sql::<Bool>("(business_date, entry_id, posting_id) > (")
-        .bind::<Date, _>(after.business_date)
-        .sql(", ")
-        .bind::<BigInt, _>(after.entry_id)
-        .sql(", ")
-        .bind::<BigInt, _>(after.posting_id)
-        .sql(")");
-    Ok(ledger_statement_lines::table
-        .filter(ledger_statement_lines::merchant_id.eq(merchant_id))
-        .filter(after_place)
-        .filter(ledger_statement_lines::business_date.le(to))
-        .filter(ledger_statement_lines::business_date.ne_all(skipped_days))
-        .order((
-            ledger_statement_lines::business_date,
-            ledger_statement_lines::entry_id,
-            ledger_statement_lines::posting_id,
-        ))
-        .limit(COPIED_CHUNK)
-        .select(CopiedLine::as_select())
-        .load_iter::<'conn, 'query, CopiedLine, PgRowByRowLoadingMode>(conn)?)
+) -> Result<impl Iterator<Item = QueryResult<CopiedDay>> + use<'conn, 'query>, StorageError> {
+    use diesel::pg::PgRowByRowLoadingMode;
+    Ok(diesel::sql_query(
+        "SELECT business_date, entry_ids, posting_ids, account_ids, amounts_fen, entry_kinds, booked_ats, memos,
+                reverses_entry_ids, order_ids, trade_nos, refund_ids, refund_nos, payout_ids
+           FROM ledger_statement_days
+          WHERE merchant_id = $1 AND business_date BETWEEN $2 AND $3 AND business_date <> ALL ($4)
+          ORDER BY business_date",
+    )
+    .bind::<BigInt, _>(merchant_id)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Array<Date>, _>(skipped_days)
+    .load_iter::<'conn, 'query, CopiedDay, PgRowByRowLoadingMode>(conn)?)
 }
 
 /// The liquidator's commission debited and credited on a business day, both positive.

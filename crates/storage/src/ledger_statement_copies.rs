@@ -1,6 +1,6 @@
-//! Copies of merchants' statement lines for their settled days (`ledger_statement_lines`), which a
-//! statement's export reads side by side instead of each movement's posting, entry and order
-//! scattered among every merchant's bookings. A merchant-day is copied once it is over and
+//! Copies of merchants' statement lines for their settled days (`ledger_statement_days`, a row per
+//! merchant-day holding its lines as arrays), which a statement's export reads instead of each
+//! movement's posting, entry and order scattered among every merchant's bookings. A merchant-day is copied once it is over and
 //! settled (or has nothing to settle); should anything still be booked for it, the rollups' fold
 //! removes the copy (see [`crate::ledger_rollups::fold`]) and the day is read from the ledger until
 //! it is copied again. Derived data: the view `ledger_statement_lines_from_ledger` is what a copy
@@ -15,6 +15,28 @@ use crate::{StorageError, ledger_rollups::Difference};
 
 /// A merchant's day (`d`, a folded rollup row) with paid orders not settled yet, as SQL.
 const UNSETTLED: &str = crate::ledger_rollups::UNSETTLED;
+
+/// A line's columns in `ledger_statement_lines_from_ledger`, each kept as an array per
+/// merchant-day, in this order.
+const LINE_COLUMNS: [&str; 13] = [
+    "entry_id",
+    "posting_id",
+    "account_id",
+    "amount_fen",
+    "entry_kind",
+    "booked_at",
+    "memo",
+    "reverses_entry_id",
+    "order_id",
+    "trade_no",
+    "refund_id",
+    "refund_no",
+    "payout_id",
+];
+
+/// The arrays of `ledger_statement_days`, in [`LINE_COLUMNS`]' order.
+const ARRAY_COLUMNS: &str = "entry_ids, posting_ids, account_ids, amounts_fen, entry_kinds, booked_ats, memos,
+    reverses_entry_ids, order_ids, trade_nos, refund_ids, refund_nos, payout_ids";
 
 /// Copies the statement lines of the merchant-days before `before` that are settled (or had
 /// nothing to settle) and not copied yet, the oldest business days first, at most `days` of them;
@@ -43,24 +65,26 @@ pub fn copy_settled_days(conn: &mut PgConnection, before: NaiveDate, days: i64) 
             diesel::sql_query("SELECT pg_advisory_xact_lock(1502, $1 - DATE '2000-01-01')")
                 .bind::<Date, _>(business_date)
                 .execute(conn)?;
+            // Each merchant-day's lines as arrays in the statement's order, an empty day with
+            // empty arrays (its copy still says there is nothing to read from the ledger).
+            let ordered = |column: &str| {
+                format!(
+                    "COALESCE(array_agg(l.{column} ORDER BY l.entry_id, l.posting_id) FILTER (WHERE l.posting_id IS NOT NULL), '{{}}')"
+                )
+            };
+            let arrays: Vec<String> = LINE_COLUMNS.iter().map(|column| ordered(column)).collect();
             let merchants = diesel::sql_query(format!(
-                "INSERT INTO ledger_statement_days (merchant_id, business_date)
-                 SELECT d.merchant_id, d.business_date FROM ledger_merchant_days d
+                "INSERT INTO ledger_statement_days (merchant_id, business_date, {ARRAY_COLUMNS})
+                 SELECT d.merchant_id, d.business_date, {}
+                   FROM ledger_merchant_days d
+                   LEFT JOIN ledger_statement_lines_from_ledger l
+                     ON l.merchant_id = d.merchant_id AND l.business_date = d.business_date
                   WHERE d.business_date = $1 AND NOT ({UNSETTLED})
-                 ON CONFLICT DO NOTHING"
+                    AND NOT EXISTS (SELECT 1 FROM ledger_statement_days c
+                                     WHERE c.merchant_id = d.merchant_id AND c.business_date = d.business_date)
+                  GROUP BY d.merchant_id, d.business_date",
+                arrays.join(", ")
             ))
-            .bind::<Date, _>(business_date)
-            .execute(conn)?;
-            // The lines of the merchant-days just noted (stamped with this transaction's time), in
-            // the statement's order, so each merchant's lines lie together.
-            diesel::sql_query(
-                "INSERT INTO ledger_statement_lines
-                 SELECT l.* FROM ledger_statement_days c
-                   JOIN ledger_statement_lines_from_ledger l
-                     ON l.merchant_id = c.merchant_id AND l.business_date = c.business_date
-                  WHERE c.business_date = $1 AND c.copied_at = now()
-                  ORDER BY l.merchant_id, l.entry_id, l.posting_id",
-            )
             .bind::<Date, _>(business_date)
             .execute(conn)?;
             Ok(merchants)
@@ -90,7 +114,7 @@ pub(crate) fn remove_all(conn: &mut PgConnection) -> Result<usize, StorageError>
 /// changed), at most `limit`; none when the copies are right.
 pub fn differences(conn: &mut PgConnection, limit: i64) -> Result<Vec<Difference>, StorageError> {
     Ok(diesel::sql_query(
-        "WITH kept AS (SELECT * FROM ledger_statement_lines),
+        "WITH kept AS (TABLE ledger_statement_lines_copied),
               derived AS (SELECT l.* FROM ledger_statement_days c
                             JOIN ledger_statement_lines_from_ledger l
                               ON l.merchant_id = c.merchant_id AND l.business_date = c.business_date)

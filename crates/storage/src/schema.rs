@@ -645,26 +645,19 @@ diesel::table! {
         merchant_id -> Int8,
         business_date -> Date,
         copied_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    ledger_statement_lines (merchant_id, business_date, entry_id, posting_id) {
-        merchant_id -> Int8,
-        business_date -> Date,
-        entry_id -> Int8,
-        posting_id -> Int8,
-        account_id -> Int8,
-        amount_fen -> Int8,
-        entry_kind -> Text,
-        booked_at -> Timestamptz,
-        memo -> Nullable<Text>,
-        reverses_entry_id -> Nullable<Int8>,
-        order_id -> Nullable<Int8>,
-        trade_no -> Nullable<Text>,
-        refund_id -> Nullable<Int8>,
-        refund_no -> Nullable<Text>,
-        payout_id -> Nullable<Int8>,
+        entry_ids -> Array<Nullable<Int8>>,
+        posting_ids -> Array<Nullable<Int8>>,
+        account_ids -> Array<Nullable<Int8>>,
+        amounts_fen -> Array<Nullable<Int8>>,
+        entry_kinds -> Array<Nullable<Text>>,
+        booked_ats -> Array<Nullable<Timestamptz>>,
+        memos -> Array<Nullable<Text>>,
+        reverses_entry_ids -> Array<Nullable<Int8>>,
+        order_ids -> Array<Nullable<Int8>>,
+        trade_nos -> Array<Nullable<Text>>,
+        refund_ids -> Array<Nullable<Int8>>,
+        refund_nos -> Array<Nullable<Text>>,
+        payout_ids -> Array<Nullable<Int8>>,
     }
 }
 
@@ -790,5 +783,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_days,
     ledger_verifications,
     ledger_statement_days,
-    ledger_statement_lines,
 );

@@ -287,8 +287,8 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
         copied += merchant_days;
     }
     conn.batch_execute(
-        "VACUUM ANALYZE ledger_merchant_days, ledger_platform_days, order_days, ledger_statement_days,
-                        ledger_statement_lines",
+        "VACUUM ANALYZE ledger_merchant_days, ledger_merchant_weeks, ledger_platform_days, order_days,
+                        ledger_statement_days",
     )?;
     println!(
         "final days summed now: {summarized}; statement lines of {copied} merchant-days copied now in {:.1} s",

@@ -115,7 +115,7 @@ impl Statement {
 /// Where an export's statement goes as it is read: its accounts first, then each movement.
 pub trait StatementSink {
     fn accounts(&mut self, accounts: &[StatementAccount]);
-    fn movement(&mut self, movement: &Movement);
+    fn movement(&mut self, movement: Movement);
 }
 
 /// The merchant's statement for `range`, its movements paged by `page`. Reads one snapshot in its
@@ -181,9 +181,9 @@ pub fn export_statement(
                 return Ok::<_, LedgerError>(());
             }
             let movement = running.movement(row)?;
-            sink.movement(&movement);
             written += 1;
             last_id = Some(movement.posting_id);
+            sink.movement(movement);
             Ok(())
         })?;
         let next_after_id = if has_more { last_id } else { None };
