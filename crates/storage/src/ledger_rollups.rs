@@ -115,26 +115,23 @@ pub fn fold(conn: &mut PgConnection, limit: i64) -> Result<usize, StorageError> 
         .execute(conn)?;
         // Likewise the statement lines copied for a merchant-day.
         crate::ledger_statement_copies::remove_days_of(conn, &entry_ids)?;
+        // The entries' figures, summed once, added to their merchant-days and to their weeks (so a
+        // week stays the sum of its days).
         let added: Vec<String> =
             figure_columns().map(|column| format!("{column} = t.{column} + EXCLUDED.{column}")).collect();
-        diesel::sql_query(format!(
-            "INSERT INTO ledger_merchant_days AS t ({LEDGER_DAY_COLUMNS})
-             SELECT * FROM ledger_merchant_days_of($1) ORDER BY merchant_id, business_date
-             ON CONFLICT (merchant_id, business_date) DO UPDATE SET {}",
-            added.join(", ")
-        ))
-        .bind::<Array<BigInt>, _>(&entry_ids)
-        .execute(conn)?;
-        // The same figures added to their weeks, so a week stays the sum of its days.
         let summed: Vec<String> = figure_columns().map(|column| format!("sum({column})::bigint")).collect();
         diesel::sql_query(format!(
-            "INSERT INTO ledger_merchant_weeks AS t ({})
-             SELECT merchant_id, date_trunc('week', business_date::timestamp)::date, {}
-               FROM ledger_merchant_days_of($1) GROUP BY 1, 2 ORDER BY 1, 2
-             ON CONFLICT (merchant_id, week_start) DO UPDATE SET {}",
-            week_columns(),
-            summed.join(", "),
-            added.join(", ")
+            "WITH figures AS MATERIALIZED (SELECT * FROM ledger_merchant_days_of($1)),
+                  days AS (INSERT INTO ledger_merchant_days AS t ({LEDGER_DAY_COLUMNS})
+                           SELECT * FROM figures ORDER BY merchant_id, business_date
+                           ON CONFLICT (merchant_id, business_date) DO UPDATE SET {added})
+             INSERT INTO ledger_merchant_weeks AS t ({week_columns})
+             SELECT merchant_id, date_trunc('week', business_date::timestamp)::date, {summed}
+               FROM figures GROUP BY 1, 2 ORDER BY 1, 2
+             ON CONFLICT (merchant_id, week_start) DO UPDATE SET {added}",
+            added = added.join(", "),
+            week_columns = week_columns(),
+            summed = summed.join(", "),
         ))
         .bind::<Array<BigInt>, _>(&entry_ids)
         .execute(conn)?;
