@@ -370,13 +370,13 @@ pub fn movements(
 }
 
 /// The movements of a whole period (an export), at most `limit`, handed to `each` in the
-/// statement's order as they arrive, so that the caller writes one while PostgreSQL sends the
-/// next. Two reads: the lines copied for the period's settled days, side by side along the
-/// copies' key, a chunk at a time, row by row; and for the other days (not copied yet, or booked
-/// for since and not folded yet) the merchant's entries of each day along its (merchant, day, id)
-/// index and each entry's postings to the accounts, read first (a day or two) and handed over in
-/// their place among the copies. Read as one query sorted in PostgreSQL and then written, the
-/// sort alone was 13 of the 40 ms of SQL for a merchant's 20,000 lines at 10M orders.
+/// statement's order as they arrive, so that the caller writes one day while PostgreSQL sends the
+/// next. Two reads: the copies of the period's settled days, a row of arrays per day, day by day;
+/// and for the other days (not copied yet, or booked for since and not folded yet) the merchant's
+/// entries of each day along its (merchant, day, id) index and each entry's postings to the
+/// accounts, read first (a day or two) and handed over in their place among the copies. Read as
+/// one query sorted in PostgreSQL and then written, the sort alone was 13 of the 40 ms of SQL for
+/// a merchant's 20,000 lines at 10M orders.
 pub fn period_movements<E: From<StorageError>>(
     conn: &mut PgConnection,
     merchant_id: MerchantId,

@@ -82,10 +82,7 @@ impl Csv {
             Cell::Labelled("", _) => Ok(()),
             Cell::Labelled(label, text) if is_formula(label) => write!(self.scratch, "'{label} {text}"),
             Cell::Labelled(label, text) => write!(self.scratch, "{label} {text}"),
-            Cell::Yuan(fen) => {
-                write_yuan(&mut self.scratch, *fen);
-                Ok(())
-            }
+            Cell::Yuan(fen) => fen.write_yuan(&mut self.scratch),
             Cell::Count(count) => {
                 self.scratch.push_str(itoa::Buffer::new().format(*count));
                 Ok(())
@@ -111,23 +108,6 @@ impl Csv {
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(body)
     }
-}
-
-/// Fen as yuan with two decimals, as `Amount`'s `Display` (and so `view::yuan`) writes it, without
-/// the formatting machinery: an export writes three amounts a line.
-fn write_yuan(out: &mut String, amount: domain::Amount) {
-    const FEN_PER_YUAN: u64 = 100;
-    let fen = amount.fen();
-    if fen < 0 {
-        out.push('-');
-    }
-    // unsigned_abs, because i64::MIN has no positive counterpart.
-    let fen = fen.unsigned_abs();
-    out.push_str(itoa::Buffer::new().format(fen / FEN_PER_YUAN));
-    out.push('.');
-    let cents = fen % FEN_PER_YUAN;
-    out.push(char::from(b'0' + (cents / 10) as u8));
-    out.push(char::from(b'0' + (cents % 10) as u8));
 }
 
 /// Whether a spreadsheet would run this text as a formula: it is then written after a `'`.
@@ -179,16 +159,6 @@ mod tests {
             "2026-02-01 01:05:09,2026-02-01,order T1"
         );
         assert_eq!(written(vec![Cell::Labelled("", "T1".into()), Cell::Labelled("=x", "1".into())]), ",'=x 1");
-    }
-
-    #[test]
-    fn amounts_are_written_as_they_display() {
-        for fen in [0, 1, -1, 5, 10, 99, 100, -100, 123_456, -123_405, i64::MAX, i64::MIN] {
-            let amount = domain::Amount::from_fen(fen);
-            let mut written = String::new();
-            write_yuan(&mut written, amount);
-            assert_eq!(written, amount.to_string(), "{fen}");
-        }
     }
 
     #[test]

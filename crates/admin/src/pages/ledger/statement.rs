@@ -164,8 +164,8 @@ const HANDED_MOVEMENTS: usize = 256;
 const BATCHES_WAITING: usize = 8;
 
 /// Reads the merchant's statement and writes it as CSV on a second thread, as it is read: reading
-/// (PostgreSQL's rows, decoded) and writing take about as long as each other, and side by side an
-/// export takes about the longer of the two.
+/// (PostgreSQL sending the days, the rows decoded) and writing each take a good share of an
+/// export, and side by side it takes about the longer of the two.
 fn export_csv(
     conn: &mut diesel::PgConnection,
     merchant_id: MerchantId,
