@@ -371,7 +371,7 @@ pub fn movements(
 
 /// The movements of a whole period (an export), at most `limit`, handed to `each` in the
 /// statement's order as they arrive, so that the caller writes one day while PostgreSQL sends the
-/// next. Two reads: the copies of the period's settled days, a row of arrays per day, day by day;
+/// next. Two reads: the copies of the period's settled days, a row per day, day by day;
 /// and for the other days (not copied yet, or booked for since and not folded yet) the merchant's
 /// entries of each day along its (merchant, day, id) index and each entry's postings to the
 /// accounts, read first (a day or two) and handed over in their place among the copies. Read as
@@ -398,8 +398,11 @@ pub fn period_movements<E: From<StorageError>>(
         handed += 1;
         Ok(true)
     };
-    'days: for day in copied_days(conn, merchant_id, (from, to), &unfolded_days)? {
-        for line in day.map_err(StorageError::from)?.into_lines()? {
+    let copied_days = crate::ledger_statement_copies::copied_days(conn, merchant_id, (from, to), &unfolded_days)?;
+    'days: for day in copied_days {
+        let day = day.map_err(StorageError::from)?;
+        for line in day.lines() {
+            let line = line?;
             let place = line.place();
             while let Some(open) = open_days.next_if(|open| open.place() < place) {
                 if !hand(open)? {
@@ -482,152 +485,6 @@ impl PostingCauseRow {
             posting_id: self.posting_id,
         }
     }
-}
-
-/// A merchant-day's copied lines, one array per column (line n is the n-th element of each):
-/// an export reads a row per day, not one per line.
-#[derive(QueryableByName)]
-struct CopiedDay {
-    #[diesel(sql_type = Date)]
-    business_date: NaiveDate,
-    #[diesel(sql_type = Array<BigInt>)]
-    entry_ids: Vec<EntryId>,
-    #[diesel(sql_type = Array<BigInt>)]
-    posting_ids: Vec<i64>,
-    #[diesel(sql_type = Array<BigInt>)]
-    account_ids: Vec<AccountId>,
-    #[diesel(sql_type = Array<BigInt>)]
-    amounts_fen: Vec<Amount>,
-    #[diesel(sql_type = Array<Text>)]
-    entry_kinds: Vec<EntryKind>,
-    #[diesel(sql_type = Array<Timestamptz>)]
-    booked_ats: Vec<DateTime<Utc>>,
-    #[diesel(sql_type = Array<Nullable<Text>>)]
-    memos: Vec<Option<String>>,
-    #[diesel(sql_type = Array<Nullable<BigInt>>)]
-    reverses_entry_ids: Vec<Option<EntryId>>,
-    #[diesel(sql_type = Array<Nullable<BigInt>>)]
-    order_ids: Vec<Option<OrderId>>,
-    #[diesel(sql_type = Array<Nullable<Text>>)]
-    trade_nos: Vec<Option<String>>,
-    #[diesel(sql_type = Array<Nullable<BigInt>>)]
-    refund_ids: Vec<Option<RefundId>>,
-    #[diesel(sql_type = Array<Nullable<Text>>)]
-    refund_nos: Vec<Option<String>>,
-    #[diesel(sql_type = Array<Nullable<BigInt>>)]
-    payout_ids: Vec<Option<PayoutId>>,
-}
-
-impl CopiedDay {
-    /// Its lines in the statement's order; an error when its arrays do not line up (the table's
-    /// check keeps them in line).
-    fn into_lines(self) -> Result<CopiedLines, StorageError> {
-        let count = self.posting_ids.len();
-        let lengths = [
-            self.entry_ids.len(),
-            self.account_ids.len(),
-            self.amounts_fen.len(),
-            self.entry_kinds.len(),
-            self.booked_ats.len(),
-            self.memos.len(),
-            self.reverses_entry_ids.len(),
-            self.order_ids.len(),
-            self.trade_nos.len(),
-            self.refund_ids.len(),
-            self.refund_nos.len(),
-            self.payout_ids.len(),
-        ];
-        if lengths.iter().any(|length| *length != count) {
-            let message =
-                format!("the statement copy of {} has arrays of lengths {count} and {lengths:?}", self.business_date);
-            return Err(diesel::result::Error::DeserializationError(message.into()).into());
-        }
-        Ok(CopiedLines {
-            business_date: self.business_date,
-            entry_ids: self.entry_ids.into_iter(),
-            posting_ids: self.posting_ids.into_iter(),
-            account_ids: self.account_ids.into_iter(),
-            amounts_fen: self.amounts_fen.into_iter(),
-            entry_kinds: self.entry_kinds.into_iter(),
-            booked_ats: self.booked_ats.into_iter(),
-            memos: self.memos.into_iter(),
-            reverses_entry_ids: self.reverses_entry_ids.into_iter(),
-            order_ids: self.order_ids.into_iter(),
-            trade_nos: self.trade_nos.into_iter(),
-            refund_ids: self.refund_ids.into_iter(),
-            refund_nos: self.refund_nos.into_iter(),
-            payout_ids: self.payout_ids.into_iter(),
-        })
-    }
-}
-
-/// A copied day's lines, taken from its arrays one element of each at a time.
-struct CopiedLines {
-    business_date: NaiveDate,
-    entry_ids: std::vec::IntoIter<EntryId>,
-    posting_ids: std::vec::IntoIter<i64>,
-    account_ids: std::vec::IntoIter<AccountId>,
-    amounts_fen: std::vec::IntoIter<Amount>,
-    entry_kinds: std::vec::IntoIter<EntryKind>,
-    booked_ats: std::vec::IntoIter<DateTime<Utc>>,
-    memos: std::vec::IntoIter<Option<String>>,
-    reverses_entry_ids: std::vec::IntoIter<Option<EntryId>>,
-    order_ids: std::vec::IntoIter<Option<OrderId>>,
-    trade_nos: std::vec::IntoIter<Option<String>>,
-    refund_ids: std::vec::IntoIter<Option<RefundId>>,
-    refund_nos: std::vec::IntoIter<Option<String>>,
-    payout_ids: std::vec::IntoIter<Option<PayoutId>>,
-}
-
-impl Iterator for CopiedLines {
-    type Item = PostingCauseRow;
-
-    fn next(&mut self) -> Option<PostingCauseRow> {
-        let entry_kind = self.entry_kinds.next()?;
-        Some(PostingCauseRow {
-            posting_id: self.posting_ids.next()?,
-            account_id: self.account_ids.next()?,
-            amount_fen: self.amounts_fen.next()?,
-            cause: EntryCauseRow {
-                entry_id: self.entry_ids.next()?,
-                entry_kind,
-                business_date: self.business_date,
-                booked_at: self.booked_ats.next()?,
-                memo: self.memos.next()?,
-                reverses_entry_id: self.reverses_entry_ids.next()?,
-                order_id: self.order_ids.next()?,
-                trade_no: self.trade_nos.next()?,
-                refund_id: self.refund_ids.next()?,
-                refund_no: self.refund_nos.next()?,
-                payout_id: self.payout_ids.next()?,
-                // As POSTING_CAUSE_COLUMNS names it: a settlement entry's own day.
-                settlement_date: (entry_kind == EntryKind::Settlement).then_some(self.business_date),
-            },
-        })
-    }
-}
-
-/// The merchant's copied days within `[from, to]`, but for `skipped_days`, oldest first, row by row
-/// as PostgreSQL sends them (each day's lines are handed on while the next day arrives).
-fn copied_days<'conn, 'query: 'conn>(
-    conn: &'conn mut PgConnection,
-    merchant_id: MerchantId,
-    (from, to): (NaiveDate, NaiveDate),
-    skipped_days: &'query [NaiveDate],
-) -> Result<impl Iterator<Item = QueryResult<CopiedDay>> + use<'conn, 'query>, StorageError> {
-    use diesel::pg::PgRowByRowLoadingMode;
-    Ok(diesel::sql_query(
-        "SELECT business_date, entry_ids, posting_ids, account_ids, amounts_fen, entry_kinds, booked_ats, memos,
-                reverses_entry_ids, order_ids, trade_nos, refund_ids, refund_nos, payout_ids
-           FROM ledger_statement_days
-          WHERE merchant_id = $1 AND business_date BETWEEN $2 AND $3 AND business_date <> ALL ($4)
-          ORDER BY business_date",
-    )
-    .bind::<BigInt, _>(merchant_id)
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .bind::<Array<Date>, _>(skipped_days)
-    .load_iter::<'conn, 'query, CopiedDay, PgRowByRowLoadingMode>(conn)?)
 }
 
 /// The liquidator's commission debited and credited on a business day, both positive.

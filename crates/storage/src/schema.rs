@@ -645,19 +645,7 @@ diesel::table! {
         merchant_id -> Int8,
         business_date -> Date,
         copied_at -> Timestamptz,
-        entry_ids -> Array<Nullable<Int8>>,
-        posting_ids -> Array<Nullable<Int8>>,
-        account_ids -> Array<Nullable<Int8>>,
-        amounts_fen -> Array<Nullable<Int8>>,
-        entry_kinds -> Array<Nullable<Text>>,
-        booked_ats -> Array<Nullable<Timestamptz>>,
-        memos -> Array<Nullable<Text>>,
-        reverses_entry_ids -> Array<Nullable<Int8>>,
-        order_ids -> Array<Nullable<Int8>>,
-        trade_nos -> Array<Nullable<Text>>,
-        refund_ids -> Array<Nullable<Int8>>,
-        refund_nos -> Array<Nullable<Text>>,
-        payout_ids -> Array<Nullable<Int8>>,
+        lines -> Bytea,
     }
 }
 
