@@ -266,8 +266,10 @@ struct PageTimes {
 /// Starts the real server on the database, signs an admin in, and loads every page `loads` times.
 async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
     // The settlement job sums the final days as they become final and copies their statement
-    // lines; the workers are off here, so it is done first, as the job would have.
+    // lines; the workers are off here, so it is done first, as the job would have. A database
+    // built by an older bench is migrated first, so what is copied is in the current form.
     let mut conn = PgConnection::establish(url)?;
+    storage::database::run_migrations(&mut conn)?;
     let calendar = domain::calendar::BusinessCalendar::default();
     let mut summarized = 0;
     loop {
