@@ -1,5 +1,18 @@
 DROP VIEW ledger_statement_lines_packed;
 DROP FUNCTION ledger_binary_field(BYTEA);
+CREATE OR REPLACE VIEW ledger_statement_lines_from_ledger AS
+    SELECT e.merchant_id, e.business_date, e.id AS entry_id, p.id AS posting_id, p.account_id, p.amount_fen,
+           e.kind AS entry_kind, e.booked_at, e.memo, e.reverses_entry_id, e.order_id,
+           CASE WHEN e.refund_id IS NULL AND e.reverses_entry_id IS NULL
+                THEN (SELECT o.trade_no FROM orders o WHERE o.id = e.order_id) END AS trade_no,
+           e.refund_id,
+           CASE WHEN e.reverses_entry_id IS NULL
+                THEN (SELECT r.refund_no FROM refunds r WHERE r.id = e.refund_id) END AS refund_no,
+           e.payout_id
+      FROM ledger_entries e
+      JOIN ledger_postings p ON p.entry_id = e.id
+      JOIN ledger_accounts a ON a.id = p.account_id
+     WHERE a.kind IN ('merchant_pending', 'merchant_available', 'merchant_payout_in_transit');
 DELETE FROM ledger_statement_days;
 ALTER TABLE ledger_statement_days
     DROP COLUMN lines,

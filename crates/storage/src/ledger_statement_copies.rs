@@ -16,7 +16,7 @@ use diesel::{
     prelude::*,
     sql_types::{Array, BigInt, Binary, Date},
 };
-use domain::{AccountId, Amount, EntryId, ledger::EntryKind};
+use domain::{AccountId, Amount, EntryId, MerchantId, OrderId, PayoutId, RefundId, ledger::EntryKind};
 
 use crate::{
     StorageError,
@@ -127,7 +127,7 @@ pub(crate) struct CopiedDay {
 /// as PostgreSQL sends them (each day's lines are handed on while the next day arrives).
 pub(crate) fn copied_days<'conn, 'query: 'conn>(
     conn: &'conn mut PgConnection,
-    merchant_id: domain::MerchantId,
+    merchant_id: MerchantId,
     (from, to): (NaiveDate, NaiveDate),
     skipped_days: &'query [NaiveDate],
 ) -> Result<impl Iterator<Item = QueryResult<CopiedDay>> + use<'conn, 'query>, StorageError> {
@@ -182,11 +182,11 @@ fn unpack_line(fields: &mut BinaryFields<'_>, business_date: NaiveDate) -> Resul
             booked_at: fields.required(timestamptz)?,
             memo: fields.nullable(text)?.map(str::to_owned),
             reverses_entry_id: fields.nullable(int8)?.map(EntryId::new),
-            order_id: fields.nullable(int8)?.map(domain::OrderId::new),
+            order_id: fields.nullable(int8)?.map(OrderId::new),
             trade_no: fields.nullable(text)?.map(str::to_owned),
-            refund_id: fields.nullable(int8)?.map(domain::RefundId::new),
+            refund_id: fields.nullable(int8)?.map(RefundId::new),
             refund_no: fields.nullable(text)?.map(str::to_owned),
-            payout_id: fields.nullable(int8)?.map(domain::PayoutId::new),
+            payout_id: fields.nullable(int8)?.map(PayoutId::new),
             // As `POSTING_CAUSE_COLUMNS` names it: a settlement entry's own day.
             settlement_date: (entry_kind == EntryKind::Settlement).then_some(business_date),
         },
