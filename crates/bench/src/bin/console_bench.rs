@@ -38,7 +38,8 @@ struct Args {
     /// Drop the database at the end.
     #[arg(long)]
     drop: bool,
-    /// Load only the pages whose address holds this text (to profile one of them).
+    /// Load only the pages (and gateway methods) whose address (name) holds this text, to profile
+    /// one of them.
     #[arg(long)]
     only: Option<String>,
 }
@@ -373,9 +374,7 @@ async fn measure(url: &str, args: &Args) -> anyhow::Result<Vec<PageTimes>> {
         }
         results.push(PageTimes { csv_lines, ..times_of(page.clone(), times, status) });
     }
-    if args.only.is_none() {
-        results.extend(gateway_methods(&pool, &base, args.loads, &ids).await?);
-    }
+    results.extend(gateway_methods(&pool, &base, args, &ids).await?);
     Ok(results)
 }
 
@@ -471,7 +470,7 @@ async fn sign_in(pool: &storage::Pool, base: &str) -> anyhow::Result<(reqwest::C
 }
 
 /// `finance.downloadbill` of a busy day and `witness.balance.query`, signed by the merchant's app.
-async fn gateway_methods(pool: &storage::Pool, base: &str, loads: usize, ids: &Ids) -> anyhow::Result<Vec<PageTimes>> {
+async fn gateway_methods(pool: &storage::Pool, base: &str, args: &Args, ids: &Ids) -> anyhow::Result<Vec<PageTimes>> {
     let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048)?;
     let pem = rsa::pkcs8::EncodePublicKey::to_public_key_pem(&RsaPublicKey::from(&key), rsa::pkcs8::LineEnding::LF)?;
     let merchant_id = domain::MerchantId::new(ids.merchant_id);
@@ -495,11 +494,12 @@ async fn gateway_methods(pool: &storage::Pool, base: &str, loads: usize, ids: &I
         ("fshows.liquidation.witness.balance.query", json!({ "sub_merchant_id": ids.sub_merchant_id })),
     ];
     let http = reqwest::Client::new();
+    let wanted = |method: &str| args.only.as_deref().is_none_or(|only| method.contains(only));
     let mut results = Vec::new();
-    for (method, content) in calls {
-        let mut times = Vec::with_capacity(loads);
+    for (method, content) in calls.into_iter().filter(|(method, _)| wanted(method)) {
+        let mut times = Vec::with_capacity(args.loads);
         let mut status = 0;
-        for load in 0..=loads {
+        for load in 0..=args.loads {
             let content = content.to_string();
             let message = string_to_sign([
                 ("app_id", app_id.as_str()),
